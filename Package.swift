@@ -1,0 +1,57 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "ExplainKit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "ExplainKit", targets: ["ExplainKit"]),
+        .executable(name: "explain", targets: ["ExplainCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Core: tensor engine, layers, graph, executor.
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/Core/COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "ExplainCore", dependencies: ["COpenBLAS"], path: "Sources/Core/ExplainCore"),
+
+        // Plugins.
+        .target(
+            name: "ExplainONNX",
+            dependencies: ["ExplainCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Sources/Plugins/ONNX"
+        ),
+        .target(name: "ExplainArrays", dependencies: ["ExplainCore"], path: "Sources/Plugins/Arrays"),
+        .target(name: "ExplainZoo", dependencies: ["ExplainCore"], path: "Sources/Plugins/Zoo"),
+
+        // Umbrella and command-line tool.
+        .target(
+            name: "ExplainKit",
+            dependencies: ["ExplainCore", "ExplainONNX", "ExplainArrays", "ExplainZoo"],
+            path: "Sources/ExplainKit"
+        ),
+        .executableTarget(
+            name: "ExplainCLI",
+            dependencies: ["ExplainKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/ExplainCLI"
+        ),
+
+        // Tests (Swift Testing).
+        .testTarget(name: "ExplainCoreTests", dependencies: ["ExplainCore"], path: "Tests/ExplainCoreTests"),
+        .testTarget(
+            name: "ExplainONNXTests",
+            dependencies: ["ExplainONNX", "ExplainArrays"],
+            path: "Tests/ExplainONNXTests"
+        ),
+        .testTarget(name: "ExplainArraysTests", dependencies: ["ExplainArrays"], path: "Tests/ExplainArraysTests"),
+        .testTarget(name: "ExplainCLITests", dependencies: ["ExplainKit"], path: "Tests/ExplainCLITests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

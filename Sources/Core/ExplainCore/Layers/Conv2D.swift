@@ -1,0 +1,156 @@
+/// 2-D convolution (cross-correlation) over NCHW input, with stride, asymmetric padding,
+/// dilation and groups (depthwise when `groups == channels`). Forward and pullback run as
+/// im2col + GEMM through OpenBLAS.
+public struct Conv2D: AffineLayer {
+    /// `(M, C/groups, kH, kW)`.
+    public let weight: Tensor
+    /// `(M,)` or nil.
+    public let bias: Tensor?
+    public let window: Window2D
+    public let groups: Int
+
+    public var kind: LayerKind { .conv2d }
+    public var arity: Int { 1 }
+    public var outChannels: Int { weight.shape[0] }
+    public var inChannels: Int { weight.shape[1] * groups }
+
+    public init(weight: Tensor, bias: Tensor? = nil, strides: (Int, Int) = (1, 1),
+                pads: (Int, Int, Int, Int) = (0, 0, 0, 0), dilations: (Int, Int) = (1, 1), groups: Int = 1) throws {
+        guard weight.rank == 4 else {
+            throw ExplainError.shape("conv weight must have rank 4 (M, C/groups, kH, kW), got \(Shape.format(weight.shape))")
+        }
+        guard groups >= 1, weight.shape[0] % groups == 0 else {
+            throw ExplainError.argument("groups = \(groups) must divide the \(weight.shape[0]) output channels")
+        }
+        if let bias, bias.shape != [weight.shape[0]] {
+            throw ExplainError.shape("conv bias must have shape (\(weight.shape[0])), got \(Shape.format(bias.shape))")
+        }
+        self.weight = weight
+        self.bias = bias
+        self.window = try Window2D(kernel: (weight.shape[2], weight.shape[3]), strides: strides, pads: pads, dilations: dilations)
+        self.groups = groups
+    }
+
+    public func with(weight: Tensor, bias: Tensor?) throws -> Conv2D {
+        guard weight.shape == self.weight.shape else {
+            throw ExplainError.shape("replacement weight \(Shape.format(weight.shape)) differs from \(Shape.format(self.weight.shape))")
+        }
+        return try Conv2D(weight: weight, bias: bias, strides: window.strides, pads: window.pads,
+                          dilations: window.dilations, groups: groups)
+    }
+
+    public var parameterCount: Int { weight.count + (bias?.count ?? 0) }
+
+    public var description: String {
+        "Conv2D(\(inChannels)→\(outChannels), \(window)\(groups > 1 ? ", groups \(groups)" : "")\(bias == nil ? ", no bias" : ""))"
+    }
+
+    public func outputShape(_ inputShapes: [[Int]]) throws -> [Int] {
+        try expectInputs(inputShapes, 1)
+        let s = inputShapes[0]
+        guard s.count == 4 else { throw ExplainError.shape("conv input must be NCHW (rank 4), got \(Shape.format(s))") }
+        guard s[1] == inChannels else {
+            throw ExplainError.shape("conv expects \(inChannels) input channels, got \(s[1]) in \(Shape.format(s))")
+        }
+        let o = try window.outputSize(h: s[2], w: s[3])
+        return [s[0], outChannels, o.h, o.w]
+    }
+
+    public func flops(_ inputShapes: [[Int]]) -> Double {
+        guard let out = try? outputShape(inputShapes) else { return 0 }
+        return 2 * Double(out.reduce(1, *)) * Double(weight.count / outChannels)
+    }
+
+    public func forward(_ inputs: [Tensor]) throws -> Tensor {
+        let outShape = try outputShape(inputs.map(\.shape))
+        let x = inputs[0]
+        let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
+        let (oh, ow) = (outShape[2], outShape[3])
+        let cg = inChannels / groups, mg = outChannels / groups
+        let k = cg * window.kernel.h * window.kernel.w, plane = oh * ow
+        let pointwise = window.isPointwise
+        var column = [Float](repeating: 0, count: pointwise ? 0 : k * plane)
+        return Tensor(shape: outShape) { out in
+            x.withUnsafeBufferPointer { px in
+                weight.withUnsafeBufferPointer { pw in
+                    column.withUnsafeMutableBufferPointer { col in
+                        for s in 0..<n {
+                            for g in 0..<groups {
+                                let xin = px.baseAddress! + (s * inChannels + g * cg) * h * w
+                                let b: UnsafePointer<Float>
+                                if pointwise {
+                                    b = xin
+                                } else {
+                                    Im2Col.unfold(xin, channels: cg, h: h, w: w, window: window, outH: oh, outW: ow,
+                                                  into: col.baseAddress!)
+                                    b = UnsafePointer(col.baseAddress!)
+                                }
+                                BLAS.gemm(m: mg, n: plane, k: k, a: pw.baseAddress! + g * mg * k, lda: k,
+                                          b: b, ldb: plane,
+                                          c: out.baseAddress! + (s * outChannels + g * mg) * plane, ldc: plane)
+                            }
+                        }
+                    }
+                }
+            }
+            if let bias { Self.addBias(bias, to: out, batch: n, channels: outChannels, plane: plane) }
+        }
+    }
+
+    static func addBias(_ bias: Tensor, to out: UnsafeMutableBufferPointer<Float>, batch: Int, channels: Int, plane: Int) {
+        bias.withUnsafeBufferPointer { pb in
+            for s in 0..<batch {
+                for c in 0..<channels {
+                    let v = pb[c]
+                    let p = out.baseAddress! + (s * channels + c) * plane
+                    for i in 0..<plane { p[i] += v }
+                }
+            }
+        }
+    }
+
+    public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor) throws -> [Tensor] {
+        try expectCotangent(cotangent, output)
+        return [try inputGradient(inputShape: inputs[0].shape, cotangent: cotangent)]
+    }
+
+    /// `Wᵀ · cotangent` folded back onto the input (the transposed convolution); also used by
+    /// LRP rules with a modified weight.
+    public func inputGradient(inputShape: [Int], cotangent: Tensor, weight override: Tensor? = nil) throws -> Tensor {
+        let outShape = try outputShape([inputShape])
+        guard cotangent.shape == outShape else {
+            throw ExplainError.shape("conv cotangent \(Shape.format(cotangent.shape)) does not match output \(Shape.format(outShape))")
+        }
+        let wt = override ?? weight
+        guard wt.shape == weight.shape else { throw ExplainError.shape("override weight has the wrong shape") }
+        let (n, h, w) = (inputShape[0], inputShape[2], inputShape[3])
+        let (oh, ow) = (outShape[2], outShape[3])
+        let cg = inChannels / groups, mg = outChannels / groups
+        let k = cg * window.kernel.h * window.kernel.w, plane = oh * ow
+        let pointwise = window.isPointwise
+        var column = [Float](repeating: 0, count: pointwise ? 0 : k * plane)
+        var dx = Tensor(shape: inputShape)
+        dx.withUnsafeMutableBufferPointer { pdx in
+            cotangent.withUnsafeBufferPointer { pdy in
+                wt.withUnsafeBufferPointer { pw in
+                    column.withUnsafeMutableBufferPointer { col in
+                        for s in 0..<n {
+                            for g in 0..<groups {
+                                let dxg = pdx.baseAddress! + (s * inChannels + g * cg) * h * w
+                                let dyg = pdy.baseAddress! + (s * outChannels + g * mg) * plane
+                                let target = pointwise ? dxg : col.baseAddress!
+                                BLAS.gemm(transA: true, m: k, n: plane, k: mg, a: pw.baseAddress! + g * mg * k, lda: k,
+                                          b: dyg, ldb: plane, c: target, ldc: plane)
+                                if !pointwise {
+                                    Im2Col.fold(col.baseAddress!, channels: cg, h: h, w: w, window: window,
+                                                outH: oh, outW: ow, into: dxg)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+}

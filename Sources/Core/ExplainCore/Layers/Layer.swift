@@ -1,0 +1,88 @@
+/// The kind of a layer: a growable, printable identifier (`conv2d`, `dense`, `relu`, …).
+///
+/// A struct rather than an enum, so that plugin modules can define layers of their own kinds.
+public struct LayerKind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    public static let conv2d = LayerKind(rawValue: "conv2d")
+    public static let dense = LayerKind(rawValue: "dense")
+    public static let matmul = LayerKind(rawValue: "matmul")
+    public static let maxPool = LayerKind(rawValue: "max_pool")
+    public static let averagePool = LayerKind(rawValue: "average_pool")
+    public static let globalAveragePool = LayerKind(rawValue: "global_average_pool")
+    public static let batchNorm = LayerKind(rawValue: "batch_norm")
+    public static let relu = LayerKind(rawValue: "relu")
+    public static let leakyRelu = LayerKind(rawValue: "leaky_relu")
+    public static let sigmoid = LayerKind(rawValue: "sigmoid")
+    public static let tanh = LayerKind(rawValue: "tanh")
+    public static let clip = LayerKind(rawValue: "clip")
+    public static let softmax = LayerKind(rawValue: "softmax")
+    public static let add = LayerKind(rawValue: "add")
+    public static let sub = LayerKind(rawValue: "sub")
+    public static let mul = LayerKind(rawValue: "mul")
+    public static let div = LayerKind(rawValue: "div")
+    public static let concat = LayerKind(rawValue: "concat")
+    public static let flatten = LayerKind(rawValue: "flatten")
+    public static let reshape = LayerKind(rawValue: "reshape")
+    public static let transpose = LayerKind(rawValue: "transpose")
+    public static let squeeze = LayerKind(rawValue: "squeeze")
+    public static let unsqueeze = LayerKind(rawValue: "unsqueeze")
+    public static let identity = LayerKind(rawValue: "identity")
+    public static let pad = LayerKind(rawValue: "pad")
+    public static let reduceMean = LayerKind(rawValue: "reduce_mean")
+    public static let reduceSum = LayerKind(rawValue: "reduce_sum")
+    public static let constant = LayerKind(rawValue: "constant")
+}
+
+/// One operation of a graph: a forward function and its plain pullback.
+///
+/// Parameters (weights, biases, constant operands) live inside the layer; the graph carries only
+/// the runtime values. Every layer checks its input shapes and throws `ExplainError` on mismatch.
+public protocol Layer: Sendable, CustomStringConvertible {
+    /// What kind of operation this is.
+    var kind: LayerKind { get }
+    /// How many runtime inputs `forward` takes.
+    var arity: Int { get }
+    /// The output shape for the given input shapes; throws if they do not fit this layer.
+    func outputShape(_ inputShapes: [[Int]]) throws -> [Int]
+    /// Computes the output for a batch.
+    func forward(_ inputs: [Tensor]) throws -> Tensor
+    /// The vector-Jacobian product: given the inputs, the output and the gradient with respect to
+    /// the output, returns the gradient with respect to each input (one tensor per input).
+    func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor) throws -> [Tensor]
+    /// The number of learned parameters (weights, biases, statistics).
+    var parameterCount: Int { get }
+    /// Floating-point operations of one forward pass (multiply-add = 2), or 0 when not counted.
+    func flops(_ inputShapes: [[Int]]) -> Double
+}
+
+extension Layer {
+    public var parameterCount: Int { 0 }
+    public func flops(_ inputShapes: [[Int]]) -> Double { 0 }
+
+    /// Checks the number of inputs (used by implementations).
+    public func expectInputs(_ shapes: [[Int]], _ n: Int) throws {
+        guard shapes.count == n else {
+            throw ExplainError.argument("\(kind) expects \(n) input\(n == 1 ? "" : "s"), got \(shapes.count)")
+        }
+    }
+
+    /// Checks that the cotangent has the output's shape (used by implementations).
+    public func expectCotangent(_ cotangent: Tensor, _ output: Tensor) throws {
+        guard cotangent.shape == output.shape else {
+            throw ExplainError.shape("\(kind) pullback: cotangent \(Shape.format(cotangent.shape)) does not match output \(Shape.format(output.shape))")
+        }
+    }
+}
+
+/// A layer with a weight and an optional bias (Conv, Dense): the layers LRP rules modify.
+public protocol AffineLayer: Layer {
+    /// The weight, in the layer's own layout (Conv: `(M, C/groups, kH, kW)`, Dense: `(out, in)`).
+    var weight: Tensor { get }
+    /// The bias, shape `(M,)` / `(out,)`, or nil.
+    var bias: Tensor? { get }
+    /// A copy of this layer with another weight and bias (same shapes); never mutates in place.
+    func with(weight: Tensor, bias: Tensor?) throws -> Self
+}

@@ -1,0 +1,128 @@
+/// A dense, row-major tensor of `Float` values with value semantics (copy-on-write).
+///
+/// Images are NCHW. The storage is a Swift array, so copies are cheap until one of them is
+/// mutated. Hot loops go through `withUnsafeBufferPointer` / `withUnsafeMutableBufferPointer`.
+public struct Tensor: Sendable, Equatable, CustomStringConvertible {
+    /// The extent of each dimension.
+    public private(set) var shape: [Int]
+    /// The elements in row-major (C) order; `scalars.count == shape.product`.
+    public private(set) var scalars: [Float]
+
+    /// Creates a tensor from a shape and its elements; throws when the counts disagree.
+    public init(shape: [Int], scalars: [Float]) throws {
+        let n = try Shape.elementCount(shape)
+        guard n == scalars.count else {
+            throw ExplainError.shape("\(scalars.count) values do not fill shape \(Shape.format(shape)) (\(n) elements)")
+        }
+        self.shape = shape
+        self.scalars = scalars
+    }
+
+    /// Creates a tensor with the given shape filled with `value`.
+    public init(shape: [Int], repeating value: Float = 0) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        self.shape = shape
+        self.scalars = [Float](repeating: value, count: shape.reduce(1, *))
+    }
+
+    /// Creates a scalar (rank-0) tensor.
+    public init(scalar: Float) {
+        self.shape = []
+        self.scalars = [scalar]
+    }
+
+    /// Creates a tensor whose elements are written by `fill`, without zero-initialising first.
+    /// `fill` must write every element.
+    public init(shape: [Int], unsafeUninitialized fill: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        let n = shape.reduce(1, *)
+        self.shape = shape
+        self.scalars = try [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+            try fill(buffer)
+            initialized = n
+        }
+    }
+
+    /// Internal initialiser for code that has already validated the element count.
+    init(validatedShape shape: [Int], scalars: [Float]) {
+        assert(shape.reduce(1, *) == scalars.count)
+        self.shape = shape
+        self.scalars = scalars
+    }
+
+    /// The number of dimensions.
+    public var rank: Int { shape.count }
+    /// The number of elements.
+    public var count: Int { scalars.count }
+
+    /// Reads the elements through a buffer pointer.
+
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try scalars.withUnsafeBufferPointer(body)
+    }
+
+    /// Mutates the elements through a buffer pointer (copies the storage first if it is shared).
+
+    public mutating func withUnsafeMutableBufferPointer<R>(
+        _ body: (inout UnsafeMutableBufferPointer<Float>) throws -> R
+    ) rethrows -> R {
+        try scalars.withUnsafeMutableBufferPointer(body)
+    }
+
+    /// The same elements under another shape with the same element count.
+    public func reshaped(_ newShape: [Int]) throws -> Tensor {
+        let n = try Shape.elementCount(newShape)
+        guard n == count else {
+            throw ExplainError.shape("cannot reshape \(Shape.format(shape)) (\(count) elements) to \(Shape.format(newShape)) (\(n) elements)")
+        }
+        return Tensor(validatedShape: newShape, scalars: scalars)
+    }
+
+    /// The element at a multi-index; throws when the index is out of range.
+    public func element(at index: [Int]) throws -> Float {
+        guard index.count == rank else {
+            throw ExplainError.argument("index \(index) has \(index.count) components, tensor has rank \(rank)")
+        }
+        var offset = 0
+        for (i, (k, d)) in zip(index, shape).enumerated() {
+            guard k >= 0 && k < d else {
+                throw ExplainError.argument("index \(k) out of range 0..<\(d) in dimension \(i)")
+            }
+            offset = offset * d + k
+        }
+        return scalars[offset]
+    }
+
+    /// Sample `n` of a batched tensor (dimension 0), keeping the leading dimension of size 1.
+    public func sample(_ n: Int) throws -> Tensor {
+        guard rank >= 1, n >= 0, n < shape[0] else {
+            throw ExplainError.argument("sample \(n) out of range for shape \(Shape.format(shape))")
+        }
+        let per = count / shape[0]
+        var s = shape
+        s[0] = 1
+        return Tensor(validatedShape: s, scalars: Array(scalars[(n * per)..<((n + 1) * per)]))
+    }
+
+    /// Stacks equally shaped batched tensors along dimension 0.
+    public static func concatenateBatches(_ parts: [Tensor]) throws -> Tensor {
+        guard let first = parts.first else { throw ExplainError.argument("nothing to concatenate") }
+        let tail = Array(first.shape.dropFirst())
+        var total = 0
+        for p in parts {
+            guard p.rank == first.rank, Array(p.shape.dropFirst()) == tail else {
+                throw ExplainError.shape("cannot stack \(Shape.format(p.shape)) onto \(Shape.format(first.shape))")
+            }
+            total += p.shape[0]
+        }
+        var scalars: [Float] = []
+        scalars.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+        for p in parts { scalars.append(contentsOf: p.scalars) }
+        return Tensor(validatedShape: [total] + tail, scalars: scalars)
+    }
+
+    public var description: String {
+        let preview = scalars.prefix(8).map { String(format: "%.5g", Double($0)) }.joined(separator: ", ")
+        return "Tensor\(Shape.format(shape))[\(preview)\(count > 8 ? ", …" : "")]"
+    }
+}
