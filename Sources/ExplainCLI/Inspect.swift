@@ -1,0 +1,40 @@
+import ArgumentParser
+import ExplainKit
+import Foundation
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List a model's nodes, operators, output shapes and parameter count.")
+
+    @Argument(help: "The ONNX model file.") var model: String
+    @Option(name: .customLong("input-shape"), help: "Input shape N,C,H,W used to compute output shapes.") var inputShape: String?
+
+    func run() throws {
+        try reportingErrors {
+            var options = ImportOptions()
+            let shape = try inputShape.map(parseShape)
+            options.inputShape = shape
+            let imported = try ONNXImporter.load(path: model, options: options)
+            let g = imported.graph
+            let declared = g.declaredInputShapes.first ?? []
+            let concrete = shape ?? (declared.isEmpty ? nil : [1] + declared.dropFirst().compactMap { $0 })
+            var shapes: [[Int]?] = []
+            if let concrete, concrete.count == declared.count || declared.isEmpty { shapes = (try? g.inferShapes([concrete])) ?? [] }
+            print("model: \(model)")
+            print("producer: \(imported.producer.isEmpty ? "unknown" : imported.producer), opset \(imported.opset)")
+            let text = declared.map { $0.map(String.init) ?? "N" }.joined(separator: ", ")
+            print("input: \(imported.inputName) (\(text))")
+            print(String(repeating: "-", count: 78))
+            for node in g.nodes {
+                let s = shapes.indices.contains(node.output) ? shapes[node.output].map(Shape.format) ?? "?" : "?"
+                let name = node.name.padding(toLength: max(node.name.count, 28), withPad: " ", startingAt: 0)
+                print("\(name)  \(node.layer.kind.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0))  \(s)  \(node.layer)")
+            }
+            print(String(repeating: "-", count: 78))
+            print("nodes: \(g.nodes.count), parameters: \(g.parameterCount)")
+            if let s = imported.softmaxInput { print("ends in Softmax; logits are '\(g.valueNames[s])'") }
+            if let concrete, let flops = try? g.flops([concrete]) {
+                print(String(format: "forward: %.3f GFLOP at batch %d", flops / 1e9, concrete[0]))
+            }
+        }
+    }
+}

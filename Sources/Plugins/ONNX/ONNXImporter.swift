@@ -1,0 +1,206 @@
+import ExplainCore
+import Foundation
+import SwiftProtobuf
+
+/// Options of the ONNX importer.
+public struct ImportOptions: Sendable {
+    /// Largest tensor (initializer or constant) accepted, in bytes; checked before allocating.
+    public var maxTensorBytes: Int = 2 << 30
+    /// Overrides the declared input shape (dimension 0 is the batch and stays dynamic).
+    public var inputShape: [Int]? = nil
+
+    public init(maxTensorBytes: Int = 2 << 30, inputShape: [Int]? = nil) {
+        self.maxTensorBytes = maxTensorBytes
+        self.inputShape = inputShape
+    }
+}
+
+/// A model imported from ONNX: the Core graph plus facts about the file.
+public struct ImportedModel: Sendable {
+    public var graph: Graph
+    /// The ONNX default-domain opset.
+    public var opset: Int
+    public var producer: String
+    /// The name of the graph input.
+    public var inputName: String
+    /// When the graph ends in Softmax: the value that feeds it (the logits).
+    public var softmaxInput: ValueID?
+
+    /// The value to explain: the logits before a final Softmax, else the graph output.
+    public var logits: ValueID { softmaxInput ?? graph.outputs[0] }
+}
+
+/// Imports ONNX models (opsets 11–18, as written by `torch.onnx.export` and tf2onnx) into Core graphs.
+public enum ONNXImporter {
+    public static let supportedOpsets = 11...18
+
+    /// Reads and imports an `.onnx` file.
+    public static func load(path: String, options: ImportOptions = ImportOptions()) throws -> ImportedModel {
+        let bytes: Data
+        guard FileManager.default.fileExists(atPath: path) else { throw ExplainError(.io, "file not found", file: path) }
+        guard let d = FileManager.default.contents(atPath: path) else { throw ExplainError(.io, "cannot read the file", file: path) }
+        bytes = d
+        do {
+            return try decode(bytes, options: options)
+        } catch let e as ExplainError {
+            throw e.inFile(path)
+        }
+    }
+
+    /// Imports a model from the bytes of an `.onnx` file.
+    public static func decode(_ bytes: Data, options: ImportOptions = ImportOptions()) throws -> ImportedModel {
+        let model: Onnx_ModelProto
+        do {
+            var decoding = BinaryDecodingOptions()
+            decoding.messageDepthLimit = 64
+            model = try Onnx_ModelProto(serializedBytes: bytes, options: decoding)
+        } catch {
+            throw ExplainError(.malformedFile, "not a valid ONNX model (protobuf decoding failed: \(error)); the file may be truncated or not an ONNX file")
+        }
+        guard model.hasGraph, !model.graph.node.isEmpty else {
+            throw ExplainError(.malformedFile, "the file holds no ONNX graph (is it an ONNX model?)")
+        }
+        var opset = 0
+        for o in model.opsetImport where o.domain.isEmpty || o.domain == "ai.onnx" { opset = Int(o.version) }
+        guard supportedOpsets.contains(opset) else {
+            throw ExplainError(.unsupportedAttribute, "opset \(opset) is not supported (\(supportedOpsets.lowerBound)–\(supportedOpsets.upperBound)); re-export with torch.onnx.export(..., opset_version=17)")
+        }
+        var importer = GraphImport(proto: model.graph, opset: opset, options: options)
+        let (graph, inputName, softmaxInput) = try importer.run()
+        return ImportedModel(graph: graph, opset: opset, producer: model.producerName + (model.producerVersion.isEmpty ? "" : " " + model.producerVersion),
+                             inputName: inputName, softmaxInput: softmaxInput)
+    }
+}
+
+/// The state of one import: names resolved to runtime values or constants.
+struct GraphImport {
+    let proto: Onnx_GraphProto
+    let opset: Int
+    let options: ImportOptions
+    var builder = GraphBuilder()
+    var values: [String: ValueID] = [:]
+    var shapes: [ValueID: [Int]] = [:]
+    var constants: [String: ConstantValue] = [:]
+    var valueNodes: [ValueID: String] = [:]
+
+    init(proto: Onnx_GraphProto, opset: Int, options: ImportOptions) {
+        self.proto = proto
+        self.opset = opset
+        self.options = options
+    }
+
+    mutating func run() throws -> (Graph, String, ValueID?) {
+        let decoder = TensorDecoder(maxBytes: options.maxTensorBytes)
+        for t in proto.initializer {
+            constants[t.name] = try decoder.decode(t, what: "initializer '\(t.name)'")
+        }
+        let runtimeInputs = proto.input.filter { constants[$0.name] == nil }
+        guard runtimeInputs.count == 1, let input = runtimeInputs.first else {
+            throw ExplainError(.unsupportedAttribute, "models with \(runtimeInputs.count) runtime inputs are not supported (exactly one is needed): \(runtimeInputs.map(\.name))")
+        }
+        let elem = input.type.tensorType.elemType
+        guard elem == 1 || elem == 0 else {
+            throw ExplainError(.unsupportedDataType, "input '\(input.name)' has element type \(TensorDecoder.typeNames[elem] ?? "\(elem)"); only FLOAT inputs are supported")
+        }
+        var declared: [Int?] = input.type.tensorType.shape.dim.map { $0.dimValue > 0 ? Int($0.dimValue) : nil }
+        if let override = options.inputShape {
+            guard override.count >= 1, override.allSatisfy({ $0 > 0 }) else {
+                throw ExplainError.init(.invalidArgument, "input shape \(override) must have positive dimensions")
+            }
+            declared = [nil] + override.dropFirst().map { Optional($0) }
+        }
+        let id = builder.addInput(name: input.name, shape: declared)
+        values[input.name] = id
+        if !declared.isEmpty, declared.dropFirst().allSatisfy({ $0 != nil }) {
+            shapes[id] = [declared[0] ?? ShapeProbe.batch] + declared.dropFirst().map { $0! }
+        }
+
+        for (index, node) in proto.node.enumerated() {
+            let name = node.name.isEmpty ? "\(node.opType)_\(index)" : node.name
+            do {
+                try convert(node, name: name)
+            } catch let e as ExplainError {
+                throw e.at(node: name, op: node.opType)
+            }
+        }
+
+        var outputs: [ValueID] = []
+        for o in proto.output {
+            guard let v = values[o.name] else {
+                throw ExplainError(.unsupportedAttribute, "graph output '\(o.name)' is a constant or missing; it must be computed from the input")
+            }
+            outputs.append(v)
+        }
+        let graph = try builder.build(outputs: outputs)
+        var softmaxInput: ValueID? = nil
+        if let out = outputs.first, let p = graph.producers[out], graph.nodes[p].layer.kind == .softmax {
+            softmaxInput = graph.nodes[p].inputs[0]
+        }
+        return (graph, input.name, softmaxInput)
+    }
+
+    mutating func convert(_ node: Onnx_NodeProto, name: String) throws {
+        guard node.domain.isEmpty || node.domain == "ai.onnx" else {
+            throw ExplainError(.unsupportedOperator, "operator domain '\(node.domain)' is not supported (only the default ONNX domain)")
+        }
+        guard let converter = Operators.table[node.opType] else {
+            throw ExplainError(.unsupportedOperator, "operator '\(node.opType)' is not supported; supported operators are \(Operators.supported.joined(separator: ", "))")
+        }
+        let operands = try node.input.map { n -> Operand in
+            if n.isEmpty { return .absent }
+            if let v = values[n] { return .value(v, shape: shapes[v]) }
+            if let c = constants[n] { return .constant(c) }
+            throw ExplainError(.missingValue, "input '\(n)' is neither an initializer nor the output of an earlier node")
+        }
+        guard let outputName = node.output.first, !outputName.isEmpty else {
+            throw ExplainError(.malformedFile, "node has no output")
+        }
+        let context = NodeContext(attributes: Attributes(node, name: name), operands: operands, opset: opset,
+                                  decoder: TensorDecoder(maxBytes: options.maxTensorBytes))
+        let result = try converter(context)
+        // Extra outputs (MaxPool indices, BatchNorm statistics, Dropout mask) must be unused.
+        let extra = Set(node.output.dropFirst().filter { !$0.isEmpty })
+        if !extra.isEmpty, proto.node.contains(where: { !Set($0.input).isDisjoint(with: extra) }) || proto.output.contains(where: { extra.contains($0.name) }) {
+            throw ExplainError(.unsupportedAttribute, "the extra outputs \(extra.sorted()) of \(node.opType) are used; only the first output is supported")
+        }
+        switch result {
+        case .alias(let v):
+            values[outputName] = v
+        case .constant(let c):
+            constants[outputName] = c
+        case .layer(let layer, let operands):
+            try addLayer(layer, operands: operands, name: name, outputName: outputName)
+        }
+    }
+
+    mutating func addLayer(_ layer: any Layer, operands: [Operand], name: String, outputName: String) throws {
+        // All operands constant: evaluate now (constant folding).
+        if operands.allSatisfy({ if case .constant = $0 { return true } else { return false } }) {
+            let args = try operands.map { op -> Tensor in
+                guard case .constant(let c) = op else { throw ExplainError(.missingValue, "missing operand") }
+                return try c.floatTensor("operand")
+            }
+            constants[outputName] = .float(try layer.forward(args))
+            return
+        }
+        var ids: [ValueID] = []
+        var inputShapes: [[Int]?] = []
+        for (i, op) in operands.enumerated() {
+            switch op {
+            case .value(let v, let s):
+                ids.append(v); inputShapes.append(s)
+            case .constant(let c):
+                let t = try c.floatTensor("operand")
+                let v = try builder.add(Constant(t), inputs: [], name: "\(name)/constant_\(i)")
+                ids.append(v); inputShapes.append(t.shape)
+            case .absent:
+                throw ExplainError(.missingValue, "input \(i) is required")
+            }
+        }
+        let out = try builder.add(layer, inputs: ids, name: name, outputName: outputName)
+        values[outputName] = out
+        if inputShapes.allSatisfy({ $0 != nil }) {
+            shapes[out] = try layer.outputShape(inputShapes.map { $0! })
+        }
+    }
+}

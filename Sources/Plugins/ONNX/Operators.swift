@@ -1,0 +1,311 @@
+import ExplainCore
+
+/// The ONNX operators ExplainKit imports, each converted to a Core layer (or folded at import).
+enum Operators {
+    typealias Converter = @Sendable (NodeContext) throws -> Conversion
+
+    static let table: [String: Converter] = [
+        "Conv": conv, "Gemm": gemm, "MatMul": matmul,
+        "MaxPool": maxPool, "AveragePool": averagePool, "GlobalAveragePool": { c in .layer(GlobalAveragePool(), [c.operand(0)]) },
+        "BatchNormalization": batchNorm,
+        "Relu": { c in .layer(Relu(), [c.operand(0)]) }, "Sigmoid": { c in .layer(Sigmoid(), [c.operand(0)]) },
+        "Tanh": { c in .layer(Tanh(), [c.operand(0)]) },
+        "LeakyRelu": { c in .layer(LeakyRelu(alpha: try c.attributes.float("alpha", default: 0.01)), [c.operand(0)]) },
+        "Clip": clip, "Softmax": softmax,
+        "Add": { try binary($0, .add) }, "Sub": { try binary($0, .sub) },
+        "Mul": { try binary($0, .mul) }, "Div": { try binary($0, .div) },
+        "Concat": concat, "Flatten": { c in .layer(Flatten(axis: try c.attributes.int("axis", default: 1)), [c.operand(0)]) },
+        "Reshape": reshape, "Transpose": { c in .layer(Transpose(perm: try c.attributes.ints("perm")), [c.operand(0)]) },
+        "Squeeze": squeeze, "Unsqueeze": unsqueeze,
+        "Identity": passThrough, "Dropout": dropout, "Pad": pad,
+        "ReduceMean": { try reduce($0, .mean) }, "ReduceSum": { try reduce($0, .sum) },
+        "Constant": constant, "Shape": ShapeFolding.shape, "Gather": ShapeFolding.gather, "Cast": ShapeFolding.cast,
+        "Slice": ShapeFolding.slice, "ConstantOfShape": ShapeFolding.constantOfShape,
+    ]
+
+    static var supported: [String] { table.keys.sorted() }
+
+    // MARK: - Affine layers
+
+    static func conv(_ c: NodeContext) throws -> Conversion {
+        try c.requireInputs(2...3)
+        let w = try c.floatConstant(1, "weight")
+        guard w.rank == 4 else {
+            throw c.error(.unsupportedAttribute, "only 2-D convolutions (4-D weights) are supported, weight has shape \(Shape.format(w.shape))")
+        }
+        let a = c.attributes
+        if let k = try a.ints("kernel_shape"), k != Array(w.shape[2...]) {
+            throw c.error(.malformedFile, "kernel_shape \(k) does not match the weight \(Shape.format(w.shape))")
+        }
+        let strides = try pair(a.ints("strides") ?? [1, 1], "strides", c)
+        let dilations = try pair(a.ints("dilations") ?? [1, 1], "dilations", c)
+        let pads = try resolvePads(c, kernel: (w.shape[2], w.shape[3]), strides: strides, dilations: dilations)
+        let layer = try Conv2D(weight: w, bias: try c.optionalFloat(2, "bias"), strides: strides, pads: pads,
+                               dilations: dilations, groups: try a.int("group", default: 1))
+        return .layer(layer, [c.operand(0)])
+    }
+
+    static func gemm(_ c: NodeContext) throws -> Conversion {
+        try c.requireInputs(2...3)
+        let a = c.attributes
+        let alpha = try a.float("alpha", default: 1), beta = try a.float("beta", default: 1)
+        let transA = try a.int("transA", default: 0) != 0, transB = try a.int("transB", default: 0) != 0
+        guard !c.isRuntime(1) else {
+            throw c.error(.unsupportedAttribute, "Gemm with a runtime B operand is not supported; B must be an initializer")
+        }
+        var b = try c.floatConstant(1, "B")
+        guard b.rank == 2 else { throw c.error(.malformedFile, "B must be 2-D, got \(Shape.format(b.shape))") }
+        if !transB { b = try b.transposed([1, 0]) }
+        if alpha != 1 { b = try Tensor.broadcasting(b, Tensor(scalar: alpha), MultiplyFunction.self) }
+        var bias = try c.optionalFloat(2, "C")
+        if let cc = bias, beta != 1 { bias = try Tensor.broadcasting(cc, Tensor(scalar: beta), MultiplyFunction.self) }
+        if beta == 0 { bias = nil }
+        return .layer(try Dense(weight: b, bias: bias, transposeInput: transA), [c.operand(0)])
+    }
+
+    static func matmul(_ c: NodeContext) throws -> Conversion {
+        try c.requireInputs(2...2)
+        if !c.isRuntime(1) {
+            return .layer(try MatMul(constantRight: try c.floatConstant(1, "B")), [c.operand(0)])
+        }
+        return .layer(try MatMul(), [c.operand(0), c.operand(1)])
+    }
+
+    static func batchNorm(_ c: NodeContext) throws -> Conversion {
+        try c.requireInputs(5...5)
+        if try c.attributes.int("training_mode", default: 0) != 0 {
+            throw c.attributes.unsupported("training_mode", 1, "export the model in eval mode (model.eval())")
+        }
+        let layer = try BatchNorm(
+            scale: try c.floatConstant(1, "scale"), bias: try c.floatConstant(2, "B"),
+            mean: try c.floatConstant(3, "input_mean"), variance: try c.floatConstant(4, "input_var"),
+            epsilon: try c.attributes.float("epsilon", default: 1e-5))
+        return .layer(layer, [c.operand(0)])
+    }
+
+    // MARK: - Pooling
+
+    static func maxPool(_ c: NodeContext) throws -> Conversion {
+        let a = c.attributes
+        let kernel = try pair(try a.ints("kernel_shape") ?? [], "kernel_shape", c)
+        if try a.int("storage_order", default: 0) != 0 {
+            throw a.unsupported("storage_order", 1, "only the row-major index order is supported")
+        }
+        let strides = try pair(a.ints("strides") ?? [1, 1], "strides", c)
+        let dilations = try pair(a.ints("dilations") ?? [1, 1], "dilations", c)
+        let pads = try resolvePads(c, kernel: kernel, strides: strides, dilations: dilations)
+        let layer = try MaxPool2D(kernel: kernel, strides: strides, pads: pads, dilations: dilations,
+                                  ceilMode: try a.int("ceil_mode", default: 0) != 0)
+        return .layer(layer, [c.operand(0)])
+    }
+
+    static func averagePool(_ c: NodeContext) throws -> Conversion {
+        let a = c.attributes
+        let kernel = try pair(try a.ints("kernel_shape") ?? [], "kernel_shape", c)
+        let strides = try pair(a.ints("strides") ?? [1, 1], "strides", c)
+        if let d = try a.ints("dilations"), d.contains(where: { $0 != 1 }) {
+            throw a.unsupported("dilations", d, "dilated average pooling is not supported")
+        }
+        let pads = try resolvePads(c, kernel: kernel, strides: strides, dilations: (1, 1))
+        let layer = try AveragePool2D(kernel: kernel, strides: strides, pads: pads,
+                                      ceilMode: try a.int("ceil_mode", default: 0) != 0,
+                                      countIncludePad: try a.int("count_include_pad", default: 0) != 0)
+        return .layer(layer, [c.operand(0)])
+    }
+
+    static func pair(_ v: [Int], _ name: String, _ c: NodeContext) throws -> (Int, Int) {
+        guard v.count == 2 else {
+            throw c.error(.unsupportedAttribute, "\(name) = \(v): only 2-D windows (two values) are supported")
+        }
+        return (v[0], v[1])
+    }
+
+    /// Explicit pads `[top, left, bottom, right]`, or computed from `auto_pad` and the input size.
+    static func resolvePads(_ c: NodeContext, kernel: (Int, Int), strides: (Int, Int), dilations: (Int, Int)) throws -> (Int, Int, Int, Int) {
+        let a = c.attributes
+        let mode = try a.string("auto_pad") ?? "NOTSET"
+        switch mode {
+        case "NOTSET", "":
+            let p = try a.ints("pads") ?? [0, 0, 0, 0]
+            guard p.count == 4 else { throw c.error(.unsupportedAttribute, "pads = \(p): only 2-D windows (four values) are supported") }
+            return (p[0], p[1], p[2], p[3])
+        case "VALID":
+            return (0, 0, 0, 0)
+        case "SAME_UPPER", "SAME_LOWER":
+            guard let s = c.shape(0), s.count == 4 else {
+                throw c.error(.unsupportedAttribute, "auto_pad = \(mode) needs the input size at import time; give the input shape")
+            }
+            func split(_ n: Int, _ k: Int, _ st: Int, _ d: Int) -> (Int, Int) {
+                let out = (n + st - 1) / st
+                let total = max(0, (out - 1) * st + (k - 1) * d + 1 - n)
+                return mode == "SAME_UPPER" ? (total / 2, total - total / 2) : (total - total / 2, total / 2)
+            }
+            let (t, b) = split(s[2], kernel.0, strides.0, dilations.0)
+            let (l, r) = split(s[3], kernel.1, strides.1, dilations.1)
+            return (t, l, b, r)
+        default:
+            throw a.unsupported("auto_pad", mode, "use NOTSET, VALID, SAME_UPPER or SAME_LOWER")
+        }
+    }
+
+    // MARK: - Activations
+
+    static func clip(_ c: NodeContext) throws -> Conversion {
+        var low = -Float.infinity, high = Float.infinity
+        if c.opset < 11 {
+            low = try c.attributes.float("min", default: low)
+            high = try c.attributes.float("max", default: high)
+        } else {
+            if let t = try c.optionalFloat(1, "min") { guard t.count == 1 else { throw c.error(.malformedFile, "min must be a scalar") }; low = t.scalars[0] }
+            if let t = try c.optionalFloat(2, "max") { guard t.count == 1 else { throw c.error(.malformedFile, "max must be a scalar") }; high = t.scalars[0] }
+        }
+        return .layer(try Clip(low: low, high: high), [c.operand(0)])
+    }
+
+    static func softmax(_ c: NodeContext) throws -> Conversion {
+        let coerced = c.opset < 13
+        let axis = try c.attributes.int("axis", default: coerced ? 1 : -1)
+        // With the coerced (opset < 13) semantics, the last axis is the same as a plain softmax.
+        if coerced, let s = c.shape(0), (axis == s.count - 1 || axis == -1) {
+            return .layer(Softmax(axis: -1), [c.operand(0)])
+        }
+        return .layer(Softmax(axis: axis, coerced2D: coerced), [c.operand(0)])
+    }
+
+    // MARK: - Element-wise arithmetic
+
+    static func binary(_ c: NodeContext, _ op: Binary.Operation) throws -> Conversion {
+        try c.requireInputs(2...2)
+        switch (c.operand(0), c.operand(1)) {
+        case (.constant(let x), .constant(let y)):
+            if case .int(let a) = x, case .int(let b) = y { return .constant(.int(try ShapeFolding.arithmetic(a, b, op, c))) }
+            let l = try x.floatTensor("A"), r = try y.floatTensor("B")
+            return .constant(.float(try Binary(op, constant: r).forward([l])))
+        case (.value, .constant(let y)):
+            return .layer(Binary(op, constant: try y.floatTensor("B"), side: .right), [c.operand(0)])
+        case (.constant(let x), .value):
+            return .layer(Binary(op, constant: try x.floatTensor("A"), side: .left), [c.operand(1)])
+        default:
+            return .layer(Binary(op), [c.operand(0), c.operand(1)])
+        }
+    }
+
+    // MARK: - Structure
+
+    static func concat(_ c: NodeContext) throws -> Conversion {
+        let axis = try c.attributes.int("axis", default: 0)
+        if c.operands.allSatisfy({ if case .constant(.int) = $0 { return true } else { return false } }) {
+            return .constant(.int(try ShapeFolding.concat(c.operands.compactMap { if case .constant(.int(let t)) = $0 { return t } else { return nil } }, axis: axis, c)))
+        }
+        return .layer(try Concat(axis: axis, inputCount: c.operands.count), c.operands)
+    }
+
+    static func reshape(_ c: NodeContext) throws -> Conversion {
+        try c.requireInputs(2...2)
+        let allowZero = try c.attributes.int("allowzero", default: 0) != 0
+        let target = try c.requireConstant(1, "shape").intTensor("shape")
+        if case .constant(.int(let data)) = c.operand(0) {
+            let shape = try Reshape(onnx: try target.known("shape"), allowZero: allowZero).reshape(data.shape)
+            return .constant(.int(IntTensor(shape: shape, values: data.values)))
+        }
+        // The batch symbol becomes "copy" at position 0 or "infer" elsewhere.
+        var dims: [Reshape.Dimension] = []
+        for (i, v) in target.values.enumerated() {
+            switch v {
+            case .known(-1): dims.append(.infer)
+            case .known(0) where !allowZero: dims.append(.copy)
+            case .known(let n): dims.append(.fixed(n))
+            case .batch:
+                if i == 0, let s = c.shape(0), s.first == ShapeProbe.batch {
+                    dims.append(.copy)
+                } else if !target.values.contains(.known(-1)) {
+                    dims.append(.infer)
+                } else {
+                    throw c.error(.unsupportedAttribute, "the target shape \(target.values) mixes the batch size with -1")
+                }
+            }
+        }
+        return .layer(try Reshape(dims), [c.operand(0)])
+    }
+
+    static func axesInput(_ c: NodeContext, attributeBefore opset: Int) throws -> [Int]? {
+        c.opset < opset ? try c.attributes.ints("axes") : try c.ints(1, "axes")
+    }
+
+    static func squeeze(_ c: NodeContext) throws -> Conversion {
+        let axes = try axesInput(c, attributeBefore: 13)
+        if case .constant(.int(let t)) = c.operand(0) {
+            return .constant(.int(IntTensor(shape: try Squeeze(axes: axes).reshape(t.shape), values: t.values)))
+        }
+        return .layer(Squeeze(axes: axes), [c.operand(0)])
+    }
+
+    static func unsqueeze(_ c: NodeContext) throws -> Conversion {
+        guard let axes = try axesInput(c, attributeBefore: 13) else { throw c.error(.missingValue, "axes are required") }
+        if case .constant(.int(let t)) = c.operand(0) {
+            return .constant(.int(IntTensor(shape: try Unsqueeze(axes: axes).reshape(t.shape), values: t.values)))
+        }
+        return .layer(Unsqueeze(axes: axes), [c.operand(0)])
+    }
+
+    static func passThrough(_ c: NodeContext) throws -> Conversion {
+        switch c.operand(0) {
+        case .value(let v, _): return .alias(v)
+        case .constant(let k): return .constant(k)
+        case .absent: throw c.error(.missingValue, "input is required")
+        }
+    }
+
+    static func dropout(_ c: NodeContext) throws -> Conversion {
+        if c.opset >= 12, case .constant(let t) = c.operand(2), (try? t.ints("training_mode")) != [0] {
+            throw c.attributes.unsupported("training_mode", "true", "export the model in eval mode (model.eval())")
+        }
+        return try passThrough(c)
+    }
+
+    static func pad(_ c: NodeContext) throws -> Conversion {
+        let mode = try c.attributes.string("mode") ?? "constant"
+        guard mode == "constant" else { throw c.attributes.unsupported("mode", mode, "only constant padding is supported") }
+        var pads: [Int]
+        var value: Float = 0
+        if c.opset < 11 {
+            pads = try c.attributes.ints("pads") ?? []
+            value = try c.attributes.float("value", default: 0)
+        } else {
+            guard let p = try c.ints(1, "pads") else { throw c.error(.missingValue, "pads are required") }
+            pads = p
+            if let v = try c.optionalFloat(2, "constant_value") { value = v.scalars.first ?? 0 }
+            if let axes = try c.ints(3, "axes"), let rank = c.shape(0)?.count {
+                var full = [Int](repeating: 0, count: 2 * rank)
+                for (i, a) in axes.enumerated() {
+                    let ax = try Shape.axis(a, rank: rank)
+                    full[ax] = pads[i]; full[ax + rank] = pads[i + axes.count]
+                }
+                pads = full
+            }
+        }
+        return .layer(try Pad(pads: pads, value: value), [c.operand(0)])
+    }
+
+    static func reduce(_ c: NodeContext, _ op: Reduce.Operation) throws -> Conversion {
+        let axesAsInput = op == .sum ? 13 : 18
+        let axes = try axesInput(c, attributeBefore: axesAsInput)
+        let keep = try c.attributes.int("keepdims", default: 1) != 0
+        if (axes ?? []).isEmpty, try c.attributes.int("noop_with_empty_axes", default: 0) != 0 {
+            return try passThrough(c)
+        }
+        return .layer(Reduce(op, axes: (axes ?? []).isEmpty ? nil : axes, keepDims: keep), [c.operand(0)])
+    }
+
+    static func constant(_ c: NodeContext) throws -> Conversion {
+        let a = c.attributes
+        if let t = a.tensor("value") {
+            do { return .constant(try c.decoder.decode(t, what: "Constant value")) } catch let e as ExplainError { throw e.at(node: a.node, op: a.op) }
+        }
+        if a.has("value_float") { return .constant(.float(Tensor(scalar: try a.float("value_float", default: 0)))) }
+        if let f = try a.floats("value_floats") { return .constant(.float(try Tensor(shape: [f.count], scalars: f))) }
+        if a.has("value_int") { return .constant(.int(IntTensor([try a.int("value_int", default: 0)], shape: []))) }
+        if let v = try a.ints("value_ints") { return .constant(.int(IntTensor(v))) }
+        throw c.error(.unsupportedAttribute, "Constant without a value, value_float(s) or value_int(s) attribute")
+    }
+}
