@@ -15,7 +15,7 @@ enum Operators {
         "Add": { try binary($0, .add) }, "Sub": { try binary($0, .sub) },
         "Mul": { try binary($0, .mul) }, "Div": { try binary($0, .div) },
         "Concat": concat, "Flatten": { c in .layer(Flatten(axis: try c.attributes.int("axis", default: 1)), [c.operand(0)]) },
-        "Reshape": reshape, "Transpose": { c in .layer(Transpose(perm: try c.attributes.ints("perm")), [c.operand(0)]) },
+        "Reshape": reshape, "Transpose": ShapeFolding.transpose,
         "Squeeze": squeeze, "Unsqueeze": unsqueeze,
         "Identity": passThrough, "Dropout": dropout, "Pad": pad,
         "ReduceMean": { try reduce($0, .mean) }, "ReduceSum": { try reduce($0, .sum) },

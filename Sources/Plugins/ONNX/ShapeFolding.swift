@@ -59,32 +59,72 @@ enum ShapeFolding {
     }
 
     static func slice(_ c: NodeContext) throws -> Conversion {
-        guard case .constant(.int(let data)) = c.operand(0), data.shape.count == 1 else {
-            throw c.error(.unsupportedOperator, "Slice is only supported on 1-D integer shape tensors known at import time")
+        guard case .constant(.int(let data)) = c.operand(0) else {
+            throw c.error(.unsupportedOperator, "Slice is only supported on integer shape tensors known at import time")
         }
-        let starts: [Int], ends: [Int], steps: [Int]
+        let rank = data.shape.count
+        let starts: [Int], ends: [Int], axes: [Int], steps: [Int]
         if c.opset < 10 {
-            starts = try c.attributes.ints("starts") ?? [0]; ends = try c.attributes.ints("ends") ?? [Int.max]; steps = [1]
+            starts = try c.attributes.ints("starts") ?? []; ends = try c.attributes.ints("ends") ?? []
+            axes = try c.attributes.ints("axes") ?? Array(0..<starts.count); steps = [Int](repeating: 1, count: starts.count)
         } else {
-            starts = try c.ints(1, "starts") ?? [0]; ends = try c.ints(2, "ends") ?? [Int.max]
-            steps = try c.ints(4, "steps") ?? [1]
+            starts = try c.ints(1, "starts") ?? []; ends = try c.ints(2, "ends") ?? []
+            axes = try c.ints(3, "axes") ?? Array(0..<starts.count)
+            steps = try c.ints(4, "steps") ?? [Int](repeating: 1, count: starts.count)
         }
-        guard starts.count == 1, ends.count == 1, steps.count == 1, steps[0] != 0 else {
-            throw c.error(.unsupportedAttribute, "Slice of a shape tensor needs one start, end and non-zero step")
+        guard starts.count == ends.count, axes.count == starts.count, steps.count == starts.count, !steps.contains(0) else {
+            throw c.error(.malformedFile, "Slice starts/ends/axes/steps must have equal lengths and non-zero steps")
         }
-        let n = data.values.count, step = steps[0]
-        func clamp(_ v: Int, _ lo: Int, _ hi: Int) -> Int { min(max(v < 0 ? v + n : v, lo), hi) }
-        var out: [SymInt] = []
-        if step > 0 {
-            var i = clamp(starts[0], 0, n)
-            let e = clamp(ends[0], 0, n)
-            while i < e { out.append(data.values[i]); i += step }
-        } else {
-            var i = clamp(starts[0], -1, n - 1)
-            let e = clamp(ends[0], -1, n - 1)
-            while i > e { out.append(data.values[i]); i += step }
+        var picks = data.shape.map { Array(0..<$0) }
+        for (k, axis) in axes.enumerated() {
+            let a = try Shape.axis(axis, rank: rank)
+            let n = data.shape[a], step = steps[k]
+            func clamp(_ v: Int, _ lo: Int, _ hi: Int) -> Int { min(max(v < 0 ? v + n : v, lo), hi) }
+            var out: [Int] = []
+            if step > 0 {
+                var i = clamp(starts[k], 0, n)
+                let e = clamp(ends[k], 0, n)
+                while i < e { out.append(i); i += step }
+            } else {
+                var i = clamp(starts[k], -1, n - 1)
+                let e = ends[k] < -n ? -1 : clamp(ends[k], -1, n - 1)
+                while i > e { out.append(i); i += step }
+            }
+            picks[a] = out
         }
-        return .constant(.int(IntTensor(shape: [out.count], values: out)))
+        return .constant(.int(select(data, picks)))
+    }
+
+    /// The sub-tensor at the cartesian product of per-dimension indices.
+    static func select(_ t: IntTensor, _ picks: [[Int]]) -> IntTensor {
+        let strides = Shape.strides(t.shape)
+        var values: [SymInt] = []
+        func walk(_ d: Int, _ offset: Int) {
+            if d == picks.count { values.append(t.values[offset]); return }
+            for i in picks[d] { walk(d + 1, offset + i * strides[d]) }
+        }
+        if picks.allSatisfy({ !$0.isEmpty }) { walk(0, 0) }
+        return IntTensor(shape: picks.map(\.count), values: values)
+    }
+
+    static func transpose(_ c: NodeContext) throws -> Conversion {
+        let perm = try c.attributes.ints("perm")
+        guard case .constant(.int(let t)) = c.operand(0) else {
+            return .layer(Transpose(perm: perm), [c.operand(0)])
+        }
+        let p = perm ?? Array((0..<t.shape.count).reversed())
+        guard p.count == t.shape.count, Set(p) == Set(0..<t.shape.count) else {
+            throw c.error(.malformedFile, "perm \(p) does not fit rank \(t.shape.count)")
+        }
+        let strides = Shape.strides(t.shape)
+        var values: [SymInt] = []
+        let outShape = p.map { t.shape[$0] }
+        func walk(_ d: Int, _ offset: Int) {
+            if d == p.count { values.append(t.values[offset]); return }
+            for i in 0..<outShape[d] { walk(d + 1, offset + i * strides[p[d]]) }
+        }
+        if !outShape.contains(0) { walk(0, 0) }
+        return .constant(.int(IntTensor(shape: outShape, values: values)))
     }
 
     static func constantOfShape(_ c: NodeContext) throws -> Conversion {

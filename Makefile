@@ -1,0 +1,36 @@
+# ExplainKit — `make run` (demo) and `make test` (whole suite) on a fresh Debian machine with Swift.
+SWIFT ?= swift
+BUILD_FLAGS ?= -c release
+APT_PACKAGES := libopenblas-dev pkg-config
+SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+
+.PHONY: run test build deps bench clean
+
+# Installs the system packages that are missing (apt-get update first, only when needed).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build $(BUILD_FLAGS) --product explain
+
+# The main job (for now): predict the bundled example digits with the bundled CNN.
+run: build
+	mkdir -p out
+	$(SWIFT) run $(BUILD_FLAGS) --skip-build explain predict Examples/digits-cnn/model.onnx \
+	  --input Examples/digits-cnn/input.npy --output out/predictions.npy --top 3
+
+# Whole suite, in release (numeric code is 30-500x slower in debug).
+test: deps
+	mkdir -p out
+	$(SWIFT) build $(BUILD_FLAGS) --build-tests
+	$(SWIFT) test $(BUILD_FLAGS) --skip-build
+
+bench: build
+	$(SWIFT) run $(BUILD_FLAGS) --skip-build explain bench --arch vgg16 --batch 1 --runs 5
+
+clean:
+	rm -rf .build out
