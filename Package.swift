@@ -43,15 +43,16 @@ let package = Package(
             path: "Sources/ExplainCLI"
         ),
 
-        // Tests (Swift Testing).
-        .testTarget(name: "ExplainCoreTests", dependencies: ["ExplainCore"], path: "Tests/ExplainCoreTests"),
+        // Tests (Swift Testing) and their shared helpers.
+        .target(name: "ExplainTestSupport", dependencies: ["ExplainCore", "ExplainArrays"], path: "Tests/Support"),
+        .testTarget(name: "ExplainCoreTests", dependencies: ["ExplainCore", "ExplainTestSupport"], path: "Tests/ExplainCoreTests"),
         .testTarget(
             name: "ExplainONNXTests",
-            dependencies: ["ExplainONNX", "ExplainArrays"],
+            dependencies: ["ExplainONNX", "ExplainArrays", "ExplainTestSupport"],
             path: "Tests/ExplainONNXTests"
         ),
-        .testTarget(name: "ExplainArraysTests", dependencies: ["ExplainArrays"], path: "Tests/ExplainArraysTests"),
-        .testTarget(name: "ExplainCLITests", dependencies: ["ExplainKit"], path: "Tests/ExplainCLITests"),
+        .testTarget(name: "ExplainArraysTests", dependencies: ["ExplainArrays", "ExplainTestSupport"], path: "Tests/ExplainArraysTests"),
+        .testTarget(name: "ExplainCLITests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainCLITests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,62 @@
+import ExplainCore
+import ExplainTestSupport
+import Testing
+
+@Suite struct GraphTests {
+    /// x → conv → relu ─┬→ add → gap → flatten → dense
+    ///                  └────┘ (a value with two consumers)
+    func smallGraph() throws -> Graph {
+        var rng = TestRandom(seed: 1)
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x", shape: [nil, 2, 5, 5])
+        let c = try b.add(try Conv2D(weight: rng.tensor([3, 2, 3, 3]), pads: (1, 1, 1, 1)), inputs: [x], name: "conv")
+        let r = try b.add(Relu(), inputs: [c], name: "relu")
+        let a = try b.add(Binary(.add), inputs: [r, r], name: "residual")
+        let p = try b.add(GlobalAveragePool(), inputs: [a], name: "gap")
+        let f = try b.add(Flatten(), inputs: [p], name: "flatten")
+        let d = try b.add(try Dense(weight: rng.tensor([4, 3]), bias: rng.tensor([4])), inputs: [f], name: "fc")
+        return try b.build(outputs: [d])
+    }
+
+    @Test func forwardKeepsOrFreesIntermediates() throws {
+        let g = try smallGraph()
+        var rng = TestRandom(seed: 2)
+        let x = rng.tensor([3, 2, 5, 5])
+        let all = try g.forward([x], retain: .all)
+        #expect(all.values.allSatisfy { $0 != nil })
+        let lean = try g.forward([x])
+        #expect(lean.values.compactMap { $0 }.count == 1)   // only the output; the input is released after use
+        #expect(try lean.value(g.outputs[0]) == (try all.value(g.outputs[0])))
+        let relu = try g.value(named: "relu")
+        let partial = try g.forward([x], outputs: [relu])
+        #expect(partial.values[g.outputs[0]] == nil)
+        #expect(try partial.value(relu) == (try all.value(relu)))
+    }
+
+    @Test func shapesAndErrorsNameTheNode() throws {
+        let g = try smallGraph()
+        let shapes = try g.inferShapes([[3, 2, 5, 5]])
+        #expect(shapes[g.outputs[0]] == [3, 4])
+        #expect(g.parameterCount == 3 * 2 * 9 + 4 * 3 + 4)
+        #expect(throws: ExplainError.self) { try g.predict(Tensor(shape: [1, 3, 5, 5])) }
+        do {
+            _ = try g.predict(Tensor(shape: [1, 2, 5]))
+            Issue.record("expected an error")
+        } catch let e as ExplainError {
+            #expect(e.code == .shapeMismatch)
+            #expect(e.description.contains("(1, 2, 5)"))
+        }
+        #expect(throws: ExplainError.self) { try g.value(named: "nope") }
+    }
+
+    @Test func builderRejectsBadWiring() throws {
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x")
+        #expect(throws: ExplainError.self) { try b.add(Binary(.add), inputs: [x]) }
+        #expect(throws: ExplainError.self) { try b.add(Relu(), inputs: [7]) }
+        let r1 = try b.add(Relu(), inputs: [x], name: "r")
+        let r2 = try b.add(Relu(), inputs: [r1], name: "r")
+        let g = try b.build(outputs: [r2])
+        #expect(Set(g.nodes.map(\.name)).count == 2)
+    }
+}

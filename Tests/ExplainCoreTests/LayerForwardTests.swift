@@ -1,0 +1,122 @@
+import ExplainCore
+import ExplainTestSupport
+import Foundation
+import Testing
+
+/// Fast layers against direct loops.
+@Suite struct LayerForwardTests {
+    struct ConvCase: CustomStringConvertible, Sendable {
+        var c: Int, m: Int, k: (Int, Int), stride: (Int, Int), pads: (Int, Int, Int, Int), dilation: (Int, Int), groups: Int, bias: Bool
+        var description: String { "c\(c) m\(m) k\(k) s\(stride) p\(pads) d\(dilation) g\(groups) bias \(bias)" }
+    }
+
+    static let convCases: [ConvCase] = [
+        ConvCase(c: 3, m: 8, k: (3, 3), stride: (1, 1), pads: (1, 1, 1, 1), dilation: (1, 1), groups: 1, bias: true),   // VGG
+        ConvCase(c: 3, m: 4, k: (7, 7), stride: (2, 2), pads: (3, 3, 3, 3), dilation: (1, 1), groups: 1, bias: false),  // ResNet stem
+        ConvCase(c: 8, m: 16, k: (1, 1), stride: (2, 2), pads: (0, 0, 0, 0), dilation: (1, 1), groups: 1, bias: false), // downsample
+        ConvCase(c: 8, m: 6, k: (1, 1), stride: (1, 1), pads: (0, 0, 0, 0), dilation: (1, 1), groups: 1, bias: true),   // pointwise
+        ConvCase(c: 8, m: 8, k: (3, 3), stride: (2, 2), pads: (1, 1, 1, 1), dilation: (1, 1), groups: 8, bias: false), // depthwise
+        ConvCase(c: 4, m: 8, k: (3, 3), stride: (1, 1), pads: (0, 1, 1, 0), dilation: (1, 1), groups: 1, bias: true),  // asymmetric (TF SAME)
+        ConvCase(c: 6, m: 6, k: (3, 3), stride: (1, 1), pads: (2, 2, 2, 2), dilation: (2, 2), groups: 3, bias: true),  // dilated, grouped
+        ConvCase(c: 4, m: 4, k: (3, 2), stride: (2, 1), pads: (0, 1, 2, 0), dilation: (1, 2), groups: 2, bias: true),  // odd shapes
+    ]
+
+    @Test(arguments: convCases)
+    func convMatchesDirectLoop(_ k: ConvCase) throws {
+        var rng = TestRandom(seed: 7)
+        let x = rng.tensor([2, k.c, 9, 10])
+        let w = rng.tensor([k.m, k.c / k.groups, k.k.0, k.k.1])
+        let b = k.bias ? rng.tensor([k.m]) : nil
+        let layer = try Conv2D(weight: w, bias: b, strides: k.stride, pads: k.pads, dilations: k.dilation, groups: k.groups)
+        let fast = try layer.forward([x])
+        let slow = Naive.conv(x, w, b, stride: k.stride, pads: k.pads, dilation: k.dilation, groups: k.groups)
+        #expect(fast.shape == slow.shape)
+        let d = Deviation(fast, slow)
+        #expect(d.maxAbs < 1e-5, "\(k): \(d)")
+    }
+
+    @Test func denseMatchesDirectLoop() throws {
+        var rng = TestRandom(seed: 3)
+        let x = rng.tensor([3, 5]), w = rng.tensor([4, 5]), b = rng.tensor([4])
+        let y = try Dense(weight: w, bias: b).forward([x])
+        for i in 0..<3 { for j in 0..<4 {
+            var acc = b.scalars[j]
+            for k in 0..<5 { acc += x.scalars[i * 5 + k] * w.scalars[j * 5 + k] }
+            #expect(abs(y.scalars[i * 4 + j] - acc) < 1e-5)
+        } }
+        // transA: the input laid out as (in, N).
+        let yt = try Dense(weight: w, bias: b, transposeInput: true).forward([try x.transposed([1, 0])])
+        #expect(Deviation(yt, y).maxAbs < 1e-6)
+    }
+
+    @Test(arguments: [false, true])
+    func poolingMatchesDirectLoop(_ ceil: Bool) throws {
+        var rng = TestRandom(seed: 11)
+        let x = rng.tensor([2, 3, 9, 8])
+        for (k, s, p) in [((2, 2), (2, 2), (0, 0, 0, 0)), ((3, 3), (2, 2), (1, 1, 1, 1)), ((3, 2), (2, 1), (1, 0, 0, 1))] {
+            let mp = try MaxPool2D(kernel: k, strides: s, pads: p, ceilMode: ceil).forward([x])
+            #expect(Deviation(mp, Naive.pool(x, kernel: k, stride: s, pads: p, max: true, ceil: ceil)).maxAbs == 0)
+            for include in [false, true] {
+                let ap = try AveragePool2D(kernel: k, strides: s, pads: p, ceilMode: ceil, countIncludePad: include).forward([x])
+                let ref = Naive.pool(x, kernel: k, stride: s, pads: p, max: false, ceil: ceil, countIncludePad: include)
+                #expect(ap.shape == ref.shape)
+                #expect(Deviation(ap, ref).maxAbs < 1e-6, "k\(k) s\(s) p\(p) ceil \(ceil) include \(include)")
+            }
+        }
+    }
+
+    @Test func batchNormSoftmaxAndElementwise() throws {
+        var rng = TestRandom(seed: 5)
+        let x = rng.tensor([2, 3, 2, 2])
+        let scale = rng.tensor([3]), bias = rng.tensor([3]), mean = rng.tensor([3]), variance = rng.tensor([3], 0.5...2)
+        let y = try BatchNorm(scale: scale, bias: bias, mean: mean, variance: variance, epsilon: 1e-5).forward([x])
+        for i in 0..<x.count {
+            let c = (i / 4) % 3
+            let ref = (Double(x.scalars[i]) - Double(mean.scalars[c])) / (Double(variance.scalars[c]) + 1e-5).squareRoot()
+                * Double(scale.scalars[c]) + Double(bias.scalars[c])
+            #expect(abs(Double(y.scalars[i]) - ref) < 1e-5)
+        }
+        let s = try Softmax(axis: 1).forward([x])
+        for n in 0..<2 { for p in 0..<4 {
+            let vals = (0..<3).map { Double(x.scalars[(n * 3 + $0) * 4 + p]) }
+            let z = vals.map { Foundation.exp($0) }.reduce(0, +)
+            for c in 0..<3 { #expect(abs(Double(s.scalars[(n * 3 + c) * 4 + p]) - Foundation.exp(vals[c]) / z) < 1e-6) }
+        } }
+        // Broadcasting: (2,3,2,2) − (3,1,1) and (1,) ÷ tensor.
+        let c = rng.tensor([3, 1, 1])
+        let sub = try Binary(.sub, constant: c).forward([x])
+        for i in 0..<x.count { #expect(sub.scalars[i] == x.scalars[i] - c.scalars[(i / 4) % 3]) }
+        let t = try Transpose(perm: [0, 2, 3, 1]).forward([x])
+        #expect(t.shape == [2, 2, 2, 3])
+        #expect(try t.element(at: [1, 0, 1, 2]) == (try x.element(at: [1, 2, 0, 1])))
+        let padded = try Pad(pads: [0, 0, 1, 0, 0, 0, 0, 2], value: 9).forward([x])
+        #expect(padded.shape == [2, 3, 3, 4])
+        #expect(try padded.element(at: [1, 2, 0, 0]) == 9)
+        #expect(try padded.element(at: [1, 2, 1, 1]) == (try x.element(at: [1, 2, 0, 1])))
+        let r = try Reduce(.mean, axes: [2, 3], keepDims: false).forward([x])
+        #expect(r.shape == [2, 3])
+        #expect(abs(r.scalars[4] - (x.scalars[16..<20].reduce(0, +) / 4)) < 1e-6)
+        let cat = try Concat(axis: 1, inputCount: 2).forward([x, sub])
+        #expect(cat.shape == [2, 6, 2, 2])
+        #expect(try cat.element(at: [1, 4, 1, 0]) == (try sub.element(at: [1, 1, 1, 0])))
+    }
+
+    @Test func maxPoolTiesGoToFirstElement() throws {
+        // An all-zero window (as after a Relu): the first element in row-major order wins.
+        let x = Tensor(shape: [1, 1, 2, 2])
+        let layer = try MaxPool2D(kernel: (2, 2))
+        let y = try layer.forward([x])
+        let g = try layer.pullback(inputs: [x], output: y, cotangent: Tensor(shape: [1, 1, 1, 1], repeating: 1))[0]
+        #expect(g.scalars == [1, 0, 0, 0])
+        let x2 = try Tensor(shape: [1, 1, 2, 2], scalars: [1, 3, 3, 2])
+        let g2 = try layer.pullback(inputs: [x2], output: try layer.forward([x2]), cotangent: Tensor(shape: [1, 1, 1, 1], repeating: 1))[0]
+        #expect(g2.scalars == [0, 1, 0, 0])
+    }
+
+    @Test func reluDerivativeAtZeroIsZero() throws {
+        let x = try Tensor(shape: [3], scalars: [-1, 0, 2])
+        let y = try Relu().forward([x])
+        let g = try Relu().pullback(inputs: [x], output: y, cotangent: Tensor(shape: [3], repeating: 1))[0]
+        #expect(g.scalars == [0, 0, 1])
+    }
+}

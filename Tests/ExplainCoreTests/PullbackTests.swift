@@ -1,0 +1,83 @@
+import ExplainCore
+import ExplainTestSupport
+import Testing
+
+/// Every pullback against central finite differences of the forward pass:
+/// `⟨pullback(g), v⟩ ≈ (⟨g, f(x + h·v)⟩ − ⟨g, f(x − h·v)⟩) / 2h` for random g and v, per input.
+@Suite struct PullbackTests {
+    struct Case: CustomStringConvertible, @unchecked Sendable {
+        var name: String
+        var layer: any Layer
+        var shapes: [[Int]]
+        var range: ClosedRange<Float> = -1...1
+        var description: String { name }
+    }
+
+    static var cases: [Case] {
+        var rng = TestRandom(seed: 42)
+        func conv(_ c: Int, _ m: Int, _ k: Int, s: Int = 1, p: Int = 0, d: Int = 1, g: Int = 1) -> any Layer {
+            try! Conv2D(weight: rng.tensor([m, c / g, k, k]), bias: rng.tensor([m]), strides: (s, s), pads: (p, p, p, p), dilations: (d, d), groups: g)
+        }
+        return [
+            Case(name: "conv 3x3 pad 1", layer: conv(3, 4, 3, p: 1), shapes: [[2, 3, 6, 6]]),
+            Case(name: "conv 3x3 stride 2", layer: conv(4, 4, 3, s: 2, p: 1), shapes: [[2, 4, 7, 7]]),
+            Case(name: "conv 1x1", layer: conv(4, 3, 1), shapes: [[2, 4, 5, 5]]),
+            Case(name: "conv depthwise", layer: conv(4, 4, 3, p: 1, g: 4), shapes: [[2, 4, 5, 5]]),
+            Case(name: "conv dilated grouped", layer: conv(4, 6, 3, p: 2, d: 2, g: 2), shapes: [[1, 4, 6, 6]]),
+            Case(name: "dense", layer: try! Dense(weight: rng.tensor([5, 7]), bias: rng.tensor([5])), shapes: [[3, 7]]),
+            Case(name: "dense transA", layer: try! Dense(weight: rng.tensor([5, 7]), bias: rng.tensor([5]), transposeInput: true), shapes: [[7, 3]]),
+            Case(name: "matmul runtime", layer: try! MatMul(), shapes: [[2, 3, 4], [4, 5]]),
+            Case(name: "matmul broadcast", layer: try! MatMul(), shapes: [[2, 1, 3, 4], [3, 4, 2]]),
+            Case(name: "matmul constant", layer: try! MatMul(constantRight: rng.tensor([4, 3])), shapes: [[2, 5, 4]]),
+            Case(name: "max pool", layer: try! MaxPool2D(kernel: (3, 3), strides: (2, 2), pads: (1, 1, 1, 1)), shapes: [[2, 2, 6, 6]]),
+            Case(name: "average pool ceil", layer: try! AveragePool2D(kernel: (3, 3), strides: (2, 2), pads: (1, 1, 1, 1), ceilMode: true), shapes: [[2, 2, 6, 6]]),
+            Case(name: "average pool include pad", layer: try! AveragePool2D(kernel: (2, 2), strides: (1, 1), pads: (1, 0, 0, 1), countIncludePad: true), shapes: [[1, 2, 4, 5]]),
+            Case(name: "global average pool", layer: GlobalAveragePool(), shapes: [[2, 3, 4, 4]]),
+            Case(name: "batch norm", layer: try! BatchNorm(scale: rng.tensor([3]), bias: rng.tensor([3]), mean: rng.tensor([3]), variance: rng.tensor([3], 0.5...2)), shapes: [[2, 3, 2, 2]]),
+            Case(name: "relu", layer: Relu(), shapes: [[2, 10]]),
+            Case(name: "leaky relu", layer: LeakyRelu(alpha: 0.2), shapes: [[2, 10]]),
+            Case(name: "sigmoid", layer: Sigmoid(), shapes: [[2, 10]], range: -3...3),
+            Case(name: "tanh", layer: Tanh(), shapes: [[2, 10]]),
+            Case(name: "clip", layer: try! Clip(low: -0.5, high: 0.5), shapes: [[2, 10]]),
+            Case(name: "softmax", layer: Softmax(axis: 1), shapes: [[2, 5, 3]]),
+            Case(name: "softmax 2-D coerced", layer: Softmax(axis: 1, coerced2D: true), shapes: [[2, 3, 2]]),
+            Case(name: "add broadcast", layer: Binary(.add), shapes: [[2, 3, 4], [3, 1]]),
+            Case(name: "sub broadcast", layer: Binary(.sub), shapes: [[3, 1], [2, 3, 4]]),
+            Case(name: "mul broadcast", layer: Binary(.mul), shapes: [[2, 3, 4], [4]]),
+            Case(name: "div broadcast", layer: Binary(.div), shapes: [[2, 3, 4], [3, 1]], range: 0.5...2),
+            Case(name: "mul constant left", layer: Binary(.mul, constant: rng.tensor([3, 1]), side: .left), shapes: [[2, 3, 4]]),
+            Case(name: "div constant right", layer: Binary(.div, constant: rng.tensor([4], 0.5...2)), shapes: [[2, 3, 4]]),
+            Case(name: "concat", layer: try! Concat(axis: 1, inputCount: 2), shapes: [[2, 3, 2], [2, 1, 2]]),
+            Case(name: "flatten", layer: Flatten(axis: 1), shapes: [[2, 3, 2]]),
+            Case(name: "reshape", layer: try! Reshape([.copy, .infer]), shapes: [[2, 3, 2]]),
+            Case(name: "transpose", layer: Transpose(perm: [0, 2, 1]), shapes: [[2, 3, 4]]),
+            Case(name: "squeeze", layer: Squeeze(axes: [1]), shapes: [[2, 1, 4]]),
+            Case(name: "unsqueeze", layer: Unsqueeze(axes: [1, -1]), shapes: [[2, 4]]),
+            Case(name: "pad", layer: try! Pad(pads: [0, 1, 2, 0, 2, 1], value: 0.5), shapes: [[2, 3, 2]]),
+            Case(name: "reduce mean", layer: Reduce(.mean, axes: [1, 2], keepDims: false), shapes: [[2, 3, 4]]),
+            Case(name: "reduce sum", layer: Reduce(.sum, axes: nil, keepDims: true), shapes: [[2, 3, 4]]),
+        ]
+    }
+
+    @Test(arguments: cases)
+    func pullbackMatchesFiniteDifferences(_ c: Case) throws {
+        var rng = TestRandom(seed: 99)
+        let xs = c.shapes.map { rng.tensor($0, c.range) }
+        let y = try c.layer.forward(xs)
+        let g = rng.tensor(y.shape)
+        let grads = try c.layer.pullback(inputs: xs, output: y, cotangent: g)
+        #expect(grads.count == xs.count)
+        let h: Float = 1e-2
+        for i in xs.indices {
+            #expect(grads[i].shape == xs[i].shape)
+            let v = rng.tensor(xs[i].shape)
+            var plus = xs, minus = xs
+            plus[i] = try Tensor.broadcasting(xs[i], try Tensor.broadcasting(v, Tensor(scalar: h), MultiplyFunction.self), AddFunction.self)
+            minus[i] = try Tensor.broadcasting(xs[i], try Tensor.broadcasting(v, Tensor(scalar: h), MultiplyFunction.self), SubtractFunction.self)
+            let numeric = (dot(g, try c.layer.forward(plus)) - dot(g, try c.layer.forward(minus))) / (2 * Double(h))
+            let analytic = dot(grads[i], v)
+            let scale = max(1, abs(analytic))
+            #expect(abs(numeric - analytic) <= 2e-3 * scale, "\(c.name) input \(i): numeric \(numeric), analytic \(analytic)")
+        }
+    }
+}

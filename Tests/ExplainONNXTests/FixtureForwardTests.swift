@@ -1,0 +1,83 @@
+import ExplainArrays
+import ExplainCore
+import ExplainONNX
+import ExplainTestSupport
+import Foundation
+import Testing
+
+/// Forward passes of the reference fixture models (`Tests/Fixtures/reference`) against their logits.
+@Suite struct FixtureForwardTests {
+    static let modelNames = TestPaths.folders(in: TestPaths.reference)
+
+    @Test func fixturesArePresent() {
+        #expect(Self.modelNames.count >= 3)
+    }
+
+    @Test(arguments: modelNames)
+    func forwardMatchesReferenceLogits(_ name: String) throws {
+        let dir = TestPaths.reference + "/" + name
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/manifest.json"))) as? [String: Any]
+        let model = try #require(manifest?["model"] as? [String: Any])
+        let tolerance = try #require(model["logits_tolerance"] as? [String: Double])
+        let softmax = (model["output_kind"] as? String) == "softmax"
+
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        let logits = try imported.graph.predict(x, output: imported.logits)
+        let expected = try Numpy.readTensor(path: dir + "/logits.npy")
+        #expect(logits.shape == expected.shape)
+        let d = Deviation(logits, expected)
+        #expect(d.relL2 <= tolerance["rtol"]! && d.maxAbs <= tolerance["atol"]!, "\(name): \(d)")
+        if softmax {
+            let probs = try imported.graph.predict(x)
+            let d2 = Deviation(probs, try Numpy.readTensor(path: dir + "/probs.npy"))
+            #expect(d2.relL2 <= tolerance["rtol"]! && d2.maxAbs <= tolerance["atol"]!, "\(name) probs: \(d2)")
+        }
+    }
+}
+
+/// Import of the small PyTorch / onnx.helper models (`Tests/Fixtures/models`) against onnxruntime.
+@Suite struct ModelImportTests {
+    static let modelNames = TestPaths.folders(in: TestPaths.models)
+
+    @Test func allPatternsArePresent() {
+        for name in ["vgg", "resnet", "mobilenetv2", "densenet", "squeezenet", "efficientnet", "misc-ops", "tf2onnx-style"] {
+            #expect(Self.modelNames.contains(name), "missing test model \(name)")
+        }
+    }
+
+    @Test(arguments: modelNames)
+    func outputMatchesOnnxruntime(_ name: String) throws {
+        let dir = TestPaths.models + "/" + name
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        let y = try imported.graph.predict(x)
+        let expected = try Numpy.readTensor(path: dir + "/expected.npy")
+        #expect(y.shape == expected.shape)
+        let d = Deviation(y, expected)
+        let scale = Double(expected.scalars.map { abs($0) }.max() ?? 1)
+        let atol = 1e-5 * max(1.0, scale)
+        #expect(d.relL2 <= 1e-5 && d.maxAbs <= atol, "\(name): \(d)")
+    }
+
+    @Test func batchSizeIsDynamic() throws {
+        // The ResNet-like model folds a Shape → Gather → Unsqueeze → Concat → Reshape chain; it must
+        // still run at another batch size than the one exported.
+        let dir = TestPaths.models + "/resnet"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        let one = try imported.graph.predict(try x.sample(1))
+        let both = try imported.graph.predict(x)
+        #expect(one.scalars == Array(both.scalars[10..<20]))
+        let three = try imported.graph.predict(try Tensor.concatenateBatches([x, try x.sample(0)]))
+        #expect(three.shape == [3, 10])
+    }
+
+    @Test func softmaxEndingIsDetected() throws {
+        let imported = try ONNXImporter.load(path: TestPaths.models + "/efficientnet/model.onnx")
+        let s = try #require(imported.softmaxInput)
+        #expect(imported.logits == s)
+        let plain = try ONNXImporter.load(path: TestPaths.models + "/vgg/model.onnx")
+        #expect(plain.softmaxInput == nil)
+    }
+}
