@@ -20,7 +20,8 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        .target(name: "ExplainCore", dependencies: ["COpenBLAS"], path: "Sources/Core/ExplainCore"),
+        .target(name: "CExplainSupport", path: "Sources/Core/CSupport"),
+        .target(name: "ExplainCore", dependencies: ["COpenBLAS", "CExplainSupport"], path: "Sources/Core/ExplainCore"),
 
         // Plugins.
         .target(

@@ -3,6 +3,155 @@ import ExplainKit
 import Foundation
 
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmark methods on a model (release builds only give meaningful numbers).")
-    func run() throws {}
+    static let configuration = CommandConfiguration(
+        abstract: "Time methods on an architecture with random weights or on a model (use a release build).")
+
+    @Option(help: "Built-in architecture with random weights: \(Architectures.ids.joined(separator: ", ")).") var arch: String?
+    @Option(help: "An ONNX model instead of --arch.") var model: String?
+    @Option(name: .customLong("input-shape"), help: "Input shape C,H,W or N,C,H,W for --model (the batch comes from --batch).") var inputShape: String?
+    @Option(help: "Batch size.") var batch: Int = 1
+    @Option(help: "Timed runs per method (after one warm-up run).") var runs: Int = 5
+    @Option(help: "OpenBLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Comma-separated method ids.") var methods: String = "forward"
+    @Flag(help: "Print a JSON array instead of text lines.") var json = false
+    @Flag(help: "Also print the slowest nodes of one forward pass.") var profile = false
+
+    func run() throws {
+        try reportingErrors {
+            guard batch >= 1, batch <= 4096 else { throw ExplainError(.invalidArgument, "--batch must be in 1...4096") }
+            guard runs >= 1, runs <= 10_000 else { throw ExplainError(.invalidArgument, "--runs must be in 1...10000") }
+            if let threads { try BLAS.setThreads(threads) }
+            let (graph, shape, label) = try loadTarget()
+            let flops = try? graph.flops([shape])
+            var rng = SeededGenerator(seed: 1)
+            let input = rng.uniformTensor(shape, bound: 1)
+            let ids = methods.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            var results: [BenchResult] = []
+            for id in ids {
+                guard let method = BenchMethods.table[id] else {
+                    throw ExplainError(.unknownName, "unknown method '\(id)'; known: \(BenchMethods.table.keys.sorted().joined(separator: ", "))")
+                }
+                let r = try BenchResult.measure(id, batch: batch, runs: runs, flops: id == "forward" ? flops : nil) {
+                    try method(graph, input)
+                }
+                results.append(r)
+                if !json { print(r.line) }
+            }
+            if profile {
+                try graph.forward([input])
+                try NodeProfile.run(graph, input)
+            }
+            if json {
+                let data = try JSONSerialization.data(withJSONObject: results.map { $0.json(model: label) }, options: [.prettyPrinted, .sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                print("model \(label), input \(Shape.format(shape)), \(BLAS.threads) OpenBLAS thread(s), kernel \(BLAS.coreName)")
+            }
+        }
+    }
+
+    func loadTarget() throws -> (Graph, [Int], String) {
+        switch (arch, model) {
+        case (let a?, nil):
+            return (try Architectures.build(a), Architectures.inputShape(batch: batch), a)
+        case (nil, let m?):
+            guard let text = inputShape else { throw ExplainError(.invalidArgument, "--model needs --input-shape C,H,W") }
+            var dims = try parseShape(text)
+            let imported = try ONNXImporter.load(path: m, options: ImportOptions(inputShape: [1] + dims.suffix(from: dims.count == 4 ? 1 : 0)))
+            if dims.count == 4 { dims.removeFirst() }
+            return (imported.graph, [batch] + dims, m)
+        default:
+            throw ExplainError(.invalidArgument, "give exactly one of --arch and --model")
+        }
+    }
+}
+
+/// The methods `explain bench` can time: `forward` now; analyzers register here as they land.
+enum BenchMethods {
+    typealias Method = @Sendable (Graph, Tensor) throws -> Void
+    static let table: [String: Method] = [
+        "forward": { graph, input in _ = try graph.predict(input) },
+    ]
+}
+
+/// Timing statistics of one method.
+struct BenchResult {
+    var method: String
+    var batch: Int
+    var times: [Double]
+    var flops: Double?
+    var peakBytes: Int?
+
+    var median: Double { let s = times.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+
+    static func measure(_ method: String, batch: Int, runs: Int, flops: Double?, _ body: () throws -> Void) throws -> BenchResult {
+        PeakMemory.reset()
+        try body()  // warm-up
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return BenchResult(method: method, batch: batch, times: times, flops: flops, peakBytes: PeakMemory.current())
+    }
+
+    var line: String {
+        var s = String(format: "%-28@ batch %3d  median %8.4f s  min %8.4f s  max %8.4f s  %8.1f img/s",
+                       method as NSString, batch, median, times.min() ?? 0, times.max() ?? 0, Double(batch) / median)
+        if let flops { s += String(format: "  %6.1f GFLOP/s", flops / median / 1e9) }
+        if let peakBytes { s += String(format: "  peak %6.0f MB", Double(peakBytes) / 1e6) }
+        return s
+    }
+
+    func json(model: String) -> [String: Any] {
+        var o: [String: Any] = ["method": method, "batch": batch, "median_s": median, "min_s": times.min() ?? 0,
+                                "max_s": times.max() ?? 0, "runs": times.count, "model": model,
+                                "images_per_s": Double(batch) / median, "threads": BLAS.threads]
+        if let flops { o["gflops_per_s"] = flops / median / 1e9 }
+        if let peakBytes { o["peak_memory_bytes"] = peakBytes }
+        return o
+    }
+}
+
+/// The process's peak resident memory (Linux `VmHWM`), resettable through `/proc/self/clear_refs`.
+enum PeakMemory {
+    static func reset() {
+        if let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
+            h.write(Data("5".utf8))
+            try? h.close()
+        }
+    }
+
+    static func current() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kb = line.split(separator: " ").compactMap { Int($0) }.first
+            return kb.map { $0 * 1024 }
+        }
+        return nil
+    }
+}
+
+/// Per-node forward times (`explain bench --profile`), slowest first.
+enum NodeProfile {
+    static func run(_ graph: Graph, _ input: Tensor, top: Int = 15) throws {
+        var values = [Tensor?](repeating: nil, count: graph.valueNames.count)
+        values[graph.inputs[0]] = input
+        var rows: [(String, String, Double)] = []
+        for node in graph.nodes {
+            let args = try node.inputs.map { v -> Tensor in
+                guard let t = values[v] else { throw ExplainError(.missingValue, "value \(v) missing") }
+                return t
+            }
+            let start = DispatchTime.now().uptimeNanoseconds
+            values[node.output] = try node.layer.forward(args)
+            rows.append((node.name, node.layer.description, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+        }
+        let total = rows.reduce(0) { $0 + $1.2 }
+        print(String(format: "per-node forward times (total %.4f s):", total))
+        for (name, layer, t) in rows.sorted(by: { $0.2 > $1.2 }).prefix(top) {
+            print(String(format: "  %8.4f s  %5.1f%%  %@  %@", t, 100 * t / total, name as NSString, layer as NSString))
+        }
+    }
 }

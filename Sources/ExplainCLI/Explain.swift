@@ -4,6 +4,16 @@ import Foundation
 
 @main
 struct Explain: ParsableCommand {
+    static func main() {
+        Memory.keepFreedMemory()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "explain",
         abstract: "Explain the predictions of neural networks (ONNX models).",
@@ -28,3 +38,4 @@ func parseShape(_ text: String) throws -> [Int] {
     }
     return parts.map { $0! }
 }
+

@@ -44,6 +44,29 @@ extension ElementwiseActivation {
 /// `max(x, 0)`; the derivative at exactly 0 is 0.
 public struct Relu: ElementwiseActivation {
     public init() {}
+
+    public func forward(_ inputs: [Tensor]) throws -> Tensor {
+        try expectInputs(inputs.map(\.shape), 1)
+        let x = inputs[0]
+        return Tensor(shape: x.shape) { out in
+            x.withUnsafeBufferPointer { px in
+                for i in 0..<px.count { out[i] = px[i] > 0 ? px[i] : 0 }
+            }
+        }
+    }
+
+    public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor) throws -> [Tensor] {
+        try expectCotangent(cotangent, output)
+        let x = inputs[0]
+        return [Tensor(shape: x.shape) { dx in
+            x.withUnsafeBufferPointer { px in
+                cotangent.withUnsafeBufferPointer { pg in
+                    for i in 0..<px.count { dx[i] = px[i] > 0 ? pg[i] : 0 }
+                }
+            }
+        }]
+    }
+
     public var kind: LayerKind { .relu }
     public var description: String { "Relu" }
     @inline(__always) public func value(_ x: Float) -> Float { x > 0 ? x : 0 }

@@ -69,25 +69,28 @@ public struct Conv2D: AffineLayer {
         let cg = inChannels / groups, mg = outChannels / groups
         let k = cg * window.kernel.h * window.kernel.w, plane = oh * ow
         let pointwise = window.isPointwise
-        var column = [Float](repeating: 0, count: pointwise ? 0 : k * plane)
+        let band = Im2Col.bandRows(k: k, outH: oh, outW: ow)
+        // Scratch for the column matrix of one band: uninitialised, im2col writes all of it.
+        let col = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : k * band * ow)
+        defer { col.deallocate() }
         return Tensor(shape: outShape) { out in
             x.withUnsafeBufferPointer { px in
                 weight.withUnsafeBufferPointer { pw in
-                    column.withUnsafeMutableBufferPointer { col in
-                        for s in 0..<n {
-                            for g in 0..<groups {
-                                let xin = px.baseAddress! + (s * inChannels + g * cg) * h * w
-                                let b: UnsafePointer<Float>
-                                if pointwise {
-                                    b = xin
-                                } else {
-                                    Im2Col.unfold(xin, channels: cg, h: h, w: w, window: window, outH: oh, outW: ow,
-                                                  into: col.baseAddress!)
-                                    b = UnsafePointer(col.baseAddress!)
-                                }
-                                BLAS.gemm(m: mg, n: plane, k: k, a: pw.baseAddress! + g * mg * k, lda: k,
-                                          b: b, ldb: plane,
-                                          c: out.baseAddress! + (s * outChannels + g * mg) * plane, ldc: plane)
+                    for s in 0..<n {
+                        for g in 0..<groups {
+                            let xin = px.baseAddress! + (s * inChannels + g * cg) * h * w
+                            let a = pw.baseAddress! + g * mg * k
+                            let c = out.baseAddress! + (s * outChannels + g * mg) * plane
+                            if pointwise {
+                                BLAS.gemm(m: mg, n: plane, k: k, a: a, lda: k, b: xin, ldb: plane, c: c, ldc: plane)
+                                continue
+                            }
+                            // Bands of output rows keep the column matrix in cache.
+                            for r0 in stride(from: 0, to: oh, by: band) {
+                                let rows = r0..<min(oh, r0 + band)
+                                Im2Col.unfold(xin, channels: cg, h: h, w: w, window: window, outH: oh, outW: ow, rows: rows, into: col)
+                                BLAS.gemm(m: mg, n: rows.count * ow, k: k, a: a, lda: k, b: col, ldb: rows.count * ow,
+                                          c: c + r0 * ow, ldc: plane)
                             }
                         }
                     }
@@ -128,22 +131,29 @@ public struct Conv2D: AffineLayer {
         let cg = inChannels / groups, mg = outChannels / groups
         let k = cg * window.kernel.h * window.kernel.w, plane = oh * ow
         let pointwise = window.isPointwise
-        var column = [Float](repeating: 0, count: pointwise ? 0 : k * plane)
+        let band = Im2Col.bandRows(k: k, outH: oh, outW: ow)
+        let col = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : k * band * ow)
+        defer { col.deallocate() }
         var dx = Tensor(shape: inputShape)
         dx.withUnsafeMutableBufferPointer { pdx in
             cotangent.withUnsafeBufferPointer { pdy in
                 wt.withUnsafeBufferPointer { pw in
-                    column.withUnsafeMutableBufferPointer { col in
+                    do {
                         for s in 0..<n {
                             for g in 0..<groups {
                                 let dxg = pdx.baseAddress! + (s * inChannels + g * cg) * h * w
                                 let dyg = pdy.baseAddress! + (s * outChannels + g * mg) * plane
-                                let target = pointwise ? dxg : col.baseAddress!
-                                BLAS.gemm(transA: true, m: k, n: plane, k: mg, a: pw.baseAddress! + g * mg * k, lda: k,
-                                          b: dyg, ldb: plane, c: target, ldc: plane)
-                                if !pointwise {
-                                    Im2Col.fold(col.baseAddress!, channels: cg, h: h, w: w, window: window,
-                                                outH: oh, outW: ow, into: dxg)
+                                let a = pw.baseAddress! + g * mg * k
+                                if pointwise {
+                                    BLAS.gemm(transA: true, m: k, n: plane, k: mg, a: a, lda: k, b: dyg, ldb: plane, c: dxg, ldc: plane)
+                                    continue
+                                }
+                                for r0 in stride(from: 0, to: oh, by: band) {
+                                    let rows = r0..<min(oh, r0 + band)
+                                    BLAS.gemm(transA: true, m: k, n: rows.count * ow, k: mg, a: a, lda: k,
+                                              b: dyg + r0 * ow, ldb: plane, c: col, ldc: rows.count * ow)
+                                    Im2Col.fold(col, channels: cg, h: h, w: w, window: window,
+                                                outH: oh, outW: ow, rows: rows, into: dxg)
                                 }
                             }
                         }

@@ -70,6 +70,10 @@ public struct Dense: AffineLayer {
         var y = Tensor(shape: outShape) { out in
             x.withUnsafeBufferPointer { px in
                 weight.withUnsafeBufferPointer { pw in
+                    if m == 1 {
+                        BLAS.gemv(m: n, n: k, a: pw.baseAddress!, lda: k, x: px.baseAddress!, y: out.baseAddress!)
+                        return
+                    }
                     BLAS.gemm(transA: transposeInput, transB: true, m: m, n: n, k: k,
                               a: px.baseAddress!, lda: transposeInput ? m : k,
                               b: pw.baseAddress!, ldb: k, c: out.baseAddress!, ldc: n)
@@ -108,6 +112,11 @@ public struct Dense: AffineLayer {
         return Tensor(shape: inputShape) { dx in
             cotangent.withUnsafeBufferPointer { pdy in
                 wt.withUnsafeBufferPointer { pw in
+                    if m == 1 {
+                        // dx = Wᵀ · dy (one sample)
+                        BLAS.gemv(trans: true, m: n, n: k, a: pw.baseAddress!, lda: k, x: pdy.baseAddress!, y: dx.baseAddress!)
+                        return
+                    }
                     if transposeInput {
                         // dx (k×m) = Wᵀ (k×n) · dyᵀ (n×m)
                         BLAS.gemm(transA: true, transB: true, m: k, n: m, k: n, a: pw.baseAddress!, lda: k,

@@ -68,13 +68,22 @@ public struct Window2D: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// im2col / col2im for convolutions: unfold `channels` input planes of size h×w into a
-/// `(channels·kH·kW) × (outH·outW)` column matrix, and fold such a matrix back (accumulating).
+/// `(channels·kH·kW) × (rows·outW)` column matrix for a band of output rows, and fold such a
+/// matrix back (accumulating). Working in bands keeps the column matrix in cache.
 enum Im2Col {
+    /// Output rows per band: the column matrix stays around `budget` floats, but each GEMM keeps
+    /// at least `minColumns` columns so that OpenBLAS runs at full speed.
+    static func bandRows(k: Int, outH: Int, outW: Int, budget: Int = 1 << 20, minColumns: Int = 2048) -> Int {
+        let byBudget = budget / max(1, k * outW)
+        let byWidth = (minColumns + outW - 1) / max(1, outW)
+        return max(1, min(outH, max(byBudget, byWidth)))
+    }
+
     static func unfold(
         _ src: UnsafePointer<Float>, channels: Int, h: Int, w: Int,
-        window g: Window2D, outH: Int, outW: Int, into dst: UnsafeMutablePointer<Float>
+        window g: Window2D, outH: Int, outW: Int, rows: Range<Int>, into dst: UnsafeMutablePointer<Float>
     ) {
-        let kh = g.kernel.h, kw = g.kernel.w, plane = outH * outW
+        let kh = g.kernel.h, kw = g.kernel.w, plane = rows.count * outW
         let work = channels * kh * kw * plane
         let chunks = work > 1 << 20 ? min(channels, 2) : 1
         let sh = g.strides.h, sw = g.strides.w
@@ -88,9 +97,9 @@ enum Im2Col {
                     for kj in 0..<kw {
                         let row = dst + ((c * kh + ki) * kw + kj) * plane
                         let (off, lo, hi) = g.validColumns(kj: kj, w: w, outW: outW)
-                        for oh in 0..<outH {
+                        for oh in rows {
                             let ih = oh * sh - g.pads.top + ki * g.dilations.h
-                            let d = row + oh * outW
+                            let d = row + (oh - rows.lowerBound) * outW
                             if ih < 0 || ih >= h {
                                 d.update(repeating: 0, count: outW)
                                 continue
@@ -112,9 +121,9 @@ enum Im2Col {
 
     static func fold(
         _ src: UnsafePointer<Float>, channels: Int, h: Int, w: Int,
-        window g: Window2D, outH: Int, outW: Int, into dst: UnsafeMutablePointer<Float>
+        window g: Window2D, outH: Int, outW: Int, rows: Range<Int>, into dst: UnsafeMutablePointer<Float>
     ) {
-        let kh = g.kernel.h, kw = g.kernel.w, plane = outH * outW
+        let kh = g.kernel.h, kw = g.kernel.w, plane = rows.count * outW
         let work = channels * kh * kw * plane
         let chunks = work > 1 << 20 ? min(channels, 2) : 1
         let sh = g.strides.h, sw = g.strides.w
@@ -128,10 +137,10 @@ enum Im2Col {
                     for kj in 0..<kw {
                         let row = src + ((c * kh + ki) * kw + kj) * plane
                         let (off, lo, hi) = g.validColumns(kj: kj, w: w, outW: outW)
-                        for oh in 0..<outH {
+                        for oh in rows {
                             let ih = oh * sh - g.pads.top + ki * g.dilations.h
                             if ih < 0 || ih >= h { continue }
-                            let s = row + oh * outW
+                            let s = row + (oh - rows.lowerBound) * outW
                             let d = dst + (c * h + ih) * w + off
                             for ow in lo..<hi { d[ow &* sw] += s[ow] }
                         }

@@ -75,13 +75,42 @@ public struct MaxPool2D: Pool2D {
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
         let outShape = try outputShape(inputs.map(\.shape))
         let x = inputs[0]
-        let plane = x.shape[2] * x.shape[3], outPlane = outShape[2] * outShape[3]
-        let winners = argmax(x, outShape: outShape)
+        let (h, w, oh, ow) = (x.shape[2], x.shape[3], outShape[2], outShape[3])
+        let planes = x.shape[0] * x.shape[1]
+        let g = window
+        // Valid kernel ranges per output row / column (the padding never contributes).
+        func ranges(_ outN: Int, _ n: Int, _ s: Int, _ p: Int, _ k: Int, _ d: Int) -> [(Int, Int, Int)] {
+            (0..<outN).map { o in
+                let start = o * s - p
+                var lo = 0, hi = k
+                while lo < k && start + lo * d < 0 { lo += 1 }
+                while hi > lo && start + (hi - 1) * d >= n { hi -= 1 }
+                return (start, lo, hi)
+            }
+        }
+        let rowRanges = ranges(oh, h, g.strides.h, g.pads.top, g.kernel.h, g.dilations.h)
+        let colRanges = ranges(ow, w, g.strides.w, g.pads.left, g.kernel.w, g.dilations.w)
+        let dh = g.dilations.h, dw = g.dilations.w
         return Tensor(shape: outShape) { out in
             x.withUnsafeBufferPointer { px in
-                for i in 0..<out.count {
-                    let idx = Int(winners[i])
-                    out[i] = idx < 0 ? -Float.infinity : px[(i / outPlane) * plane + idx]
+                for p in 0..<planes {
+                    let src = px.baseAddress! + p * h * w
+                    let dst = out.baseAddress! + p * oh * ow
+                    for i in 0..<oh {
+                        let (hs, klo, khi) = rowRanges[i]
+                        for j in 0..<ow {
+                            let (ws, llo, lhi) = colRanges[j]
+                            var best = -Float.infinity
+                            for ki in klo..<khi {
+                                let row = src + (hs + ki * dh) * w + ws
+                                for kj in llo..<lhi {
+                                    let v = row[kj * dw]
+                                    if v > best || v.isNaN { best = v }
+                                }
+                            }
+                            dst[i * ow + j] = best
+                        }
+                    }
                 }
             }
         }

@@ -1,0 +1,12 @@
+import CExplainSupport
+
+/// Process-wide memory settings.
+public enum Memory {
+    /// Keeps freed memory in the heap instead of returning it to the kernel. Tensors of many
+    /// megabytes are allocated and freed every layer; without this, glibc unmaps them and every
+    /// pass page-faults the same memory again. Call once at startup in an executable (it changes
+    /// the whole process's allocator, so libraries should leave the choice to the application).
+    public static func keepFreedMemory() {
+        explain_keep_freed_memory()
+    }
+}
