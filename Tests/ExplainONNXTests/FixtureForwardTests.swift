@@ -68,7 +68,8 @@ import Testing
         let x = try Numpy.readTensor(path: dir + "/input.npy")
         let one = try imported.graph.predict(try x.sample(1))
         let both = try imported.graph.predict(x)
-        #expect(one.scalars == Array(both.scalars[10..<20]))
+        // Equal up to summation order (a batch of one takes the GEMV path).
+        #expect(Deviation(one, try both.sample(1)).maxAbs < 1e-5)
         let three = try imported.graph.predict(try Tensor.concatenateBatches([x, try x.sample(0)]))
         #expect(three.shape == [3, 10])
     }
