@@ -21,16 +21,17 @@ struct Bench: ParsableCommand {
             guard batch >= 1, batch <= 4096 else { throw ExplainError(.invalidArgument, "--batch must be in 1...4096") }
             guard runs >= 1, runs <= 10_000 else { throw ExplainError(.invalidArgument, "--runs must be in 1...10000") }
             if let threads { try BLAS.setThreads(threads) }
+            let ids = methods.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            for id in ids where BenchMethods.table[id] == nil {
+                throw ExplainError(.unknownName, "unknown method '\(id)'; known: \(BenchMethods.table.keys.sorted().joined(separator: ", "))")
+            }
             let (graph, shape, label) = try loadTarget()
             let flops = try? graph.flops([shape])
             var rng = SeededGenerator(seed: 1)
             let input = rng.uniformTensor(shape, bound: 1)
-            let ids = methods.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
             var results: [BenchResult] = []
             for id in ids {
-                guard let method = BenchMethods.table[id] else {
-                    throw ExplainError(.unknownName, "unknown method '\(id)'; known: \(BenchMethods.table.keys.sorted().joined(separator: ", "))")
-                }
+                guard let method = BenchMethods.table[id] else { continue }
                 let r = try BenchResult.measure(id, batch: batch, runs: runs, flops: id == "forward" ? flops : nil) {
                     try method(graph, input)
                 }

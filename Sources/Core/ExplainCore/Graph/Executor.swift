@@ -62,8 +62,22 @@ extension Graph {
 
         var values = [Tensor?](repeating: nil, count: valueNames.count)
         for (v, t) in zip(self.inputs, inputs) { values[v] = t }
+        let graphInputs = Set(self.inputs)
         for (step, i) in order.enumerated() {
             let node = nodes[i]
+            // In place when the single input dies here (and is not the caller's tensor).
+            if !keepAll, let layer = node.layer as? any InPlaceLayer, node.inputs.count == 1,
+               case let v = node.inputs[0], lastUse[v] == step, !keep.contains(v), !graphInputs.contains(v),
+               var t = values[v] {
+                values[v] = nil
+                do {
+                    try layer.forwardInPlace(&t)
+                } catch let e as ExplainError {
+                    throw e.at(node: node.name, op: node.layer.kind.rawValue)
+                }
+                values[node.output] = t
+                continue
+            }
             var args: [Tensor] = []
             args.reserveCapacity(node.inputs.count)
             for v in node.inputs {

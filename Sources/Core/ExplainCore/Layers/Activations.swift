@@ -1,7 +1,7 @@
 import Foundation
 
 /// An element-wise activation `y = f(x)` whose derivative is computed from `x` and `y`.
-public protocol ElementwiseActivation: Layer {
+public protocol ElementwiseActivation: InPlaceLayer {
     /// `f(x)`.
     func value(_ x: Float) -> Float
     /// `f′(x)`, given also `y = f(x)`.
@@ -23,6 +23,12 @@ extension ElementwiseActivation {
             x.withUnsafeBufferPointer { px in
                 for i in 0..<px.count { out[i] = value(px[i]) }
             }
+        }
+    }
+
+    public func forwardInPlace(_ x: inout Tensor) throws {
+        x.withUnsafeMutableBufferPointer { p in
+            for i in 0..<p.count { p[i] = value(p[i]) }
         }
     }
 
@@ -52,6 +58,12 @@ public struct Relu: ElementwiseActivation {
             x.withUnsafeBufferPointer { px in
                 for i in 0..<px.count { out[i] = px[i] > 0 ? px[i] : 0 }
             }
+        }
+    }
+
+    public func forwardInPlace(_ x: inout Tensor) throws {
+        x.withUnsafeMutableBufferPointer { p in
+            for i in 0..<p.count { p[i] = p[i] > 0 ? p[i] : 0 }
         }
     }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// Batch normalisation in inference mode over dimension 1:
 /// `y = (x − mean) / sqrt(var + ε) · scale + bias`, i.e. a per-channel affine map `y = a·x + b`.
-public struct BatchNorm: Layer {
+public struct BatchNorm: InPlaceLayer {
     public let scale: Tensor
     public let bias: Tensor
     public let mean: Tensor
@@ -73,6 +73,22 @@ public struct BatchNorm: Layer {
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
         _ = try outputShape(inputs.map(\.shape))
         return channelwise(inputs[0], a: multiplier, b: offset)
+    }
+
+    public func forwardInPlace(_ x: inout Tensor) throws {
+        _ = try outputShape([x.shape])
+        let n = x.shape[0], c = channels
+        let plane = n * c == 0 ? 0 : x.count / (n * c)
+        let (a, b) = (multiplier, offset)
+        x.withUnsafeMutableBufferPointer { p in
+            for s in 0..<n {
+                for ch in 0..<c {
+                    let base = (s * c + ch) * plane
+                    let m = a[ch], o = b[ch]
+                    for i in 0..<plane { p[base &+ i] = p[base &+ i] * m + o }
+                }
+            }
+        }
     }
 
     public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor) throws -> [Tensor] {

@@ -73,6 +73,15 @@ public struct Conv2D: AffineLayer {
         // Scratch for the column matrix of one band: uninitialised, im2col writes all of it.
         let col = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : k * band * ow)
         defer { col.deallocate() }
+        let biasValues = bias?.scalars
+        // The output is pre-filled with the bias (one pass) and the GEMM accumulates onto it (beta = 1).
+        func prefill(_ c: UnsafeMutablePointer<Float>, group g: Int, from start: Int, count: Int) {
+            guard let biasValues else { return }
+            for ch in 0..<mg {
+                (c + ch * plane + start).update(repeating: biasValues[g * mg + ch], count: count)
+            }
+        }
+        let beta: Float = bias == nil ? 0 : 1
         return Tensor(shape: outShape) { out in
             x.withUnsafeBufferPointer { px in
                 weight.withUnsafeBufferPointer { pw in
@@ -82,31 +91,20 @@ public struct Conv2D: AffineLayer {
                             let a = pw.baseAddress! + g * mg * k
                             let c = out.baseAddress! + (s * outChannels + g * mg) * plane
                             if pointwise {
-                                BLAS.gemm(m: mg, n: plane, k: k, a: a, lda: k, b: xin, ldb: plane, c: c, ldc: plane)
+                                prefill(c, group: g, from: 0, count: plane)
+                                BLAS.gemm(m: mg, n: plane, k: k, a: a, lda: k, b: xin, ldb: plane, beta: beta, c: c, ldc: plane)
                                 continue
                             }
                             // Bands of output rows keep the column matrix in cache.
                             for r0 in stride(from: 0, to: oh, by: band) {
                                 let rows = r0..<min(oh, r0 + band)
                                 Im2Col.unfold(xin, channels: cg, h: h, w: w, window: window, outH: oh, outW: ow, rows: rows, into: col)
+                                prefill(c, group: g, from: r0 * ow, count: rows.count * ow)
                                 BLAS.gemm(m: mg, n: rows.count * ow, k: k, a: a, lda: k, b: col, ldb: rows.count * ow,
-                                          c: c + r0 * ow, ldc: plane)
+                                          beta: beta, c: c + r0 * ow, ldc: plane)
                             }
                         }
                     }
-                }
-            }
-            if let bias { Self.addBias(bias, to: out, batch: n, channels: outChannels, plane: plane) }
-        }
-    }
-
-    static func addBias(_ bias: Tensor, to out: UnsafeMutableBufferPointer<Float>, batch: Int, channels: Int, plane: Int) {
-        bias.withUnsafeBufferPointer { pb in
-            for s in 0..<batch {
-                for c in 0..<channels {
-                    let v = pb[c]
-                    let p = out.baseAddress! + (s * channels + c) * plane
-                    for i in 0..<plane { p[i] += v }
                 }
             }
         }

@@ -71,12 +71,13 @@ public struct Window2D: Sendable, Equatable, CustomStringConvertible {
 /// `(channels·kH·kW) × (rows·outW)` column matrix for a band of output rows, and fold such a
 /// matrix back (accumulating). Working in bands keeps the column matrix in cache.
 enum Im2Col {
-    /// Output rows per band: the column matrix stays around `budget` floats, but each GEMM keeps
-    /// at least `minColumns` columns so that OpenBLAS runs at full speed.
-    static func bandRows(k: Int, outH: Int, outW: Int, budget: Int = 1 << 20, minColumns: Int = 2048) -> Int {
-        let byBudget = budget / max(1, k * outW)
-        let byWidth = (minColumns + outW - 1) / max(1, outW)
-        return max(1, min(outH, max(byBudget, byWidth)))
+    /// Output rows per band: about `budget` floats of column matrix, but each GEMM gets between
+    /// `minColumns` and `maxColumns` columns, the range where OpenBLAS runs near its peak.
+    static func bandRows(k: Int, outH: Int, outW: Int, budget: Int = 1 << 20,
+                         minColumns: Int = 2048, maxColumns: Int = 4096) -> Int {
+        let w = max(1, outW)
+        let byBudget = min(budget / max(1, k * w), (maxColumns + w - 1) / w)
+        return max(1, min(outH, max(byBudget, (minColumns + w - 1) / w)))
     }
 
     static func unfold(

@@ -86,3 +86,11 @@ public protocol AffineLayer: Layer {
     /// A copy of this layer with another weight and bias (same shapes); never mutates in place.
     func with(weight: Tensor, bias: Tensor?) throws -> Self
 }
+
+/// A one-input layer whose output has its input's shape and can overwrite it. The executor uses
+/// `forwardInPlace` when nothing else needs the input any more, saving an allocation and a pass
+/// over memory (activations, batch norm).
+public protocol InPlaceLayer: Layer {
+    /// Replaces `x` by the layer's output; the result must equal `forward([x])`.
+    func forwardInPlace(_ x: inout Tensor) throws
+}

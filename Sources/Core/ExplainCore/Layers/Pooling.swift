@@ -91,6 +91,9 @@ public struct MaxPool2D: Pool2D {
         let rowRanges = ranges(oh, h, g.strides.h, g.pads.top, g.kernel.h, g.dilations.h)
         let colRanges = ranges(ow, w, g.strides.w, g.pads.left, g.kernel.w, g.dilations.w)
         let dh = g.dilations.h, dw = g.dilations.w
+        if g.kernel == (2, 2) && g.strides == (2, 2) && g.pads == (0, 0, 0, 0) && g.dilations == (1, 1) && !ceilMode {
+            return Self.max2x2(x, outShape: outShape)
+        }
         return Tensor(shape: outShape) { out in
             x.withUnsafeBufferPointer { px in
                 for p in 0..<planes {
@@ -109,6 +112,28 @@ public struct MaxPool2D: Pool2D {
                                 }
                             }
                             dst[i * ow + j] = best
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The common 2×2, stride-2 window without padding (same tie and NaN rules as the general path).
+    static func max2x2(_ x: Tensor, outShape: [Int]) -> Tensor {
+        let (h, w, oh, ow) = (x.shape[2], x.shape[3], outShape[2], outShape[3])
+        let planes = x.shape[0] * x.shape[1]
+        @inline(__always) func pick(_ best: Float, _ v: Float) -> Float { v > best || v.isNaN ? v : best }
+        return Tensor(shape: outShape) { out in
+            x.withUnsafeBufferPointer { px in
+                for p in 0..<planes {
+                    let src = px.baseAddress! + p * h * w
+                    let dst = out.baseAddress! + p * oh * ow
+                    for i in 0..<oh {
+                        let r0 = src + 2 * i * w, r1 = r0 + w, d = dst + i * ow
+                        for j in 0..<ow {
+                            let c = 2 &* j
+                            d[j] = pick(pick(pick(r0[c], r0[c &+ 1]), r1[c]), r1[c &+ 1])
                         }
                     }
                 }

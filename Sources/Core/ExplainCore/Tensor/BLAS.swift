@@ -58,7 +58,8 @@ public enum BLAS {
             return
         }
         let (ai, bi, ci) = (UInt(bitPattern: a), UInt(bitPattern: b), UInt(bitPattern: c))
-        let splitColumns = n >= 64 * pieces
+        // Rows (of A) split evenly unless there are few; narrow products lose more by splitting columns.
+        let splitColumns = m < 32 * pieces || n >= 512 * pieces
         DispatchQueue.concurrentPerform(iterations: pieces) { p in
             let a = UnsafePointer<Float>(bitPattern: ai)!, b = UnsafePointer<Float>(bitPattern: bi)!
             let c = UnsafeMutablePointer<Float>(bitPattern: ci)!

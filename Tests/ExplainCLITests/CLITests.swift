@@ -1,0 +1,94 @@
+import ExplainKit
+import ExplainTestSupport
+import Foundation
+import Testing
+
+/// End-to-end runs of the `explain` executable built next to the tests.
+@Suite struct CLITests {
+    /// The `explain` binary of the same build configuration as the test bundle.
+    static var binary: String? {
+        let candidates = [Bundle.main.bundleURL, URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+        for base in candidates {
+            var dir = base
+            for _ in 0..<3 {
+                let path = dir.appendingPathComponent("explain").path
+                if FileManager.default.isExecutableFile(atPath: path) { return path }
+                dir.deleteLastPathComponent()
+            }
+        }
+        return nil
+    }
+
+    struct Run { var status: Int32; var out: String; var err: String }
+
+    func run(_ args: [String]) throws -> Run {
+        let exe = try #require(Self.binary, "explain binary not found next to the tests; build with --build-tests")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: TestPaths.root)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+
+    let model = "Tests/Fixtures/reference/digits-cnn/model.onnx"
+    let input = "Tests/Fixtures/reference/digits-cnn/input.npy"
+
+    @Test func predictWritesTheOutputAndPrintsTopClasses() throws {
+        let path = NSTemporaryDirectory() + "explainkit-predict-\(UUID().uuidString).npy"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try run(["predict", model, "--input", input, "--output", path, "--top", "2"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("sample 3:"))
+        let written = try Numpy.readTensor(path: path)
+        let expected = try Numpy.readTensor(path: TestPaths.reference + "/digits-cnn/logits.npy")
+        #expect(Deviation(written, expected).maxAbs < 5e-4)
+        // The printed top class of each sample is the arg-max of the reference logits.
+        for s in 0..<4 {
+            let row = Array(expected.scalars[(s * 10)..<((s + 1) * 10)])
+            let best = row.indices.max { row[$0] < row[$1] }!
+            #expect(r.out.contains("sample \(s): \(best) ("))
+        }
+    }
+
+    @Test func inspectListsNodesShapesAndParameters() throws {
+        let r = try run(["inspect", model])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("/conv1/Conv"))
+        #expect(r.out.contains("(1, 10)"))
+        let imported = try ONNXImporter.load(path: TestPaths.root + "/" + model)
+        #expect(r.out.contains("parameters: \(imported.graph.parameterCount)"))
+    }
+
+    @Test func benchPrintsJSON() throws {
+        let r = try run(["bench", "--model", model, "--input-shape", "1,16,16", "--batch", "2", "--runs", "2", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let array = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]]
+        let first = try #require(array?.first)
+        #expect(first["method"] as? String == "forward")
+        #expect(first["batch"] as? Int == 2)
+        for key in ["median_s", "min_s", "max_s"] { #expect((first[key] as? Double ?? -1) > 0) }
+    }
+
+    @Test func badInputsGiveNamedErrors() throws {
+        let missing = try run(["predict", "nope.onnx", "--input", input])
+        #expect(missing.status == 1)
+        #expect(missing.err.contains("nope.onnx"))
+        let wrongShape = try run(["predict", model, "--input", "Tests/Fixtures/reference/cancer-mlp/input.npy"])
+        #expect(wrongShape.status == 1)
+        #expect(wrongShape.err.contains("shape"))
+        let wrongType = try run(["predict", model, "--input", "Tests/Fixtures/arrays/c8.npy"])
+        #expect(wrongType.status == 1)
+        #expect(wrongType.err.contains("c8.npy"))
+        let unknown = try run(["bench", "--arch", "vgg16", "--methods", "nope", "--runs", "1"])
+        #expect(unknown.status == 1)
+        #expect(unknown.err.contains("forward"))
+        let badShape = try run(["inspect", model, "--input-shape", "1,x"])
+        #expect(badShape.status == 1)
+    }
+}
