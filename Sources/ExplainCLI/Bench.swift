@@ -136,7 +136,7 @@ enum PeakMemory {
 
 /// Per-node forward times (`explain bench --profile`), slowest first.
 enum NodeProfile {
-    static func run(_ graph: Graph, _ input: Tensor, top: Int = 15) throws {
+    static func run(_ graph: Graph, _ input: Tensor, top: Int = 40) throws {
         var values = [Tensor?](repeating: nil, count: graph.valueNames.count)
         values[graph.inputs[0]] = input
         var rows: [(String, String, Double)] = []

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// 2-D convolution (cross-correlation) over NCHW input, with stride, asymmetric padding,
 /// dilation and groups (depthwise when `groups == channels`). Forward and pullback run as
 /// im2col + GEMM through OpenBLAS.
@@ -70,42 +72,56 @@ public struct Conv2D: AffineLayer {
         let k = cg * window.kernel.h * window.kernel.w, plane = oh * ow
         let pointwise = window.isPointwise
         let band = Im2Col.bandRows(k: k, outH: oh, outW: ow)
-        // Scratch for the column matrix of one band: uninitialised, im2col writes all of it.
-        let col = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : k * band * ow)
-        defer { col.deallocate() }
-        let biasValues = bias?.scalars
-        // The output is pre-filled with the bias (one pass) and the GEMM accumulates onto it (beta = 1).
-        func prefill(_ c: UnsafeMutablePointer<Float>, group g: Int, from start: Int, count: Int) {
-            guard let biasValues else { return }
-            for ch in 0..<mg {
-                (c + ch * plane + start).update(repeating: biasValues[g * mg + ch], count: count)
-            }
-        }
+        let bias = self.bias?.scalars
         let beta: Float = bias == nil ? 0 : 1
+        let window = self.window, groups = self.groups, inChannels = self.inChannels, outChannels = self.outChannels
         return Tensor(shape: outShape) { out in
             x.withUnsafeBufferPointer { px in
                 weight.withUnsafeBufferPointer { pw in
-                    for s in 0..<n {
-                        for g in 0..<groups {
-                            let xin = px.baseAddress! + (s * inChannels + g * cg) * h * w
-                            let a = pw.baseAddress! + g * mg * k
-                            let c = out.baseAddress! + (s * outChannels + g * mg) * plane
-                            if pointwise {
-                                prefill(c, group: g, from: 0, count: plane)
-                                BLAS.gemm(m: mg, n: plane, k: k, a: a, lda: k, b: xin, ldb: plane, beta: beta, c: c, ldc: plane)
-                                continue
-                            }
-                            // Bands of output rows keep the column matrix in cache.
-                            for r0 in stride(from: 0, to: oh, by: band) {
-                                let rows = r0..<min(oh, r0 + band)
-                                Im2Col.unfold(xin, channels: cg, h: h, w: w, window: window, outH: oh, outW: ow, rows: rows, into: col)
-                                prefill(c, group: g, from: r0 * ow, count: rows.count * ow)
-                                BLAS.gemm(m: mg, n: rows.count * ow, k: k, a: a, lda: k, b: col, ldb: rows.count * ow,
-                                          beta: beta, c: c + r0 * ow, ldc: plane)
-                            }
+                    nonisolated(unsafe) let (px, pw, po) = (px.baseAddress!, pw.baseAddress!, out.baseAddress!)
+                    Self.forEachSampleAndGroup(samples: n, groups: groups, scratch: pointwise ? 0 : k * band * ow) { s, g, col, shared in
+                        let xin = px + (s * inChannels + g * cg) * h * w
+                        let a = pw + g * mg * k
+                        let c = po + (s * outChannels + g * mg) * plane
+                        // The output is pre-filled with the bias and the GEMM accumulates onto it (beta = 1).
+                        func prefill(from start: Int, count: Int) {
+                            guard let bias else { return }
+                            for ch in 0..<mg { (c + ch * plane + start).update(repeating: bias[g * mg + ch], count: count) }
+                        }
+                        if pointwise {
+                            prefill(from: 0, count: plane)
+                            BLAS.gemm(m: mg, n: plane, k: k, a: a, lda: k, b: xin, ldb: plane, beta: beta, c: c, ldc: plane, parallel: shared)
+                            return
+                        }
+                        // Bands of output rows keep the column matrix in cache.
+                        for r0 in stride(from: 0, to: oh, by: band) {
+                            let rows = r0..<min(oh, r0 + band)
+                            Im2Col.unfold(xin, channels: cg, h: h, w: w, window: window, outH: oh, outW: ow, rows: rows,
+                                          into: col, parallel: shared)
+                            prefill(from: r0 * ow, count: rows.count * ow)
+                            BLAS.gemm(m: mg, n: rows.count * ow, k: k, a: a, lda: k, b: col, ldb: rows.count * ow,
+                                      beta: beta, c: c + r0 * ow, ldc: plane, parallel: shared)
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Runs `body(sample, group, scratch, shared)` for every sample and group. With several samples,
+    /// each core takes whole samples with single-threaded kernels and its own scratch buffer; with
+    /// one sample, the cores share each kernel (`shared == true`).
+    static func forEachSampleAndGroup(
+        samples n: Int, groups: Int, scratch size: Int,
+        _ body: @Sendable (Int, Int, UnsafeMutablePointer<Float>, Bool) -> Void
+    ) {
+        let workers = max(1, min(BLAS.threads, n))
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, workers * size))
+        defer { buffer.deallocate() }
+        nonisolated(unsafe) let scratch = buffer
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            for s in stride(from: worker, to: n, by: workers) {
+                for g in 0..<groups { body(s, g, scratch + worker * size, workers == 1) }
             }
         }
     }
@@ -130,30 +146,27 @@ public struct Conv2D: AffineLayer {
         let k = cg * window.kernel.h * window.kernel.w, plane = oh * ow
         let pointwise = window.isPointwise
         let band = Im2Col.bandRows(k: k, outH: oh, outW: ow)
-        let col = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : k * band * ow)
-        defer { col.deallocate() }
+        let window = self.window, inChannels = self.inChannels, outChannels = self.outChannels
         var dx = Tensor(shape: inputShape)
         dx.withUnsafeMutableBufferPointer { pdx in
             cotangent.withUnsafeBufferPointer { pdy in
                 wt.withUnsafeBufferPointer { pw in
-                    do {
-                        for s in 0..<n {
-                            for g in 0..<groups {
-                                let dxg = pdx.baseAddress! + (s * inChannels + g * cg) * h * w
-                                let dyg = pdy.baseAddress! + (s * outChannels + g * mg) * plane
-                                let a = pw.baseAddress! + g * mg * k
-                                if pointwise {
-                                    BLAS.gemm(transA: true, m: k, n: plane, k: mg, a: a, lda: k, b: dyg, ldb: plane, c: dxg, ldc: plane)
-                                    continue
-                                }
-                                for r0 in stride(from: 0, to: oh, by: band) {
-                                    let rows = r0..<min(oh, r0 + band)
-                                    BLAS.gemm(transA: true, m: k, n: rows.count * ow, k: mg, a: a, lda: k,
-                                              b: dyg + r0 * ow, ldb: plane, c: col, ldc: rows.count * ow)
-                                    Im2Col.fold(col, channels: cg, h: h, w: w, window: window,
-                                                outH: oh, outW: ow, rows: rows, into: dxg)
-                                }
-                            }
+                    nonisolated(unsafe) let (pdx, pdy, pw) = (pdx.baseAddress!, pdy.baseAddress!, pw.baseAddress!)
+                    Self.forEachSampleAndGroup(samples: n, groups: groups, scratch: pointwise ? 0 : k * band * ow) { s, g, col, shared in
+                        let dxg = pdx + (s * inChannels + g * cg) * h * w
+                        let dyg = pdy + (s * outChannels + g * mg) * plane
+                        let a = pw + g * mg * k
+                        if pointwise {
+                            BLAS.gemm(transA: true, m: k, n: plane, k: mg, a: a, lda: k, b: dyg, ldb: plane, c: dxg, ldc: plane,
+                                      parallel: shared)
+                            return
+                        }
+                        for r0 in stride(from: 0, to: oh, by: band) {
+                            let rows = r0..<min(oh, r0 + band)
+                            BLAS.gemm(transA: true, m: k, n: rows.count * ow, k: mg, a: a, lda: k,
+                                      b: dyg + r0 * ow, ldb: plane, c: col, ldc: rows.count * ow, parallel: shared)
+                            Im2Col.fold(col, channels: cg, h: h, w: w, window: window, outH: oh, outW: ow, rows: rows,
+                                        into: dxg, parallel: shared)
                         }
                     }
                 }

@@ -82,11 +82,12 @@ enum Im2Col {
 
     static func unfold(
         _ src: UnsafePointer<Float>, channels: Int, h: Int, w: Int,
-        window g: Window2D, outH: Int, outW: Int, rows: Range<Int>, into dst: UnsafeMutablePointer<Float>
+        window g: Window2D, outH: Int, outW: Int, rows: Range<Int>, into dst: UnsafeMutablePointer<Float>,
+        parallel: Bool = true
     ) {
         let kh = g.kernel.h, kw = g.kernel.w, plane = rows.count * outW
         let work = channels * kh * kw * plane
-        let chunks = work > 1 << 20 ? min(channels, 2) : 1
+        let chunks = parallel && work > 1 << 20 ? min(channels, BLAS.threads) : 1
         let sh = g.strides.h, sw = g.strides.w
         let dstAddress = UInt(bitPattern: dst), srcAddress = UInt(bitPattern: src)
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
@@ -122,11 +123,12 @@ enum Im2Col {
 
     static func fold(
         _ src: UnsafePointer<Float>, channels: Int, h: Int, w: Int,
-        window g: Window2D, outH: Int, outW: Int, rows: Range<Int>, into dst: UnsafeMutablePointer<Float>
+        window g: Window2D, outH: Int, outW: Int, rows: Range<Int>, into dst: UnsafeMutablePointer<Float>,
+        parallel: Bool = true
     ) {
         let kh = g.kernel.h, kw = g.kernel.w, plane = rows.count * outW
         let work = channels * kh * kw * plane
-        let chunks = work > 1 << 20 ? min(channels, 2) : 1
+        let chunks = parallel && work > 1 << 20 ? min(channels, BLAS.threads) : 1
         let sh = g.strides.h, sw = g.strides.w
         let dstAddress = UInt(bitPattern: dst), srcAddress = UInt(bitPattern: src)
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
