@@ -23,6 +23,10 @@ let package = Package(
         .target(name: "CExplainSupport", path: "Sources/Core/CSupport"),
         .target(name: "ExplainCore", dependencies: ["COpenBLAS", "CExplainSupport"], path: "Sources/Core/ExplainCore"),
 
+        // Method families: each depends on Core only.
+        .target(name: "ExplainGradient", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Gradient"),
+        .target(name: "ExplainSignal", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Signal"),
+
         // Plugins.
         .target(
             name: "ExplainONNX",
@@ -31,11 +35,19 @@ let package = Package(
         ),
         .target(name: "ExplainArrays", dependencies: ["ExplainCore"], path: "Sources/Plugins/Arrays"),
         .target(name: "ExplainZoo", dependencies: ["ExplainCore"], path: "Sources/Plugins/Zoo"),
+        .target(
+            name: "ExplainConformance",
+            dependencies: ["ExplainCore", "ExplainONNX", "ExplainArrays"],
+            path: "Sources/Plugins/Conformance"
+        ),
 
         // Umbrella and command-line tool.
         .target(
             name: "ExplainKit",
-            dependencies: ["ExplainCore", "ExplainONNX", "ExplainArrays", "ExplainZoo"],
+            dependencies: [
+                "ExplainCore", "ExplainONNX", "ExplainArrays", "ExplainZoo", "ExplainConformance",
+                "ExplainGradient", "ExplainSignal",
+            ],
             path: "Sources/ExplainKit"
         ),
         .executableTarget(
@@ -54,6 +66,7 @@ let package = Package(
         ),
         .testTarget(name: "ExplainArraysTests", dependencies: ["ExplainArrays", "ExplainTestSupport"], path: "Tests/ExplainArraysTests"),
         .testTarget(name: "ExplainCLITests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainCLITests"),
+        .testTarget(name: "ExplainAnalysisTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainAnalysisTests"),
     ],
     swiftLanguageModes: [.v6]
 )

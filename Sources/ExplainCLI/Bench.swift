@@ -12,7 +12,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Batch size.") var batch: Int = 1
     @Option(help: "Timed runs per method (after one warm-up run).") var runs: Int = 5
     @Option(help: "OpenBLAS threads (default: all cores).") var threads: Int?
-    @Option(help: "Comma-separated method ids.") var methods: String = "forward"
+    @Option(help: "Comma-separated method ids: forward and any analyzer id (see `explain list`).") var methods: String = "forward"
     @Flag(help: "Print a JSON array instead of text lines.") var json = false
     @Flag(help: "Also print the slowest nodes of one forward pass.") var profile = false
 
@@ -22,19 +22,22 @@ struct Bench: ParsableCommand {
             guard runs >= 1, runs <= 10_000 else { throw ExplainError(.invalidArgument, "--runs must be in 1...10000") }
             if let threads { try BLAS.setThreads(threads) }
             let ids = methods.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-            for id in ids where BenchMethods.table[id] == nil {
-                throw ExplainError(.unknownName, "unknown method '\(id)'; known: \(BenchMethods.table.keys.sorted().joined(separator: ", "))")
-            }
+            let registry = try registry()
+            for id in ids where id != "forward" { _ = try registry.analyzer(id) }
             let (graph, shape, label) = try loadTarget()
             let flops = try? graph.flops([shape])
             var rng = SeededGenerator(seed: 1)
             let input = rng.uniformTensor(shape, bound: 1)
             var results: [BenchResult] = []
             for id in ids {
-                guard let method = BenchMethods.table[id] else { continue }
-                let r = try BenchResult.measure(id, batch: batch, runs: runs, flops: id == "forward" ? flops : nil) {
-                    try method(graph, input)
+                let body: () throws -> Void
+                if id == "forward" {
+                    body = { _ = try graph.predict(input) }
+                } else {
+                    let analyzer = try registry.makeAnalyzer(id, model: ExplainableModel(graph: graph, output: outputValue(graph)))
+                    body = { _ = try analyzer.analyze(input, target: .max) }
                 }
+                let r = try BenchResult.measure(id, batch: batch, runs: runs, flops: id == "forward" ? flops : nil, body)
                 results.append(r)
                 if !json { print(r.line) }
             }
@@ -67,12 +70,10 @@ struct Bench: ParsableCommand {
     }
 }
 
-/// The methods `explain bench` can time: `forward` now; analyzers register here as they land.
-enum BenchMethods {
-    typealias Method = @Sendable (Graph, Tensor) throws -> Void
-    static let table: [String: Method] = [
-        "forward": { graph, input in _ = try graph.predict(input) },
-    ]
+/// The logits of a benchmark graph: the input of a final Softmax, else the first output.
+func outputValue(_ graph: Graph) -> ValueID {
+    if let p = graph.producers[graph.outputs[0]], graph.nodes[p].layer.kind == .softmax { return graph.nodes[p].inputs[0] }
+    return graph.outputs[0]
 }
 
 /// Timing statistics of one method.

@@ -7,6 +7,7 @@ struct Explain: ParsableCommand {
     static func main() {
         Memory.keepFreedMemory()
         do {
+            try ExplainSystem.bootstrap(defaultPlugins())
             var command = try parseAsRoot()
             try command.run()
         } catch {
@@ -17,7 +18,7 @@ struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
         abstract: "Explain the predictions of neural networks (ONNX models).",
-        subcommands: [Inspect.self, Predict.self, Bench.self])
+        subcommands: [Attribute.self, List.self, Describe.self, Conformance.self, Inspect.self, Predict.self, Bench.self])
 }
 
 /// Runs a command body and turns ExplainKit errors into a clean message and exit code 1.
@@ -39,3 +40,35 @@ func parseShape(_ text: String) throws -> [Int] {
     return parts.map { $0! }
 }
 
+
+/// The process registry (built in `main`).
+func registry() throws -> Registry {
+    guard let r = ExplainSystem.registry else { throw ExplainError(.invalidArgument, "the registry was not bootstrapped") }
+    return r
+}
+
+/// Loads a model for explanation: the explained value is the logits (input of a final Softmax)
+/// unless `outputNode` names another node or value.
+func loadExplainable(_ path: String, outputNode: String?) throws -> ExplainableModel {
+    let imported = try ONNXImporter.load(path: path)
+    let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+    return try outputNode.map { try model.explaining(node: $0) } ?? model
+}
+
+/// Parses `--target`: `max`, `all`, an index, or `file:T.npy` (integers: one index per sample; floats: a seed).
+func parseTarget(_ text: String) throws -> Target {
+    switch text {
+    case "max": return .max
+    case "all": return .all
+    default:
+        if let i = Int(text) { return .index(i) }
+        if text.hasPrefix("file:") {
+            let array = try Numpy.read(path: String(text.dropFirst(5)))
+            switch array.elements {
+            case .float32, .float64: return .seed(try array.tensor())
+            default: return .indices(try array.integers())
+            }
+        }
+        throw ExplainError(.invalidArgument, "--target '\(text)': use max, all, an output index, or file:T.npy")
+    }
+}

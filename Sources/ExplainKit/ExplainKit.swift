@@ -3,3 +3,11 @@
 @_exported import ExplainCore
 @_exported import ExplainONNX
 @_exported import ExplainZoo
+@_exported import ExplainConformance
+@_exported import ExplainGradient
+@_exported import ExplainSignal
+
+/// The method families shipped with ExplainKit, in registration order.
+public func defaultPlugins() -> [any Plugin.Type] {
+    [GradientPlugin.self, SignalPlugin.self]
+}

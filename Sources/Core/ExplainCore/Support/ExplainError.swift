@@ -78,6 +78,8 @@ public struct ExplainError: Error, CustomStringConvertible, Sendable, Equatable 
 }
 
 extension ExplainError {
-    static func shape(_ message: String) -> ExplainError { ExplainError(.shapeMismatch, message) }
-    static func argument(_ message: String) -> ExplainError { ExplainError(.invalidArgument, message) }
+    /// A `shapeMismatch` error.
+    public static func shape(_ message: String) -> ExplainError { ExplainError(.shapeMismatch, message) }
+    /// An `invalidArgument` error.
+    public static func argument(_ message: String) -> ExplainError { ExplainError(.invalidArgument, message) }
 }

@@ -1,0 +1,57 @@
+import ExplainCore
+
+/// Registers the gradient family: `gradient`, `input_t_gradient`, `smoothgrad`, `smoothgrad.squared`, `vargrad`.
+public enum GradientPlugin: Plugin {
+    static let noiseParameters = [
+        Parameter("base", default: "gradient", "id of the analyzer applied to each noisy copy (any input-shaped analyzer)"),
+        Parameter("noise_level", default: "0.1", "σ as a fraction of each sample's value range (max − min)"),
+        Parameter("samples", default: "16", "number of noisy copies per input"),
+        Parameter("seed", default: "0", "random seed (same seed, same result)"),
+        Parameter("batch_size", default: "samples", "noisy copies per batch"),
+    ]
+
+    public static func register(into registry: inout Registry) throws {
+        try registry.register(AnalyzerEntry(
+            id: "gradient", family: "gradient", summary: "Gradient of the target output with respect to the input (saliency, signed)",
+            formula: "R = ∂f_t(x)/∂x", reference: "Simonyan, Vedaldi & Zisserman 2014; iNNvestigate Gradient, Captum Saliency(abs=False)"
+        ) { model, _, _ in try BackpropAnalyzer(id: "gradient", model: model) })
+
+        try registry.register(AnalyzerEntry(
+            id: "input_t_gradient", family: "gradient", summary: "Input times gradient",
+            formula: "R = x ⊙ ∂f_t(x)/∂x", reference: "Shrikumar et al. 2016; iNNvestigate InputTimesGradient, Captum InputXGradient"
+        ) { model, _, _ in try BackpropAnalyzer(id: "input_t_gradient", model: model, timesInput: true) })
+
+        let noisy: [(String, NoiseTunnel.Combination, String, String, String)] = [
+            ("smoothgrad", .mean, "Mean attribution over noisy copies of the input", "R = mean_k A(x + ε_k), ε_k ~ N(0, σ²)",
+             "Smilkov et al. 2017; iNNvestigate SmoothGrad, Captum NoiseTunnel(smoothgrad)"),
+            ("smoothgrad.squared", .squared, "Mean squared attribution over noisy copies", "R = mean_k A(x + ε_k)²",
+             "Hooker et al. 2019; Captum NoiseTunnel(smoothgrad_sq)"),
+            ("vargrad", .variance, "Variance of the attribution over noisy copies", "R = mean_k A(x + ε_k)² − (mean_k A(x + ε_k))²",
+             "Adebayo et al. 2018; Captum NoiseTunnel(vargrad)"),
+        ]
+        for (id, combination, summary, formula, reference) in noisy {
+            try registry.register(AnalyzerEntry(
+                id: id, family: "gradient", summary: summary, formula: formula + ", σ = noise_level · (max x − min x)",
+                reference: reference, parameters: noiseParameters
+            ) { model, options, registry in
+                let baseID = options.string("base", default: "gradient")
+                guard baseID != id, !["smoothgrad", "smoothgrad.squared", "vargrad"].contains(baseID) else {
+                    throw ExplainError(.invalidArgument, "base = \(baseID): a noise tunnel cannot wrap another noise tunnel")
+                }
+                let samples = try options.int("samples", default: 16, range: 1...100_000)
+                return try NoiseTunnel(
+                    id: id, model: model, base: try registry.makeAnalyzer(baseID, model: model),
+                    combination: combination,
+                    noiseLevel: try options.double("noise_level", default: 0.1, range: 0...1_000),
+                    samples: samples, seed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
+                    batchSize: options.values["batch_size"] == nil ? samples : try options.int("batch_size", default: samples, range: 1...100_000))
+            })
+        }
+
+        try registry.register(CaseTranslator(method: "Gradient") { _ in ("gradient", Options()) })
+        try registry.register(CaseTranslator(method: "Saliency") { c in
+            c.params["abs"]?.bool == true ? nil : ("gradient", Options())
+        })
+        try registry.register(CaseTranslator(method: "InputXGradient") { _ in ("input_t_gradient", Options()) })
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import ExplainCore
+
+/// SmoothGrad-style wrapper around any analyzer: explains noisy copies of each input and combines
+/// the results (mean, mean of squares, or variance).
+///
+/// Noise: `x + ε`, `ε ~ N(0, σ²)` with `σ = noise_level · (max x − min x)` per sample (Smilkov et
+/// al. 2017). The copies of a sample run as one batch (in chunks of `batch_size`). The target is
+/// resolved on the clean input first, so every copy explains the same neuron.
+public struct NoiseTunnel: Analyzer {
+    /// How the per-copy attributions are combined.
+    public enum Combination: String, Sendable {
+        /// SmoothGrad: `mean(a)`.
+        case mean
+        /// SmoothGrad²: `mean(a²)`.
+        case squared
+        /// VarGrad: `mean(a²) − mean(a)²` (population variance).
+        case variance
+    }
+
+    public let id: String
+    public let model: ExplainableModel
+    public let base: any Analyzer
+    public let combination: Combination
+    public let noiseLevel: Double
+    public let samples: Int
+    public let seed: UInt64
+    public let batchSize: Int
+
+    public init(id: String, model: ExplainableModel, base: any Analyzer, combination: Combination,
+                noiseLevel: Double = 0.1, samples: Int = 16, seed: UInt64 = 0, batchSize: Int? = nil) throws {
+        guard noiseLevel >= 0, noiseLevel.isFinite else { throw ExplainError(.invalidArgument, "noise_level must be ≥ 0") }
+        guard samples >= 1 else { throw ExplainError(.invalidArgument, "samples must be ≥ 1") }
+        self.id = id
+        self.model = model
+        self.base = base
+        self.combination = combination
+        self.noiseLevel = noiseLevel
+        self.samples = samples
+        self.seed = seed
+        self.batchSize = max(1, batchSize ?? samples)
+    }
+
+    public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
+        guard input.rank >= 1, input.shape[0] >= 1 else { throw ExplainError.shape("input needs a batch dimension") }
+        let n = input.shape[0], per = input.count / n
+        let clean = try model.graph.predict(input, output: model.output)
+        let picked = try target.indices(for: clean)
+        var rng = SeededGenerator(seed: seed)
+        var sum = [Double](repeating: 0, count: input.count), sumSq = sum
+        var diagnostics: [String] = []
+        for s in 0..<n {
+            let x = Array(input.scalars[(s * per)..<((s + 1) * per)])
+            let sigma = Float(noiseLevel * Double((x.max() ?? 0) - (x.min() ?? 0)))
+            var done = 0
+            while done < samples {
+                let m = min(batchSize, samples - done)
+                var shape = input.shape
+                shape[0] = m
+                let noisy = Tensor(shape: shape) { p in
+                    for c in 0..<m {
+                        for i in 0..<per { p[c * per + i] = x[i] + sigma * rng.nextGaussian() }
+                    }
+                }
+                let copyTarget: Target
+                switch target {
+                case .seed(let t): copyTarget = .seed(try Tensor.concatenateBatches([Tensor]((0..<m).map { _ in (try? t.sample(s)) ?? t })))
+                case .all: copyTarget = .all
+                default: copyTarget = .indices([Int](repeating: picked?[s] ?? 0, count: m))
+                }
+                let a = try base.analyze(noisy, target: copyTarget)
+                guard a.values.count == m * per else {
+                    throw ExplainError.shape("\(base.id) returned \(Shape.format(a.values.shape)); NoiseTunnel needs input-shaped attributions")
+                }
+                a.values.withUnsafeBufferPointer { p in
+                    for c in 0..<m {
+                        for i in 0..<per {
+                            let v = Double(p[c * per + i])
+                            sum[s * per + i] += v
+                            sumSq[s * per + i] += v * v
+                        }
+                    }
+                }
+                diagnostics.append(contentsOf: a.diagnostics)
+                done += m
+            }
+        }
+        let k = Double(samples)
+        let values = Tensor(shape: input.shape) { p in
+            for i in 0..<p.count {
+                let mean = sum[i] / k, meanSq = sumSq[i] / k
+                switch combination {
+                case .mean: p[i] = Float(mean)
+                case .squared: p[i] = Float(meanSq)
+                case .variance: p[i] = Float(max(0, meanSq - mean * mean))
+                }
+            }
+        }
+        return Attribution(values: values, output: clean, targets: picked, diagnostics: Array(Set(diagnostics)).sorted())
+    }
+}
+
+extension SeededGenerator {
+    /// A standard normal sample (Box–Muller, in Double).
+    public mutating func nextGaussian() -> Float {
+        var u1 = Double(next() >> 11) * 0x1.0p-53
+        if u1 < 1e-300 { u1 = 1e-300 }
+        let u2 = Double(next() >> 11) * 0x1.0p-53
+        return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2))
+    }
+}

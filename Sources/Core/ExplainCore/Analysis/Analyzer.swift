@@ -1,0 +1,76 @@
+/// A model to explain: a graph and the value whose output is explained (by default the logits,
+/// i.e. the input of a final Softmax).
+public struct ExplainableModel: Sendable {
+    public var graph: Graph
+    /// The explained value.
+    public var output: ValueID
+
+    public init(graph: Graph, output: ValueID? = nil) {
+        self.graph = graph
+        self.output = output ?? graph.outputs[0]
+    }
+
+    /// A copy that explains the value produced by the named node (or the named value).
+    public func explaining(node name: String) throws -> ExplainableModel {
+        var m = self
+        m.output = try graph.value(named: name)
+        return m
+    }
+
+    /// The single graph input.
+    public var input: ValueID { graph.inputs[0] }
+}
+
+/// An explanation method, created for one model: batch in, attribution batch out.
+public protocol Analyzer: Sendable {
+    /// The registry id (e.g. `gradient`, `lrp.epsilon`).
+    var id: String { get }
+    /// Explains a batch.
+    func analyze(_ input: Tensor, target: Target) throws -> Attribution
+}
+
+/// Explains with one backward pass whose per-node behaviour comes from a bound preset: the plain
+/// gradient (no preset), signal methods (rules on Relu), LRP (rules on affine layers and more).
+public struct BackpropAnalyzer: Analyzer {
+    public let id: String
+    public let model: ExplainableModel
+    public let bound: BoundGraph
+    /// What the seed holds at the selected neuron(s).
+    public let seedValue: Target.SeedValue
+    /// Multiply the result by the input (Input × Gradient).
+    public let timesInput: Bool
+    /// Node names whose incoming relevance/gradient is returned in `Attribution.captured`.
+    public let keep: [String]
+
+    public init(id: String, model: ExplainableModel, preset: Preset? = nil, seedValue: Target.SeedValue = .one,
+                timesInput: Bool = false, keep: [String] = []) throws {
+        self.id = id
+        let bound = try BoundGraph(model.graph, preset: preset)
+        // Canonizers may rename nothing but can remove nodes: find the explained value again by name.
+        var m = model
+        m.graph = bound.graph
+        m.output = try bound.graph.value(named: model.graph.valueNames[model.output])
+        for name in keep { _ = try bound.graph.value(named: name) }
+        self.model = m
+        self.bound = bound
+        self.seedValue = seedValue
+        self.timesInput = timesInput
+        self.keep = keep
+    }
+
+    public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
+        let g = model.graph
+        var acts = try g.forward([input], outputs: [model.output], retain: .all)
+        let output = try acts.value(model.output)
+        let (seed, picked) = try target.seed(for: output, value: seedValue)
+        let keepIDs = try keep.map { try g.value(named: $0) }
+        let result = try bound.backward(&acts, seeds: [model.output: seed], capture: Set(keepIDs))
+        var values = result.inputs[0]
+        if timesInput { values = try Tensor.broadcasting(values, input, MultiplyFunction.self) }
+        var captured: [String: Tensor] = [:]
+        for (name, v) in zip(keep, keepIDs) { captured[name] = result.captured[v] }
+        var notes: [String] = []
+        if let bad = result.firstNonFinite { notes.append("first non-finite value at node '\(bad)'") }
+        return Attribution(values: values, output: output, targets: picked, captured: captured, diagnostics: notes)
+    }
+}

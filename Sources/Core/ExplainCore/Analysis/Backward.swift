@@ -1,0 +1,117 @@
+/// The outcome of a backward pass.
+public struct BackwardResult: Sendable {
+    /// Relevance / gradient at each requested input value.
+    public var inputs: [Tensor]
+    /// Relevance / gradient captured at requested values.
+    public var captured: [ValueID: Tensor]
+    /// The first node (in backward order) whose result was not finite, if any.
+    public var firstNonFinite: String?
+}
+
+extension BoundGraph {
+    /// The reverse-mode pass: walks the nodes between `inputs` and the seeded values in reverse
+    /// topological order, replaces each node's pullback by its rule where one is bound, and sums
+    /// contributions where a value fans out. Forward values are released as soon as the walk is
+    /// past them.
+    ///
+    /// - Parameters:
+    ///   - activations: the forward values (`retain: .all`); consumed.
+    ///   - seeds: output-shaped tensors injected at values (usually one, at the explained output).
+    ///   - inputs: the values whose relevance/gradient is returned (default: the graph inputs).
+    ///   - capture: values whose relevance/gradient is also returned.
+    public func backward(_ activations: inout Activations, seeds: [ValueID: Tensor], to inputs: [ValueID]? = nil,
+                         capture: Set<ValueID> = []) throws -> BackwardResult {
+        let g = graph
+        let targets = inputs ?? g.inputs
+        let count = g.valueNames.count
+        // Values that depend on a requested input, and values from which a seed is reachable.
+        var fromInput = [Bool](repeating: false, count: count)
+        for v in targets { fromInput[v] = true }
+        for node in g.nodes where node.inputs.contains(where: { fromInput[$0] }) { fromInput[node.output] = true }
+        var toSeed = [Bool](repeating: false, count: count)
+        for v in seeds.keys { toSeed[v] = true }
+        for node in g.nodes.reversed() where toSeed[node.output] { for v in node.inputs { toSeed[v] = true } }
+
+        var grads = [Tensor?](repeating: nil, count: count)
+        for (v, s) in seeds {
+            guard let a = activations.values[v] else { throw ExplainError(.missingValue, "value '\(g.valueNames[v])' was not computed") }
+            guard a.shape == s.shape else {
+                throw ExplainError.shape("seed \(Shape.format(s.shape)) does not match '\(g.valueNames[v])' \(Shape.format(a.shape))")
+            }
+            grads[v] = s
+        }
+        var captured: [ValueID: Tensor] = [:]
+        var firstNonFinite: String? = nil
+        let keepInputs = Set(targets)
+
+        for index in g.nodes.indices.reversed() {
+            let node = g.nodes[index]
+            let out = node.output
+            guard fromInput[out] && toSeed[out], let incoming = grads[out] else { continue }
+            if capture.contains(out) { captured[out] = incoming }
+            grads[out] = nil
+            let args = try node.inputs.map { try activations.value($0) }
+            let output = try activations.value(out)
+            let results: [Tensor]
+            do {
+                if let b = bindings[index] {
+                    results = try b.rule.propagate(incoming, at: Site(node: node, index: index, inputs: args, output: output, state: b.state))
+                } else {
+                    results = try node.layer.pullback(inputs: args, output: output, cotangent: incoming)
+                }
+            } catch let e as ExplainError {
+                throw e.at(node: node.name, op: node.layer.kind.rawValue)
+            }
+            guard results.count == node.inputs.count else {
+                throw ExplainError(.invalidArgument, "backward returned \(results.count) tensors for \(node.inputs.count) inputs",
+                                   node: node.name, op: node.layer.kind.rawValue)
+            }
+            for (k, v) in node.inputs.enumerated() where fromInput[v] {
+                let r = results[k]
+                guard r.shape == args[k].shape else {
+                    throw ExplainError.shape("backward result \(Shape.format(r.shape)) does not match input \(Shape.format(args[k].shape))")
+                        .at(node: node.name, op: node.layer.kind.rawValue)
+                }
+                if firstNonFinite == nil, !r.isFinite { firstNonFinite = node.name }
+                if let existing = grads[v] {
+                    grads[v] = existing.adding(r)
+                } else {
+                    grads[v] = r
+                }
+            }
+            // The forward output of this node is not needed by any node still to be visited.
+            if !keepInputs.contains(out) { activations.values[out] = nil }
+        }
+        for v in capture where captured[v] == nil {
+            if let gv = grads[v] { captured[v] = gv }
+        }
+        let results = try targets.map { v -> Tensor in
+            if let gv = grads[v] { return gv }
+            return Tensor(shape: try activations.value(v).shape)  // the seed does not depend on this input
+        }
+        return BackwardResult(inputs: results, captured: captured, firstNonFinite: firstNonFinite)
+    }
+}
+
+extension Tensor {
+    /// Element-wise sum of two equally shaped tensors (reuses this tensor's storage when unique).
+    public func adding(_ other: Tensor) -> Tensor {
+        precondition(shape == other.shape, "adding tensors of different shapes")
+        var r = self
+        r.withUnsafeMutableBufferPointer { p in
+            other.withUnsafeBufferPointer { q in
+                for i in 0..<p.count { p[i] += q[i] }
+            }
+        }
+        return r
+    }
+
+    /// Whether every element is finite.
+    public var isFinite: Bool {
+        withUnsafeBufferPointer { p in
+            var ok = true
+            for v in p where !v.isFinite { ok = false; break }
+            return ok
+        }
+    }
+}

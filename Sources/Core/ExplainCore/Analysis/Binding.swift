@@ -1,0 +1,53 @@
+/// A graph with a rule attached to nodes: the result of the graph-rewriting (binding) pass.
+///
+/// Binding runs the preset's canonizers, asks the preset for each node's rule, checks that the
+/// rule accepts the node's layer (the error names the node and the rule), and runs each rule's
+/// `prepare` once, so repeated analyses reuse modified weights.
+public struct BoundGraph: Sendable {
+    /// A rule attached to one node, with its precomputed state.
+    public struct Binding: @unchecked Sendable {
+        public let rule: any Rule
+        public let state: (any Sendable)?
+    }
+
+    /// The (canonized) graph.
+    public let graph: Graph
+    /// One entry per node: its rule, or nil for the plain pullback.
+    public let bindings: [Binding?]
+
+    /// The names of nodes that run their plain pullback.
+    public var unruled: [String] { graph.nodes.indices.filter { bindings[$0] == nil }.map { graph.nodes[$0].name } }
+
+    /// Binds `preset` to `graph`. With `strict`, every node with parameters must get a rule.
+    public init(_ graph: Graph, preset: Preset? = nil, strict: Bool = false) throws {
+        var g = graph
+        for c in preset?.allCanonizers ?? [] { g = try c.canonize(g) }
+        var bindings: [Binding?] = []
+        bindings.reserveCapacity(g.nodes.count)
+        for (i, node) in g.nodes.enumerated() {
+            guard let rule = preset?.rule(for: i, in: g) else {
+                if strict && node.layer.parameterCount > 0 && node.layer.kind != .constant {
+                    throw ExplainError(.invalidArgument, "no rule of preset '\(preset?.name ?? "none")' matches this node (strict binding)",
+                                       node: node.name, op: node.layer.kind.rawValue)
+                }
+                bindings.append(nil)
+                continue
+            }
+            guard rule.accepts(node.layer) else {
+                throw ExplainError(.invalidArgument, "rule \(rule) cannot be applied to \(node.layer)", node: node.name, op: node.layer.kind.rawValue)
+            }
+            do {
+                bindings.append(Binding(rule: rule, state: try rule.prepare(node.layer)))
+            } catch let e as ExplainError {
+                throw e.at(node: node.name, op: node.layer.kind.rawValue)
+            }
+        }
+        self.graph = g
+        self.bindings = bindings
+    }
+
+    /// A one-line summary per bound node.
+    public var summary: [String] {
+        graph.nodes.indices.compactMap { i in bindings[i].map { "\(graph.nodes[i].name): \($0.rule)" } }
+    }
+}

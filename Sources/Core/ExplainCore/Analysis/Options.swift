@@ -1,0 +1,60 @@
+import Foundation
+
+/// Analyzer parameters given as text (`--set key=value`), with typed, validated access.
+public struct Options: Sendable, CustomStringConvertible {
+    public var values: [String: String]
+
+    public init(_ values: [String: String] = [:]) { self.values = values }
+
+    /// Parses `key=value` items.
+    public init(parsing items: [String]) throws {
+        var v: [String: String] = [:]
+        for item in items {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+                throw ExplainError(.invalidArgument, "'\(item)' is not key=value (e.g. --set noise_level=0.2)")
+            }
+            v[String(item[..<eq]).trimmingCharacters(in: .whitespaces)] = String(item[item.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
+        }
+        self.values = v
+    }
+
+    public var description: String { values.keys.sorted().map { "\($0)=\(values[$0]!)" }.joined(separator: " ") }
+
+    public func string(_ key: String, default value: String) -> String { values[key] ?? value }
+
+    public func double(_ key: String, default value: Double, range: ClosedRange<Double>? = nil) throws -> Double {
+        guard let text = values[key] else { return value }
+        guard let v = Double(text), v.isFinite else {
+            throw ExplainError(.invalidArgument, "\(key) = '\(text)' is not a number")
+        }
+        if let range, !range.contains(v) {
+            throw ExplainError(.invalidArgument, "\(key) = \(text) is outside \(range.lowerBound)…\(range.upperBound)")
+        }
+        return v
+    }
+
+    public func int(_ key: String, default value: Int, range: ClosedRange<Int>? = nil) throws -> Int {
+        guard let text = values[key] else { return value }
+        guard let v = Int(text) else { throw ExplainError(.invalidArgument, "\(key) = '\(text)' is not an integer") }
+        if let range, !range.contains(v) {
+            throw ExplainError(.invalidArgument, "\(key) = \(text) is outside \(range.lowerBound)…\(range.upperBound)")
+        }
+        return v
+    }
+
+    public func list(_ key: String) -> [String] {
+        values[key].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } } ?? []
+    }
+}
+
+/// A documented analyzer parameter.
+public struct Parameter: Sendable {
+    public var name: String
+    public var defaultValue: String
+    public var summary: String
+    public init(_ name: String, default defaultValue: String, _ summary: String) {
+        self.name = name
+        self.defaultValue = defaultValue
+        self.summary = summary
+    }
+}

@@ -1,0 +1,230 @@
+import Foundation
+
+/// Everything the registry knows about one analyzer id.
+public struct AnalyzerEntry: Sendable {
+    public var id: String
+    public var family: String
+    public var summary: String
+    /// The formula, in plain text.
+    public var formula: String
+    /// The paper (and peer library) it follows.
+    public var reference: String
+    public var parameters: [Parameter]
+    /// Creates the analyzer for a model; options are validated against `parameters` first.
+    public var make: @Sendable (ExplainableModel, Options, Registry) throws -> any Analyzer
+
+    public init(id: String, family: String, summary: String, formula: String, reference: String, parameters: [Parameter] = [],
+                make: @escaping @Sendable (ExplainableModel, Options, Registry) throws -> any Analyzer) {
+        self.id = id
+        self.family = family
+        self.summary = summary
+        self.formula = formula
+        self.reference = reference
+        self.parameters = parameters
+        self.make = make
+    }
+}
+
+/// A rule that can be named on the command line (`--rule conv=gamma:0.25`).
+public struct RuleEntry: Sendable {
+    public var id: String
+    public var summary: String
+    /// Creates the rule from its numeric arguments (`gamma:0.25` → `[0.25]`).
+    public var make: @Sendable ([Double]) throws -> any Rule
+    public init(id: String, summary: String, make: @escaping @Sendable ([Double]) throws -> any Rule) {
+        self.id = id
+        self.summary = summary
+        self.make = make
+    }
+}
+
+/// A named preset, created from options (e.g. ZBox bounds).
+public struct PresetEntry: Sendable {
+    public var id: String
+    public var summary: String
+    public var make: @Sendable (Options) throws -> Preset
+    public init(id: String, summary: String, make: @escaping @Sendable (Options) throws -> Preset) {
+        self.id = id
+        self.summary = summary
+        self.make = make
+    }
+}
+
+/// A named canonizer.
+public struct CanonizerEntry: Sendable {
+    public var id: String
+    public var summary: String
+    public var canonizer: any Canonizer
+    public init(id: String, summary: String, canonizer: any Canonizer) {
+        self.id = id
+        self.summary = summary
+        self.canonizer = canonizer
+    }
+}
+
+/// Translates one case of a reference fixture set (`manifest.json`) into an analyzer id, options
+/// and target node, for `explain conformance`. Families register translators for the methods they implement.
+public struct CaseTranslator: Sendable {
+    /// The case's `method` field this translator handles (e.g. `GuidedBackprop`).
+    public var method: String
+    /// Returns the analyzer id and options for a case, or nil when this case variant is not supported.
+    public var translate: @Sendable (FixtureCase) throws -> (id: String, options: Options)?
+    public init(method: String, translate: @escaping @Sendable (FixtureCase) throws -> (id: String, options: Options)?) {
+        self.method = method
+        self.translate = translate
+    }
+}
+
+/// One case of a fixture manifest, as translators see it.
+public struct FixtureCase: Sendable {
+    public var id: String
+    public var method: String
+    public var family: String
+    /// The case's `params`, as JSON values.
+    public var params: [String: JSONValue]
+    public init(id: String, method: String, family: String, params: [String: JSONValue]) {
+        self.id = id
+        self.method = method
+        self.family = family
+        self.params = params
+    }
+}
+
+/// A JSON value (for fixture parameters).
+public enum JSONValue: Sendable, Equatable {
+    case number(Double)
+    case string(String)
+    case bool(Bool)
+    case array([JSONValue])
+    case object([String: JSONValue])
+    case null
+
+    /// Converts a `JSONSerialization` result.
+    public init(_ any: Any) {
+        switch any {
+        case let n as NSNumber where String(cString: n.objCType) == "c": self = .bool(n.boolValue)
+        case let n as NSNumber: self = .number(n.doubleValue)
+        case let s as String: self = .string(s)
+        case let a as [Any]: self = .array(a.map(JSONValue.init))
+        case let o as [String: Any]: self = .object(o.mapValues(JSONValue.init))
+        default: self = .null
+        }
+    }
+
+    public var number: Double? { if case .number(let v) = self { return v } else { return nil } }
+    public var string: String? { if case .string(let v) = self { return v } else { return nil } }
+    public var bool: Bool? { if case .bool(let v) = self { return v } else { return nil } }
+    public var array: [JSONValue]? { if case .array(let v) = self { return v } else { return nil } }
+}
+
+/// The catalogue of analyzers, rules, presets, canonizers and fixture translators. A value: tests
+/// build their own; applications build one at startup with `ExplainSystem.bootstrap`.
+public struct Registry: Sendable {
+    public private(set) var analyzers: [String: AnalyzerEntry] = [:]
+    public private(set) var rules: [String: RuleEntry] = [:]
+    public private(set) var presets: [String: PresetEntry] = [:]
+    public private(set) var canonizers: [String: CanonizerEntry] = [:]
+    public private(set) var translators: [String: CaseTranslator] = [:]
+
+    public init() {}
+
+    private static func checkNew(_ id: String, _ existing: some Collection<String>, _ what: String) throws {
+        guard !id.isEmpty, !id.contains(where: { $0.isWhitespace }) else {
+            throw ExplainError(.invalidArgument, "\(what) id '\(id)' must be non-empty without spaces")
+        }
+        guard !existing.contains(id) else { throw ExplainError(.invalidArgument, "\(what) '\(id)' is registered twice") }
+    }
+
+    public mutating func register(_ e: AnalyzerEntry) throws { try Self.checkNew(e.id, analyzers.keys, "analyzer"); analyzers[e.id] = e }
+    public mutating func register(_ e: RuleEntry) throws { try Self.checkNew(e.id, rules.keys, "rule"); rules[e.id] = e }
+    public mutating func register(_ e: PresetEntry) throws { try Self.checkNew(e.id, presets.keys, "preset"); presets[e.id] = e }
+    public mutating func register(_ e: CanonizerEntry) throws { try Self.checkNew(e.id, canonizers.keys, "canonizer"); canonizers[e.id] = e }
+    public mutating func register(_ t: CaseTranslator) throws { try Self.checkNew(t.method, translators.keys, "fixture method"); translators[t.method] = t }
+
+    /// The analyzer entry for an id; unknown ids throw with the known ids and the closest match.
+    public func analyzer(_ id: String) throws -> AnalyzerEntry {
+        guard let e = analyzers[id] else { throw Self.unknown(id, kind: "analyzer", known: Array(analyzers.keys)) }
+        return e
+    }
+
+    public func rule(_ id: String) throws -> RuleEntry {
+        guard let e = rules[id] else { throw Self.unknown(id, kind: "rule", known: Array(rules.keys)) }
+        return e
+    }
+
+    public func preset(_ id: String) throws -> PresetEntry {
+        guard let e = presets[id] else { throw Self.unknown(id, kind: "preset", known: Array(presets.keys)) }
+        return e
+    }
+
+    /// Creates an analyzer by id, after checking that every option is a declared parameter.
+    public func makeAnalyzer(_ id: String, model: ExplainableModel, options: Options = Options()) throws -> any Analyzer {
+        let entry = try analyzer(id)
+        let known = Set(entry.parameters.map(\.name))
+        for key in options.values.keys.sorted() where !known.contains(key) {
+            let list = entry.parameters.isEmpty ? "it takes none" : "its parameters are " + entry.parameters.map(\.name).joined(separator: ", ")
+            throw ExplainError(.invalidArgument, "\(id) has no parameter '\(key)'; \(list)")
+        }
+        return try entry.make(model, options, self)
+    }
+
+    static func unknown(_ id: String, kind: String, known: [String]) -> ExplainError {
+        let sorted = known.sorted()
+        var message = "unknown \(kind) '\(id)'"
+        if let best = closest(id, in: sorted) { message += "; did you mean '\(best)'?" }
+        message += " Known: " + (sorted.isEmpty ? "none" : sorted.joined(separator: ", "))
+        return ExplainError(.unknownName, message)
+    }
+
+    /// The known name with the smallest edit distance, if it is reasonably close.
+    public static func closest(_ id: String, in names: [String]) -> String? {
+        let scored = names.map { ($0, editDistance(id.lowercased(), $0.lowercased())) }
+        guard let best = scored.min(by: { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }) else { return nil }
+        return best.1 <= max(2, best.0.count / 3) ? best.0 : nil
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let x = Array(a), y = Array(b)
+        if x.isEmpty { return y.count }
+        var prev = Array(0...y.count)
+        for i in 1...x.count {
+            var cur = [i] + [Int](repeating: 0, count: y.count)
+            for j in stride(from: 1, through: y.count, by: 1) {
+                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+            }
+            prev = cur
+        }
+        return prev[y.count]
+    }
+}
+
+/// A family module's registration hook: one per module, called once at startup.
+public protocol Plugin {
+    static func register(into registry: inout Registry) throws
+}
+
+/// Startup: builds the registry from the plugins, once per process.
+public enum ExplainSystem {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var current: Registry?
+
+    /// Registers every plugin into a fresh registry, keeps it as the process registry, and returns it.
+    /// A second call throws; tests should build their own `Registry` instead.
+    @discardableResult
+    public static func bootstrap(_ plugins: [any Plugin.Type]) throws -> Registry {
+        lock.lock()
+        defer { lock.unlock() }
+        guard current == nil else { throw ExplainError(.invalidArgument, "ExplainSystem.bootstrap was already called") }
+        var registry = Registry()
+        for p in plugins { try p.register(into: &registry) }
+        current = registry
+        return registry
+    }
+
+    /// The registry built by `bootstrap` (nil before it).
+    public static var registry: Registry? {
+        lock.lock()
+        defer { lock.unlock() }
+        return current
+    }
+}

@@ -1,0 +1,46 @@
+/// What a rule sees at one node during the backward pass.
+public struct Site: @unchecked Sendable {
+    /// The node (its name, layer, input and output value ids).
+    public let node: Node
+    /// The node's index in the graph.
+    public let index: Int
+    /// The node's forward inputs.
+    public let inputs: [Tensor]
+    /// The node's forward output.
+    public let output: Tensor
+    /// What the rule's `prepare` returned for this node at bind time (modified weights, …).
+    public let state: (any Sendable)?
+
+    public init(node: Node, index: Int, inputs: [Tensor], output: Tensor, state: (any Sendable)?) {
+        self.node = node
+        self.index = index
+        self.inputs = inputs
+        self.output = output
+        self.state = state
+    }
+}
+
+/// One node's backward behaviour, replacing the layer's plain pullback.
+///
+/// Rules are small values that describe themselves (`description`, e.g. `epsilon(1e-6)`). A rule
+/// declares the layers it accepts (checked when binding, so errors name the node), may precompute
+/// per-node state once per binding (`prepare`), and maps the incoming relevance or gradient at the
+/// node's output to one tensor per node input.
+public protocol Rule: Sendable, CustomStringConvertible {
+    /// Whether this rule can be attached to a node with this layer.
+    func accepts(_ layer: any Layer) -> Bool
+    /// Precomputes per-node state once per binding (e.g. modified weights); default: none.
+    func prepare(_ layer: any Layer) throws -> (any Sendable)?
+    /// Propagates `incoming` (output-shaped) to the node's inputs.
+    func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor]
+}
+
+extension Rule {
+    public func prepare(_ layer: any Layer) throws -> (any Sendable)? { nil }
+}
+
+/// Rewrites a graph into an equivalent normal form before rules are bound (e.g. merging batch
+/// normalisation into the preceding convolution).
+public protocol Canonizer: Sendable, CustomStringConvertible {
+    func canonize(_ graph: Graph) throws -> Graph
+}

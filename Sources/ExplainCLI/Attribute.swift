@@ -1,0 +1,110 @@
+import ArgumentParser
+import ExplainKit
+import Foundation
+
+struct Attribute: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Explain a model's outputs on an input batch with one method.")
+
+    @Argument(help: "The ONNX model file.") var model: String
+    @Option(help: "Input batch as a .npy file (float32, batch first).") var input: String
+    @Option(help: "Method id (see `explain list`).") var method: String
+    @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable; see `explain describe ID`).") var settings: [String] = []
+    @Option(help: "max (default), all, an output index, or file:T.npy (int64 indices per sample, or a float seed).") var target: String = "max"
+    @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
+    @Option(help: "Write the attribution to this .npy file.") var output: String?
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        try reportingErrors {
+            if let threads { try BLAS.setThreads(threads) }
+            let registry = try registry()
+            let options = try Options(parsing: settings)
+            let selection = try parseTarget(target)
+            let explainable = try loadExplainable(model, outputNode: outputNode)
+            let analyzer = try registry.makeAnalyzer(method, model: explainable, options: options)
+            let x = try Numpy.readTensor(path: input)
+            let start = DispatchTime.now().uptimeNanoseconds
+            let a = try analyzer.analyze(x, target: selection)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            if let output { try Numpy.write(a.values, path: output) }
+            print("\(method) on \(Shape.format(x.shape)) → \(Shape.format(a.values.shape)) in \(String(format: "%.4f", seconds)) s")
+            for (s, sum) in a.sums.enumerated() {
+                let t = a.targets.map { " target \($0[s])" } ?? ""
+                print(String(format: "sample %d:%@  Σ attribution %.6g", s, t, sum))
+            }
+            for note in a.diagnostics { print("note: \(note)") }
+            if let output { print("wrote \(output)") }
+        }
+    }
+}
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the registered analyzers, rules, presets and canonizers.")
+
+    func run() throws {
+        try reportingErrors {
+            let r = try registry()
+            print("analyzers:")
+            for e in r.analyzers.values.sorted(by: { ($0.family, $0.id) < ($1.family, $1.id) }) {
+                print("  \(e.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(e.family.padding(toLength: 10, withPad: " ", startingAt: 0)) \(e.summary)")
+            }
+            print("rules:")
+            for e in r.rules.values.sorted(by: { $0.id < $1.id }) { print("  \(e.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(e.summary)") }
+            print("presets:")
+            for e in r.presets.values.sorted(by: { $0.id < $1.id }) { print("  \(e.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(e.summary)") }
+            print("canonizers:")
+            if r.canonizers.isEmpty { print("  (none yet)") }
+            for e in r.canonizers.values.sorted(by: { $0.id < $1.id }) { print("  \(e.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(e.summary)") }
+        }
+    }
+}
+
+struct Describe: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Describe a method, rule or preset: formula, reference, parameters and defaults.")
+
+    @Argument(help: "An analyzer, rule or preset id.") var id: String
+
+    func run() throws {
+        try reportingErrors {
+            let r = try registry()
+            var found = false
+            if let e = r.analyzers[id] {
+                found = true
+                print("\(e.id) (\(e.family)): \(e.summary)")
+                print("formula:   \(e.formula)")
+                print("reference: \(e.reference)")
+                if e.parameters.isEmpty { print("parameters: none") }
+                for p in e.parameters { print("  --set \(p.name)=\(p.defaultValue)".padding(toLength: 34, withPad: " ", startingAt: 0) + p.summary) }
+                print("usage: explain attribute MODEL.onnx --input X.npy --method \(e.id)")
+            }
+            if let e = r.rules[id] { found = true; print("rule \(e.id): \(e.summary)") }
+            if let e = r.presets[id] { found = true; print((try? e.make(Options()))?.description ?? "preset \(e.id): \(e.summary)") }
+            if !found {
+                throw ExplainError(.unknownName, "'\(id)' is not a registered analyzer, rule or preset"
+                    + (Registry.closest(id, in: Array(r.analyzers.keys) + Array(r.rules.keys) + Array(r.presets.keys)).map { "; did you mean '\($0)'?" } ?? ""))
+            }
+        }
+    }
+}
+
+struct Conformance: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check every implemented method against a reference fixture set (folders with manifest.json).")
+
+    @Argument(help: "The fixture folder (e.g. Tests/Fixtures/reference).") var fixtures: String
+    @Option(help: "Folder for the computed results (DIR/<model>/<case id>.npy).") var out: String
+    @Option(help: "Only cases whose id matches these glob patterns (comma-separated).") var only: String?
+
+    func run() throws {
+        var failed = false
+        try reportingErrors {
+            let runner = ConformanceRunner(registry: try registry(), only: only.map { $0.split(separator: ",").map(String.init) } ?? [])
+            let summary = try runner.run(fixtures: fixtures, out: out)
+            let skippedIDs = Set(summary.results.compactMap { r -> String? in if case .skipped = r.outcome { r.id } else { nil } })
+            if !skippedIDs.isEmpty { print("skipped (not implemented yet): \(skippedIDs.sorted().joined(separator: ", "))") }
+            print(summary.line)
+            failed = summary.failed > 0
+        }
+        if failed { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,144 @@
+import ExplainArrays
+import ExplainCore
+import ExplainONNX
+import Foundation
+
+/// Runs every case of a reference fixture set (folders with `manifest.json`, `model.onnx`,
+/// `input.npy`, `targets.npy` and reference arrays) whose method a registered translator handles,
+/// writes each result, then compares it with the stored reference under the case's tolerance.
+///
+/// The runner never reads a reference array before its own result for that case is written.
+public struct ConformanceRunner {
+    /// One case's outcome.
+    public enum Outcome: Equatable, Sendable {
+        case passed(relL2: Double, maxAbs: Double)
+        case failed(String)
+        case skipped(String)
+    }
+
+    public struct CaseResult: Sendable {
+        public var model: String
+        public var id: String
+        public var outcome: Outcome
+        public var seconds: Double
+    }
+
+    public struct Summary: Sendable {
+        public var results: [CaseResult] = []
+        public var passed: Int { results.filter { if case .passed = $0.outcome { true } else { false } }.count }
+        public var failed: Int { results.filter { if case .failed = $0.outcome { true } else { false } }.count }
+        public var skipped: [String] { results.compactMap { if case .skipped = $0.outcome { "\($0.model)/\($0.id)" } else { nil } } }
+        /// `N passed, M failed, K skipped`.
+        public var line: String { "\(passed) passed, \(failed) failed, \(skipped.count) skipped" }
+    }
+
+    public let registry: Registry
+    /// Only cases whose id matches one of these glob patterns (all when empty).
+    public var only: [String] = []
+
+    public init(registry: Registry, only: [String] = []) {
+        self.registry = registry
+        self.only = only
+    }
+
+    /// Runs every model folder under `fixtures`, writing results to `out/<model>/<case id>.npy`.
+    public func run(fixtures: String, out: String, log: (String) -> Void = { print($0) }) throws -> Summary {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: fixtures, isDirectory: &isDir), isDir.boolValue else {
+            throw ExplainError(.io, "fixture folder not found", file: fixtures)
+        }
+        let folders = try fm.contentsOfDirectory(atPath: fixtures).sorted().filter {
+            fm.fileExists(atPath: "\(fixtures)/\($0)/manifest.json")
+        }
+        guard !folders.isEmpty else { throw ExplainError(.io, "no model folder with a manifest.json", file: fixtures) }
+        var summary = Summary()
+        for folder in folders {
+            for r in try runModel(at: "\(fixtures)/\(folder)", name: folder, out: "\(out)/\(folder)") {
+                summary.results.append(r)
+                log(Self.format(r))
+            }
+        }
+        return summary
+    }
+
+    static func format(_ r: CaseResult) -> String {
+        let name = "\(r.model)/\(r.id)".padding(toLength: 52, withPad: " ", startingAt: 0)
+        switch r.outcome {
+        case .passed(let rel, let mx): return String(format: "PASS  %@ rel L2 %.2e  max|Δ| %.2e  %.3f s", name, rel, mx, r.seconds)
+        case .failed(let why): return "FAIL  \(name) \(why)"
+        case .skipped(let why): return "SKIP  \(name) \(why)"
+        }
+    }
+
+    func runModel(at dir: String, name: String, out: String) throws -> [CaseResult] {
+        let manifestData = try Data(contentsOf: URL(fileURLWithPath: dir + "/manifest.json"))
+        guard let manifest = try JSONSerialization.jsonObject(with: manifestData) as? [String: Any],
+              let cases = manifest["cases"] as? [[String: Any]] else {
+            throw ExplainError(.malformedFile, "manifest has no 'cases' list", file: dir + "/manifest.json")
+        }
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+        let input = try Numpy.readTensor(path: dir + "/input.npy")
+        let targets = try Numpy.read(path: dir + "/targets.npy").integers()
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+
+        var results: [CaseResult] = []
+        for c in cases {
+            let id = c["id"] as? String ?? "?"
+            if !only.isEmpty && !only.contains(where: { Matcher.glob($0, id) }) { continue }
+            let start = DispatchTime.now().uptimeNanoseconds
+            func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+            let method = c["method"] as? String ?? ""
+            let fixture = FixtureCase(id: id, method: method, family: c["family"] as? String ?? "",
+                                      params: (c["params"] as? [String: Any] ?? [:]).mapValues(JSONValue.init))
+            guard let translator = registry.translators[method] else {
+                results.append(CaseResult(model: name, id: id, outcome: .skipped("method '\(method)' not implemented"), seconds: 0))
+                continue
+            }
+            do {
+                guard let (analyzerID, options) = try translator.translate(fixture) else {
+                    results.append(CaseResult(model: name, id: id, outcome: .skipped("this variant of \(method) is not supported"), seconds: 0))
+                    continue
+                }
+                let analyzer = try registry.makeAnalyzer(analyzerID, model: model, options: options)
+                let attribution = try analyzer.analyze(input, target: .indices(targets))
+                let file = c["output"] as? String ?? "\(id).npy"
+                // Our result is written before the reference is read.
+                try Numpy.write(attribution.values, path: "\(out)/\(id).npy")
+                let reference = try Numpy.readTensor(path: "\(dir)/\(file)")
+                let tolerance = c["tolerance"] as? [String: Double] ?? [:]
+                let outcome = Self.compare(attribution.values, reference, rtol: tolerance["rtol"] ?? 1e-5, atol: tolerance["atol"] ?? 1e-5)
+                results.append(CaseResult(model: name, id: id, outcome: outcome, seconds: elapsed()))
+            } catch let e as ExplainError {
+                results.append(CaseResult(model: name, id: id, outcome: .failed("error: \(e)"), seconds: elapsed()))
+            }
+        }
+        return results
+    }
+
+    /// The fixtures' comparison: max over samples of the relative L2 error, and the max absolute error.
+    /// A sample whose reference is all zero passes when every |candidate| ≤ atol.
+    public static func compare(_ candidate: Tensor, _ reference: Tensor, rtol: Double, atol: Double) -> Outcome {
+        guard candidate.shape == reference.shape else {
+            return .failed("shape \(Shape.format(candidate.shape)), reference \(Shape.format(reference.shape))")
+        }
+        let n = max(reference.shape.first ?? 1, 1), per = reference.count / n
+        var rel = 0.0, maxAbs = 0.0
+        for s in 0..<n {
+            var num = 0.0, den = 0.0
+            for i in (s * per)..<((s + 1) * per) {
+                let d = Double(candidate.scalars[i]) - Double(reference.scalars[i])
+                num += d * d
+                den += Double(reference.scalars[i]) * Double(reference.scalars[i])
+                maxAbs = max(maxAbs, abs(d))
+            }
+            if den > 0 { rel = max(rel, (num / den).squareRoot()) } else if num > 0 { rel = max(rel, 0) }
+        }
+        if !(rel.isFinite && maxAbs.isFinite) { return .failed("non-finite result") }
+        guard rel <= rtol && maxAbs <= atol else {
+            return .failed(String(format: "rel L2 %.3e (rtol %.1e), max|Δ| %.3e (atol %.1e)", rel, rtol, maxAbs, atol))
+        }
+        return .passed(relL2: rel, maxAbs: maxAbs)
+    }
+}
