@@ -1,0 +1,221 @@
+import ExplainKit
+import ExplainTestSupport
+import Foundation
+import Testing
+
+@Suite struct TargetTests {
+    let output = try! Tensor(shape: [3, 4], scalars: [0, 5, 1, 5,   -1, -2, -3, -4,   9, 0, 0, 0])
+
+    @Test func selections() throws {
+        #expect(try Target.max.indices(for: output) == [1, 0, 0])   // ties: first maximum
+        #expect(try Target.index(2).indices(for: output) == [2, 2, 2])
+        #expect(try Target.indices([3, 1, 0]).indices(for: output) == [3, 1, 0])
+        #expect(try Target.all.indices(for: output) == nil)
+        let (seed, _) = try Target.indices([3, 1, 0]).seed(for: output)
+        #expect(seed.scalars == [0, 0, 0, 1,  0, 1, 0, 0,  1, 0, 0, 0])
+        let (valueSeed, _) = try Target.max.seed(for: output, value: .outputValue)
+        #expect(valueSeed.scalars == [0, 5, 0, 0,  -1, 0, 0, 0,  9, 0, 0, 0])
+        #expect(try Target.all.seed(for: output).seed.scalars == [Float](repeating: 1, count: 12))
+        let explicit = Tensor(shape: [3, 4], repeating: 0.5)
+        #expect(try Target.seed(explicit).seed(for: output).seed == explicit)
+    }
+
+    @Test func badSelectionsThrow() {
+        #expect(throws: ExplainError.self) { try Target.index(4).indices(for: output) }
+        #expect(throws: ExplainError.self) { try Target.indices([0, 1]).indices(for: output) }
+        #expect(throws: ExplainError.self) { try Target.indices([0, 1, -1]).indices(for: output) }
+        #expect(throws: ExplainError.self) { try Target.seed(Tensor(shape: [3, 3])).seed(for: output) }
+    }
+
+    /// Gradient of each target equals the gradient with an explicit one-hot seed, per sample,
+    /// and `.all` equals the sum over all output neurons.
+    @Test func targetsOnABatchAndAnInnerNode() throws {
+        let dir = TestPaths.reference + "/digits-cnn"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        let g = try BackpropAnalyzer(id: "gradient", model: model)
+        let byIndex = try g.analyze(x, target: .indices([1, 2, 3, 4]))
+        for s in 0..<4 {
+            let single = try g.analyze(try x.sample(s), target: .index(s + 1))
+            #expect(Deviation(single.values, try byIndex.values.sample(s)).maxAbs < 1e-6)
+        }
+        let all = try g.analyze(x, target: .all)
+        var sum = Tensor(shape: x.shape)
+        for k in 0..<10 { sum = sum.adding(try g.analyze(x, target: .index(k)).values) }
+        #expect(Deviation(all.values, sum).maxAbs < 1e-5)
+        // An inner node: the gradient of relu3's channel 0 sum equals a seed of ones on that channel.
+        let inner = try model.explaining(node: "/relu3/Relu")
+        let gi = try BackpropAnalyzer(id: "gradient", model: inner)
+        let out = try inner.graph.predict(x, output: inner.output)
+        let seed = Tensor(shape: out.shape) { p in
+            let per = out.count / 4, plane = per / out.shape[1]
+            for i in 0..<p.count { p[i] = (i % per) < plane ? 1 : 0 }
+        }
+        let a = try gi.analyze(x, target: .seed(seed))
+        #expect(a.values.shape == x.shape)
+        #expect(a.output.shape == out.shape)
+        #expect(a.values.scalars.contains { $0 != 0 })
+    }
+}
+
+/// A rule from a test-only plugin, registered and used by id without touching Core.
+struct DoubleGradientRule: Rule {
+    var description: String { "double" }
+    func accepts(_ layer: any Layer) -> Bool { layer.kind == .relu }
+    func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
+        let g = try site.node.layer.pullback(inputs: site.inputs, output: site.output, cotangent: incoming)[0]
+        return [try Tensor.broadcasting(g, Tensor(scalar: 2), MultiplyFunction.self)]
+    }
+}
+
+enum TestPlugin: Plugin {
+    static func register(into registry: inout Registry) throws {
+        try registry.register(RuleEntry(id: "double", summary: "2 × the Relu gradient") { _ in DoubleGradientRule() })
+        try registry.register(AnalyzerEntry(id: "test.double", family: "test", summary: "gradient × 2 per Relu",
+                                            formula: "-", reference: "-") { model, _, _ in
+            try BackpropAnalyzer(id: "test.double", model: model, preset: Preset("double") { when(.kind(.relu), use: DoubleGradientRule()) })
+        })
+    }
+}
+
+@Suite struct RegistryTests {
+    func registry() throws -> Registry {
+        var r = Registry()
+        for p in defaultPlugins() { try p.register(into: &r) }
+        return r
+    }
+
+    @Test func duplicateIdsThrow() throws {
+        var r = try registry()
+        #expect(throws: ExplainError.self) { try GradientPlugin.register(into: &r) }
+        #expect(throws: ExplainError.self) {
+            try r.register(AnalyzerEntry(id: "gradient", family: "x", summary: "", formula: "", reference: "") { _, _, _ in
+                throw ExplainError(.invalidArgument, "unused")
+            })
+        }
+    }
+
+    @Test func unknownIdsListKnownOnesAndTheClosest() throws {
+        let r = try registry()
+        do {
+            _ = try r.analyzer("guided_backprob")
+            Issue.record("expected an error")
+        } catch let e as ExplainError {
+            #expect(e.code == .unknownName)
+            #expect(e.message.contains("did you mean 'guided_backprop'?"))
+            #expect(e.message.contains("input_t_gradient"))
+        }
+        #expect(Registry.closest("smothgrad", in: ["smoothgrad", "vargrad"]) == "smoothgrad")
+        #expect(Registry.closest("zzzzzzzz", in: ["smoothgrad", "vargrad"]) == nil)
+    }
+
+    @Test func testPluginIsUsedById() throws {
+        var r = try registry()
+        try TestPlugin.register(into: &r)
+        let dir = TestPaths.reference + "/cancer-mlp"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let model = ExplainableModel(graph: imported.graph)
+        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        let doubled = try r.makeAnalyzer("test.double", model: model).analyze(x, target: .max)
+        let plain = try r.makeAnalyzer("gradient", model: model).analyze(x, target: .max)
+        // Two Relus on every path: each doubles the gradient.
+        let four = try Tensor.broadcasting(plain.values, Tensor(scalar: 4), MultiplyFunction.self)
+        #expect(Deviation(doubled.values, four).maxAbs < 1e-5)
+        #expect(try r.rule("double").make([]).description == "double")
+    }
+
+    @Test func badOptionsAreNamed() throws {
+        let r = try registry()
+        let dir = TestPaths.reference + "/cancer-mlp"
+        let model = ExplainableModel(graph: try ONNXImporter.load(path: dir + "/model.onnx").graph)
+        #expect(throws: ExplainError.self) { try r.makeAnalyzer("gradient", model: model, options: Options(["noise_level": "1"])) }
+        #expect(throws: ExplainError.self) { try r.makeAnalyzer("smoothgrad", model: model, options: Options(["noise_level": "abc"])) }
+        #expect(throws: ExplainError.self) { try r.makeAnalyzer("smoothgrad", model: model, options: Options(["samples": "0"])) }
+        #expect(throws: ExplainError.self) { try r.makeAnalyzer("smoothgrad", model: model, options: Options(["base": "nope"])) }
+        #expect(throws: ExplainError.self) { try Options(parsing: ["novalue"]) }
+        #expect(throws: ExplainError.self) { try BackpropAnalyzer(id: "g", model: model).analyze(Tensor(shape: [1, 29]), target: .max) }
+    }
+}
+
+@Suite struct SmoothGradTests {
+    let dir = TestPaths.reference + "/digits-cnn"
+
+    func setup() throws -> (Registry, ExplainableModel, Tensor) {
+        var r = Registry()
+        for p in defaultPlugins() { try p.register(into: &r) }
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        return (r, ExplainableModel(graph: imported.graph, output: imported.logits), try Numpy.readTensor(path: dir + "/input.npy"))
+    }
+
+    @Test func sameSeedSameResult() throws {
+        let (r, model, x) = try setup()
+        let a = try r.makeAnalyzer("smoothgrad", model: model, options: Options(["seed": "7", "samples": "8"])).analyze(x, target: .max)
+        let b = try r.makeAnalyzer("smoothgrad", model: model, options: Options(["seed": "7", "samples": "8", "batch_size": "3"])).analyze(x, target: .max)
+        #expect(a.values == b.values)
+        let c = try r.makeAnalyzer("smoothgrad", model: model, options: Options(["seed": "8", "samples": "8"])).analyze(x, target: .max)
+        #expect(a.values != c.values)
+    }
+
+    @Test func tendsToTheGradientAsNoiseVanishes() throws {
+        let (r, model, x) = try setup()
+        let gradient = try r.makeAnalyzer("gradient", model: model).analyze(x, target: .max).values
+        var previous = Double.infinity
+        for level in ["0.1", "0.01", "0.0001"] {
+            let s = try r.makeAnalyzer("smoothgrad", model: model, options: Options(["noise_level": level, "samples": "8"])).analyze(x, target: .max)
+            let d = Deviation(s.values, gradient).relL2
+            #expect(d < previous)
+            previous = d
+        }
+        // Piecewise-linear nets: tiny noise can still flip a few Relu/MaxPool states, so not exact.
+        #expect(previous < 1e-2)
+        let zero = try r.makeAnalyzer("smoothgrad", model: model, options: Options(["noise_level": "0", "samples": "2"])).analyze(x, target: .max)
+        #expect(Deviation(zero.values, gradient).maxAbs < 1e-6)
+        let squared = try r.makeAnalyzer("smoothgrad.squared", model: model, options: Options(["noise_level": "0", "samples": "2"])).analyze(x, target: .max)
+        #expect(Deviation(squared.values, try Tensor.broadcasting(gradient, gradient, MultiplyFunction.self)).maxAbs < 1e-6)
+        let variance = try r.makeAnalyzer("vargrad", model: model, options: Options(["noise_level": "0", "samples": "2"])).analyze(x, target: .max)
+        #expect(variance.values.scalars.allSatisfy { abs($0) < 1e-6 })
+    }
+
+    @Test func wrapsAnyBaseAnalyzer() throws {
+        let (r, model, x) = try setup()
+        let guided = try r.makeAnalyzer("smoothgrad", model: model, options: Options(["base": "guided_backprop", "noise_level": "0", "samples": "1"]))
+        let plain = try r.makeAnalyzer("guided_backprop", model: model)
+        #expect(Deviation(try guided.analyze(x, target: .max).values, try plain.analyze(x, target: .max).values).maxAbs < 1e-6)
+    }
+}
+
+@Suite struct BindingTests {
+    @Test func bindingChecksRulesAndNamesTheNode() throws {
+        let imported = try ONNXImporter.load(path: TestPaths.reference + "/cancer-mlp/model.onnx")
+        let wrong = Preset("wrong") { when(.kind(.dense), use: GuidedBackpropRule()) }
+        do {
+            _ = try BoundGraph(imported.graph, preset: wrong)
+            Issue.record("expected an error")
+        } catch let e as ExplainError {
+            #expect(e.node != nil)
+            #expect(e.message.contains("guided_backprop"))
+        }
+        let bound = try BoundGraph(imported.graph, preset: SignalPlugin.guidedBackprop)
+        #expect(bound.summary.count == 2)   // two Relu nodes
+        #expect(bound.unruled.count == 3)   // three Gemm nodes keep their pullback
+        #expect(throws: ExplainError.self) { try BoundGraph(imported.graph, preset: SignalPlugin.guidedBackprop, strict: true) }
+    }
+
+    @Test func matchersAndPresetsPrintAndCompose() throws {
+        let imported = try ONNXImporter.load(path: TestPaths.reference + "/digits-cnn/model.onnx")
+        let g = imported.graph
+        let firstAffine = g.nodes.indices.filter { Matcher.first(.affine).matches($0, in: g) }
+        let lastAffine = g.nodes.indices.filter { Matcher.last(.affine).matches($0, in: g) }
+        #expect(firstAffine == [0])
+        #expect(lastAffine == [g.nodes.count - 1])
+        #expect(g.nodes.indices.filter { Matcher.pattern("/conv*").matches($0, in: g) }.count == 3)
+        #expect(g.nodes.indices.filter { (Matcher.kind(.relu) && !.indices(0...2)).matches($0, in: g) }.count == 3)
+        let base = Preset("base") { when(.kind(.relu), use: DeconvnetRule()) }
+        let user = base.overriding(with: [Preset.Entry(.name("/relu1/Relu"), GuidedBackpropRule())], name: "user")
+        #expect(user.rule(for: 1, in: g)?.description == "guided_backprop")
+        #expect(user.rule(for: 3, in: g)?.description == "deconvnet")
+        #expect(user.rule(for: 0, in: g) == nil)
+        #expect(user.description.contains("otherwise: preset base"))
+    }
+}

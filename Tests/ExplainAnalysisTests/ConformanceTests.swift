@@ -1,0 +1,50 @@
+import ExplainKit
+import ExplainTestSupport
+import Foundation
+import Testing
+
+/// `explain conformance` semantics on the reference fixtures: every implemented case passes.
+@Suite struct ConformanceTests {
+    static let registry: Registry = {
+        var r = Registry()
+        for p in defaultPlugins() { try? p.register(into: &r) }
+        return r
+    }()
+
+    @Test func gradientAndSignalCasesPassOnAllModels() throws {
+        let out = NSTemporaryDirectory() + "explainkit-conformance-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let runner = ConformanceRunner(registry: Self.registry)
+        var lines: [String] = []
+        let summary = try runner.run(fixtures: TestPaths.reference, out: out) { lines.append($0) }
+        for r in summary.results {
+            if case .failed(let why) = r.outcome { Issue.record("\(r.model)/\(r.id): \(why)") }
+        }
+        // Every gradient, saliency, input_x_gradient, guided_backprop and deconvnet case of all three models ran and passed.
+        for model in ["digits-cnn", "digits-resnet", "cancer-mlp"] {
+            for id in ["gradient", "saliency", "input_x_gradient", "guided_backprop", "deconvnet"] {
+                let result = summary.results.first { $0.model == model && $0.id == id }
+                guard case .passed? = result?.outcome else {
+                    Issue.record("\(model)/\(id) did not pass: \(String(describing: result?.outcome))")
+                    continue
+                }
+                #expect(FileManager.default.fileExists(atPath: "\(out)/\(model)/\(id).npy"))
+            }
+        }
+        #expect(summary.passed >= 15)
+        #expect(summary.failed == 0)
+        #expect(summary.line == "\(summary.passed) passed, 0 failed, \(summary.skipped.count) skipped")
+    }
+
+    @Test func comparisonFollowsTheFixtureRules() throws {
+        let ref = try Tensor(shape: [2, 2], scalars: [1, 0, 0, 0])
+        let close = try Tensor(shape: [2, 2], scalars: [1.000001, 0, 0, 1e-6])
+        #expect(ConformanceRunner.compare(close, ref, rtol: 1e-5, atol: 1e-5) != .failed(""))
+        if case .failed = ConformanceRunner.compare(close, ref, rtol: 1e-5, atol: 1e-5) { Issue.record("should pass") }
+        // A zero reference sample passes only when every |candidate| <= atol.
+        let far = try Tensor(shape: [2, 2], scalars: [1, 0, 0, 1e-3])
+        if case .passed = ConformanceRunner.compare(far, ref, rtol: 1e-5, atol: 1e-5) { Issue.record("should fail") }
+        let wrongShape = try Tensor(shape: [4], scalars: [1, 0, 0, 0])
+        if case .passed = ConformanceRunner.compare(wrongShape, ref, rtol: 1, atol: 1) { Issue.record("should fail") }
+    }
+}
