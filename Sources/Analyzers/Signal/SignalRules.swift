@@ -11,7 +11,7 @@ public struct GuidedBackpropRule: Rule {
         return [Tensor(shape: z.shape) { out in
             z.withUnsafeBufferPointer { pz in
                 incoming.withUnsafeBufferPointer { pg in
-                    for i in 0..<out.count { out[i] = pz[i] > 0 && pg[i] > 0 ? pg[i] : 0 }
+                    Kernels.positivePart(pg.baseAddress!, maskedBy: pz.baseAddress!, into: out.baseAddress!, count: out.count)
                 }
             }
         }]
@@ -26,7 +26,7 @@ public struct DeconvnetRule: Rule {
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         [Tensor(shape: incoming.shape) { out in
             incoming.withUnsafeBufferPointer { pg in
-                for i in 0..<out.count { out[i] = pg[i] > 0 ? pg[i] : 0 }
+                Kernels.positivePart(pg.baseAddress!, maskedBy: nil, into: out.baseAddress!, count: out.count)
             }
         }]
     }

@@ -8,7 +8,11 @@ public struct BackwardResult: Sendable {
     public var firstNonFinite: String?
 }
 
+import Dispatch
+import Foundation
+
 extension BoundGraph {
+    static let trace = ProcessInfo.processInfo.environment["EXPLAIN_TRACE"] != nil
     /// The reverse-mode pass: walks the nodes between `inputs` and the seeded values in reverse
     /// topological order, replaces each node's pullback by its rule where one is bound, and sums
     /// contributions where a value fans out. Forward values are released as soon as the walk is
@@ -43,19 +47,25 @@ extension BoundGraph {
         var captured: [ValueID: Tensor] = [:]
         var firstNonFinite: String? = nil
         let keepInputs = Set(targets)
+        let standIns = Set(activations.aliases.values)
 
         for index in g.nodes.indices.reversed() {
             let node = g.nodes[index]
             let out = node.output
-            guard fromInput[out] && toSeed[out], let incoming = grads[out] else { continue }
+            guard fromInput[out] && toSeed[out], var incoming = grads[out] else { continue }
             if capture.contains(out) { captured[out] = incoming }
-            grads[out] = nil
+            grads[out] = nil  // `incoming` now holds the only reference (unless captured)
             let args = try node.inputs.map { try activations.value($0) }
             let output = try activations.value(out)
             let results: [Tensor]
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            defer { if Self.trace { print(String(format: "%8.4f  %@", Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, node.description)) } }
             do {
                 if let b = bindings[index] {
                     results = try b.rule.propagate(incoming, at: Site(node: node, index: index, inputs: args, output: output, state: b.state))
+                } else if let layer = node.layer as? any InPlacePullback, node.inputs.count == 1 {
+                    try layer.pullbackInPlace(inputs: args, output: output, cotangent: &incoming)
+                    results = [incoming]
                 } else {
                     results = try node.layer.pullback(inputs: args, output: output, cotangent: incoming)
                 }
@@ -79,8 +89,9 @@ extension BoundGraph {
                     grads[v] = r
                 }
             }
-            // The forward output of this node is not needed by any node still to be visited.
-            if !keepInputs.contains(out) { activations.values[out] = nil }
+            // The forward output of this node is not needed by any node still to be visited
+            // (stand-ins for overwritten values stay to the end: earlier producers read their shape).
+            if !keepInputs.contains(out) && !standIns.contains(out) { activations.values[out] = nil }
         }
         for v in capture where captured[v] == nil {
             if let gv = grads[v] { captured[v] = gv }
@@ -108,10 +119,6 @@ extension Tensor {
 
     /// Whether every element is finite.
     public var isFinite: Bool {
-        withUnsafeBufferPointer { p in
-            var ok = true
-            for v in p where !v.isFinite { ok = false; break }
-            return ok
-        }
+        withUnsafeBufferPointer { p in p.isEmpty || Kernels.allFinite(p.baseAddress!, count: p.count) }
     }
 }

@@ -1,23 +1,43 @@
 /// Which intermediate values a forward pass keeps.
-public enum Retention: Sendable {
+public struct Retention: Sendable {
+    let keepAll: Bool
+    let extra: Set<ValueID>
+    let ruled: [Bool]?
+
     /// Keep every value (the backward pass needs them).
-    case all
+    public static let all = Retention(keepAll: true, extra: [], ruled: nil)
     /// Free every value as soon as its last consumer has run; keep only the requested outputs.
-    case outputsOnly
+    public static let outputsOnly = Retention(keepAll: false, extra: [], ruled: nil)
     /// Like `outputsOnly`, but also keep these values.
-    case values(Set<ValueID>)
+    public static func values(_ extra: Set<ValueID>) -> Retention { Retention(keepAll: false, extra: extra, ruled: nil) }
+    /// What a backward pass needs: every value, except that an element-wise layer may overwrite
+    /// its input in place when no plain pullback reads that input's contents (only its shape).
+    /// Nodes flagged in `ruled` (one flag per node: a rule is bound) never take part, since rules
+    /// may read anything.
+    public static func backward(ruled: [Bool]) -> Retention { Retention(keepAll: true, extra: [], ruled: ruled) }
 }
 
 /// The values computed by a forward pass, indexed by `ValueID` (nil where freed or not computed).
 public struct Activations: Sendable {
     public var values: [Tensor?]
+    /// Values overwritten in place (`.backward` retention) → the value that took their storage.
+    /// That value has the same shape and stands in for readers that only need the shape.
+    public var aliases: [ValueID: ValueID] = [:]
 
-    /// The value with the given id; throws if it was not computed or was freed.
+    public init(values: [Tensor?], aliases: [ValueID: ValueID] = [:]) {
+        self.values = values
+        self.aliases = aliases
+    }
+
+    /// The value with the given id (or its same-shaped stand-in); throws if it is not available.
     public func value(_ id: ValueID) throws -> Tensor {
-        guard values.indices.contains(id), let t = values[id] else {
-            throw ExplainError(.missingValue, "value \(id) was not computed or not retained")
+        var v = id
+        for _ in 0...aliases.count {
+            if values.indices.contains(v), let t = values[v] { return t }
+            guard let next = aliases[v] else { break }
+            v = next
         }
-        return t
+        throw ExplainError(.missingValue, "value \(id) was not computed or not retained")
     }
 }
 
@@ -50,13 +70,11 @@ extension Graph {
         let targets = requested ?? outputs
         let order = nodesNeeded(for: targets)
 
-        var keep = Set(targets)
-        var keepAll = false
-        switch retain {
-        case .all: keepAll = true
-        case .outputsOnly: break
-        case .values(let extra): keep.formUnion(extra)
-        }
+        let keep = Set(targets).union(retain.extra)
+        let keepAll = retain.keepAll
+        let ruled = retain.ruled.flatMap { $0.count == nodes.count ? $0 : nil }
+        var aliases: [ValueID: ValueID] = [:]
+        let producerOf = ruled == nil ? [] : producers
         var lastUse = [Int](repeating: -1, count: valueNames.count)
         for (step, i) in order.enumerated() { for v in nodes[i].inputs { lastUse[v] = step } }
 
@@ -65,11 +83,17 @@ extension Graph {
         let graphInputs = Set(self.inputs)
         for (step, i) in order.enumerated() {
             let node = nodes[i]
-            // In place when the single input dies here (and is not the caller's tensor).
-            if !keepAll, let layer = node.layer as? any InPlaceLayer, node.inputs.count == 1,
+            // In place when the single input dies here (and is not the caller's tensor); when
+            // retaining for a backward pass, only if no plain pullback reads the overwritten value.
+            if let layer = node.layer as? any InPlaceLayer, node.inputs.count == 1,
                case let v = node.inputs[0], lastUse[v] == step, !keep.contains(v), !graphInputs.contains(v),
+               !keepAll || ruled.map({ r in
+                   guard !r[i], !layer.pullbackReadsInputs, let p = producerOf[v] else { return false }
+                   return !r[p] && !nodes[p].layer.pullbackReadsOutput
+               }) == true,
                var t = values[v] {
                 values[v] = nil
+                if keepAll { aliases[v] = node.output }
                 do {
                     try layer.forwardInPlace(&t)
                 } catch let e as ExplainError {
@@ -95,7 +119,7 @@ extension Graph {
                 for v in Set(node.inputs) where lastUse[v] == step && !keep.contains(v) { values[v] = nil }
             }
         }
-        return Activations(values: values)
+        return Activations(values: values, aliases: aliases)
     }
 
     /// Runs the graph and returns its first output (or the requested value).

@@ -1,7 +1,7 @@
 import Foundation
 
 /// An element-wise activation `y = f(x)` whose derivative is computed from `x` and `y`.
-public protocol ElementwiseActivation: InPlaceLayer {
+public protocol ElementwiseActivation: InPlaceLayer, InPlacePullback {
     /// `f(x)`.
     func value(_ x: Float) -> Float
     /// `f′(x)`, given also `y = f(x)`.
@@ -32,6 +32,18 @@ extension ElementwiseActivation {
         }
     }
 
+    public func pullbackInPlace(inputs: [Tensor], output: Tensor, cotangent: inout Tensor) throws {
+        try expectCotangent(cotangent, output)
+        let x = inputs[0]
+        x.withUnsafeBufferPointer { px in
+            output.withUnsafeBufferPointer { py in
+                cotangent.withUnsafeMutableBufferPointer { pg in
+                    for i in 0..<px.count { pg[i] *= derivative(x: px[i], y: py[i]) }
+                }
+            }
+        }
+    }
+
     public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor) throws -> [Tensor] {
         try expectCotangent(cotangent, output)
         let x = inputs[0]
@@ -50,6 +62,8 @@ extension ElementwiseActivation {
 /// `max(x, 0)`; the derivative at exactly 0 is 0.
 public struct Relu: ElementwiseActivation {
     public init() {}
+    /// The pullback masks with the output (`y > 0` exactly when `x > 0`), so the input can be overwritten.
+    public var pullbackReadsInputs: Bool { false }
 
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
         try expectInputs(inputs.map(\.shape), 1)
@@ -67,16 +81,24 @@ public struct Relu: ElementwiseActivation {
         }
     }
 
+    public func pullbackInPlace(inputs: [Tensor], output: Tensor, cotangent: inout Tensor) throws {
+        try expectCotangent(cotangent, output)
+        output.withUnsafeBufferPointer { py in
+            cotangent.withUnsafeMutableBufferPointer { pg in
+                Kernels.keepWherePositive(py.baseAddress!, pg.baseAddress!, count: py.count)
+            }
+        }
+    }
+
     public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor) throws -> [Tensor] {
         try expectCotangent(cotangent, output)
         let x = inputs[0]
-        return [Tensor(shape: x.shape) { dx in
-            x.withUnsafeBufferPointer { px in
-                cotangent.withUnsafeBufferPointer { pg in
-                    for i in 0..<px.count { dx[i] = px[i] > 0 ? pg[i] : 0 }
-                }
-            }
-        }]
+        var dx = cotangent
+        dx.withUnsafeMutableBufferPointer { pg in
+            output.withUnsafeBufferPointer { py in Kernels.keepWherePositive(py.baseAddress!, pg.baseAddress!, count: py.count) }
+        }
+        _ = x
+        return [dx]
     }
 
     public var kind: LayerKind { .relu }
@@ -98,6 +120,7 @@ public struct LeakyRelu: ElementwiseActivation {
 /// `1 / (1 + e^{−x})`.
 public struct Sigmoid: ElementwiseActivation {
     public init() {}
+    public var pullbackReadsInputs: Bool { false }
     public var kind: LayerKind { .sigmoid }
     public var description: String { "Sigmoid" }
     @inline(__always) public func value(_ x: Float) -> Float {
@@ -109,6 +132,7 @@ public struct Sigmoid: ElementwiseActivation {
 /// Hyperbolic tangent.
 public struct Tanh: ElementwiseActivation {
     public init() {}
+    public var pullbackReadsInputs: Bool { false }
     public var kind: LayerKind { .tanh }
     public var description: String { "Tanh" }
     @inline(__always) public func value(_ x: Float) -> Float { Foundation.tanh(x) }

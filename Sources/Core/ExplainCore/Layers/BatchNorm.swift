@@ -43,6 +43,8 @@ public struct BatchNorm: InPlaceLayer {
     public var arity: Int { 1 }
     public var channels: Int { scale.count }
     public var parameterCount: Int { 4 * channels }
+    public var pullbackReadsInputs: Bool { false }
+    public var pullbackReadsOutput: Bool { false }
     public var description: String { "BatchNorm(\(channels), ε=\(epsilon))" }
 
     public func outputShape(_ inputShapes: [[Int]]) throws -> [Int] {

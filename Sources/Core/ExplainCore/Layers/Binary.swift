@@ -31,6 +31,8 @@ public struct Binary: Layer {
     }
 
     public var arity: Int { constant == nil ? 2 : 1 }
+    public var pullbackReadsInputs: Bool { operation == .mul || operation == .div }
+    public var pullbackReadsOutput: Bool { operation == .div }
     public var parameterCount: Int { constant?.count ?? 0 }
     public var description: String {
         guard let constant else { return "\(operation.rawValue.capitalized)" }

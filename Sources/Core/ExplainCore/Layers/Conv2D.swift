@@ -42,6 +42,8 @@ public struct Conv2D: AffineLayer {
     }
 
     public var parameterCount: Int { weight.count + (bias?.count ?? 0) }
+    public var pullbackReadsInputs: Bool { false }
+    public var pullbackReadsOutput: Bool { false }
 
     public var description: String {
         "Conv2D(\(inChannels)→\(outChannels), \(window)\(groups > 1 ? ", groups \(groups)" : "")\(bias == nil ? ", no bias" : ""))"

@@ -36,6 +36,8 @@ public struct Dense: AffineLayer {
     }
 
     public var parameterCount: Int { weight.count + (bias?.count ?? 0) }
+    public var pullbackReadsInputs: Bool { false }
+    public var pullbackReadsOutput: Bool { false }
     public var description: String { "Dense(\(inFeatures)→\(outFeatures)\(bias == nil ? ", no bias" : ""))" }
 
     /// True when the bias is a plain per-output vector.

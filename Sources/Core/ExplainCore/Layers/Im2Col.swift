@@ -145,7 +145,11 @@ enum Im2Col {
                             if ih < 0 || ih >= h { continue }
                             let s = row + (oh - rows.lowerBound) * outW
                             let d = dst + (c * h + ih) * w + off
-                            for ow in lo..<hi { d[ow &* sw] += s[ow] }
+                            if sw == 1 {
+                                for ow in lo..<hi { d[ow] += s[ow] }
+                            } else {
+                                for ow in lo..<hi { d[ow &* sw] += s[ow] }
+                            }
                         }
                     }
                 }

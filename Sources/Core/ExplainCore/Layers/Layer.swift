@@ -56,11 +56,17 @@ public protocol Layer: Sendable, CustomStringConvertible {
     var parameterCount: Int { get }
     /// Floating-point operations of one forward pass (multiply-add = 2), or 0 when not counted.
     func flops(_ inputShapes: [[Int]]) -> Double
+    /// Whether `pullback` reads the values of its inputs (false: only their shapes).
+    var pullbackReadsInputs: Bool { get }
+    /// Whether `pullback` reads the value of its output (false: only its shape).
+    var pullbackReadsOutput: Bool { get }
 }
 
 extension Layer {
     public var parameterCount: Int { 0 }
     public func flops(_ inputShapes: [[Int]]) -> Double { 0 }
+    public var pullbackReadsInputs: Bool { true }
+    public var pullbackReadsOutput: Bool { true }
 
     /// Checks the number of inputs (used by implementations).
     public func expectInputs(_ shapes: [[Int]], _ n: Int) throws {
@@ -93,4 +99,11 @@ public protocol AffineLayer: Layer {
 public protocol InPlaceLayer: Layer {
     /// Replaces `x` by the layer's output; the result must equal `forward([x])`.
     func forwardInPlace(_ x: inout Tensor) throws
+}
+
+/// A one-input layer whose pullback can overwrite the incoming cotangent (element-wise layers).
+/// The backward engine uses it when it owns the cotangent, saving an allocation per node.
+public protocol InPlacePullback: Layer {
+    /// Replaces `cotangent` by the gradient with respect to the input; must equal `pullback`.
+    func pullbackInPlace(inputs: [Tensor], output: Tensor, cotangent: inout Tensor) throws
 }

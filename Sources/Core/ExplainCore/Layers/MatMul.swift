@@ -14,6 +14,7 @@ public struct MatMul: Layer {
     public var kind: LayerKind { .matmul }
     public var arity: Int { constantRight == nil ? 2 : 1 }
     public var parameterCount: Int { constantRight?.count ?? 0 }
+    public var pullbackReadsOutput: Bool { false }
     public var description: String {
         constantRight.map { "MatMul(· × constant \(Shape.format($0.shape)))" } ?? "MatMul"
     }

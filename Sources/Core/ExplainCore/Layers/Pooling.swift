@@ -32,6 +32,7 @@ public struct MaxPool2D: Pool2D {
     }
 
     public var kind: LayerKind { .maxPool }
+    public var pullbackReadsOutput: Bool { false }
     public var description: String { "MaxPool2D(\(window)\(ceilMode ? ", ceil" : ""))" }
 
     /// For every output element, the flat index (within its plane) of the winning input element, or -1.
@@ -146,10 +147,47 @@ public struct MaxPool2D: Pool2D {
         return [try routeToWinners(input: inputs[0], outShape: output.shape, values: cotangent)]
     }
 
+    /// `routeToWinners` for the 2×2, stride-2 window: same first-maximum and NaN rules as `argmax`.
+    static func route2x2(_ x: Tensor, outShape: [Int], values: Tensor) -> Tensor {
+        let (h, w, oh, ow) = (x.shape[2], x.shape[3], outShape[2], outShape[3])
+        let planes = x.shape[0] * x.shape[1]
+        var dx = Tensor(shape: x.shape)
+        dx.withUnsafeMutableBufferPointer { pdx in
+            x.withUnsafeBufferPointer { px in
+                values.withUnsafeBufferPointer { pg in
+                    for p in 0..<planes {
+                        let src = px.baseAddress! + p * h * w, dst = pdx.baseAddress! + p * h * w
+                        let g = pg.baseAddress! + p * oh * ow
+                        for i in 0..<oh {
+                            let r0 = 2 * i * w, r1 = r0 + w
+                            for j in 0..<ow {
+                                let c = 2 &* j
+                                var best = r0 &+ c
+                                @inline(__always) func consider(_ k: Int) {
+                                    let v = src[k], b = src[best]
+                                    if v > b || (v.isNaN && !b.isNaN) { best = k }
+                                }
+                                consider(r0 &+ c &+ 1)
+                                consider(r1 &+ c)
+                                consider(r1 &+ c &+ 1)
+                                dst[best] += g[i * ow + j]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+
     /// Scatters `values` (output-shaped) onto the winning input element of each window.
     public func routeToWinners(input x: Tensor, outShape: [Int], values: Tensor) throws -> Tensor {
         guard values.shape == outShape else { throw ExplainError.shape("max-pool values must have the output shape") }
         let plane = x.shape[2] * x.shape[3], outPlane = outShape[2] * outShape[3]
+        let g = window
+        if g.kernel == (2, 2) && g.strides == (2, 2) && g.pads == (0, 0, 0, 0) && g.dilations == (1, 1) && !ceilMode {
+            return Self.route2x2(x, outShape: outShape, values: values)
+        }
         let winners = argmax(x, outShape: outShape)
         var dx = Tensor(shape: x.shape)
         dx.withUnsafeMutableBufferPointer { pdx in
@@ -178,6 +216,8 @@ public struct AveragePool2D: Pool2D {
     }
 
     public var kind: LayerKind { .averagePool }
+    public var pullbackReadsInputs: Bool { false }
+    public var pullbackReadsOutput: Bool { false }
     public var description: String {
         "AveragePool2D(\(window)\(ceilMode ? ", ceil" : "")\(countIncludePad ? ", count pad" : ""))"
     }
@@ -247,6 +287,8 @@ public struct AveragePool2D: Pool2D {
 public struct GlobalAveragePool: Layer {
     public init() {}
     public var kind: LayerKind { .globalAveragePool }
+    public var pullbackReadsInputs: Bool { false }
+    public var pullbackReadsOutput: Bool { false }
     public var arity: Int { 1 }
     public var description: String { "GlobalAveragePool" }
 

@@ -15,6 +15,8 @@ public struct Reduce: Layer {
 
     public var kind: LayerKind { operation == .mean ? .reduceMean : .reduceSum }
     public var arity: Int { 1 }
+    public var pullbackReadsInputs: Bool { false }
+    public var pullbackReadsOutput: Bool { false }
     public var description: String {
         "Reduce\(operation.rawValue.capitalized)(axes \(axes.map { "\($0)" } ?? "all")\(keepDims ? ", keepdims" : ""))"
     }

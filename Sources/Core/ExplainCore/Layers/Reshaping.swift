@@ -7,6 +7,8 @@ public protocol ReshapingLayer: Layer {
 
 extension ReshapingLayer {
     public var arity: Int { 1 }
+    public var pullbackReadsInputs: Bool { false }
+    public var pullbackReadsOutput: Bool { false }
 
     public func outputShape(_ inputShapes: [[Int]]) throws -> [Int] {
         try expectInputs(inputShapes, 1)

@@ -13,6 +13,7 @@ public struct Softmax: Layer {
 
     public var kind: LayerKind { .softmax }
     public var arity: Int { 1 }
+    public var pullbackReadsInputs: Bool { false }
     public var description: String { "Softmax(axis \(axis)\(coerced2D ? ", 2-D" : ""))" }
 
     public func outputShape(_ inputShapes: [[Int]]) throws -> [Int] {

@@ -11,6 +11,8 @@ public struct Concat: Layer {
 
     public var kind: LayerKind { .concat }
     public var arity: Int { inputCount }
+    public var pullbackReadsInputs: Bool { false }
+    public var pullbackReadsOutput: Bool { false }
     public var description: String { "Concat(axis \(axis), \(inputCount) inputs)" }
 
     public func outputShape(_ inputShapes: [[Int]]) throws -> [Int] {
@@ -78,6 +80,8 @@ public struct Transpose: Layer {
     public let perm: [Int]?
     public init(perm: [Int]? = nil) { self.perm = perm }
     public var kind: LayerKind { .transpose }
+    public var pullbackReadsInputs: Bool { false }
+    public var pullbackReadsOutput: Bool { false }
     public var arity: Int { 1 }
     public var description: String { "Transpose(\(perm.map { "\($0)" } ?? "reverse"))" }
 
@@ -122,6 +126,8 @@ public struct Pad: Layer {
     }
 
     public var kind: LayerKind { .pad }
+    public var pullbackReadsInputs: Bool { false }
+    public var pullbackReadsOutput: Bool { false }
     public var arity: Int { 1 }
     public var description: String { "Pad(\(pads), value \(value))" }
 
@@ -191,6 +197,8 @@ public struct Constant: Layer {
     public init(_ value: Tensor) { self.value = value }
     public var kind: LayerKind { .constant }
     public var arity: Int { 0 }
+    public var pullbackReadsInputs: Bool { false }
+    public var pullbackReadsOutput: Bool { false }
     public var parameterCount: Int { value.count }
     public var description: String { "Constant\(Shape.format(value.shape))" }
     public func outputShape(_ inputShapes: [[Int]]) throws -> [Int] {
