@@ -2,7 +2,7 @@ import Foundation
 
 /// Batch normalisation in inference mode over dimension 1:
 /// `y = (x − mean) / sqrt(var + ε) · scale + bias`, i.e. a per-channel affine map `y = a·x + b`.
-public struct BatchNorm: InPlaceLayer {
+public struct BatchNorm: InPlaceLayer, InPlacePullback {
     public let scale: Tensor
     public let bias: Tensor
     public let mean: Tensor
@@ -77,7 +77,17 @@ public struct BatchNorm: InPlaceLayer {
         return channelwise(inputs[0], a: multiplier, b: offset)
     }
 
+    public func pullbackInPlace(inputs: [Tensor], output: Tensor, cotangent: inout Tensor) throws {
+        try expectCotangent(cotangent, output)
+        try scaleInPlace(&cotangent, offset: false)
+    }
+
     public func forwardInPlace(_ x: inout Tensor) throws {
+        try scaleInPlace(&x, offset: true)
+    }
+
+    /// `x ← multiplier · x (+ offset)` per channel, in place.
+    func scaleInPlace(_ x: inout Tensor, offset withOffset: Bool) throws {
         _ = try outputShape([x.shape])
         let n = x.shape[0], c = channels
         let plane = n * c == 0 ? 0 : x.count / (n * c)
@@ -86,7 +96,7 @@ public struct BatchNorm: InPlaceLayer {
             for s in 0..<n {
                 for ch in 0..<c {
                     let base = (s * c + ch) * plane
-                    let m = a[ch], o = b[ch]
+                    let m = a[ch], o = withOffset ? b[ch] : 0
                     for i in 0..<plane { p[base &+ i] = p[base &+ i] * m + o }
                 }
             }

@@ -35,52 +35,16 @@ public struct MaxPool2D: Pool2D {
     public var pullbackReadsOutput: Bool { false }
     public var description: String { "MaxPool2D(\(window)\(ceilMode ? ", ceil" : ""))" }
 
-    /// For every output element, the flat index (within its plane) of the winning input element, or -1.
-    func argmax(_ x: Tensor, outShape: [Int]) -> [Int32] {
-        let (h, w) = (x.shape[2], x.shape[3])
-        let (oh, ow) = (outShape[2], outShape[3])
-        let planes = x.shape[0] * x.shape[1]
-        var result = [Int32](repeating: -1, count: planes * oh * ow)
-        let g = window
-        x.withUnsafeBufferPointer { px in
-            result.withUnsafeMutableBufferPointer { pr in
-                for p in 0..<planes {
-                    let src = px.baseAddress! + p * h * w
-                    for i in 0..<oh {
-                        let h0 = i * g.strides.h - g.pads.top
-                        for j in 0..<ow {
-                            let w0 = j * g.strides.w - g.pads.left
-                            var best = -Float.infinity, bestIndex = -1
-                            for ki in 0..<g.kernel.h {
-                                let ih = h0 + ki * g.dilations.h
-                                if ih < 0 || ih >= h { continue }
-                                for kj in 0..<g.kernel.w {
-                                    let iw = w0 + kj * g.dilations.w
-                                    if iw < 0 || iw >= w { continue }
-                                    let v = src[ih * w + iw]
-                                    if bestIndex < 0 || v > best || (v.isNaN && !best.isNaN) {
-                                        best = v
-                                        bestIndex = ih * w + iw
-                                    }
-                                }
-                            }
-                            pr[(p * oh + i) * ow + j] = Int32(bestIndex)
-                        }
-                    }
-                }
-            }
-        }
-        return result
-    }
-
-    public func forward(_ inputs: [Tensor]) throws -> Tensor {
-        let outShape = try outputShape(inputs.map(\.shape))
-        let x = inputs[0]
+    /// For every plane `p` and output cell `o`, calls `body(p, o, winner, best)` with the index of the
+    /// first maximal input element of the window within the plane (row-major order; padding never
+    /// wins; NaN wins) and its value, or `(-1, -inf)` for a window entirely in the padding.
+    @inline(__always)
+    func forEachWinner(_ x: Tensor, outShape: [Int], _ body: (Int, Int, Int, Float) -> Void) {
         let (h, w, oh, ow) = (x.shape[2], x.shape[3], outShape[2], outShape[3])
         let planes = x.shape[0] * x.shape[1]
         let g = window
-        // Valid kernel ranges per output row / column (the padding never contributes).
-        func ranges(_ outN: Int, _ n: Int, _ s: Int, _ p: Int, _ k: Int, _ d: Int) -> [(Int, Int, Int)] {
+        // Valid kernel offsets per output row / column.
+        func ranges(_ outN: Int, _ n: Int, _ s: Int, _ p: Int, _ k: Int, _ d: Int) -> [(start: Int, lo: Int, hi: Int)] {
             (0..<outN).map { o in
                 let start = o * s - p
                 var lo = 0, hi = k
@@ -89,34 +53,46 @@ public struct MaxPool2D: Pool2D {
                 return (start, lo, hi)
             }
         }
-        let rowRanges = ranges(oh, h, g.strides.h, g.pads.top, g.kernel.h, g.dilations.h)
-        let colRanges = ranges(ow, w, g.strides.w, g.pads.left, g.kernel.w, g.dilations.w)
+        let rows = ranges(oh, h, g.strides.h, g.pads.top, g.kernel.h, g.dilations.h)
+        let cols = ranges(ow, w, g.strides.w, g.pads.left, g.kernel.w, g.dilations.w)
         let dh = g.dilations.h, dw = g.dilations.w
-        if g.kernel == (2, 2) && g.strides == (2, 2) && g.pads == (0, 0, 0, 0) && g.dilations == (1, 1) && !ceilMode {
-            return Self.max2x2(x, outShape: outShape)
-        }
-        return Tensor(shape: outShape) { out in
-            x.withUnsafeBufferPointer { px in
-                for p in 0..<planes {
-                    let src = px.baseAddress! + p * h * w
-                    let dst = out.baseAddress! + p * oh * ow
-                    for i in 0..<oh {
-                        let (hs, klo, khi) = rowRanges[i]
-                        for j in 0..<ow {
-                            let (ws, llo, lhi) = colRanges[j]
-                            var best = -Float.infinity
-                            for ki in klo..<khi {
-                                let row = src + (hs + ki * dh) * w + ws
-                                for kj in llo..<lhi {
-                                    let v = row[kj * dw]
-                                    if v > best || v.isNaN { best = v }
+        x.withUnsafeBufferPointer { px in
+            rows.withUnsafeBufferPointer { rows in
+                cols.withUnsafeBufferPointer { cols in
+                    for p in 0..<planes {
+                        let src = px.baseAddress! + p * h * w
+                        for i in 0..<oh {
+                            let r = rows[i]
+                            for j in 0..<ow {
+                                let c = cols[j]
+                                var best = -Float.infinity, winner = -1
+                                for ki in r.lo..<r.hi {
+                                    let rowStart = (r.start + ki * dh) * w + c.start
+                                    for kj in c.lo..<c.hi {
+                                        let k = rowStart + kj * dw
+                                        let v = src[k]
+                                        if winner < 0 || v > best || (v.isNaN && !best.isNaN) { best = v; winner = k }
+                                    }
                                 }
+                                body(p, i * ow + j, winner, best)
                             }
-                            dst[i * ow + j] = best
                         }
                     }
                 }
             }
+        }
+    }
+
+    public func forward(_ inputs: [Tensor]) throws -> Tensor {
+        let outShape = try outputShape(inputs.map(\.shape))
+        let x = inputs[0]
+        let g = window
+        if g.kernel == (2, 2) && g.strides == (2, 2) && g.pads == (0, 0, 0, 0) && g.dilations == (1, 1) && !ceilMode {
+            return Self.max2x2(x, outShape: outShape)
+        }
+        let outPlane = outShape[2] * outShape[3]
+        return Tensor(shape: outShape) { out in
+            forEachWinner(x, outShape: outShape) { p, o, _, best in out[p * outPlane + o] = best }
         }
     }
 
@@ -188,13 +164,11 @@ public struct MaxPool2D: Pool2D {
         if g.kernel == (2, 2) && g.strides == (2, 2) && g.pads == (0, 0, 0, 0) && g.dilations == (1, 1) && !ceilMode {
             return Self.route2x2(x, outShape: outShape, values: values)
         }
-        let winners = argmax(x, outShape: outShape)
         var dx = Tensor(shape: x.shape)
         dx.withUnsafeMutableBufferPointer { pdx in
             values.withUnsafeBufferPointer { pg in
-                for i in 0..<pg.count {
-                    let idx = Int(winners[i])
-                    if idx >= 0 { pdx[(i / outPlane) * plane + idx] += pg[i] }
+                forEachWinner(x, outShape: outShape) { p, o, winner, _ in
+                    if winner >= 0 { pdx[p * plane + winner] += pg[p * outPlane + o] }
                 }
             }
         }

@@ -35,10 +35,22 @@ public enum Kernels {
     }
 
     /// Whether every element is finite: the largest exponent field must be below all-ones.
+    /// (An all-ones exponent plus one carries into the sign bit, which the OR collects.)
     public static func allFinite(_ p: UnsafePointer<Float>, count n: Int) -> Bool {
-        let bits = UnsafeRawPointer(p).assumingMemoryBound(to: UInt32.self)
-        var acc: UInt32 = 0
-        for i in 0..<n { acc = max(acc, bits[i] & 0x7F80_0000) }
-        return acc < 0x7F80_0000
+        let raw = UnsafeRawPointer(p)
+        var acc = SIMD8<UInt32>(repeating: 0)
+        let exponent = SIMD8<UInt32>(repeating: 0x7F80_0000), one = SIMD8<UInt32>(repeating: 0x0080_0000)
+        var i = 0
+        while i &+ 8 <= n {
+            acc |= (raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<UInt32>.self) & exponent) &+ one
+            i &+= 8
+        }
+        var tail: UInt32 = 0
+        while i < n {
+            tail |= (raw.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self) & 0x7F80_0000) &+ 0x0080_0000
+            i &+= 1
+        }
+        for k in 0..<8 { tail |= acc[k] }
+        return tail & 0x8000_0000 == 0
     }
 }
