@@ -13,6 +13,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed runs per method (after one warm-up run).") var runs: Int = 5
     @Option(help: "OpenBLAS threads (default: all cores).") var threads: Int?
     @Option(help: "Comma-separated method ids: forward and any analyzer id (see `explain list`).") var methods: String = "forward"
+    @Option(name: .customLong("set"), help: "Analyzer parameter key=value, applied to every analyzer method (repeatable).") var settings: [String] = []
     @Flag(help: "Print a JSON array instead of text lines.") var json = false
     @Flag(help: "Also print the slowest nodes of one forward pass.") var profile = false
 
@@ -38,7 +39,8 @@ struct Bench: ParsableCommand {
                 if id == "forward" {
                     body = { _ = try graph.predict(input) }
                 } else {
-                    let analyzer = try registry.makeAnalyzer(id, model: ExplainableModel(graph: graph, output: outputValue(graph)))
+                    let analyzer = try registry.makeAnalyzer(id, model: ExplainableModel(graph: graph, output: outputValue(graph)),
+                                                             options: try Options(parsing: settings))
                     body = { _ = try analyzer.analyze(input, target: .max) }
                 }
                 let r = try BenchResult.measure(id, batch: batch, runs: runs, flops: id == "forward" ? flops : nil, body)

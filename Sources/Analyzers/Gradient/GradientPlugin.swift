@@ -7,7 +7,7 @@ public enum GradientPlugin: Plugin {
         Parameter("noise_level", default: "0.1", "σ as a fraction of each sample's value range (max − min)"),
         Parameter("samples", default: "16", "number of noisy copies per input"),
         Parameter("seed", default: "0", "random seed (same seed, same result)"),
-        Parameter("batch_size", default: "samples", "noisy copies per batch"),
+        Parameter("batch_size", default: "min(samples, 8)", "noisy copies per batch (memory grows with it)"),
     ]
 
     public static func register(into registry: inout Registry) throws {
@@ -44,7 +44,7 @@ public enum GradientPlugin: Plugin {
                     combination: combination,
                     noiseLevel: try options.double("noise_level", default: 0.1, range: 0...1_000),
                     samples: samples, seed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
-                    batchSize: options.values["batch_size"] == nil ? samples : try options.int("batch_size", default: samples, range: 1...100_000))
+                    batchSize: try options.int("batch_size", default: min(samples, 8), range: 1...100_000))
             })
         }
 
