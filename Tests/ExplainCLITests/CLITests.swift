@@ -75,6 +75,49 @@ import Testing
         for key in ["median_s", "min_s", "max_s"] { #expect((first[key] as? Double ?? -1) > 0) }
     }
 
+    @Test func conformanceCommandPassesAndCloses() throws {
+        let out = NSTemporaryDirectory() + "explainkit-conf-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try run(["conformance", "Tests/Fixtures/reference", "--out", out])
+        #expect(r.status == 0, "\(r.err)")
+        let last = r.out.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(last.hasSuffix("skipped") && last.contains(" passed, 0 failed, "), "\(last)")
+        for id in ["gradient", "saliency", "input_x_gradient", "guided_backprop", "deconvnet"] {
+            for model in ["digits-cnn", "digits-resnet", "cancer-mlp"] {
+                #expect(r.out.contains("PASS  \(model)/\(id) "), "\(model)/\(id)")
+            }
+        }
+    }
+
+    @Test func attributeListDescribe() throws {
+        let path = NSTemporaryDirectory() + "explainkit-attr-\(UUID().uuidString).npy"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try run(["attribute", model, "--input", input, "--method", "input_t_gradient", "--target", "3", "--output", path])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(try Numpy.readTensor(path: path).shape == [4, 1, 16, 16])
+        #expect(r.out.contains("sample 0: target 3"))
+        let list = try run(["list"])
+        #expect(list.status == 0)
+        for id in ["gradient", "input_t_gradient", "smoothgrad", "smoothgrad.squared", "vargrad", "guided_backprop", "deconvnet"] {
+            #expect(list.out.contains("  \(id) "), "\(id)")
+        }
+        let describe = try run(["describe", "smoothgrad"])
+        #expect(describe.out.contains("noise_level=0.1"))
+        let unknown = try run(["attribute", model, "--input", input, "--method", "gradeint"])
+        #expect(unknown.status == 1)
+        #expect(unknown.err.contains("did you mean 'gradient'?"))
+        let badSet = try run(["attribute", model, "--input", input, "--method", "smoothgrad", "--set", "noise_level=abc"])
+        #expect(badSet.status == 1)
+        #expect(badSet.err.contains("noise_level"))
+        let badTarget = try run(["attribute", model, "--input", input, "--method", "gradient", "--target", "12"])
+        #expect(badTarget.status == 1)
+        let wrongShape = try run(["attribute", model, "--input", "Tests/Fixtures/reference/cancer-mlp/input.npy", "--method", "gradient"])
+        #expect(wrongShape.status == 1)
+        #expect(wrongShape.err.contains("shape"))
+        let inner = try run(["attribute", model, "--input", input, "--method", "gradient", "--output-node", "/relu3/Relu", "--target", "all"])
+        #expect(inner.status == 0, "\(inner.err)")
+    }
+
     @Test func badInputsGiveNamedErrors() throws {
         let missing = try run(["predict", "nope.onnx", "--input", input])
         #expect(missing.status == 1)
