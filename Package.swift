@@ -26,6 +26,7 @@ let package = Package(
         // Method families: each depends on Core only.
         .target(name: "ExplainGradient", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Gradient"),
         .target(name: "ExplainSignal", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Signal"),
+        .target(name: "ExplainRelevance", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Relevance"),
 
         // Plugins.
         .target(
@@ -46,7 +47,7 @@ let package = Package(
             name: "ExplainKit",
             dependencies: [
                 "ExplainCore", "ExplainONNX", "ExplainArrays", "ExplainZoo", "ExplainConformance",
-                "ExplainGradient", "ExplainSignal",
+                "ExplainGradient", "ExplainSignal", "ExplainRelevance",
             ],
             path: "Sources/ExplainKit"
         ),

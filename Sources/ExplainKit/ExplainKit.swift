@@ -5,9 +5,10 @@
 @_exported import ExplainZoo
 @_exported import ExplainConformance
 @_exported import ExplainGradient
+@_exported import ExplainRelevance
 @_exported import ExplainSignal
 
 /// The method families shipped with ExplainKit, in registration order.
 public func defaultPlugins() -> [any Plugin.Type] {
-    [GradientPlugin.self, SignalPlugin.self]
+    [GradientPlugin.self, SignalPlugin.self, RelevancePlugin.self]
 }

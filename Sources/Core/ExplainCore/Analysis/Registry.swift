@@ -128,8 +128,8 @@ public struct Registry: Sendable {
 
     public init() {}
 
-    private static func checkNew(_ id: String, _ existing: some Collection<String>, _ what: String) throws {
-        guard !id.isEmpty, !id.contains(where: { $0.isWhitespace }) else {
+    private static func checkNew(_ id: String, _ existing: some Collection<String>, _ what: String, spaces: Bool = false) throws {
+        guard !id.isEmpty, spaces || !id.contains(where: { $0.isWhitespace }) else {
             throw ExplainError(.invalidArgument, "\(what) id '\(id)' must be non-empty without spaces")
         }
         guard !existing.contains(id) else { throw ExplainError(.invalidArgument, "\(what) '\(id)' is registered twice") }
@@ -139,7 +139,7 @@ public struct Registry: Sendable {
     public mutating func register(_ e: RuleEntry) throws { try Self.checkNew(e.id, rules.keys, "rule"); rules[e.id] = e }
     public mutating func register(_ e: PresetEntry) throws { try Self.checkNew(e.id, presets.keys, "preset"); presets[e.id] = e }
     public mutating func register(_ e: CanonizerEntry) throws { try Self.checkNew(e.id, canonizers.keys, "canonizer"); canonizers[e.id] = e }
-    public mutating func register(_ t: CaseTranslator) throws { try Self.checkNew(t.method, translators.keys, "fixture method"); translators[t.method] = t }
+    public mutating func register(_ t: CaseTranslator) throws { try Self.checkNew(t.method, translators.keys, "fixture method", spaces: true); translators[t.method] = t }
 
     /// The analyzer entry for an id; unknown ids throw with the known ids and the closest match.
     public func analyzer(_ id: String) throws -> AnalyzerEntry {

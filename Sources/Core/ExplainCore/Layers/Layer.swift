@@ -91,6 +91,9 @@ public protocol AffineLayer: Layer {
     var bias: Tensor? { get }
     /// A copy of this layer with another weight and bias (same shapes); never mutates in place.
     func with(weight: Tensor, bias: Tensor?) throws -> Self
+    /// The transposed product `Wᵀ · cotangent`, shaped like the input, optionally with another
+    /// weight of the same shape (used by LRP rules with modified weights).
+    func inputGradient(inputShape: [Int], cotangent: Tensor, weight: Tensor?) throws -> Tensor
 }
 
 /// A one-input layer whose output has its input's shape and can overwrite it. The executor uses

@@ -1,0 +1,211 @@
+import ExplainCore
+
+/// Shared plumbing of the LRP rules for affine layers (Conv, Dense): they accept `AffineLayer`s and
+/// prepare their modified-weight terms once per binding.
+public protocol AffineRule: Rule {
+    /// The term groups, prepared for one layer.
+    func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]]
+}
+
+extension AffineRule {
+    public func accepts(_ layer: any Layer) -> Bool { layer is any AffineLayer }
+
+    public func prepare(_ layer: any Layer) throws -> (any Sendable)? {
+        guard let affine = layer as? any AffineLayer else {
+            throw ExplainError(.invalidArgument, "rule \(self) needs a layer with weights (Conv, Dense), got \(layer)")
+        }
+        return try terms(for: affine)
+    }
+
+    func prepared(_ site: Site) throws -> [[ModifiedTerm]] {
+        guard let t = site.state as? [[ModifiedTerm]] else {
+            throw ExplainError(.invalidArgument, "rule \(self) was not prepared for node '\(site.node.name)'")
+        }
+        return t
+    }
+}
+
+func bias(_ layer: any AffineLayer, ignored: Bool) -> Tensor? { ignored ? nil : layer.bias }
+
+/// LRP-ε: `R_i = x_i Σ_j w_ij R_j / stab_ε(z_j)` with `z = Wx + b` (the layer output).
+/// `ignoreBias` drops the bias from `z` (iNNvestigate's `_IB` variants).
+public struct EpsilonRule: AffineRule {
+    public let epsilon: Float
+    public let ignoreBias: Bool
+    public init(epsilon: Float = 1e-6, ignoreBias: Bool = false) throws {
+        guard epsilon >= 0, epsilon.isFinite else { throw ExplainError(.invalidArgument, "epsilon must be ≥ 0, got \(epsilon)") }
+        self.epsilon = epsilon
+        self.ignoreBias = ignoreBias
+    }
+    public var description: String { "epsilon(\(epsilon)\(ignoreBias ? ", ignore bias" : ""))" }
+    public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] {
+        [[ModifiedTerm(.identity, ignoreBias ? try modified(layer, weight: layer.weight, bias: nil) : layer)]]
+    }
+    public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
+        let t = try prepared(site)[0]
+        // With the bias kept, z is exactly the layer's forward output: reuse it.
+        return [try modifiedGradient(x: site.inputs[0], relevance: incoming, terms: t, epsilon: epsilon,
+                                     denominator: ignoreBias ? nil : site.output)]
+    }
+}
+
+/// LRP-αβ (and z⁺ = α1β0): positive and negative contributions normalised separately,
+/// `R = α·R⁺ − β·R⁻`, with `α − β = 1`.
+public struct AlphaBetaRule: AffineRule {
+    public let alpha: Float
+    public let beta: Float
+    public let ignoreBias: Bool
+    public let stabilizer: Float
+    public init(alpha: Float, beta: Float, ignoreBias: Bool = false, stabilizer: Float = 1e-6) throws {
+        guard alpha.isFinite, beta.isFinite, beta >= 0, abs(alpha - beta - 1) < 1e-6 else {
+            throw ExplainError(.invalidArgument, "alpha-beta rule needs alpha − beta = 1 and beta ≥ 0, got alpha \(alpha), beta \(beta)")
+        }
+        self.alpha = alpha
+        self.beta = beta
+        self.ignoreBias = ignoreBias
+        self.stabilizer = stabilizer
+    }
+    public var description: String { "alpha_beta(\(alpha), \(beta)\(ignoreBias ? ", ignore bias" : ""))" }
+    public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] {
+        let wp = ParameterMap.positive(layer.weight), wn = ParameterMap.negative(layer.weight)
+        let b = bias(layer, ignored: ignoreBias)
+        // z⁺ = W⁺x⁺ + W⁻x⁻ + b⁺ ;  z⁻ = W⁻x⁺ + W⁺x⁻ + b⁻
+        let positive = [ModifiedTerm(.positive, try modified(layer, weight: wp, bias: b.map(ParameterMap.positive))),
+                        ModifiedTerm(.negative, try modified(layer, weight: wn, bias: nil))]
+        let negative = [ModifiedTerm(.positive, try modified(layer, weight: wn, bias: b.map(ParameterMap.negative))),
+                        ModifiedTerm(.negative, try modified(layer, weight: wp, bias: nil))]
+        return beta == 0 ? [positive] : [positive, negative]
+    }
+    public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
+        let groups = try prepared(site)
+        let x = site.inputs[0]
+        var r = try modifiedGradient(x: x, relevance: incoming, terms: groups[0], epsilon: stabilizer)
+        if alpha != 1 { r = try Tensor.broadcasting(r, Tensor(scalar: alpha), MultiplyFunction.self) }
+        if groups.count > 1 {
+            let n = try modifiedGradient(x: x, relevance: incoming, terms: groups[1], epsilon: stabilizer)
+            r = try Tensor.broadcasting(r, try Tensor.broadcasting(n, Tensor(scalar: beta), MultiplyFunction.self), SubtractFunction.self)
+        }
+        return [r]
+    }
+}
+
+/// LRP-z⁺ (zennit `ZPlus`, generalised to signed inputs): identical to α1β0.
+public struct ZPlusRule: AffineRule {
+    let inner: AlphaBetaRule
+    public init(ignoreBias: Bool = false, stabilizer: Float = 1e-6) throws {
+        inner = try AlphaBetaRule(alpha: 1, beta: 0, ignoreBias: ignoreBias, stabilizer: stabilizer)
+    }
+    public var description: String { "z_plus\(inner.ignoreBias ? "(ignore bias)" : "")" }
+    public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] { try inner.terms(for: layer) }
+    public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] { try inner.propagate(incoming, at: site) }
+}
+
+/// iNNvestigate's fast z⁺ for non-negative inputs: `R_i = x_i Σ_j w⁺_ij R_j / stab(Σ_i w⁺_ij x_i)`, no bias.
+public struct ZPlusFastRule: AffineRule {
+    public let stabilizer: Float
+    public init(stabilizer: Float = 1e-6) { self.stabilizer = stabilizer }
+    public var description: String { "z_plus_fast" }
+    public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] {
+        [[ModifiedTerm(.identity, try modified(layer, weight: ParameterMap.positive(layer.weight), bias: nil))]]
+    }
+    public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
+        [try modifiedGradient(x: site.inputs[0], relevance: incoming, terms: try prepared(site)[0], epsilon: stabilizer)]
+    }
+}
+
+/// Generalised LRP-γ (zennit `Gamma`): `W ± γW^±` chosen by the sign of each output `z_j`;
+/// outputs with `z_j = 0` pass nothing.
+public struct GammaRule: AffineRule {
+    public let gamma: Float
+    public let stabilizer: Float
+    public init(gamma: Float = 0.25, stabilizer: Float = 1e-6) throws {
+        guard gamma >= 0, gamma.isFinite else { throw ExplainError(.invalidArgument, "gamma must be ≥ 0, got \(gamma)") }
+        self.gamma = gamma
+        self.stabilizer = stabilizer
+    }
+    public var description: String { "gamma(\(gamma))" }
+    public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] {
+        let wp = ParameterMap.plus(layer.weight, gamma, ParameterMap.positive)
+        let wn = ParameterMap.plus(layer.weight, gamma, ParameterMap.negative)
+        let bp = layer.bias.map { ParameterMap.plus($0, gamma, ParameterMap.positive) }
+        let bn = layer.bias.map { ParameterMap.plus($0, gamma, ParameterMap.negative) }
+        // z_j > 0: d = Wp x⁺ + Wn x⁻ + bp ;  z_j < 0: d = Wn x⁺ + Wp x⁻ + bn
+        return [[ModifiedTerm(.positive, try modified(layer, weight: wp, bias: bp)), ModifiedTerm(.negative, try modified(layer, weight: wn, bias: nil))],
+                [ModifiedTerm(.positive, try modified(layer, weight: wn, bias: bn)), ModifiedTerm(.negative, try modified(layer, weight: wp, bias: nil))]]
+    }
+    public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
+        let groups = try prepared(site)
+        let x = site.inputs[0], z = site.output
+        let up = try modifiedGradient(x: x, relevance: incoming, terms: groups[0], epsilon: stabilizer, mask: ({ $0 > 0 }, z))
+        let down = try modifiedGradient(x: x, relevance: incoming, terms: groups[1], epsilon: stabilizer, mask: ({ $0 < 0 }, z))
+        return [up.adding(down)]
+    }
+}
+
+/// LRP-flat: relevance spread uniformly over each output's receptive field (inside the unpadded input).
+public struct FlatRule: AffineRule {
+    public let stabilizer: Float
+    public init(stabilizer: Float = 1e-6) { self.stabilizer = stabilizer }
+    public var description: String { "flat" }
+    public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] {
+        [[ModifiedTerm(.ones, try modified(layer, weight: ParameterMap.ones(layer.weight), bias: nil))]]
+    }
+    public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
+        [try modifiedGradient(x: site.inputs[0], relevance: incoming, terms: try prepared(site)[0], epsilon: stabilizer)]
+    }
+}
+
+/// LRP-w²: `R_i = Σ_j w_ij² R_j / stab(Σ_i' w_i'j² + b_j²)` (zennit squares every parameter,
+/// so the squared bias is in the denominator; padded positions do not count).
+public struct WSquareRule: AffineRule {
+    public let stabilizer: Float
+    public init(stabilizer: Float = 1e-6) { self.stabilizer = stabilizer }
+    public var description: String { "w_square" }
+    public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] {
+        [[ModifiedTerm(.ones, try modified(layer, weight: ParameterMap.squared(layer.weight), bias: layer.bias.map(ParameterMap.squared)))]]
+    }
+    public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
+        [try modifiedGradient(x: site.inputs[0], relevance: incoming, terms: try prepared(site)[0], epsilon: stabilizer)]
+    }
+}
+
+/// LRP-z^B (ZBox) for bounded inputs `low ≤ x ≤ high` (scalars or per-channel tensors):
+/// `R_i = x_i (Wᵀs)_i − low (W⁺ᵀs)_i − high (W⁻ᵀs)_i`, `s = R / stab(Wx − W⁺low − W⁻high)`.
+public struct ZBoxRule: AffineRule {
+    public let low: Tensor
+    public let high: Tensor
+    public let stabilizer: Float
+    public init(low: Tensor, high: Tensor, stabilizer: Float = 1e-6) throws {
+        guard (try? Shape.broadcast(low.shape, high.shape)) != nil else {
+            throw ExplainError(.invalidArgument, "zbox bounds \(Shape.format(low.shape)) and \(Shape.format(high.shape)) do not broadcast")
+        }
+        self.low = low
+        self.high = high
+        self.stabilizer = stabilizer
+    }
+    public init(low: Float, high: Float) throws {
+        guard low <= high else { throw ExplainError(.invalidArgument, "zbox needs low ≤ high, got \(low) > \(high)") }
+        try self.init(low: Tensor(scalar: low), high: Tensor(scalar: high))
+    }
+    public var description: String {
+        low.count == 1 && high.count == 1 ? "zbox(\(low.scalars[0]), \(high.scalars[0]))" : "zbox(per channel)"
+    }
+    public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] {
+        // The bias cancels: (Wx + b) − (W⁺low + b⁺) − (W⁻high + b⁻).
+        [[ModifiedTerm(.identity, try modified(layer, weight: layer.weight, bias: nil)),
+          ModifiedTerm(.constant(low), try modified(layer, weight: ParameterMap.positive(layer.weight), bias: nil), sign: -1),
+          ModifiedTerm(.constant(high), try modified(layer, weight: ParameterMap.negative(layer.weight), bias: nil), sign: -1)]]
+    }
+    public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
+        let x = site.inputs[0]
+        // Per-channel bounds (C,) are laid out along dimension 1 of the input.
+        func fit(_ t: Tensor) throws -> Tensor {
+            guard t.count > 1, t.rank == 1, x.rank >= 2, t.count == x.shape[1] else { return t }
+            return try t.reshaped([t.count] + [Int](repeating: 1, count: x.rank - 2))
+        }
+        var terms = try prepared(site)[0]
+        terms[1].input = .constant(try fit(low))
+        terms[2].input = .constant(try fit(high))
+        return [try modifiedGradient(x: x, relevance: incoming, terms: terms, epsilon: stabilizer)]
+    }
+}

@@ -1,0 +1,35 @@
+import ExplainCore
+
+/// Passes relevance through unchanged (activations, batch norm after merging, shape layers).
+public struct PassRule: Rule {
+    public init() {}
+    public var description: String { "pass" }
+    public func accepts(_ layer: any Layer) -> Bool { layer.arity == 1 }
+    public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
+        guard incoming.count == site.inputs[0].count else {
+            throw ExplainError.shape("pass rule needs an output with as many elements as the input")
+        }
+        return [try incoming.reshaped(site.inputs[0].shape)]
+    }
+}
+
+/// Normalising rule for parameter-free linear layers (average pooling, residual Add, Concat, …):
+/// `R_i = x_i Σ_j (∂y_j/∂x_i) R_j / stab(y_j)` — relevance shared in proportion to contributions.
+public struct NormRule: Rule {
+    public let stabilizer: Float
+    public init(stabilizer: Float = 1e-6) { self.stabilizer = stabilizer }
+    public var description: String { "norm" }
+    public func accepts(_ layer: any Layer) -> Bool {
+        [.averagePool, .globalAveragePool, .add, .sub, .concat, .reduceMean, .reduceSum].contains(layer.kind)
+    }
+    public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
+        let y = site.output
+        let s = Tensor(shape: incoming.shape) { out in
+            incoming.withUnsafeBufferPointer { pr in
+                y.withUnsafeBufferPointer { py in for i in 0..<out.count { out[i] = pr[i] / stabilize(py[i], stabilizer) } }
+            }
+        }
+        let grads = try site.node.layer.pullback(inputs: site.inputs, output: y, cotangent: s)
+        return try zip(site.inputs, grads).map { try Tensor.broadcasting($0.0, $0.1, MultiplyFunction.self) }
+    }
+}
