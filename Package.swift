@@ -67,6 +67,7 @@ let package = Package(
         ),
         .testTarget(name: "ExplainArraysTests", dependencies: ["ExplainArrays", "ExplainTestSupport"], path: "Tests/ExplainArraysTests"),
         .testTarget(name: "ExplainCLITests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainCLITests"),
+        .testTarget(name: "ExplainRelevanceTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainRelevanceTests"),
         .testTarget(name: "ExplainAnalysisTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainAnalysisTests"),
     ],
     swiftLanguageModes: [.v6]

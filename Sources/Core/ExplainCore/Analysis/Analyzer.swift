@@ -77,6 +77,12 @@ public struct BackpropAnalyzer: Analyzer {
         for (name, v) in zip(keep, keepIDs) { captured[name] = result.captured[v] }
         var notes: [String] = []
         if let bad = result.firstNonFinite { notes.append("first non-finite value at node '\(bad)'") }
-        return Attribution(values: values, output: output, targets: picked, captured: captured, diagnostics: notes)
+        var attribution = Attribution(values: values, output: output, targets: picked, captured: captured, diagnostics: notes)
+        // Relevance methods report conservation: Σ input relevance − Σ seed, per sample.
+        if seedValue == .outputValue {
+            let seedSums = Attribution(values: seed, output: output).sums
+            attribution.delta = zip(attribution.sums, seedSums).map { $0 - $1 }
+        }
+        return attribution
     }
 }

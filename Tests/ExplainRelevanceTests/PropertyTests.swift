@@ -1,0 +1,117 @@
+import ExplainKit
+import ExplainTestSupport
+import Foundation
+import Testing
+
+@Suite struct RelevancePropertyTests {
+    static func registry() throws -> Registry {
+        var r = Registry()
+        for p in defaultPlugins() { try p.register(into: &r) }
+        return r
+    }
+
+    @Test func lrpZeroEqualsInputTimesGradientOnReluNetworks() throws {
+        let r = try Self.registry()
+        for name in ["digits-cnn", "cancer-mlp"] {
+            let dir = TestPaths.reference + "/" + name
+            let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+            let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+            let x = try Numpy.readTensor(path: dir + "/input.npy")
+            let lrp = try r.makeAnalyzer("lrp.z", model: model).analyze(x, target: .max).values
+            let ixg = try r.makeAnalyzer("input_t_gradient", model: model).analyze(x, target: .max).values
+            #expect(Deviation(lrp, ixg).relL2 < 1e-4, "\(name)")
+        }
+    }
+
+    /// A random bias-free ReLU network: relevance is conserved layer by layer (up to ε).
+    @Test func conservationOnBiasFreeNetworks() throws {
+        var rng = TestRandom(seed: 3)
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x", shape: [nil, 2, 6, 6])
+        var v = try b.add(try Conv2D(weight: rng.tensor([4, 2, 3, 3]), pads: (1, 1, 1, 1)), inputs: [x], name: "conv")
+        v = try b.add(Relu(), inputs: [v], name: "relu")
+        v = try b.add(try MaxPool2D(kernel: (2, 2)), inputs: [v], name: "pool")
+        v = try b.add(Flatten(), inputs: [v], name: "flat")
+        v = try b.add(try Dense(weight: rng.tensor([3, 36])), inputs: [v], name: "fc")
+        let model = ExplainableModel(graph: try b.build(outputs: [v]))
+        let input = rng.tensor([2, 2, 6, 6])
+        let r = try Self.registry()
+        for id in ["lrp.z", "lrp.epsilon"] {
+            let a = try r.makeAnalyzer(id, model: model, options: id == "lrp.epsilon" ? Options(["epsilon": "1e-9"]) : Options())
+                .analyze(input, target: .max)
+            let delta = try #require(a.delta)
+            for (s, d) in delta.enumerated() {
+                let logit = Double(a.output.scalars[s * 3 + a.targets![s]])
+                #expect(abs(d) <= 1e-4 * max(1, abs(logit)), "\(id) sample \(s): Σ R − f = \(d)")
+            }
+        }
+        // With biases, relevance absorbed by them is reported as a non-zero delta.
+        let dir = TestPaths.reference + "/cancer-mlp"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let a = try r.makeAnalyzer("lrp.epsilon_plus", model: ExplainableModel(graph: imported.graph)).analyze(try Numpy.readTensor(path: dir + "/input.npy"), target: .max)
+        #expect(a.delta?.contains { abs($0) > 1e-3 } == true)
+    }
+
+    @Test func flatAndWSquareIgnoreInputValues() throws {
+        var rng = TestRandom(seed: 8)
+        let layer = try Conv2D(weight: rng.tensor([3, 2, 3, 3]), bias: rng.tensor([3]), pads: (1, 1, 1, 1))
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x")
+        let out = try b.add(layer, inputs: [x], name: "conv")
+        let graph = try b.build(outputs: [out])
+        for rule in [FlatRule(), WSquareRule()] as [any Rule] {
+            let bound = try BoundGraph(graph, preset: Preset("p") { when(.affine, use: rule) })
+            let relevance = rng.tensor([1, 3, 4, 4])
+            var results: [Tensor] = []
+            for _ in 0..<2 {
+                var acts = try graph.forward([rng.tensor([1, 2, 4, 4], -3...3)], retain: .all)
+                results.append(try bound.backward(&acts, seeds: [out: relevance]).inputs[0])
+            }
+            #expect(results[0] == results[1], "\(rule)")
+        }
+    }
+
+    @Test func badRulesAndPresetsAreNamed() throws {
+        #expect(throws: ExplainError.self) { try AlphaBetaRule(alpha: 2, beta: 2) }
+        #expect(throws: ExplainError.self) { try GammaRule(gamma: -1) }
+        let r = try Self.registry()
+        let imported = try ONNXImporter.load(path: TestPaths.reference + "/digits-cnn/model.onnx")
+        let model = ExplainableModel(graph: imported.graph)
+        // Gamma on a layer without weights: a bind-time error naming the node.
+        do {
+            _ = try r.makeAnalyzer("lrp", model: model, options: Options(["rules": "relu=gamma:0.25"]))
+            Issue.record("expected an error")
+        } catch let e as ExplainError {
+            #expect(e.node == "/relu1/Relu")
+            #expect(e.message.contains("gamma"))
+        }
+        do {
+            _ = try RuleSpec.entries("conv=gama:0.25", registry: r)
+            Issue.record("expected an error")
+        } catch let e as ExplainError {
+            #expect(e.message.contains("did you mean 'gamma'?"))
+            #expect(e.message.contains("alpha_beta") && e.message.contains("zbox"))
+        }
+        #expect(throws: ExplainError.self) { try RuleSpec.entries("bogus=epsilon", registry: r) }
+        #expect(throws: ExplainError.self) { try RuleSpec.entries("conv=alpha_beta:2,2", registry: r) }
+        #expect(throws: ExplainError.self) { try r.makeAnalyzer("lrp.epsilon_gamma_box", model: model) }   // low/high required
+    }
+
+    @Test func userRulesComeFirstAndFallThrough() throws {
+        let r = try Self.registry()
+        let dir = TestPaths.reference + "/digits-cnn"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        // lrp.epsilon_plus_flat spelled as user rules over lrp.epsilon_plus equals the preset itself.
+        let composed = try r.makeAnalyzer("lrp", model: model, options: Options(["preset": "lrp.epsilon_plus", "rules": "first=flat"]))
+        let preset = try r.makeAnalyzer("lrp.epsilon_plus_flat", model: model)
+        #expect(try composed.analyze(x, target: .max).values == (try preset.analyze(x, target: .max).values))
+        // A name pattern selects single nodes.
+        let named = try r.makeAnalyzer("lrp.epsilon_plus", model: model, options: Options(["rules": "name:/conv1/*=flat"]))
+        #expect(try named.analyze(x, target: .max).values == (try preset.analyze(x, target: .max).values))
+        // Relevance captured at a node.
+        let kept = try r.makeAnalyzer("lrp.epsilon_plus", model: model, options: Options(["keep": "/relu3/Relu"])).analyze(x, target: .max)
+        #expect(kept.captured["/relu3/Relu"]?.shape == [4, 16, 8, 8])
+    }
+}
