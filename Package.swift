@@ -67,7 +67,13 @@ let package = Package(
         ),
         .testTarget(name: "ExplainArraysTests", dependencies: ["ExplainArrays", "ExplainTestSupport"], path: "Tests/ExplainArraysTests"),
         .testTarget(name: "ExplainCLITests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainCLITests"),
-        .testTarget(name: "ExplainRelevanceTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainRelevanceTests"),
+        // A rule plugin written the way a researcher would (depends on Core only); used by the tests.
+        .target(name: "ExampleRulePlugin", dependencies: ["ExplainCore"], path: "Tests/ExampleRulePlugin"),
+        .testTarget(
+            name: "ExplainRelevanceTests",
+            dependencies: ["ExplainKit", "ExplainTestSupport", "ExampleRulePlugin"],
+            path: "Tests/ExplainRelevanceTests"
+        ),
         .testTarget(name: "ExplainAnalysisTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainAnalysisTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -7,7 +7,10 @@ struct Attribute: ParsableCommand {
 
     @Argument(help: "The ONNX model file.") var model: String
     @Option(help: "Input batch as a .npy file (float32, batch first).") var input: String
-    @Option(help: "Method id (see `explain list`).") var method: String
+    @Option(help: "Method id (see `explain list`; default lrp when --rule or --preset is given).") var method: String?
+    @Option(name: .customLong("rule"), help: "LRP rule for matching layers, selector=rule[:args], tried first (repeatable), e.g. conv=gamma:0.25, first=zbox:-1,1, 'name:layer4.*=alpha_beta:2,1'.") var rules: [String] = []
+    @Option(help: "LRP preset the --rule entries fall through to (e.g. lrp.epsilon_plus).") var preset: String?
+    @Option(name: .customLong("keep"), help: "Also write the relevance/gradient arriving at this node (repeatable; saved next to --output).") var keep: [String] = []
     @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable; see `explain describe ID`).") var settings: [String] = []
     @Option(help: "max (default), all, an output index, or file:T.npy (int64 indices per sample, or a float seed).") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
@@ -18,7 +21,15 @@ struct Attribute: ParsableCommand {
         try reportingErrors {
             if let threads { try BLAS.setThreads(threads) }
             let registry = try registry()
-            let options = try Options(parsing: settings)
+            var options = try Options(parsing: settings)
+            let method = self.method ?? (rules.isEmpty && preset == nil ? nil : "lrp")
+            guard let method else { throw ExplainError(.invalidArgument, "give --method (see `explain list`)") }
+            if !rules.isEmpty { options.values["rules"] = ([options.values["rules"]].compactMap { $0 } + rules).joined(separator: ";") }
+            if let preset {
+                guard method == "lrp" else { throw ExplainError(.invalidArgument, "--preset goes with --method lrp (the lrp.* methods are presets already)") }
+                options.values["preset"] = preset
+            }
+            if !keep.isEmpty { options.values["keep"] = keep.joined(separator: ",") }
             let selection = try parseTarget(target)
             let explainable = try loadExplainable(model, outputNode: outputNode)
             let analyzer = try registry.makeAnalyzer(method, model: explainable, options: options)
@@ -26,11 +37,22 @@ struct Attribute: ParsableCommand {
             let start = DispatchTime.now().uptimeNanoseconds
             let a = try analyzer.analyze(x, target: selection)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            if let output { try Numpy.write(a.values, path: output) }
+            if let output {
+                try Numpy.write(a.values, path: output)
+                for (name, t) in a.captured.sorted(by: { $0.key < $1.key }) {
+                    let safe = name.map { $0.isLetter || $0.isNumber ? $0 : "_" }
+                    let path = output.replacingOccurrences(of: ".npy", with: "") + ".\(String(safe)).npy"
+                    try Numpy.write(t, path: path)
+                    print("wrote \(path) (relevance at \(name))")
+                }
+            }
             print("\(method) on \(Shape.format(x.shape)) → \(Shape.format(a.values.shape)) in \(String(format: "%.4f", seconds)) s")
             for (s, sum) in a.sums.enumerated() {
                 let t = a.targets.map { " target \($0[s])" } ?? ""
                 print(String(format: "sample %d:%@  Σ attribution %.6g", s, t, sum))
+            }
+            if let delta = a.delta {
+                print("conservation: Σ relevance − Σ seed per sample: " + delta.map { String(format: "%.4g", $0) }.joined(separator: ", "))
             }
             for note in a.diagnostics { print("note: \(note)") }
             if let output { print("wrote \(output)") }

@@ -114,4 +114,22 @@ import Testing
         let kept = try r.makeAnalyzer("lrp.epsilon_plus", model: model, options: Options(["keep": "/relu3/Relu"])).analyze(x, target: .max)
         #expect(kept.captured["/relu3/Relu"]?.shape == [4, 16, 8, 8])
     }
+
+    @Test func standaloneBatchNormUsesEpsilonOnItsAffineMap() throws {
+        var rng = TestRandom(seed: 4)
+        let bn = try BatchNorm(scale: rng.tensor([2]), bias: rng.tensor([2]), mean: rng.tensor([2]), variance: rng.tensor([2], 0.5...2))
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x")
+        let out = try b.add(bn, inputs: [x], name: "bn")
+        let graph = try b.build(outputs: [out])
+        let input = rng.tensor([1, 2, 3, 3]), relevance = rng.tensor([1, 2, 3, 3])
+        var acts = try graph.forward([input], retain: .all)
+        let y = try acts.value(out)
+        let got = try BoundGraph(graph, preset: RelevancePresets.make("p", [])).backward(&acts, seeds: [out: relevance]).inputs[0]
+        for i in 0..<input.count {
+            let a = Double(bn.multiplier[i / 9]), yi = Double(y.scalars[i])
+            let want = Double(input.scalars[i]) * a * Double(relevance.scalars[i]) / (yi >= 0 ? yi + 1e-6 : yi - 1e-6)
+            #expect(abs(Double(got.scalars[i]) - want) <= 1e-4 * max(1, abs(want)))
+        }
+    }
 }

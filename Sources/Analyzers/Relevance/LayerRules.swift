@@ -33,3 +33,33 @@ public struct NormRule: Rule {
         return try zip(site.inputs, grads).map { try Tensor.broadcasting($0.0, $0.1, MultiplyFunction.self) }
     }
 }
+
+/// A BatchNormalization that no Conv/Dense precedes (so it could not be merged): the ε-rule on its
+/// per-channel affine map `y = a·x + b`, i.e. `R_in = x · a · R / stab(y)`. A merged (identity)
+/// BatchNorm passes relevance unchanged, as zennit does.
+public struct BatchNormRule: Rule {
+    public let epsilon: Float
+    public init(epsilon: Float = 1e-6) { self.epsilon = epsilon }
+    public var description: String { "batch_norm(\(epsilon))" }
+    public func accepts(_ layer: any Layer) -> Bool { layer is BatchNorm }
+    public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
+        guard let bn = site.node.layer as? BatchNorm else { throw ExplainError(.invalidArgument, "batch_norm rule on a non-BatchNorm layer") }
+        let isIdentity = bn.scale.scalars.allSatisfy { $0 == 1 } && bn.bias.scalars.allSatisfy { $0 == 0 }
+            && bn.mean.scalars.allSatisfy { $0 == 0 } && bn.variance.scalars.allSatisfy { $0 == 1 }
+        if isIdentity { return [incoming] }
+        let x = site.inputs[0], y = site.output
+        let c = bn.channels, plane = x.count / max(1, x.shape[0] * c)
+        return [Tensor(shape: x.shape) { out in
+            x.withUnsafeBufferPointer { px in
+                y.withUnsafeBufferPointer { py in
+                    incoming.withUnsafeBufferPointer { pr in
+                        for i in 0..<out.count {
+                            let a = bn.multiplier[(i / plane) % c]
+                            out[i] = px[i] * a * pr[i] / stabilize(py[i], epsilon)
+                        }
+                    }
+                }
+            }
+        }]
+    }
+}

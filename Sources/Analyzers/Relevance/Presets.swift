@@ -5,13 +5,14 @@ public enum RelevancePresets {
     static let conv = Matcher.kind(.conv2d)
     static let dense = Matcher.kind(.dense) || .kind(.matmul)
     static let activations: Matcher = .kind(.relu) || .kind(.leakyRelu) || .kind(.sigmoid) || .kind(.tanh) || .kind(.clip)
-        || .kind(.batchNorm) || .kind(.identity)
+        || .kind(.identity)
     static let mixing: Matcher = .kind(.averagePool) || .kind(.globalAveragePool) || .kind(.add) || .kind(.concat)
 
-    /// The entries every LRP preset ends with: activations pass relevance, pooling and residual
-    /// additions share it in proportion (norm); MaxPool and shape layers use their gradient.
+    /// The entries every LRP preset ends with: activations pass relevance, merged BatchNorms pass
+    /// it (unmerged ones use the ε-rule), pooling and residual additions share it in proportion
+    /// (norm); MaxPool (winner takes all) and shape layers use their gradient.
     static func tail(_ e: [Preset.Entry]) -> [Preset.Entry] {
-        e + [Preset.Entry(activations, PassRule()), Preset.Entry(mixing, NormRule())]
+        e + [Preset.Entry(activations, PassRule()), Preset.Entry(.kind(.batchNorm), BatchNormRule()), Preset.Entry(mixing, NormRule())]
     }
 
     /// A preset with the given affine entries, BatchNorm merging, and the common tail.

@@ -23,7 +23,16 @@ public enum RelevancePlugin: Plugin {
 
     static let boundParameters = [Parameter("low", default: "(required)", "lowest input value: scalar or one per channel"),
                                   Parameter("high", default: "(required)", "highest input value: scalar or one per channel")]
-    static let ruleParameters = [Parameter("rules", default: "", "extra selector=rule:args entries separated by ';', tried first (e.g. conv=gamma:0.25;first=zbox:-1,1)"),
+    static func start(_ o: Options) throws -> Target.SeedValue {
+        switch o.string("start", default: "logit") {
+        case "logit": return .outputValue
+        case "one": return .one
+        case let other: throw ExplainError(.invalidArgument, "start = \(other): use logit (relevance starts as the target's output value) or one")
+        }
+    }
+
+    static let ruleParameters = [Parameter("start", default: "logit", "initial relevance at the target: logit (its output value) or one"),
+                                 Parameter("rules", default: "", "extra selector=rule:args entries separated by ';', tried first (e.g. conv=gamma:0.25;first=zbox:-1,1)"),
                                  Parameter("keep", default: "", "node names whose incoming relevance is returned (comma-separated)")]
 
     /// One registered LRP analyzer: a preset built from options, seeded with the target logit.
@@ -34,7 +43,7 @@ public enum RelevancePlugin: Plugin {
             var p = try preset(options)
             let extra = options.string("rules", default: "")
             if !extra.isEmpty { p = p.overriding(with: try RuleSpec.entries(extra, registry: registry), name: "\(p.name)+user") }
-            return try BackpropAnalyzer(id: id, model: model, preset: p, seedValue: .outputValue, keep: options.list("keep"))
+            return try BackpropAnalyzer(id: id, model: model, preset: p, seedValue: try start(options), keep: options.list("keep"))
         }
     }
 
@@ -53,6 +62,7 @@ public enum RelevancePlugin: Plugin {
             ("w_square", "LRP-w²", { _ in WSquareRule() }),
             ("zbox", "LRP-z^B (low, high)", { a in try ZBoxRule(low: number(a, 0, "low"), high: number(a, 1, "high")) }),
             ("pass", "relevance passed through unchanged", { _ in PassRule() }),
+            ("batch_norm", "BatchNorm without a preceding Conv/Dense: ε-rule on its per-channel affine map", { a in BatchNormRule(epsilon: try number(a, 0, "epsilon", default: 1e-6)) }),
             ("norm", "relevance shared in proportion to contributions (pooling, Add)", { _ in NormRule() }),
         ]
         for (id, summary, make) in rules { try registry.register(RuleEntry(id: id, summary: summary, make: make)) }
@@ -137,7 +147,7 @@ public enum RelevancePlugin: Plugin {
                 base = try registry.preset(presetID).make(presetOptions)
             }
             return try BackpropAnalyzer(id: "lrp", model: model, preset: base.overriding(with: user, name: "user"),
-                                        seedValue: .outputValue, keep: options.list("keep"))
+                                        seedValue: try start(options), keep: options.list("keep"))
         })
 
         // Fixture translators.

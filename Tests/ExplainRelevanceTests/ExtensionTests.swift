@@ -1,0 +1,35 @@
+import ExampleRulePlugin
+import ExplainKit
+import ExplainTestSupport
+import Foundation
+import Testing
+
+/// The extension path: a rule from a separate plugin module, registered, used in a Swift preset
+/// and through the CLI rule parser, without any Core change.
+@Suite struct ExtensionTests {
+    @Test func pluginRuleWorksInPresetsAndRuleSpecs() throws {
+        var registry = Registry()
+        for p in defaultPlugins() + [ExampleRulePlugin.self] { try p.register(into: &registry) }
+        let dir = TestPaths.reference + "/cancer-mlp"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+        let x = try Numpy.readTensor(path: dir + "/input.npy")
+
+        // From the command-line form …
+        let viaSpec = try registry.makeAnalyzer("lrp", model: model, options: Options(["rules": "dense=epsilon_positive:0.01"]))
+            .analyze(x, target: .max)
+        // … and from a Swift preset.
+        let preset = RelevancePresets.make("mine", [Preset.Entry(.kind(.dense), try PositiveEpsilonRule(epsilon: 0.01))])
+        let viaSwift = try BackpropAnalyzer(id: "mine", model: model, preset: preset, seedValue: .outputValue).analyze(x, target: .max)
+        #expect(viaSpec.values == viaSwift.values)
+        #expect(viaSpec.values.scalars.allSatisfy { $0 >= 0 })
+
+        // Replica: the same as LRP-ε(0.01) except that every Gemm keeps only positive relevance; on the
+        // first layer alone it is max(0, ε-result) given the same incoming relevance.
+        let firstOnly = try registry.makeAnalyzer("lrp", model: model, options: Options(["rules": "first=epsilon_positive:0.01;dense=epsilon:0.01"]))
+            .analyze(x, target: .max)
+        let plain = try registry.makeAnalyzer("lrp.epsilon", model: model, options: Options(["epsilon": "0.01"])).analyze(x, target: .max)
+        #expect(Deviation(firstOnly.values, try Tensor(shape: plain.values.shape, scalars: plain.values.scalars.map { max(0, $0) })).maxAbs < 1e-6)
+        #expect(try registry.rule("epsilon_positive").make([0.5]).description == "epsilon_positive(0.5)")
+    }
+}
