@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed runs per method (after one warm-up run).") var runs: Int = 5
     @Option(help: "OpenBLAS threads (default: all cores).") var threads: Int?
     @Option(help: "Comma-separated method ids: forward and any analyzer id (see `explain list`).") var methods: String = "forward"
-    @Option(name: .customLong("set"), help: "Analyzer parameter key=value, applied to every analyzer method (repeatable).") var settings: [String] = []
+    @Option(name: .customLong("set"), help: "Analyzer parameter key=value, given to every method that declares it (repeatable).") var settings: [String] = []
     @Flag(help: "Print a JSON array instead of text lines.") var json = false
     @Flag(help: "Also print the slowest nodes of one forward pass.") var profile = false
 
@@ -39,8 +39,11 @@ struct Bench: ParsableCommand {
                 if id == "forward" {
                     body = { _ = try graph.predict(input) }
                 } else {
+                    // Each analyzer gets the --set values it declares.
+                    let all = try Options(parsing: settings)
+                    let declared = Set(try registry.analyzer(id).parameters.map(\.name))
                     let analyzer = try registry.makeAnalyzer(id, model: ExplainableModel(graph: graph, output: outputValue(graph)),
-                                                             options: try Options(parsing: settings))
+                                                             options: Options(all.values.filter { declared.contains($0.key) }))
                     body = { _ = try analyzer.analyze(input, target: .max) }
                 }
                 let r = try BenchResult.measure(id, batch: batch, runs: runs, flops: id == "forward" ? flops : nil, body)

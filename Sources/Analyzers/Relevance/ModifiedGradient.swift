@@ -62,9 +62,27 @@ public struct ModifiedTerm: Sendable {
 ///
 /// `mask`, when given, zeroes the incoming relevance where it is false (Gamma's output-sign split).
 /// `denominator`, when given, replaces the computed `z` (e.g. the layer's own output for Epsilon).
-func modifiedGradient(x: Tensor, relevance: Tensor, terms: [ModifiedTerm], epsilon: Float,
+func modifiedGradient(x: Tensor, relevance: Tensor, terms allTerms: [ModifiedTerm], epsilon: Float,
                       denominator: Tensor? = nil, mask: ((Float) -> Bool, Tensor)? = nil) throws -> Tensor {
-    let inputs = try terms.map { try $0.input.apply(x) }
+    // A term whose modified input is all zero and that has no bias contributes nothing (e.g. the
+    // x⁻ terms of z⁺/αβ/γ after a Relu): skip its forward and backward products.
+    let (hasPositive, hasNegative) = x.withUnsafeBufferPointer { p -> (Bool, Bool) in
+        var pos = false, neg = false
+        for v in p { if v > 0 { pos = true } else if v < 0 { neg = true }; if pos && neg { break } }
+        return (pos, neg)
+    }
+    let terms = allTerms.filter { t in
+        guard t.layer.bias == nil else { return true }
+        switch t.input {
+        case .positive: return hasPositive
+        case .negative: return hasNegative
+        default: return true
+        }
+    }
+    let inputs = try terms.map { t -> Tensor in
+        if case .positive = t.input, !hasNegative { return x }   // x⁺ = x
+        return try t.input.apply(x)
+    }
     var z: Tensor
     if let denominator {
         z = denominator
@@ -94,6 +112,7 @@ func modifiedGradient(x: Tensor, relevance: Tensor, terms: [ModifiedTerm], epsil
         }
     }
     var result = Tensor(shape: x.shape)
+    if terms.isEmpty { return result }
     for (t, m) in zip(terms, inputs) {
         let g = try t.layer.inputGradient(inputShape: x.shape, cotangent: s, weight: nil)
         result.withUnsafeMutableBufferPointer { pr in
