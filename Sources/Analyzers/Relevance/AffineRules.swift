@@ -136,8 +136,8 @@ public struct GammaRule: AffineRule {
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         let groups = try prepared(site)
         let x = site.inputs[0], z = site.output
-        let up = try modifiedGradient(x: x, relevance: incoming, terms: groups[0], epsilon: stabilizer, mask: ({ $0 > 0 }, z))
-        let down = try modifiedGradient(x: x, relevance: incoming, terms: groups[1], epsilon: stabilizer, mask: ({ $0 < 0 }, z))
+        let up = try modifiedGradient(x: x, relevance: incoming, terms: groups[0], epsilon: stabilizer, mask: (.positive, z))
+        let down = try modifiedGradient(x: x, relevance: incoming, terms: groups[1], epsilon: stabilizer, mask: (.negative, z))
         return [up.adding(down)]
     }
 }

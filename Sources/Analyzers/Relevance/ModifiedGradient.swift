@@ -63,14 +63,11 @@ public struct ModifiedTerm: Sendable {
 /// `mask`, when given, zeroes the incoming relevance where it is false (Gamma's output-sign split).
 /// `denominator`, when given, replaces the computed `z` (e.g. the layer's own output for Epsilon).
 func modifiedGradient(x: Tensor, relevance: Tensor, terms allTerms: [ModifiedTerm], epsilon: Float,
-                      denominator: Tensor? = nil, mask: ((Float) -> Bool, Tensor)? = nil) throws -> Tensor {
+                      denominator: Tensor? = nil, mask: (Kernels.SignMask, Tensor)? = nil) throws -> Tensor {
     // A term whose modified input is all zero and that has no bias contributes nothing (e.g. the
     // x⁻ terms of z⁺/αβ/γ after a Relu): skip its forward and backward products.
-    let (hasPositive, hasNegative) = x.withUnsafeBufferPointer { p -> (Bool, Bool) in
-        var pos = false, neg = false
-        for v in p { if v > 0 { pos = true } else if v < 0 { neg = true }; if pos && neg { break } }
-        return (pos, neg)
-    }
+    let (lowest, highest) = x.withUnsafeBufferPointer { p in p.isEmpty ? (0, 0) : Kernels.minMax(p.baseAddress!, count: p.count) }
+    let hasPositive = highest > 0, hasNegative = lowest < 0
     let terms = allTerms.filter { t in
         guard t.layer.bias == nil else { return true }
         switch t.input {
@@ -98,24 +95,30 @@ func modifiedGradient(x: Tensor, relevance: Tensor, terms allTerms: [ModifiedTer
     guard z.shape == relevance.shape else {
         throw ExplainError.shape("relevance \(Shape.format(relevance.shape)) does not match the layer output \(Shape.format(z.shape))")
     }
+    let (signMask, reference) = mask ?? (.all, z)
     let s = Tensor(shape: relevance.shape) { out in
         relevance.withUnsafeBufferPointer { pr in
             z.withUnsafeBufferPointer { pz in
-                if let (keep, reference) = mask {
-                    reference.withUnsafeBufferPointer { pm in
-                        for i in 0..<out.count { out[i] = keep(pm[i]) ? pr[i] / stabilize(pz[i], epsilon) : 0 }
-                    }
-                } else {
-                    for i in 0..<out.count { out[i] = pr[i] / stabilize(pz[i], epsilon) }
+                reference.withUnsafeBufferPointer { pm in
+                    Kernels.stabilizedRatio(pr.baseAddress!, pz.baseAddress!, epsilon: epsilon, mask: signMask, by: pm.baseAddress!,
+                                            into: out.baseAddress!, count: out.count)
                 }
             }
         }
     }
-    var result = Tensor(shape: x.shape)
-    if terms.isEmpty { return result }
+    var result: Tensor? = nil
     for (t, m) in zip(terms, inputs) {
-        let g = try t.layer.inputGradient(inputShape: x.shape, cotangent: s, weight: nil)
-        result.withUnsafeMutableBufferPointer { pr in
+        var g = try t.layer.inputGradient(inputShape: x.shape, cotangent: s, weight: nil)
+        if result == nil {
+            // The first term writes in place into its own gradient (no zero-filled accumulator).
+            let sign = t.sign
+            g.withUnsafeMutableBufferPointer { pg in
+                m.withUnsafeBufferPointer { pm in for i in 0..<pg.count { pg[i] = sign * pm[i] * pg[i] } }
+            }
+            result = g
+            continue
+        }
+        result!.withUnsafeMutableBufferPointer { pr in
             g.withUnsafeBufferPointer { pg in
                 m.withUnsafeBufferPointer { pm in
                     for i in 0..<pr.count { pr[i] += t.sign * pm[i] * pg[i] }
@@ -123,7 +126,7 @@ func modifiedGradient(x: Tensor, relevance: Tensor, terms allTerms: [ModifiedTer
             }
         }
     }
-    return result
+    return result ?? Tensor(shape: x.shape)
 }
 
 /// Element-wise maps of weights and biases used to prepare rule terms.
