@@ -66,6 +66,7 @@ public struct AlphaBetaRule: AffineRule {
         self.stabilizer = stabilizer
     }
     public var description: String { "alpha_beta(\(alpha), \(beta)\(ignoreBias ? ", ignore bias" : ""))" }
+    public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) { (true, false) }
     public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] {
         let wp = ParameterMap.positive(layer.weight), wn = ParameterMap.negative(layer.weight)
         let b = bias(layer, ignored: ignoreBias)
@@ -96,6 +97,7 @@ public struct ZPlusRule: AffineRule {
         inner = try AlphaBetaRule(alpha: 1, beta: 0, ignoreBias: ignoreBias, stabilizer: stabilizer)
     }
     public var description: String { "z_plus\(inner.ignoreBias ? "(ignore bias)" : "")" }
+    public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) { (true, false) }
     public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] { try inner.terms(for: layer) }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] { try inner.propagate(incoming, at: site) }
 }
@@ -105,6 +107,7 @@ public struct ZPlusFastRule: AffineRule {
     public let stabilizer: Float
     public init(stabilizer: Float = 1e-6) { self.stabilizer = stabilizer }
     public var description: String { "z_plus_fast" }
+    public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) { (true, false) }
     public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] {
         [[ModifiedTerm(.identity, try modified(layer, weight: ParameterMap.positive(layer.weight), bias: nil))]]
     }
@@ -147,6 +150,7 @@ public struct FlatRule: AffineRule {
     public let stabilizer: Float
     public init(stabilizer: Float = 1e-6) { self.stabilizer = stabilizer }
     public var description: String { "flat" }
+    public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) { (false, false) }
     public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] {
         [[ModifiedTerm(.ones, try modified(layer, weight: ParameterMap.ones(layer.weight), bias: nil))]]
     }
@@ -161,6 +165,7 @@ public struct WSquareRule: AffineRule {
     public let stabilizer: Float
     public init(stabilizer: Float = 1e-6) { self.stabilizer = stabilizer }
     public var description: String { "w_square" }
+    public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) { (false, false) }
     public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] {
         [[ModifiedTerm(.ones, try modified(layer, weight: ParameterMap.squared(layer.weight), bias: layer.bias.map(ParameterMap.squared)))]]
     }
@@ -187,6 +192,7 @@ public struct ZBoxRule: AffineRule {
         guard low <= high else { throw ExplainError(.invalidArgument, "zbox needs low ≤ high, got \(low) > \(high)") }
         try self.init(low: Tensor(scalar: low), high: Tensor(scalar: high))
     }
+    public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) { (true, false) }
     public var description: String {
         low.count == 1 && high.count == 1 ? "zbox(\(low.scalars[0]), \(high.scalars[0]))" : "zbox(per channel)"
     }

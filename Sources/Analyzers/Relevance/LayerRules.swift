@@ -4,6 +4,7 @@ import ExplainCore
 public struct PassRule: Rule {
     public init() {}
     public var description: String { "pass" }
+    public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) { (false, false) }
     public func accepts(_ layer: any Layer) -> Bool { layer.arity == 1 }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         guard incoming.count == site.inputs[0].count else {
@@ -41,12 +42,20 @@ public struct BatchNormRule: Rule {
     public let epsilon: Float
     public init(epsilon: Float = 1e-6) { self.epsilon = epsilon }
     public var description: String { "batch_norm(\(epsilon))" }
+    public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) {
+        guard let bn = layer as? BatchNorm else { return (true, true) }
+        return Self.isIdentity(bn) ? (false, false) : (true, true)
+    }
+    static func isIdentity(_ bn: BatchNorm) -> Bool {
+        bn.scale.scalars.allSatisfy { $0 == 1 } && bn.bias.scalars.allSatisfy { $0 == 0 }
+            && bn.mean.scalars.allSatisfy { $0 == 0 } && bn.variance.scalars.allSatisfy { $0 == 1 }
+    }
     public func accepts(_ layer: any Layer) -> Bool { layer is BatchNorm }
+    /// Whether the BatchNorm is an identity (merged into its producer), decided once per binding.
+    public func prepare(_ layer: any Layer) throws -> (any Sendable)? { (layer as? BatchNorm).map(Self.isIdentity) ?? false }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         guard let bn = site.node.layer as? BatchNorm else { throw ExplainError(.invalidArgument, "batch_norm rule on a non-BatchNorm layer") }
-        let isIdentity = bn.scale.scalars.allSatisfy { $0 == 1 } && bn.bias.scalars.allSatisfy { $0 == 0 }
-            && bn.mean.scalars.allSatisfy { $0 == 0 } && bn.variance.scalars.allSatisfy { $0 == 1 }
-        if isIdentity { return [incoming] }
+        if site.state as? Bool == true { return [incoming] }
         let x = site.inputs[0], y = site.output
         let c = bn.channels, plane = x.count / max(1, x.shape[0] * c)
         return [Tensor(shape: x.shape) { out in

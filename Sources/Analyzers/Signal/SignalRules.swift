@@ -5,6 +5,7 @@ import ExplainCore
 public struct GuidedBackpropRule: Rule {
     public init() {}
     public var description: String { "guided_backprop" }
+    public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) { (true, false) }
     public func accepts(_ layer: any Layer) -> Bool { layer.kind == .relu }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         let z = site.inputs[0]
@@ -22,6 +23,7 @@ public struct GuidedBackpropRule: Rule {
 public struct DeconvnetRule: Rule {
     public init() {}
     public var description: String { "deconvnet" }
+    public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) { (false, false) }
     public func accepts(_ layer: any Layer) -> Bool { layer.kind == .relu }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         [Tensor(shape: incoming.shape) { out in

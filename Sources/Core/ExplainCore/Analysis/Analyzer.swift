@@ -62,8 +62,7 @@ public struct BackpropAnalyzer: Analyzer {
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
         let g = model.graph
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let ruled = bound.bindings.map { $0 != nil }
-        var acts = try g.forward([input], outputs: [model.output], retain: .backward(ruled: ruled))
+        var acts = try g.forward([input], outputs: [model.output], retain: .backward(reads: bound.reads))
         if BoundGraph.trace { print(String(format: "forward %.4f", Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)) }
         let output = try acts.value(model.output)
         let (seed, picked) = try target.seed(for: output, value: seedValue)

@@ -46,6 +46,15 @@ public struct BoundGraph: Sendable {
         self.bindings = bindings
     }
 
+    /// Per node: which forward values its backward step reads (the rule's declaration, else the pullback's).
+    public var reads: [(inputs: Bool, output: Bool)] {
+        graph.nodes.indices.map { i in
+            let layer = graph.nodes[i].layer
+            if let b = bindings[i] { return b.rule.reads(layer) }
+            return (layer.pullbackReadsInputs, layer.pullbackReadsOutput)
+        }
+    }
+
     /// A one-line summary per bound node.
     public var summary: [String] {
         graph.nodes.indices.compactMap { i in bindings[i].map { "\(graph.nodes[i].name): \($0.rule)" } }

@@ -33,10 +33,14 @@ public protocol Rule: Sendable, CustomStringConvertible {
     func prepare(_ layer: any Layer) throws -> (any Sendable)?
     /// Propagates `incoming` (output-shaped) to the node's inputs.
     func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor]
+    /// Which forward values `propagate` reads at a node with this layer (false: only their shapes).
+    /// Default: both. Declaring less lets the forward pass run element-wise layers in place.
+    func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool)
 }
 
 extension Rule {
     public func prepare(_ layer: any Layer) throws -> (any Sendable)? { nil }
+    public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) { (true, true) }
 }
 
 /// Rewrites a graph into an equivalent normal form before rules are bound (e.g. merging batch

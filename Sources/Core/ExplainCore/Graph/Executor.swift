@@ -2,19 +2,19 @@
 public struct Retention: Sendable {
     let keepAll: Bool
     let extra: Set<ValueID>
-    let ruled: [Bool]?
+    let reads: [(inputs: Bool, output: Bool)]?
 
     /// Keep every value (the backward pass needs them).
-    public static let all = Retention(keepAll: true, extra: [], ruled: nil)
+    public static let all = Retention(keepAll: true, extra: [], reads: nil)
     /// Free every value as soon as its last consumer has run; keep only the requested outputs.
-    public static let outputsOnly = Retention(keepAll: false, extra: [], ruled: nil)
+    public static let outputsOnly = Retention(keepAll: false, extra: [], reads: nil)
     /// Like `outputsOnly`, but also keep these values.
-    public static func values(_ extra: Set<ValueID>) -> Retention { Retention(keepAll: false, extra: extra, ruled: nil) }
+    public static func values(_ extra: Set<ValueID>) -> Retention { Retention(keepAll: false, extra: extra, reads: nil) }
     /// What a backward pass needs: every value, except that an element-wise layer may overwrite
-    /// its input in place when no plain pullback reads that input's contents (only its shape).
-    /// Nodes flagged in `ruled` (one flag per node: a rule is bound) never take part, since rules
-    /// may read anything.
-    public static func backward(ruled: [Bool]) -> Retention { Retention(keepAll: true, extra: [], ruled: ruled) }
+    /// its input in place when the backward step of neither that node nor the input's producer
+    /// reads the overwritten contents (only its shape). `reads` has one entry per node: what its
+    /// backward step (pullback or bound rule) reads.
+    public static func backward(reads: [(inputs: Bool, output: Bool)]) -> Retention { Retention(keepAll: true, extra: [], reads: reads) }
 }
 
 /// The values computed by a forward pass, indexed by `ValueID` (nil where freed or not computed).
@@ -72,9 +72,9 @@ extension Graph {
 
         let keep = Set(targets).union(retain.extra)
         let keepAll = retain.keepAll
-        let ruled = retain.ruled.flatMap { $0.count == nodes.count ? $0 : nil }
+        let reads = retain.reads.flatMap { $0.count == nodes.count ? $0 : nil }
         var aliases: [ValueID: ValueID] = [:]
-        let producerOf = ruled == nil ? [] : producers
+        let producerOf = reads == nil ? [] : producers
         var lastUse = [Int](repeating: -1, count: valueNames.count)
         for (step, i) in order.enumerated() { for v in nodes[i].inputs { lastUse[v] = step } }
 
@@ -87,9 +87,9 @@ extension Graph {
             // retaining for a backward pass, only if no plain pullback reads the overwritten value.
             if let layer = node.layer as? any InPlaceLayer, node.inputs.count == 1,
                case let v = node.inputs[0], lastUse[v] == step, !keep.contains(v), !graphInputs.contains(v),
-               !keepAll || ruled.map({ r in
-                   guard !r[i], !layer.pullbackReadsInputs, let p = producerOf[v] else { return false }
-                   return !r[p] && !nodes[p].layer.pullbackReadsOutput
+               !keepAll || reads.map({ r in
+                   guard !r[i].inputs, let p = producerOf[v] else { return false }
+                   return !r[p].output
                }) == true,
                var t = values[v] {
                 values[v] = nil
