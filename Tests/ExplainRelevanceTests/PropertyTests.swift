@@ -132,4 +132,24 @@ import Testing
             #expect(abs(Double(got.scalars[i]) - want) <= 1e-4 * max(1, abs(want)))
         }
     }
+
+    /// A tf2onnx-style graph (NHWC Transpose, Conv, Reshape, MatMul + Add, Softmax): the MatMul with a
+    /// constant weight is imported as a Dense layer, so every LRP preset binds and runs on it.
+    @Test func presetsRunOnTf2onnxStyleGraphs() throws {
+        let r = try Self.registry()
+        let dir = TestPaths.models + "/tf2onnx-style"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        #expect(imported.graph.nodes.contains { $0.layer.kind == .dense })
+        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        for id in ["lrp.epsilon_plus", "lrp.z", "lrp.epsilon_alpha2_beta1_flat"] {
+            let a = try r.makeAnalyzer(id, model: model).analyze(x, target: .max)
+            #expect(a.values.shape == x.shape)
+            #expect(a.values.isFinite)
+        }
+        // The Dense node got an LRP rule (binding would have failed for a plain MatMul).
+        let bound = try BoundGraph(imported.graph, preset: try RelevancePresets.epsilonPlus())
+        let denseIndex = try #require(bound.graph.nodes.firstIndex { $0.layer.kind == .dense })
+        #expect(bound.bindings[denseIndex]?.rule.description.hasPrefix("epsilon") == true)
+    }
 }

@@ -3,7 +3,7 @@ import ExplainCore
 /// The LRP presets (composites), with zennit's and iNNvestigate's names.
 public enum RelevancePresets {
     static let conv = Matcher.kind(.conv2d)
-    static let dense = Matcher.kind(.dense) || .kind(.matmul)
+    static let dense = Matcher.kind(.dense)
     static let activations: Matcher = .kind(.relu) || .kind(.leakyRelu) || .kind(.sigmoid) || .kind(.tanh) || .kind(.clip)
         || .kind(.identity)
     static let mixing: Matcher = .kind(.averagePool) || .kind(.globalAveragePool) || .kind(.add) || .kind(.concat)

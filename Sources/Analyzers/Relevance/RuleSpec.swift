@@ -7,7 +7,7 @@ public enum RuleSpec {
     /// `first`/`last` (first/last affine layer), `first:conv`, `name:GLOB`, `index:A-B`, `any`.
     public static func matcher(_ text: String) throws -> Matcher {
         let aliases: [String: Matcher] = [
-            "conv": .kind(.conv2d), "dense": .kind(.dense) || .kind(.matmul), "linear": .kind(.dense), "gemm": .kind(.dense),
+            "conv": .kind(.conv2d), "dense": .kind(.dense), "linear": .kind(.dense), "gemm": .kind(.dense),
             "affine": .affine, "first": .first(.affine), "last": .last(.affine), "any": .any,
             "pool": .kind(.averagePool) || .kind(.globalAveragePool), "add": .kind(.add), "bn": .kind(.batchNorm),
         ]
