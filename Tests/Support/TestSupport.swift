@@ -25,17 +25,11 @@ public enum TestPaths {
     }
 }
 
-/// A deterministic random source for tests (SplitMix64).
+/// A deterministic random source for tests (the engine's SplitMix64).
 public struct TestRandom: RandomNumberGenerator {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var generator: SeededGenerator
+    public init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
+    public mutating func next() -> UInt64 { generator.next() }
 
     /// A tensor of uniform values in `range`.
     public mutating func tensor(_ shape: [Int], _ range: ClosedRange<Float> = -1...1) -> Tensor {

@@ -80,43 +80,53 @@ enum Im2Col {
         return max(1, min(outH, max(byBudget, (minColumns + w - 1) / w)))
     }
 
+    /// Runs `body(c, ki, kj, colRow, rowOffset, lo, hi)` for every (channel, kernel tap) — the
+    /// shared walk of unfold and fold — with the channels split across cores when `parallel` and
+    /// the work is large. `colRow` is the tap's row in the column matrix.
+    @inline(__always)
+    static func forEachTap(channels: Int, window g: Window2D, w: Int, outW: Int, plane: Int, parallel: Bool,
+                           _ body: (_ c: Int, _ ki: Int, _ kj: Int, _ colRow: Int, _ columns: (offset: Int, lo: Int, hi: Int)) -> Void) {
+        let kh = g.kernel.h, kw = g.kernel.w
+        let chunks = parallel && channels * kh * kw * plane > 1 << 20 ? min(channels, BLAS.threads) : 1
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let body = body
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                for c in (channels * chunk / chunks)..<(channels * (chunk + 1) / chunks) {
+                    for ki in 0..<kh {
+                        for kj in 0..<kw {
+                            body(c, ki, kj, ((c * kh + ki) * kw + kj) * plane, g.validColumns(kj: kj, w: w, outW: outW))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     static func unfold(
         _ src: UnsafePointer<Float>, channels: Int, h: Int, w: Int,
         window g: Window2D, outH: Int, outW: Int, rows: Range<Int>, into dst: UnsafeMutablePointer<Float>,
         parallel: Bool = true
     ) {
-        let kh = g.kernel.h, kw = g.kernel.w, plane = rows.count * outW
-        let work = channels * kh * kw * plane
-        let chunks = parallel && work > 1 << 20 ? min(channels, BLAS.threads) : 1
+        let plane = rows.count * outW
         let sh = g.strides.h, sw = g.strides.w
-        let dstAddress = UInt(bitPattern: dst), srcAddress = UInt(bitPattern: src)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let dst = UnsafeMutablePointer<Float>(bitPattern: dstAddress)!
-            let src = UnsafePointer<Float>(bitPattern: srcAddress)!
-            let c0 = channels * chunk / chunks, c1 = channels * (chunk + 1) / chunks
-            for c in c0..<c1 {
-                for ki in 0..<kh {
-                    for kj in 0..<kw {
-                        let row = dst + ((c * kh + ki) * kw + kj) * plane
-                        let (off, lo, hi) = g.validColumns(kj: kj, w: w, outW: outW)
-                        for oh in rows {
-                            let ih = oh * sh - g.pads.top + ki * g.dilations.h
-                            let d = row + (oh - rows.lowerBound) * outW
-                            if ih < 0 || ih >= h {
-                                d.update(repeating: 0, count: outW)
-                                continue
-                            }
-                            let s = src + (c * h + ih) * w + off
-                            if lo > 0 { d.update(repeating: 0, count: lo) }
-                            if sw == 1 {
-                                (d + lo).update(from: s + lo, count: hi - lo)
-                            } else {
-                                for ow in lo..<hi { d[ow] = s[ow &* sw] }
-                            }
-                            if hi < outW { (d + hi).update(repeating: 0, count: outW - hi) }
-                        }
-                    }
+        forEachTap(channels: channels, window: g, w: w, outW: outW, plane: plane, parallel: parallel) { c, ki, _, colRow, columns in
+            let row = dst + colRow
+            let (off, lo, hi) = columns
+            for oh in rows {
+                let ih = oh * sh - g.pads.top + ki * g.dilations.h
+                let d = row + (oh - rows.lowerBound) * outW
+                if ih < 0 || ih >= h {
+                    d.update(repeating: 0, count: outW)
+                    continue
                 }
+                let s = src + (c * h + ih) * w + off
+                if lo > 0 { d.update(repeating: 0, count: lo) }
+                if sw == 1 {
+                    (d + lo).update(from: s + lo, count: hi - lo)
+                } else {
+                    for ow in lo..<hi { d[ow] = s[ow &* sw] }
+                }
+                if hi < outW { (d + hi).update(repeating: 0, count: outW - hi) }
             }
         }
     }
@@ -126,32 +136,21 @@ enum Im2Col {
         window g: Window2D, outH: Int, outW: Int, rows: Range<Int>, into dst: UnsafeMutablePointer<Float>,
         parallel: Bool = true
     ) {
-        let kh = g.kernel.h, kw = g.kernel.w, plane = rows.count * outW
-        let work = channels * kh * kw * plane
-        let chunks = parallel && work > 1 << 20 ? min(channels, BLAS.threads) : 1
+        let plane = rows.count * outW
         let sh = g.strides.h, sw = g.strides.w
-        let dstAddress = UInt(bitPattern: dst), srcAddress = UInt(bitPattern: src)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let dst = UnsafeMutablePointer<Float>(bitPattern: dstAddress)!
-            let src = UnsafePointer<Float>(bitPattern: srcAddress)!
-            let c0 = channels * chunk / chunks, c1 = channels * (chunk + 1) / chunks
-            for c in c0..<c1 {
-                for ki in 0..<kh {
-                    for kj in 0..<kw {
-                        let row = src + ((c * kh + ki) * kw + kj) * plane
-                        let (off, lo, hi) = g.validColumns(kj: kj, w: w, outW: outW)
-                        for oh in rows {
-                            let ih = oh * sh - g.pads.top + ki * g.dilations.h
-                            if ih < 0 || ih >= h { continue }
-                            let s = row + (oh - rows.lowerBound) * outW
-                            let d = dst + (c * h + ih) * w + off
-                            if sw == 1 {
-                                for ow in lo..<hi { d[ow] += s[ow] }
-                            } else {
-                                for ow in lo..<hi { d[ow &* sw] += s[ow] }
-                            }
-                        }
-                    }
+        // Channels are disjoint between chunks, so the accumulations never overlap.
+        forEachTap(channels: channels, window: g, w: w, outW: outW, plane: plane, parallel: parallel) { c, ki, _, colRow, columns in
+            let row = src + colRow
+            let (off, lo, hi) = columns
+            for oh in rows {
+                let ih = oh * sh - g.pads.top + ki * g.dilations.h
+                if ih < 0 || ih >= h { continue }
+                let s = row + (oh - rows.lowerBound) * outW
+                let d = dst + (c * h + ih) * w + off
+                if sw == 1 {
+                    for ow in lo..<hi { d[ow] += s[ow] }
+                } else {
+                    for ow in lo..<hi { d[ow &* sw] += s[ow] }
                 }
             }
         }
