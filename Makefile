@@ -1,7 +1,7 @@
 # ExplainKit — `make run` (demo) and `make test` (whole suite) on a fresh Debian machine with Swift.
 SWIFT ?= swift
 BUILD_FLAGS ?= -c release
-APT_PACKAGES := libopenblas-dev pkg-config
+APT_PACKAGES := libopenblas-dev libstb-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
 .PHONY: run test build deps bench clean

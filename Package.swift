@@ -36,6 +36,8 @@ let package = Package(
         ),
         .target(name: "ExplainArrays", dependencies: ["ExplainCore"], path: "Sources/Plugins/Arrays"),
         .target(name: "ExplainZoo", dependencies: ["ExplainCore"], path: "Sources/Plugins/Zoo"),
+        .target(name: "CStb", path: "Sources/Plugins/CStb"),
+        .target(name: "ExplainImaging", dependencies: ["ExplainCore", "CStb"], path: "Sources/Plugins/Imaging"),
         .target(
             name: "ExplainConformance",
             dependencies: ["ExplainCore", "ExplainONNX", "ExplainArrays"],
@@ -46,7 +48,7 @@ let package = Package(
         .target(
             name: "ExplainKit",
             dependencies: [
-                "ExplainCore", "ExplainONNX", "ExplainArrays", "ExplainZoo", "ExplainConformance",
+                "ExplainCore", "ExplainONNX", "ExplainArrays", "ExplainZoo", "ExplainConformance", "ExplainImaging",
                 "ExplainGradient", "ExplainSignal", "ExplainRelevance",
             ],
             path: "Sources/ExplainKit"
@@ -65,6 +67,7 @@ let package = Package(
             dependencies: ["ExplainONNX", "ExplainArrays", "ExplainTestSupport"],
             path: "Tests/ExplainONNXTests"
         ),
+        .testTarget(name: "ExplainImagingTests", dependencies: ["ExplainImaging", "ExplainTestSupport"], path: "Tests/ExplainImagingTests"),
         .testTarget(name: "ExplainArraysTests", dependencies: ["ExplainArrays", "ExplainTestSupport"], path: "Tests/ExplainArraysTests"),
         .testTarget(name: "ExplainCLITests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainCLITests"),
         // A rule plugin written the way a researcher would (depends on Core only); used by the tests.

@@ -5,6 +5,7 @@
 @_exported import ExplainZoo
 @_exported import ExplainConformance
 @_exported import ExplainGradient
+@_exported import ExplainImaging
 @_exported import ExplainRelevance
 @_exported import ExplainSignal
 
