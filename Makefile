@@ -17,11 +17,9 @@ deps:
 build: deps
 	$(SWIFT) build $(BUILD_FLAGS) --product explain
 
-# The main job (for now): predict the bundled example digits with the bundled CNN.
+# The main job: explain the bundled digits with every registered method -> out/demo/grid.png, report.html.
 run: build
-	mkdir -p out
-	$(SWIFT) run $(BUILD_FLAGS) --skip-build explain predict Examples/digits-cnn/model.onnx \
-	  --input Examples/digits-cnn/input.npy --output out/predictions.npy --top 3
+	$(SWIFT) run $(BUILD_FLAGS) --skip-build explain demo --out out/demo
 
 # Whole suite, in release (numeric code is 30-500x slower in debug).
 test: deps

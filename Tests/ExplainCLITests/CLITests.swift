@@ -118,6 +118,34 @@ import Testing
         #expect(inner.status == 0, "\(inner.err)")
     }
 
+    @Test func demoWritesGridAndReport() throws {
+        let out = NSTemporaryDirectory() + "explainkit-demo-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try run(["demo", "--methods", "gradient,input_t_gradient", "--out", out])
+        #expect(r.status == 0, "\(r.err)")
+        let grid = try Image.read(path: out + "/grid.png")
+        #expect(grid.width > 3 * 96 && grid.height > 8 * 96)   // 8 digits × (input, gradient, input_t_gradient)
+        let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        #expect(html.contains("data:image/png;base64,"))
+        #expect(html.contains("<code>gradient</code>") && html.contains("<code>input_t_gradient</code>"))
+        #expect(html.contains("explain demo --methods gradient,input_t_gradient"))
+        #expect(r.out.contains("wrote"))
+    }
+
+    @Test func heatmapCommand() throws {
+        let path = NSTemporaryDirectory() + "explainkit-heat-\(UUID().uuidString).png"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try run(["heatmap", "Examples/digits/model.onnx", "--image", "Examples/digits/digit_3.png",
+                         "--preprocess", "Examples/digits/preprocess.json", "--method", "lrp.epsilon_plus_flat",
+                         "--overlay", "--output", path])
+        #expect(r.status == 0, "\(r.err)")
+        let img = try Image.read(path: path)
+        #expect(img.width == 16 && img.height == 16 && img.channels == 3)
+        let bad = try run(["heatmap", "Examples/digits/model.onnx", "--image", "Examples/digits/labels.json", "--method", "gradient", "--output", path])
+        #expect(bad.status == 1)
+        #expect(bad.err.contains("labels.json"))
+    }
+
     @Test func badInputsGiveNamedErrors() throws {
         let missing = try run(["predict", "nope.onnx", "--input", input])
         #expect(missing.status == 1)

@@ -92,3 +92,47 @@ import Testing
         #expect(throws: ExplainError.self) { try r.render(Tensor(shape: [1, 1, 2]), overlay: overlay) }
     }
 }
+
+@Suite struct GridAndPreprocessingTests {
+    @Test func gridSizeAndLabels() throws {
+        let cell = try Image(width: 10, height: 10, channels: 3, pixels: [UInt8](repeating: 128, count: 300))
+        let layout = GridLayout(cell: 10, gap: 2, labelScale: 1)
+        for (r, c) in [(1, 1), (3, 2), (2, 5)] {
+            let rows = (0..<r).map { GridLayout.Row(label: ["row \($0)"], cells: [Image](repeating: cell, count: c)) }
+            let columns = (0..<c).map { "m\($0)" }
+            let grid = try layout.render(rows: rows, columns: columns)
+            #expect(grid.width == layout.labelWidth(rows) + c * 12 + 2)
+            #expect(grid.height == layout.headerHeight(columns) + r * 12 + 2)
+        }
+        // A known glyph: "I" is drawn as dark pixels in the label area, nothing outside the text box.
+        var canvas = try Canvas(width: 20, height: 12)
+        canvas.text("I", x: 2, y: 2)
+        let dark = canvas.image.pixels.enumerated().filter { $0.offset % 3 == 0 && $0.element == 0 }.map { $0.offset / 3 }
+        #expect(!dark.isEmpty)
+        let (w, h) = Canvas.textSize("I")
+        #expect(dark.allSatisfy { ($0 % 20) >= 2 && ($0 % 20) < 2 + w && ($0 / 20) >= 2 && ($0 / 20) < 2 + h })
+        #expect(throws: ExplainError.self) { try layout.render(rows: [GridLayout.Row(label: [], cells: [cell])], columns: ["a", "b"]) }
+        #expect(GridLayout.wrap("lrp.epsilon_plus_flat", limit: 8) == ["lrp.", "epsilon_", "plus_", "flat"])
+    }
+
+    @Test func preprocessingMatchesHandComputedValues() throws {
+        // 2×2 RGB: grayscale, scale 1/255, mean 0.5, std 0.25.
+        let img = try Image(width: 2, height: 2, channels: 3, pixels: [255, 255, 255, 0, 0, 0, 255, 0, 0, 0, 0, 255])
+        let gray = try Preprocessing(grayscale: true, mean: [0.5], std: [0.25]).tensor(from: img)
+        #expect(gray.shape == [1, 1, 2, 2])
+        let expected: [Double] = [255, 0, 0.299 * 255, 0.114 * 255].map { ($0 / 255 - 0.5) / 0.25 }
+        for (a, b) in zip(gray.scalars, expected) { #expect(abs(Double(a) - b) < 1e-5) }
+        // RGB planes, BGR order, per-channel mean.
+        let bgr = try Preprocessing(scale: 1, mean: [1, 2, 3], channelOrder: "bgr").tensor(from: img)
+        #expect(bgr.shape == [1, 3, 2, 2])
+        #expect(Array(bgr.scalars[0..<4]) == [254, -1, -1, 254])   // blue plane − 1
+        // Resize: a constant image stays constant; center crop keeps the middle.
+        let flat = try Image(width: 4, height: 4, channels: 1, pixels: [UInt8](repeating: 51, count: 16))
+        let resized = try Preprocessing(resize: [3, 5]).tensor(from: flat)
+        #expect(resized.shape == [1, 1, 3, 5] && resized.scalars.allSatisfy { abs($0 - 0.2) < 1e-6 })
+        let ramp = try Image(width: 4, height: 1, channels: 1, pixels: [0, 10, 20, 30])
+        #expect(try Preprocessing(centerCrop: [1, 2], scale: 1).tensor(from: ramp).scalars == [10, 20])
+        #expect(throws: ExplainError.self) { try Preprocessing(centerCrop: [2, 2]).tensor(from: ramp) }
+        #expect(throws: ExplainError.self) { try Preprocessing(std: [0]).tensor(from: ramp) }
+    }
+}

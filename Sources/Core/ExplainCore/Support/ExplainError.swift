@@ -52,13 +52,12 @@ public struct ExplainError: Error, CustomStringConvertible, Sendable, Equatable 
     }
 
     public var description: String {
-        var location: [String] = []
-        if let node { location.append("node '\(node)'" + (op.map { " (\($0))" } ?? "")) } else if let op {
-            location.append("op \(op)")
+        var location = ""
+        if let node { location += " at node '\(node)'" + (op.map { " (\($0))" } ?? "") } else if let op {
+            location += " at op \(op)"
         }
-        if let file { location.append("in \(file)") }
-        let prefix = location.isEmpty ? "" : " at " + location.joined(separator: " ")
-        return "\(code)\(prefix): \(message)"
+        if let file { location += " in \(file)" }
+        return "\(code)\(location): \(message)"
     }
 
     /// Returns a copy with the node (and op) filled in where they are still empty.

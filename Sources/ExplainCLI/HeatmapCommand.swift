@@ -1,0 +1,45 @@
+import ArgumentParser
+import ExplainKit
+import Foundation
+
+struct Heatmap: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "heatmap", abstract: "Explain one image and write the heatmap as PNG.")
+
+    @Argument(help: "The ONNX model file.") var model: String
+    @Option(help: "A PNG or JPEG image.") var image: String
+    @Option(help: "Preprocessing spec (JSON: grayscale, resize, center_crop, scale, mean, std, channel_order).") var preprocess: String?
+    @Option(help: "Method id.") var method: String
+    @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable).") var settings: [String] = []
+    @Option(help: "max (default), all, or an output index.") var target: String = "max"
+    @Flag(help: "Blend the heatmap over a grayscale copy of the input.") var overlay = false
+    @Option(help: "Colormap: \(Colormap.allCases.map(\.rawValue).joined(separator: ", ")).") var colormap: String = "seismic"
+    @Option(help: "Channel reduction: sum, abs_sum, max_abs.") var reduce: String = "sum"
+    @Option(help: "Output PNG.") var output: String
+
+    func run() throws {
+        try reportingErrors {
+            guard let cmap = Colormap(rawValue: colormap) else { throw ExplainError(.invalidArgument, "unknown colormap '\(colormap)'") }
+            guard let reduction = HeatmapRenderer.Reduction(rawValue: reduce) else { throw ExplainError(.invalidArgument, "unknown reduction '\(reduce)'") }
+            let img = try Image.read(path: image)
+            let imported = try ONNXImporter.load(path: model)
+            var spec = try preprocess.map { try Preprocessing.load(path: $0) } ?? Preprocessing()
+            if preprocess == nil, let declared = imported.graph.declaredInputShapes.first, declared.count == 4,
+               let c = declared[1], let h = declared[2], let w = declared[3] {
+                spec.grayscale = c == 1
+                spec.resize = [h, w]
+            }
+            let x = try spec.tensor(from: img)
+            let analyzer = try registry().makeAnalyzer(method, model: ExplainableModel(graph: imported.graph, output: imported.logits),
+                                                       options: try Options(parsing: settings))
+            let a = try analyzer.analyze(x, target: try parseTarget(target))
+            let renderer = HeatmapRenderer(reduction: reduction, colormap: cmap)
+            var base: Image? = nil
+            if overlay {
+                let gray = try Preprocessing(grayscale: true, resize: [img.height, img.width], scale: 1).tensor(from: img)
+                base = try HeatmapRenderer(reduction: .sum, colormap: .gray).render(gray)
+            }
+            try renderer.render(try a.values.sample(0), size: (img.width, img.height), overlay: base).writePNG(path: output)
+            print("\(method): target \(a.targets?.first.map(String.init) ?? "custom"), wrote \(output) (\(img.width)×\(img.height))")
+        }
+    }
+}
