@@ -92,7 +92,8 @@ public struct MaxPool2D: Pool2D {
         }
         let outPlane = outShape[2] * outShape[3]
         return Tensor(shape: outShape) { out in
-            forEachWinner(x, outShape: outShape) { p, o, _, best in out[p * outPlane + o] = best }
+            let d = out.baseAddress!
+            forEachWinner(x, outShape: outShape) { p, o, _, best in d[p &* outPlane &+ o] = best }
         }
     }
 
@@ -167,8 +168,10 @@ public struct MaxPool2D: Pool2D {
         var dx = Tensor(shape: x.shape)
         dx.withUnsafeMutableBufferPointer { pdx in
             values.withUnsafeBufferPointer { pg in
+                // Plain pointers: capturing the buffer parameters would box them per call.
+                let d = pdx.baseAddress!, v = pg.baseAddress!
                 forEachWinner(x, outShape: outShape) { p, o, winner, _ in
-                    if winner >= 0 { pdx[p * plane + winner] += pg[p * outPlane + o] }
+                    if winner >= 0 { d[p &* plane &+ winner] += v[p &* outPlane &+ o] }
                 }
             }
         }
