@@ -8,6 +8,13 @@ struct Heatmap: ParsableCommand {
     @Argument(help: "The ONNX model file.") var model: String
     @Option(help: "A PNG or JPEG image.") var image: String
     @Option(help: "Preprocessing spec (JSON: grayscale, resize, center_crop, scale, mean, std, channel_order).") var preprocess: String?
+    @Option(help: "Resize to H,W (overrides the spec).") var resize: String?
+    @Option(name: .customLong("center-crop"), help: "Center crop H,W (overrides the spec).") var centerCrop: String?
+    @Option(help: "Multiply 0…255 values by this (overrides the spec; default 1/255).") var scale: Double?
+    @Option(help: "Per-channel mean, comma-separated (overrides the spec).") var mean: String?
+    @Option(help: "Per-channel std, comma-separated (overrides the spec).") var std: String?
+    @Flag(help: "Convert to one gray channel.") var grayscale = false
+    @Flag(help: "Feed channels in BGR order.") var bgr = false
     @Option(help: "Method id.") var method: String
     @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable).") var settings: [String] = []
     @Option(help: "max (default), all, or an output index.") var target: String = "max"
@@ -28,6 +35,18 @@ struct Heatmap: ParsableCommand {
                 spec.grayscale = c == 1
                 spec.resize = [h, w]
             }
+            func numbers(_ text: String, _ name: String) throws -> [Double] {
+                let v = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+                guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ExplainError(.invalidArgument, "--\(name) '\(text)' is not a list of numbers") }
+                return v.map { $0! }
+            }
+            if let resize { spec.resize = try parseShape(resize) }
+            if let centerCrop { spec.centerCrop = try parseShape(centerCrop) }
+            if let scale { spec.scale = scale }
+            if let mean { spec.mean = try numbers(mean, "mean") }
+            if let std { spec.std = try numbers(std, "std") }
+            if grayscale { spec.grayscale = true }
+            if bgr { spec.channelOrder = "bgr" }
             let x = try spec.tensor(from: img)
             let analyzer = try registry().makeAnalyzer(method, model: ExplainableModel(graph: imported.graph, output: imported.logits),
                                                        options: try Options(parsing: settings))

@@ -141,6 +141,15 @@ import Testing
         #expect(r.status == 0, "\(r.err)")
         let img = try Image.read(path: path)
         #expect(img.width == 16 && img.height == 16 && img.channels == 3)
+        // The same spec given as options.
+        let spec = try Preprocessing.load(path: TestPaths.root + "/Examples/digits/preprocess.json")
+        let path2 = path + ".2.png"
+        defer { try? FileManager.default.removeItem(atPath: path2) }
+        let viaOptions = try run(["heatmap", "Examples/digits/model.onnx", "--image", "Examples/digits/digit_3.png", "--grayscale",
+                                  "--resize", "16,16", "--mean", "\(spec.mean![0])", "--std", "\(spec.std![0])",
+                                  "--method", "lrp.epsilon_plus_flat", "--overlay", "--output", path2])
+        #expect(viaOptions.status == 0, "\(viaOptions.err)")
+        #expect(try Image.read(path: path2) == img)
         let bad = try run(["heatmap", "Examples/digits/model.onnx", "--image", "Examples/digits/labels.json", "--method", "gradient", "--output", path])
         #expect(bad.status == 1)
         #expect(bad.err.contains("labels.json"))
