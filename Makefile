@@ -4,7 +4,7 @@ BUILD_FLAGS ?= -c release
 APT_PACKAGES := libopenblas-dev libstb-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test build deps bench clean
+.PHONY: run test build deps bench clean sync-fixtures
 
 # Installs the system packages that are missing (apt-get update first, only when needed).
 deps:
@@ -29,6 +29,10 @@ test: deps
 
 bench: build
 	$(SWIFT) run $(BUILD_FLAGS) --skip-build explain bench --arch vgg16 --batch 1 --runs 5
+
+# Re-copy ../shared/fixtures into Tests/Fixtures/reference (run when the shared fixtures change).
+sync-fixtures:
+	Tools/sync_fixtures.sh
 
 clean:
 	rm -rf .build out
