@@ -29,6 +29,7 @@ import Testing
             Case(name: "matmul runtime", layer: try! MatMul(), shapes: [[2, 3, 4], [4, 5]]),
             Case(name: "matmul broadcast", layer: try! MatMul(), shapes: [[2, 1, 3, 4], [3, 4, 2]]),
             Case(name: "matmul constant", layer: try! MatMul(constantRight: rng.tensor([4, 3])), shapes: [[2, 5, 4]]),
+            Case(name: "max pool 2x2 odd input", layer: try! MaxPool2D(kernel: (2, 2)), shapes: [[2, 2, 5, 7]]),
             Case(name: "max pool", layer: try! MaxPool2D(kernel: (3, 3), strides: (2, 2), pads: (1, 1, 1, 1)), shapes: [[2, 2, 6, 6]]),
             Case(name: "average pool ceil", layer: try! AveragePool2D(kernel: (3, 3), strides: (2, 2), pads: (1, 1, 1, 1), ceilMode: true), shapes: [[2, 2, 6, 6]]),
             Case(name: "average pool include pad", layer: try! AveragePool2D(kernel: (2, 2), strides: (1, 1), pads: (1, 0, 0, 1), countIncludePad: true), shapes: [[1, 2, 4, 5]]),

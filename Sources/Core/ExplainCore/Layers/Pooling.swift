@@ -128,12 +128,13 @@ public struct MaxPool2D: Pool2D {
     static func route2x2(_ x: Tensor, outShape: [Int], values: Tensor) -> Tensor {
         let (h, w, oh, ow) = (x.shape[2], x.shape[3], outShape[2], outShape[3])
         let planes = x.shape[0] * x.shape[1]
-        var dx = Tensor(shape: x.shape)
-        dx.withUnsafeMutableBufferPointer { pdx in
+        // Every input cell is written exactly once (the winner gets the value, the others 0), so the
+        // result needs no zero-fill; rows or columns beyond the last full window are cleared.
+        return Tensor(shape: x.shape) { dx in
             x.withUnsafeBufferPointer { px in
                 values.withUnsafeBufferPointer { pg in
                     for p in 0..<planes {
-                        let src = px.baseAddress! + p * h * w, dst = pdx.baseAddress! + p * h * w
+                        let src = px.baseAddress! + p * h * w, dst = dx.baseAddress! + p * h * w
                         let g = pg.baseAddress! + p * oh * ow
                         for i in 0..<oh {
                             let r0 = 2 * i * w, r1 = r0 + w
@@ -147,14 +148,16 @@ public struct MaxPool2D: Pool2D {
                                 consider(r0 &+ c &+ 1)
                                 consider(r1 &+ c)
                                 consider(r1 &+ c &+ 1)
-                                dst[best] += g[i * ow + j]
+                                dst[r0 &+ c] = 0; dst[r0 &+ c &+ 1] = 0; dst[r1 &+ c] = 0; dst[r1 &+ c &+ 1] = 0
+                                dst[best] = g[i * ow + j]
                             }
+                            if 2 * ow < w { for r in [r0, r1] { (dst + r + 2 * ow).update(repeating: 0, count: w - 2 * ow) } }
                         }
+                        if 2 * oh < h { (dst + 2 * oh * w).update(repeating: 0, count: (h - 2 * oh) * w) }
                     }
                 }
             }
         }
-        return dx
     }
 
     /// Scatters `values` (output-shaped) onto the winning input element of each window.
