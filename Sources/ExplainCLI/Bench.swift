@@ -15,7 +15,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Comma-separated method ids: forward and any analyzer id (see `explain list`).") var methods: String = "forward"
     @Option(name: .customLong("set"), help: "Analyzer parameter key=value, given to every method that declares it (repeatable).") var settings: [String] = []
     @Flag(help: "Print a JSON array instead of text lines.") var json = false
-    @Flag(help: "Also print the slowest nodes of one forward pass.") var profile = false
+    @Flag(help: "Also print the slowest nodes of one forward pass and of each analyzer's backward pass.") var profile = false
 
     func run() throws {
         try reportingErrors {
@@ -34,6 +34,7 @@ struct Bench: ParsableCommand {
             var rng = SeededGenerator(seed: 1)
             let input = rng.uniformTensor(shape, bound: 1)
             var results: [BenchResult] = []
+            var profiled: [(String, BackpropAnalyzer)] = []
             for id in ids {
                 let body: () throws -> Void
                 if id == "forward" {
@@ -45,14 +46,18 @@ struct Bench: ParsableCommand {
                     let analyzer = try registry.makeAnalyzer(id, model: ExplainableModel(graph: graph, output: outputValue(graph)),
                                                              options: Options(all.values.filter { declared.contains($0.key) }))
                     body = { _ = try analyzer.analyze(input, target: .max) }
+                    if let b = analyzer as? BackpropAnalyzer { profiled.append((id, b)) }
                 }
                 let r = try BenchResult.measure(id, batch: batch, runs: runs, flops: id == "forward" ? flops : nil, body)
                 results.append(r)
                 if !json { print(r.line) }
             }
             if profile {
-                try graph.forward([input])
                 try NodeProfile.run(graph, input)
+                for (id, analyzer) in profiled {
+                    let p = try analyzer.profile(input, target: .max)
+                    NodeProfile.print("\(id): forward \(String(format: "%.4f", p.forwardSeconds)) s; backward per node", p.backwardSeconds)
+                }
             }
             if json {
                 let data = try JSONSerialization.data(withJSONObject: results.map { $0.json(model: label) }, options: [.prettyPrinted, .sortedKeys])
@@ -146,6 +151,15 @@ enum PeakMemory {
 
 /// Per-node forward times (`explain bench --profile`), slowest first.
 enum NodeProfile {
+    /// Prints the slowest entries with their share of the total.
+    static func print(_ title: String, _ rows: [(String, Double)], top: Int = 15) {
+        let total = rows.reduce(0) { $0 + $1.1 }
+        Swift.print(title + String(format: " (total %.4f s):", total))
+        for (name, t) in rows.sorted(by: { $0.1 > $1.1 }).prefix(top) {
+            Swift.print(String(format: "  %8.4f s  %5.1f%%  ", t, 100 * t / max(total, 1e-12)) + name)
+        }
+    }
+
     static func run(_ graph: Graph, _ input: Tensor, top: Int = 40) throws {
         var values = [Tensor?](repeating: nil, count: graph.valueNames.count)
         values[graph.inputs[0]] = input
@@ -159,10 +173,6 @@ enum NodeProfile {
             values[node.output] = try node.layer.forward(args)
             rows.append((node.name, node.layer.description, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
         }
-        let total = rows.reduce(0) { $0 + $1.2 }
-        print(String(format: "per-node forward times (total %.4f s):", total))
-        for (name, layer, t) in rows.sorted(by: { $0.2 > $1.2 }).prefix(top) {
-            print(String(format: "  %8.4f s  %5.1f%%  %@  %@", t, 100 * t / total, name as NSString, layer as NSString))
-        }
+        print("per-node forward times", rows.map { ("\($0.0)  \($0.1)", $0.2) }, top: top)
     }
 }

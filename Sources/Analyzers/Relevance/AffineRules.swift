@@ -39,7 +39,7 @@ public struct EpsilonRule: AffineRule {
     }
     public var description: String { "epsilon(\(epsilon)\(ignoreBias ? ", ignore bias" : ""))" }
     public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] {
-        [[ModifiedTerm(.identity, ignoreBias ? try modified(layer, weight: layer.weight, bias: nil) : layer)]]
+        [[ModifiedTerm(.identity, ignoreBias ? try layer.with(weight: layer.weight, bias: nil) : layer)]]
     }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         let t = try prepared(site)[0]
@@ -71,10 +71,10 @@ public struct AlphaBetaRule: AffineRule {
         let wp = ParameterMap.positive(layer.weight), wn = ParameterMap.negative(layer.weight)
         let b = bias(layer, ignored: ignoreBias)
         // z⁺ = W⁺x⁺ + W⁻x⁻ + b⁺ ;  z⁻ = W⁻x⁺ + W⁺x⁻ + b⁻
-        let positive = [ModifiedTerm(.positive, try modified(layer, weight: wp, bias: b.map(ParameterMap.positive))),
-                        ModifiedTerm(.negative, try modified(layer, weight: wn, bias: nil))]
-        let negative = [ModifiedTerm(.positive, try modified(layer, weight: wn, bias: b.map(ParameterMap.negative))),
-                        ModifiedTerm(.negative, try modified(layer, weight: wp, bias: nil))]
+        let positive = [ModifiedTerm(.positive, try layer.with(weight: wp, bias: b.map(ParameterMap.positive))),
+                        ModifiedTerm(.negative, try layer.with(weight: wn, bias: nil))]
+        let negative = [ModifiedTerm(.positive, try layer.with(weight: wn, bias: b.map(ParameterMap.negative))),
+                        ModifiedTerm(.negative, try layer.with(weight: wp, bias: nil))]
         return beta == 0 ? [positive] : [positive, negative]
     }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
@@ -109,7 +109,7 @@ public struct ZPlusFastRule: AffineRule {
     public var description: String { "z_plus_fast" }
     public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) { (true, false) }
     public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] {
-        [[ModifiedTerm(.identity, try modified(layer, weight: ParameterMap.positive(layer.weight), bias: nil))]]
+        [[ModifiedTerm(.identity, try layer.with(weight: ParameterMap.positive(layer.weight), bias: nil))]]
     }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         [try modifiedGradient(x: site.inputs[0], relevance: incoming, terms: try prepared(site)[0], epsilon: stabilizer)]
@@ -133,8 +133,8 @@ public struct GammaRule: AffineRule {
         let bp = layer.bias.map { ParameterMap.plus($0, gamma, ParameterMap.positive) }
         let bn = layer.bias.map { ParameterMap.plus($0, gamma, ParameterMap.negative) }
         // z_j > 0: d = Wp x⁺ + Wn x⁻ + bp ;  z_j < 0: d = Wn x⁺ + Wp x⁻ + bn
-        return [[ModifiedTerm(.positive, try modified(layer, weight: wp, bias: bp)), ModifiedTerm(.negative, try modified(layer, weight: wn, bias: nil))],
-                [ModifiedTerm(.positive, try modified(layer, weight: wn, bias: bn)), ModifiedTerm(.negative, try modified(layer, weight: wp, bias: nil))]]
+        return [[ModifiedTerm(.positive, try layer.with(weight: wp, bias: bp)), ModifiedTerm(.negative, try layer.with(weight: wn, bias: nil))],
+                [ModifiedTerm(.positive, try layer.with(weight: wn, bias: bn)), ModifiedTerm(.negative, try layer.with(weight: wp, bias: nil))]]
     }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         let groups = try prepared(site)
@@ -152,7 +152,7 @@ public struct FlatRule: AffineRule {
     public var description: String { "flat" }
     public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) { (false, false) }
     public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] {
-        [[ModifiedTerm(.ones, try modified(layer, weight: ParameterMap.ones(layer.weight), bias: nil))]]
+        [[ModifiedTerm(.ones, try layer.with(weight: ParameterMap.ones(layer.weight), bias: nil))]]
     }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         [try modifiedGradient(x: site.inputs[0], relevance: incoming, terms: try prepared(site)[0], epsilon: stabilizer)]
@@ -167,7 +167,7 @@ public struct WSquareRule: AffineRule {
     public var description: String { "w_square" }
     public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) { (false, false) }
     public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] {
-        [[ModifiedTerm(.ones, try modified(layer, weight: ParameterMap.squared(layer.weight), bias: layer.bias.map(ParameterMap.squared)))]]
+        [[ModifiedTerm(.ones, try layer.with(weight: ParameterMap.squared(layer.weight), bias: layer.bias.map(ParameterMap.squared)))]]
     }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         [try modifiedGradient(x: site.inputs[0], relevance: incoming, terms: try prepared(site)[0], epsilon: stabilizer)]
@@ -198,9 +198,9 @@ public struct ZBoxRule: AffineRule {
     }
     public func terms(for layer: any AffineLayer) throws -> [[ModifiedTerm]] {
         // The bias cancels: (Wx + b) − (W⁺low + b⁺) − (W⁻high + b⁻).
-        [[ModifiedTerm(.identity, try modified(layer, weight: layer.weight, bias: nil)),
-          ModifiedTerm(.constant(low), try modified(layer, weight: ParameterMap.positive(layer.weight), bias: nil), sign: -1),
-          ModifiedTerm(.constant(high), try modified(layer, weight: ParameterMap.negative(layer.weight), bias: nil), sign: -1)]]
+        [[ModifiedTerm(.identity, try layer.with(weight: layer.weight, bias: nil)),
+          ModifiedTerm(.constant(low), try layer.with(weight: ParameterMap.positive(layer.weight), bias: nil), sign: -1),
+          ModifiedTerm(.constant(high), try layer.with(weight: ParameterMap.negative(layer.weight), bias: nil), sign: -1)]]
     }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         let x = site.inputs[0]

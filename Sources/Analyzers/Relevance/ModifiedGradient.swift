@@ -146,8 +146,3 @@ enum ParameterMap {
         }
     }
 }
-
-/// A copy of an affine layer with a new weight and bias.
-func modified(_ layer: any AffineLayer, weight: Tensor, bias: Tensor?) throws -> any AffineLayer {
-    try layer.with(weight: weight, bias: bias)
-}

@@ -60,16 +60,29 @@ public struct BackpropAnalyzer: Analyzer {
     }
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
+        try run(input, target: target, timed: false).attribution
+    }
+
+    /// Time spent in one analysis: the forward pass, and each node of the backward pass.
+    public struct Profile: Sendable {
+        public var forwardSeconds: Double
+        public var backwardSeconds: [(node: String, seconds: Double)]
+    }
+
+    /// Runs `analyze` once and reports where the time went (`explain bench --profile`).
+    public func profile(_ input: Tensor, target: Target) throws -> Profile {
+        try run(input, target: target, timed: true).profile
+    }
+
+    private func run(_ input: Tensor, target: Target, timed: Bool) throws -> (attribution: Attribution, profile: Profile) {
         let g = model.graph
         let t0 = DispatchTime.now().uptimeNanoseconds
         var acts = try g.forward([input], outputs: [model.output], retain: .backward(reads: bound.reads))
-        if BoundGraph.trace { print(String(format: "forward %.4f", Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)) }
+        let forwardSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         let output = try acts.value(model.output)
         let (seed, picked) = try target.seed(for: output, value: seedValue)
         let keepIDs = try keep.map { try g.value(named: $0) }
-        let t1 = DispatchTime.now().uptimeNanoseconds
-        let result = try bound.backward(&acts, seeds: [model.output: seed], capture: Set(keepIDs))
-        if BoundGraph.trace { print(String(format: "backward %.4f", Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9)) }
+        let result = try bound.backward(&acts, seeds: [model.output: seed], capture: Set(keepIDs), timed: timed)
         var values = result.inputs[0]
         if timesInput { values = try Tensor.broadcasting(values, input, MultiplyFunction.self) }
         var captured: [String: Tensor] = [:]
@@ -79,9 +92,8 @@ public struct BackpropAnalyzer: Analyzer {
         var attribution = Attribution(values: values, output: output, targets: picked, captured: captured, diagnostics: notes)
         // Relevance methods report conservation: Σ input relevance − Σ seed, per sample.
         if seedValue == .outputValue {
-            let seedSums = Attribution(values: seed, output: output).sums
-            attribution.delta = zip(attribution.sums, seedSums).map { $0 - $1 }
+            attribution.delta = zip(attribution.sums, seed.sampleSums).map { $0 - $1 }
         }
-        return attribution
+        return (attribution, Profile(forwardSeconds: forwardSeconds, backwardSeconds: result.nodeSeconds))
     }
 }

@@ -24,10 +24,15 @@ public struct Attribution: Sendable {
     }
 
     /// Σ values per sample, in Double.
-    public var sums: [Double] {
-        let n = max(values.shape.first ?? 1, 1)
-        let per = values.count / n
-        return values.withUnsafeBufferPointer { p in
+    public var sums: [Double] { values.sampleSums }
+}
+
+extension Tensor {
+    /// The sum of each sample's elements (dimension 0 is the batch), accumulated in Double.
+    public var sampleSums: [Double] {
+        let n = max(shape.first ?? 1, 1)
+        let per = count / n
+        return withUnsafeBufferPointer { p in
             (0..<n).map { s in (0..<per).reduce(0.0) { $0 + Double(p[s * per + $1]) } }
         }
     }

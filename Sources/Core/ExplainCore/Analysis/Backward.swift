@@ -6,13 +6,13 @@ public struct BackwardResult: Sendable {
     public var captured: [ValueID: Tensor]
     /// The first node (in backward order) whose result was not finite, if any.
     public var firstNonFinite: String?
+    /// Seconds per visited node, in backward order (only when `timed` was requested).
+    public var nodeSeconds: [(node: String, seconds: Double)] = []
 }
 
 import Dispatch
-import Foundation
 
 extension BoundGraph {
-    static let trace = ProcessInfo.processInfo.environment["EXPLAIN_TRACE"] != nil
     /// The reverse-mode pass: walks the nodes between `inputs` and the seeded values in reverse
     /// topological order, replaces each node's pullback by its rule where one is bound, and sums
     /// contributions where a value fans out. Forward values are released as soon as the walk is
@@ -23,8 +23,9 @@ extension BoundGraph {
     ///   - seeds: output-shaped tensors injected at values (usually one, at the explained output).
     ///   - inputs: the values whose relevance/gradient is returned (default: the graph inputs).
     ///   - capture: values whose relevance/gradient is also returned.
+    ///   - timed: record each visited node's time in `BackwardResult.nodeSeconds` (profiling).
     public func backward(_ activations: inout Activations, seeds: [ValueID: Tensor], to inputs: [ValueID]? = nil,
-                         capture: Set<ValueID> = []) throws -> BackwardResult {
+                         capture: Set<ValueID> = [], timed: Bool = false) throws -> BackwardResult {
         let g = graph
         let targets = inputs ?? g.inputs
         let count = g.valueNames.count
@@ -46,6 +47,7 @@ extension BoundGraph {
         }
         var captured: [ValueID: Tensor] = [:]
         var firstNonFinite: String? = nil
+        var nodeSeconds: [(node: String, seconds: Double)] = []
         let keepInputs = Set(targets)
         let standIns = Set(activations.aliases.values)
 
@@ -58,8 +60,8 @@ extension BoundGraph {
             let args = try node.inputs.map { try activations.value($0) }
             let output = try activations.value(out)
             let results: [Tensor]
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            defer { if Self.trace { print(String(format: "%8.4f  %@", Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, node.description)) } }
+            let t0 = timed ? DispatchTime.now().uptimeNanoseconds : 0
+            defer { if timed { nodeSeconds.append((node.description, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)) } }
             do {
                 if let b = bindings[index] {
                     results = try b.rule.propagate(incoming, at: Site(node: node, index: index, inputs: args, output: output, state: b.state))
@@ -100,7 +102,7 @@ extension BoundGraph {
             if let gv = grads[v] { return gv }
             return Tensor(shape: try activations.value(v).shape)  // the seed does not depend on this input
         }
-        return BackwardResult(inputs: results, captured: captured, firstNonFinite: firstNonFinite)
+        return BackwardResult(inputs: results, captured: captured, firstNonFinite: firstNonFinite, nodeSeconds: nodeSeconds)
     }
 }
 

@@ -52,7 +52,6 @@ public struct Dense: AffineLayer {
             throw ExplainError.shape("dense expects \(inFeatures) input features, got \(features) in \(Shape.format(s))")
         }
         if let bias, !hasVectorBias {
-            _ = try Shape.broadcast(bias.shape, [rows, outFeatures])
             guard try Shape.broadcast(bias.shape, [rows, outFeatures]) == [rows, outFeatures] else {
                 throw ExplainError.shape("dense bias \(Shape.format(bias.shape)) does not broadcast to (\(rows), \(outFeatures))")
             }
