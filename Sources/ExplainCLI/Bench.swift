@@ -158,6 +158,16 @@ enum NodeProfile {
         for (name, t) in rows.sorted(by: { $0.1 > $1.1 }).prefix(top) {
             Swift.print(String(format: "  %8.4f s  %5.1f%%  ", t, 100 * t / max(total, 1e-12)) + name)
         }
+        // Totals per layer kind: the kind is the description up to its first "(".
+        var kinds: [String: (Double, Int)] = [:]
+        for (name, t) in rows {
+            let description = name.split(separator: " ", maxSplits: 1).last.map(String.init) ?? name
+            let kind = String(description.trimmingCharacters(in: .whitespaces).prefix { $0 != "(" })
+            kinds[kind, default: (0, 0)].0 += t
+            kinds[kind, default: (0, 0)].1 += 1
+        }
+        Swift.print("  by kind: " + kinds.sorted { $0.value.0 > $1.value.0 }
+            .map { String(format: "%@ %.4f s (%d)", $0.key, $0.value.0, $0.value.1) }.joined(separator: ", "))
     }
 
     static func run(_ graph: Graph, _ input: Tensor, top: Int = 40) throws {

@@ -6,7 +6,9 @@ public enum Memory {
     /// megabytes are allocated and freed every layer; without this, glibc unmaps them and every
     /// pass page-faults the same memory again. Call once at startup in an executable (it changes
     /// the whole process's allocator, so libraries should leave the choice to the application).
-    public static func keepFreedMemory() {
-        explain_keep_freed_memory()
+    /// - Returns: whether the allocator accepted the settings (false on non-glibc systems).
+    @discardableResult
+    public static func keepFreedMemory() -> Bool {
+        explain_keep_freed_memory() == 1
     }
 }
