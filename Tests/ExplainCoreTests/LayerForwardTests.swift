@@ -120,3 +120,45 @@ import Testing
         #expect(g.scalars == [0, 0, 1])
     }
 }
+
+/// Max pooling on planes large enough to be split over the cores, with ties, NaN and −∞ windows:
+/// forward and pullback against a direct loop (first maximum in row-major order wins, a NaN wins).
+@Suite struct MaxPoolRoutingTests {
+    static func naive(_ x: Tensor, kernel k: Int, stride s: Int, pad p: Int, g: Tensor) -> (Tensor, Tensor) {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
+        var y = [Float](repeating: 0, count: n * c * oh * ow), dx = [Float](repeating: 0, count: x.count)
+        for plane in 0..<(n * c) { for i in 0..<oh { for j in 0..<ow {
+            var best = -Float.infinity, at = -1
+            for a in 0..<k { for b in 0..<k {
+                let r = i * s - p + a, q = j * s - p + b
+                guard r >= 0, r < h, q >= 0, q < w else { continue }
+                let v = x.scalars[(plane * h + r) * w + q]
+                if at < 0 || (!best.isNaN && (v > best || v.isNaN)) { best = v; at = (plane * h + r) * w + q }
+            }}
+            let o = (plane * oh + i) * ow + j
+            y[o] = best
+            dx[at] += g.scalars[o]
+        }}}
+        return (try! Tensor(shape: [n, c, oh, ow], scalars: y), try! Tensor(shape: x.shape, scalars: dx))
+    }
+
+    @Test(arguments: [(2, 2, 0), (3, 2, 1), (3, 1, 1)])
+    func routingMatchesDirectLoop(_ geometry: (Int, Int, Int)) throws {
+        let (k, s, p) = geometry
+        var rng = TestRandom(seed: 4)
+        // Small integers: many ties. A few NaN and a −∞ block.
+        var values = rng.tensor([2, 8, 96, 96], -3...3).scalars.map { $0.rounded() }
+        for i in stride(from: 17, to: values.count, by: 4099) { values[i] = .nan }
+        for r in 0..<4 { for q in 0..<4 { values[r * 96 + q] = -.infinity } }
+        let x = try Tensor(shape: [2, 8, 96, 96], scalars: values)
+        let layer = try MaxPool2D(kernel: (k, k), strides: (s, s), pads: (p, p, p, p))
+        let y = try layer.forward([x])
+        let g = rng.tensor(y.shape)
+        let (yRef, dxRef) = Self.naive(x, kernel: k, stride: s, pad: p, g: g)
+        #expect(y.shape == yRef.shape)
+        #expect(zip(y.scalars, yRef.scalars).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
+        let dx = try layer.pullback(inputs: [x], output: y, cotangent: g)[0]
+        #expect(Deviation(dx, dxRef).maxAbs < 1e-5)
+    }
+}

@@ -52,6 +52,33 @@ import Testing
         #expect(a.delta?.contains { abs($0) > 1e-3 } == true)
     }
 
+    /// Tensors large enough for the element-wise passes to be split over the cores, through a
+    /// residual block (norm rule on Add, γ with its non-negative-input shortcut, z⁺, zbox): bias-free,
+    /// so Σ input relevance equals the target logit.
+    @Test func conservationOnLargeResidualBlock() throws {
+        var rng = TestRandom(seed: 21)
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x", shape: [nil, 16, 96, 96])
+        var v = try b.add(try Conv2D(weight: rng.tensor([16, 16, 3, 3], -0.2...0.2), pads: (1, 1, 1, 1)), inputs: [x], name: "conv1")
+        let skip = try b.add(Relu(), inputs: [v], name: "relu1")
+        v = try b.add(try Conv2D(weight: rng.tensor([16, 16, 3, 3], -0.2...0.2), pads: (1, 1, 1, 1)), inputs: [skip], name: "conv2")
+        v = try b.add(Binary(.add), inputs: [skip, v], name: "add")
+        v = try b.add(Relu(), inputs: [v], name: "relu2")
+        v = try b.add(GlobalAveragePool(), inputs: [v], name: "gap")
+        v = try b.add(Flatten(), inputs: [v], name: "flat")
+        v = try b.add(try Dense(weight: rng.tensor([3, 16])), inputs: [v], name: "fc")
+        let model = ExplainableModel(graph: try b.build(outputs: [v]))
+        let input = rng.tensor([1, 16, 96, 96])
+        let r = try Self.registry()
+        for id in ["lrp.epsilon_gamma_box", "lrp.epsilon_plus", "lrp.epsilon_alpha2_beta1"] {
+            let a = try r.makeAnalyzer(id, model: model, options: Options(id == "lrp.epsilon_gamma_box" ? ["low": "-1", "high": "1"] : [:]))
+                .analyze(input, target: .max)
+            let delta = try #require(a.delta)
+            let logit = Double(a.output.scalars[a.targets![0]])
+            #expect(abs(delta[0]) <= 1e-3 * max(1, abs(logit)), "\(id): Σ R − f = \(delta[0]) for f = \(logit)")
+        }
+    }
+
     @Test func flatAndWSquareIgnoreInputValues() throws {
         var rng = TestRandom(seed: 8)
         let layer = try Conv2D(weight: rng.tensor([3, 2, 3, 3]), bias: rng.tensor([3]), pads: (1, 1, 1, 1))

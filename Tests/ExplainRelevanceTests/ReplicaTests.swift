@@ -4,7 +4,8 @@ import Foundation
 import Testing
 
 /// Each LRP rule against a dense-matrix replica written here from the formulas, on random Dense
-/// and Conv layers (padding, stride, groups) with signed inputs.
+/// and Conv layers (padding, stride, groups) with signed inputs, and with non-negative inputs (as
+/// after a Relu, where the rules skip the x⁻ terms and γ derives both denominators from one product).
 @Suite struct ReplicaTests {
     /// A layer as a dense matrix `M[j][i]` (output j, input i) built from basis vectors, plus its bias per output.
     struct Dense64 {
@@ -85,10 +86,10 @@ import Testing
         #expect(err <= 2e-4 * scale, "\(what): max error \(err) (scale \(scale))")
     }
 
-    @Test(arguments: cases)
-    func rulesMatchReplicas(_ c: Case) throws {
+    @Test(arguments: cases, [true, false])
+    func rulesMatchReplicas(_ c: Case, signed: Bool) throws {
         var rng = TestRandom(seed: 17)
-        let x = rng.tensor(c.inputShape, -1...1)
+        let x = rng.tensor(c.inputShape, signed ? -1...1 : 0...1)
         let y = try c.layer.forward([x])
         let r = rng.tensor(y.shape, -1...1)
         let xs = x.scalars.map(Double.init), rs = r.scalars.map(Double.init)

@@ -81,10 +81,9 @@ public struct AlphaBetaRule: AffineRule {
         let groups = try prepared(site)
         let x = site.inputs[0]
         var r = try modifiedGradient(x: x, relevance: incoming, terms: groups[0], epsilon: stabilizer)
-        if alpha != 1 { r = try Tensor.broadcasting(r, Tensor(scalar: alpha), MultiplyFunction.self) }
+        if alpha != 1 { RelevanceKernels.scale(&r, by: alpha) }
         if groups.count > 1 {
-            let n = try modifiedGradient(x: x, relevance: incoming, terms: groups[1], epsilon: stabilizer)
-            r = try Tensor.broadcasting(r, try Tensor.broadcasting(n, Tensor(scalar: beta), MultiplyFunction.self), SubtractFunction.self)
+            RelevanceKernels.addScaled(&r, try modifiedGradient(x: x, relevance: incoming, terms: groups[1], epsilon: stabilizer), sign: -beta)
         }
         return [r]
     }
@@ -133,12 +132,24 @@ public struct GammaRule: AffineRule {
         let bp = layer.bias.map { ParameterMap.plus($0, gamma, ParameterMap.positive) }
         let bn = layer.bias.map { ParameterMap.plus($0, gamma, ParameterMap.negative) }
         // z_j > 0: d = Wp x⁺ + Wn x⁻ + bp ;  z_j < 0: d = Wn x⁺ + Wp x⁻ + bn
+        // The third group, W⁺x + b⁺, serves the non-negative-input shortcut in `propagate`.
         return [[ModifiedTerm(.positive, try layer.with(weight: wp, bias: bp)), ModifiedTerm(.negative, try layer.with(weight: wn, bias: nil))],
-                [ModifiedTerm(.positive, try layer.with(weight: wn, bias: bn)), ModifiedTerm(.negative, try layer.with(weight: wp, bias: nil))]]
+                [ModifiedTerm(.positive, try layer.with(weight: wn, bias: bn)), ModifiedTerm(.negative, try layer.with(weight: wp, bias: nil))],
+                [ModifiedTerm(.positive, try layer.with(weight: ParameterMap.positive(layer.weight), bias: layer.bias.map(ParameterMap.positive)))]]
     }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         let groups = try prepared(site)
         let x = site.inputs[0], z = site.output
+        if RelevanceKernels.minMax(x).min >= 0, z.shape == incoming.shape {
+            // x ≥ 0 (after a Relu): the x⁻ terms vanish and both denominators follow from the layer
+            // output z = Wx + b and one product p = W⁺x + b⁺ (W⁻ = W − W⁺):
+            //   z + γ(W⁺x + b⁺) = z + γp,   z + γ(W⁻x + b⁻) = z + γ(z − p).
+            let p = try groups[2][0].layer.forward([x])
+            let (up, down) = RelevanceKernels.gammaRatios(incoming, z: z, p: p, gamma: gamma, epsilon: stabilizer)
+            let gu = try groups[0][0].layer.inputGradient(inputShape: x.shape, cotangent: up, weight: nil)
+            let gd = try groups[1][0].layer.inputGradient(inputShape: x.shape, cotangent: down, weight: nil)
+            return [RelevanceKernels.inputTimesSum(x, gu, gd)]
+        }
         let up = try modifiedGradient(x: x, relevance: incoming, terms: groups[0], epsilon: stabilizer, mask: (.positive, z))
         let down = try modifiedGradient(x: x, relevance: incoming, terms: groups[1], epsilon: stabilizer, mask: (.negative, z))
         return [up.adding(down)]

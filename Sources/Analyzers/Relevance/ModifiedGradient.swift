@@ -66,7 +66,7 @@ func modifiedGradient(x: Tensor, relevance: Tensor, terms allTerms: [ModifiedTer
                       denominator: Tensor? = nil, mask: (Kernels.SignMask, Tensor)? = nil) throws -> Tensor {
     // A term whose modified input is all zero and that has no bias contributes nothing (e.g. the
     // x⁻ terms of z⁺/αβ/γ after a Relu): skip its forward and backward products.
-    let (lowest, highest) = x.withUnsafeBufferPointer { p in p.isEmpty ? (0, 0) : Kernels.minMax(p.baseAddress!, count: p.count) }
+    let (lowest, highest) = RelevanceKernels.minMax(x)
     let hasPositive = highest > 0, hasNegative = lowest < 0
     let terms = allTerms.filter { t in
         guard t.layer.bias == nil else { return true }
@@ -83,47 +83,28 @@ func modifiedGradient(x: Tensor, relevance: Tensor, terms allTerms: [ModifiedTer
     var z: Tensor
     if let denominator {
         z = denominator
+    } else if let first = terms.first {
+        // The first term's output becomes the accumulator (a single term is its own denominator).
+        z = try first.layer.forward([inputs[0]])
+        if first.sign != 1 { RelevanceKernels.scale(&z, by: first.sign) }
+        for (t, m) in zip(terms, inputs).dropFirst() { RelevanceKernels.addScaled(&z, try t.layer.forward([m]), sign: t.sign) }
     } else {
         z = Tensor(shape: relevance.shape)
-        for (t, m) in zip(terms, inputs) {
-            let y = try t.layer.forward([m])
-            z.withUnsafeMutableBufferPointer { pz in
-                y.withUnsafeBufferPointer { py in for i in 0..<pz.count { pz[i] += t.sign * py[i] } }
-            }
-        }
     }
     guard z.shape == relevance.shape else {
         throw ExplainError.shape("relevance \(Shape.format(relevance.shape)) does not match the layer output \(Shape.format(z.shape))")
     }
     let (signMask, reference) = mask ?? (.all, z)
-    let s = Tensor(shape: relevance.shape) { out in
-        relevance.withUnsafeBufferPointer { pr in
-            z.withUnsafeBufferPointer { pz in
-                reference.withUnsafeBufferPointer { pm in
-                    Kernels.stabilizedRatio(pr.baseAddress!, pz.baseAddress!, epsilon: epsilon, mask: signMask, by: pm.baseAddress!,
-                                            into: out.baseAddress!, count: out.count)
-                }
-            }
-        }
-    }
+    let s = RelevanceKernels.ratio(relevance, z, epsilon: epsilon, mask: signMask, by: reference)
     var result: Tensor? = nil
     for (t, m) in zip(terms, inputs) {
         var g = try t.layer.inputGradient(inputShape: x.shape, cotangent: s, weight: nil)
         if result == nil {
             // The first term writes in place into its own gradient (no zero-filled accumulator).
-            let sign = t.sign
-            g.withUnsafeMutableBufferPointer { pg in
-                m.withUnsafeBufferPointer { pm in for i in 0..<pg.count { pg[i] = sign * pm[i] * pg[i] } }
-            }
+            RelevanceKernels.scaleByInput(&g, m, sign: t.sign)
             result = g
-            continue
-        }
-        result!.withUnsafeMutableBufferPointer { pr in
-            g.withUnsafeBufferPointer { pg in
-                m.withUnsafeBufferPointer { pm in
-                    for i in 0..<pr.count { pr[i] += t.sign * pm[i] * pg[i] }
-                }
-            }
+        } else {
+            RelevanceKernels.accumulate(&result!, m, g, sign: t.sign)
         }
     }
     return result ?? Tensor(shape: x.shape)

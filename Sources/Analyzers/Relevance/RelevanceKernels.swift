@@ -1,0 +1,193 @@
+import ExplainCore
+
+/// The element-wise passes of the LRP rules: SIMD loops split over the cores (at batch 8 the
+/// relevance tensors of a VGG-16 are hundreds of megabytes, and these passes are memory-bound).
+enum RelevanceKernels {
+    typealias V = SIMD8<Float>
+
+    /// Runs `body(range)` on disjoint parts of `0..<n`, in parallel for large `n`.
+    @inline(__always)
+    static func split(_ n: Int, _ body: (Range<Int>) -> Void) { Parallel.forEachRange(n, grain: 1 << 16, body) }
+
+    @inline(__always) static func load(_ p: UnsafePointer<Float>, _ i: Int) -> V { UnsafeRawPointer(p + i).loadUnaligned(as: V.self) }
+    @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>, _ i: Int) { UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: V.self) }
+
+    /// `z + ε·sign(z)` with `sign(0) = +1`, lane-wise.
+    @inline(__always) static func stabilized(_ z: V, _ e: V) -> V { z + e.replacing(with: -e, where: z .< 0) }
+
+    /// The smallest and largest element of `x` (0, 0 when empty).
+    static func minMax(_ x: Tensor) -> (min: Float, max: Float) {
+        x.withUnsafeBufferPointer { p in
+            guard let base = p.baseAddress, !p.isEmpty else { return (0, 0) }
+            let grain = 1 << 16
+            var parts = [(min: Float, max: Float)](repeating: (.infinity, -.infinity), count: Parallel.pieces(p.count, grain: grain))
+            parts.withUnsafeMutableBufferPointer { out in
+                nonisolated(unsafe) let (base, out) = (base, out.baseAddress!)
+                Parallel.forEachPiece(p.count, grain: grain) { piece, r in out[piece] = Kernels.minMax(base + r.lowerBound, count: r.count) }
+            }
+            return (parts.map(\.min).min() ?? 0, parts.map(\.max).max() ?? 0)
+        }
+    }
+
+    /// `out = r / stab(z)`, zero where `mask` (tested on `m`) rejects the entry.
+    static func ratio(_ r: Tensor, _ z: Tensor, epsilon: Float, mask: Kernels.SignMask = .all, by m: Tensor? = nil) -> Tensor {
+        if r.count == 0 { return r }
+        return Tensor(shape: r.shape) { out in
+            r.withUnsafeBufferPointer { pr in
+                z.withUnsafeBufferPointer { pz in
+                    (m ?? z).withUnsafeBufferPointer { pm in
+                        nonisolated(unsafe) let (pr, pz, pm, po) = (pr.baseAddress!, pz.baseAddress!, pm.baseAddress!, out.baseAddress!)
+                        split(out.count) { s in
+                            Kernels.stabilizedRatio(pr + s.lowerBound, pz + s.lowerBound, epsilon: epsilon, mask: mask,
+                                                    by: pm + s.lowerBound, into: po + s.lowerBound, count: s.count)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `g = sign · x ⊙ g`.
+    static func scaleByInput(_ g: inout Tensor, _ x: Tensor, sign: Float) {
+        if g.count == 0 { return }
+        g.withUnsafeMutableBufferPointer { pg in
+            x.withUnsafeBufferPointer { px in
+                nonisolated(unsafe) let (pg, px) = (pg.baseAddress!, px.baseAddress!)
+                let sv = V(repeating: sign)
+                split(x.count) { s in
+                    var i = s.lowerBound
+                    while i &+ 8 <= s.upperBound { store(sv * load(px, i) * load(pg, i), pg, i); i &+= 8 }
+                    while i < s.upperBound { pg[i] = sign * px[i] * pg[i]; i &+= 1 }
+                }
+            }
+        }
+    }
+
+    /// `acc += sign · x ⊙ g`.
+    static func accumulate(_ acc: inout Tensor, _ x: Tensor, _ g: Tensor, sign: Float) {
+        let n = acc.count
+        if n == 0 { return }
+        acc.withUnsafeMutableBufferPointer { pa in
+            x.withUnsafeBufferPointer { px in
+                g.withUnsafeBufferPointer { pg in
+                    nonisolated(unsafe) let (pa, px, pg) = (pa.baseAddress!, px.baseAddress!, pg.baseAddress!)
+                    let sv = V(repeating: sign)
+                    split(n) { s in
+                        var i = s.lowerBound
+                        while i &+ 8 <= s.upperBound { store(load(pa, i) + sv * load(px, i) * load(pg, i), pa, i); i &+= 8 }
+                        while i < s.upperBound { pa[i] += sign * px[i] * pg[i]; i &+= 1 }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `acc += sign · y`.
+    static func addScaled(_ acc: inout Tensor, _ y: Tensor, sign: Float) {
+        let n = acc.count
+        if n == 0 { return }
+        acc.withUnsafeMutableBufferPointer { pa in
+            y.withUnsafeBufferPointer { py in
+                nonisolated(unsafe) let (pa, py) = (pa.baseAddress!, py.baseAddress!)
+                let sv = V(repeating: sign)
+                split(n) { s in
+                    var i = s.lowerBound
+                    while i &+ 8 <= s.upperBound { store(load(pa, i) + sv * load(py, i), pa, i); i &+= 8 }
+                    while i < s.upperBound { pa[i] += sign * py[i]; i &+= 1 }
+                }
+            }
+        }
+    }
+
+    /// `t = factor · t`.
+    static func scale(_ t: inout Tensor, by factor: Float) {
+        let n = t.count
+        if n == 0 { return }
+        t.withUnsafeMutableBufferPointer { p in
+            nonisolated(unsafe) let p = p.baseAddress!
+            let f = V(repeating: factor)
+            split(n) { s in
+                var i = s.lowerBound
+                while i &+ 8 <= s.upperBound { store(f * load(p, i), p, i); i &+= 8 }
+                while i < s.upperBound { p[i] *= factor; i &+= 1 }
+            }
+        }
+    }
+
+    /// `out = x ⊙ (a + b)`.
+    static func inputTimesSum(_ x: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        if x.count == 0 { return x }
+        return Tensor(shape: x.shape) { out in
+            x.withUnsafeBufferPointer { px in
+                a.withUnsafeBufferPointer { pa in
+                    b.withUnsafeBufferPointer { pb in
+                        nonisolated(unsafe) let (px, pa, pb, po) = (px.baseAddress!, pa.baseAddress!, pb.baseAddress!, out.baseAddress!)
+                        split(out.count) { s in
+                            var i = s.lowerBound
+                            while i &+ 8 <= s.upperBound { store(load(px, i) * (load(pa, i) + load(pb, i)), po, i); i &+= 8 }
+                            while i < s.upperBound { po[i] = px[i] * (pa[i] + pb[i]); i &+= 1 }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The two ratios of the γ-rule from the layer output `z` and `p = W⁺x + b⁺` (for `x ≥ 0`):
+    /// `up = R / stab(z + γp)` where `z > 0`, `down = R / stab(z + γ(z − p))` where `z < 0`, else 0.
+    static func gammaRatios(_ r: Tensor, z: Tensor, p: Tensor, gamma: Float, epsilon: Float) -> (up: Tensor, down: Tensor) {
+        if r.count == 0 { return (r, r) }
+        var down = Tensor(shape: r.shape)
+        let up = Tensor(shape: r.shape) { pu in
+            down.withUnsafeMutableBufferPointer { pd in
+                r.withUnsafeBufferPointer { pr in
+                    z.withUnsafeBufferPointer { pz in
+                        p.withUnsafeBufferPointer { pp in
+                            nonisolated(unsafe) let (pu, pd, pr, pz, pp) = (pu.baseAddress!, pd.baseAddress!, pr.baseAddress!, pz.baseAddress!, pp.baseAddress!)
+                            let g = V(repeating: gamma), e = V(repeating: epsilon), zero = V(repeating: 0)
+                            split(r.count) { s in
+                                var i = s.lowerBound
+                                while i &+ 8 <= s.upperBound {
+                                    let zv = load(pz, i), pv = load(pp, i), rv = load(pr, i)
+                                    let u = rv / stabilized(zv + g * pv, e), d = rv / stabilized(zv + g * (zv - pv), e)
+                                    store(u.replacing(with: zero, where: .!(zv .> zero)), pu, i)
+                                    store(d.replacing(with: zero, where: .!(zv .< zero)), pd, i)
+                                    i &+= 8
+                                }
+                                while i < s.upperBound {
+                                    let zi = pz[i], pi = pp[i]
+                                    pu[i] = zi > 0 ? pr[i] / stabilize(zi + gamma * pi, epsilon) : 0
+                                    pd[i] = zi < 0 ? pr[i] / stabilize(zi + gamma * (zi - pi), epsilon) : 0
+                                    i &+= 1
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (up, down)
+    }
+
+    /// The norm rule for a sum of equally shaped summands: `R_k = x_k ⊙ R / stab(Σ x)`, one pass per summand.
+    static func shareBySummands(_ r: Tensor, y: Tensor, summands: [Tensor], epsilon: Float) -> [Tensor] {
+        let e = V(repeating: epsilon)
+        if r.count == 0 { return summands }
+        return summands.map { x in
+            Tensor(shape: x.shape) { po in
+                r.withUnsafeBufferPointer { pr in
+                    y.withUnsafeBufferPointer { py in
+                        x.withUnsafeBufferPointer { px in
+                            nonisolated(unsafe) let (pr, py, px, po) = (pr.baseAddress!, py.baseAddress!, px.baseAddress!, po.baseAddress!)
+                            split(x.count) { s in
+                                var i = s.lowerBound
+                                while i &+ 8 <= s.upperBound { store(load(px, i) * (load(pr, i) / stabilized(load(py, i), e)), po, i); i &+= 8 }
+                                while i < s.upperBound { po[i] = px[i] * (pr[i] / stabilize(py[i], epsilon)); i &+= 1 }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
