@@ -3,4 +3,12 @@
 /// Keeps freed memory in the heap instead of returning large blocks to the kernel (glibc mallopt).
 /// Returns 1 when the allocator accepted the settings, 0 otherwise (e.g. not glibc).
 int explain_keep_freed_memory(void);
+
+/// 2×2/stride-2 max pooling of one plane (row length `w`) into `oh`×`ow` outputs: the first
+/// maximum in row-major order wins, a NaN wins over numbers. Vectorised by the C compiler.
+void explain_max2x2_rows(const float *restrict src, long w, float *restrict dst, long oh, long ow);
+
+/// Its pullback for one plane: each of the `oh`×`ow` windows' gradient `g` goes to the winner, the
+/// window's other three cells get 0 (cells outside the full windows are not touched).
+void explain_route2x2_rows(const float *restrict src, const float *restrict g, long w, float *restrict dst, long oh, long ow);
 #endif

@@ -1,3 +1,5 @@
+import CExplainSupport
+
 /// 2-D max pooling. The pullback routes each output's gradient to the first maximal element of
 /// its window in row-major order (padding never wins; a NaN wins over numbers).
 ///
@@ -119,17 +121,7 @@ public struct MaxPool2D: Pool2D {
         let (w, oh, ow) = (x.shape[3], outShape[2], outShape[3])
         return Tensor(shape: outShape) { out in
             forEachPlane2x2(x, into: out.baseAddress!, dstPlane: oh * ow) { src, dst, _ in
-                for i in 0..<oh {
-                    let r0 = src + 2 * i * w, r1 = r0 + w, d = dst + i * ow
-                    for j in 0..<ow {
-                        let c = 2 &* j
-                        var best = r0[c]
-                        let b = r0[c &+ 1], e = r1[c], f = r1[c &+ 1]
-                        best = beats(b, best) ? b : best
-                        best = beats(e, best) ? e : best
-                        d[j] = beats(f, best) ? f : best
-                    }
-                }
+                explain_max2x2_rows(src, w, dst, oh, ow)
             }
         }
     }
@@ -148,24 +140,8 @@ public struct MaxPool2D: Pool2D {
             values.withUnsafeBufferPointer { pg in
                 nonisolated(unsafe) let pg = pg.baseAddress!
                 forEachPlane2x2(x, into: dx.baseAddress!, dstPlane: h * w) { src, dst, p in
-                    let g = pg + p * oh * ow
-                    for i in 0..<oh {
-                        let r0 = 2 * i * w, r1 = r0 + w
-                        for j in 0..<ow {
-                            let c = 2 &* j
-                            let a = src[r0 &+ c], b = src[r0 &+ c &+ 1], e = src[r1 &+ c], f = src[r1 &+ c &+ 1]
-                            var best = a, winner = 0
-                            let tb = beats(b, best); best = tb ? b : best; winner = tb ? 1 : winner
-                            let te = beats(e, best); best = te ? e : best; winner = te ? 2 : winner
-                            let tf = beats(f, best); winner = tf ? 3 : winner
-                            let v = g[i &* ow &+ j]
-                            dst[r0 &+ c] = winner == 0 ? v : 0
-                            dst[r0 &+ c &+ 1] = winner == 1 ? v : 0
-                            dst[r1 &+ c] = winner == 2 ? v : 0
-                            dst[r1 &+ c &+ 1] = winner == 3 ? v : 0
-                        }
-                        if 2 * ow < w { for r in [r0, r1] { (dst + r + 2 * ow).update(repeating: 0, count: w - 2 * ow) } }
-                    }
+                    explain_route2x2_rows(src, pg + p * oh * ow, w, dst, oh, ow)
+                    if 2 * ow < w { for r in 0..<(2 * oh) { (dst + r * w + 2 * ow).update(repeating: 0, count: w - 2 * ow) } }
                     if 2 * oh < h { (dst + 2 * oh * w).update(repeating: 0, count: (h - 2 * oh) * w) }
                 }
             }

@@ -1,0 +1,93 @@
+#include "explain_support.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+// Whether v replaces best as a window's winner: larger, or a NaN over a number (the first NaN stays).
+static inline int beats(float v, float best) { return !(v <= best) & (best == best); }
+
+#if defined(__SSE2__)
+static inline __m128 beats4(__m128 v, __m128 best) {
+    return _mm_andnot_ps(_mm_cmple_ps(v, best), _mm_cmpord_ps(best, best));
+}
+static inline __m128 select4(__m128 mask, __m128 a, __m128 b) {
+    return _mm_or_ps(_mm_and_ps(mask, a), _mm_andnot_ps(mask, b));
+}
+// The four cells of 4 consecutive windows: a b (top row), e f (bottom row).
+static inline void load_windows(const float *r0, const float *r1, __m128 *a, __m128 *b, __m128 *e, __m128 *f) {
+    __m128 t0 = _mm_loadu_ps(r0), t1 = _mm_loadu_ps(r0 + 4), u0 = _mm_loadu_ps(r1), u1 = _mm_loadu_ps(r1 + 4);
+    *a = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(2, 0, 2, 0));
+    *b = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 1, 3, 1));
+    *e = _mm_shuffle_ps(u0, u1, _MM_SHUFFLE(2, 0, 2, 0));
+    *f = _mm_shuffle_ps(u0, u1, _MM_SHUFFLE(3, 1, 3, 1));
+}
+#endif
+
+void explain_max2x2_rows(const float *restrict src, long w, float *restrict dst, long oh, long ow) {
+    for (long i = 0; i < oh; i++) {
+        const float *r0 = src + 2 * i * w, *r1 = r0 + w;
+        float *d = dst + i * ow;
+        long j = 0;
+#if defined(__SSE2__)
+        for (; j + 4 <= ow; j += 4) {
+            __m128 a, b, e, f;
+            load_windows(r0 + 2 * j, r1 + 2 * j, &a, &b, &e, &f);
+            __m128 best = a;
+            best = select4(beats4(b, best), b, best);
+            best = select4(beats4(e, best), e, best);
+            best = select4(beats4(f, best), f, best);
+            _mm_storeu_ps(d + j, best);
+        }
+#endif
+        for (; j < ow; j++) {
+            float best = r0[2 * j];
+            if (beats(r0[2 * j + 1], best)) best = r0[2 * j + 1];
+            if (beats(r1[2 * j], best)) best = r1[2 * j];
+            if (beats(r1[2 * j + 1], best)) best = r1[2 * j + 1];
+            d[j] = best;
+        }
+    }
+}
+
+void explain_route2x2_rows(const float *restrict src, const float *restrict g, long w, float *restrict dst, long oh, long ow) {
+    for (long i = 0; i < oh; i++) {
+        const float *r0 = src + 2 * i * w, *r1 = r0 + w, *gi = g + i * ow;
+        float *d0 = dst + 2 * i * w, *d1 = d0 + w;
+        long j = 0;
+#if defined(__SSE2__)
+        for (; j + 4 <= ow; j += 4) {
+            __m128 a, b, e, f;
+            load_windows(r0 + 2 * j, r1 + 2 * j, &a, &b, &e, &f);
+            // One-hot winner masks, updated like the running maximum.
+            __m128 wa = _mm_castsi128_ps(_mm_set1_epi32(-1)), best = a;
+            __m128 tb = beats4(b, best);
+            best = select4(tb, b, best); wa = _mm_andnot_ps(tb, wa);
+            __m128 wb = tb;
+            __m128 te = beats4(e, best);
+            best = select4(te, e, best); wa = _mm_andnot_ps(te, wa); wb = _mm_andnot_ps(te, wb);
+            __m128 we = te;
+            __m128 wf = beats4(f, best);
+            wa = _mm_andnot_ps(wf, wa); wb = _mm_andnot_ps(wf, wb); we = _mm_andnot_ps(wf, we);
+            __m128 v = _mm_loadu_ps(gi + j);
+            __m128 va = _mm_and_ps(wa, v), vb = _mm_and_ps(wb, v), ve = _mm_and_ps(we, v), vf = _mm_and_ps(wf, v);
+            _mm_storeu_ps(d0 + 2 * j, _mm_unpacklo_ps(va, vb));
+            _mm_storeu_ps(d0 + 2 * j + 4, _mm_unpackhi_ps(va, vb));
+            _mm_storeu_ps(d1 + 2 * j, _mm_unpacklo_ps(ve, vf));
+            _mm_storeu_ps(d1 + 2 * j + 4, _mm_unpackhi_ps(ve, vf));
+        }
+#endif
+        for (; j < ow; j++) {
+            const float a = r0[2 * j], b = r0[2 * j + 1], e = r1[2 * j], f = r1[2 * j + 1];
+            float best = a;
+            int winner = 0;
+            if (beats(b, best)) { best = b; winner = 1; }
+            if (beats(e, best)) { best = e; winner = 2; }
+            if (beats(f, best)) { winner = 3; }
+            const float v = gi[j];
+            d0[2 * j] = winner == 0 ? v : 0.0f;
+            d0[2 * j + 1] = winner == 1 ? v : 0.0f;
+            d1[2 * j] = winner == 2 ? v : 0.0f;
+            d1[2 * j + 1] = winner == 3 ? v : 0.0f;
+        }
+    }
+}
