@@ -162,3 +162,22 @@ import Testing
         #expect(Deviation(dx, dxRef).maxAbs < 1e-5)
     }
 }
+
+/// A batch-1 dense pullback skips the weight rows whose cotangent is zero: same result as the full product.
+@Suite struct DenseSparsePullbackTests {
+    @Test(arguments: [0.0, 0.5, 0.95])
+    func matchesDirectProduct(_ zeroFraction: Double) throws {
+        var rng = TestRandom(seed: 9)
+        let (outF, inF) = (1000, 1100)
+        let layer = try Dense(weight: rng.tensor([outF, inF]))
+        var dy = rng.tensor([1, outF]).scalars
+        for i in dy.indices where Double(i % 20) < zeroFraction * 20 { dy[i] = 0 }
+        let cotangent = try Tensor(shape: [1, outF], scalars: dy)
+        let x = rng.tensor([1, inF])
+        let dx = try layer.pullback(inputs: [x], output: try layer.forward([x]), cotangent: cotangent)[0]
+        var want = [Double](repeating: 0, count: inF)
+        for i in 0..<outF where dy[i] != 0 { for j in 0..<inF { want[j] += Double(dy[i]) * Double(layer.weight.scalars[i * inF + j]) } }
+        let err = zip(dx.scalars, want).map { abs(Double($0) - $1) }.max() ?? 0
+        #expect(err < 1e-4, "max error \(err)")
+    }
+}

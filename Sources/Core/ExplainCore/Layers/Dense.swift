@@ -114,8 +114,8 @@ public struct Dense: AffineLayer {
             cotangent.withUnsafeBufferPointer { pdy in
                 wt.withUnsafeBufferPointer { pw in
                     if m == 1 {
-                        // dx = Wᵀ · dy (one sample)
-                        BLAS.gemv(trans: true, m: n, n: k, a: pw.baseAddress!, lda: k, x: pdy.baseAddress!, y: dx.baseAddress!)
+                        // dx = Wᵀ · dy (one sample); rows of W whose cotangent is zero are skipped.
+                        BLAS.gemvTransposedSkippingZeros(m: n, n: k, a: pw.baseAddress!, lda: k, x: pdy.baseAddress!, y: dx.baseAddress!)
                         return
                     }
                     if transposeInput {

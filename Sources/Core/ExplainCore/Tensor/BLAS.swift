@@ -105,6 +105,39 @@ public enum BLAS {
         }
     }
 
+    /// `y = Aᵀ · x` for a row-major m×n matrix A, reading only the rows where `x` is non-zero.
+    ///
+    /// A batch-1 backward pass through a dense layer is bound by reading the weight matrix; after a
+    /// Relu half of the cotangent is zero, so skipping those rows halves the traffic. Falls back to
+    /// `gemv` when few entries are zero. Column blocks stay in cache while the rows stream through.
+    public static func gemvTransposedSkippingZeros(
+        m: Int, n: Int, a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+    ) {
+        _ = configured
+        if n == 0 { return }
+        var rows: [Int32] = []
+        rows.reserveCapacity(m)
+        for i in 0..<m where x[i] != 0 { rows.append(Int32(i)) }
+        if m == 0 || rows.count * 5 > m * 4 || Double(m) * Double(n) < 1_000_000 {
+            gemv(trans: true, m: m, n: n, a: a, lda: lda, x: x, y: y)
+            return
+        }
+        rows.withUnsafeBufferPointer { rows in
+            nonisolated(unsafe) let (rows, a, x, y) = (rows, a, x, y)
+            Parallel.forEachRange(n, grain: 2048) { range in
+                let block = 8192
+                for j0 in stride(from: range.lowerBound, to: range.upperBound, by: block) {
+                    let width = min(block, range.upperBound - j0)
+                    (y + j0).update(repeating: 0, count: width)
+                    for i in rows {
+                        let r = Int(i)
+                        cblas_saxpy(Int32(width), x[r], a + r * lda + j0, 1, y + j0, 1)
+                    }
+                }
+            }
+        }
+    }
+
     @inline(__always)
     private static func single(
         _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
