@@ -152,7 +152,7 @@ enum PeakMemory {
 /// Per-node forward times (`explain bench --profile`), slowest first.
 enum NodeProfile {
     /// Prints the slowest entries with their share of the total.
-    static func print(_ title: String, _ rows: [(String, Double)], top: Int = 15) {
+    static func print(_ title: String, _ rows: [(String, Double)], top: Int = 400) {
         let total = rows.reduce(0) { $0 + $1.1 }
         Swift.print(title + String(format: " (total %.4f s):", total))
         for (name, t) in rows.sorted(by: { $0.1 > $1.1 }).prefix(top) {
@@ -170,7 +170,7 @@ enum NodeProfile {
             .map { String(format: "%@ %.4f s (%d)", $0.key, $0.value.0, $0.value.1) }.joined(separator: ", "))
     }
 
-    static func run(_ graph: Graph, _ input: Tensor, top: Int = 40) throws {
+    static func run(_ graph: Graph, _ input: Tensor, top: Int = 400) throws {
         var values = [Tensor?](repeating: nil, count: graph.valueNames.count)
         values[graph.inputs[0]] = input
         var rows: [(String, String, Double)] = []

@@ -79,6 +79,24 @@ import Testing
         }
     }
 
+    /// ε = 0 on a layer whose output is exactly 0 gives 0/0: the attribution names the node where
+    /// the first non-finite value appeared (found by repeating the pass with per-node checks).
+    @Test func firstNonFiniteNodeIsReported() throws {
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x", shape: [nil, 4])
+        var v = try b.add(try Dense(weight: Tensor(shape: [3, 4], repeating: 0.5)), inputs: [x], name: "fc1")
+        v = try b.add(Relu(), inputs: [v], name: "relu")
+        v = try b.add(try Dense(weight: Tensor(shape: [2, 3])), inputs: [v], name: "fc2")
+        let model = ExplainableModel(graph: try b.build(outputs: [v]))
+        let a = try Self.registry().makeAnalyzer("lrp.epsilon", model: model, options: Options(["epsilon": "0"]))
+            .analyze(try Tensor(shape: [1, 4], scalars: [1, 2, 3, 4]), target: .index(0))
+        #expect(!a.values.isFinite)
+        #expect(a.diagnostics.contains { $0.contains("'fc2'") }, "\(a.diagnostics)")
+        // A finite run reports nothing.
+        let ok = try Self.registry().makeAnalyzer("lrp.epsilon", model: model).analyze(try Tensor(shape: [1, 4], scalars: [1, 2, 3, 4]), target: .index(0))
+        #expect(ok.diagnostics.isEmpty)
+    }
+
     @Test func flatAndWSquareIgnoreInputValues() throws {
         var rng = TestRandom(seed: 8)
         let layer = try Conv2D(weight: rng.tensor([3, 2, 3, 3]), bias: rng.tensor([3]), pads: (1, 1, 1, 1))

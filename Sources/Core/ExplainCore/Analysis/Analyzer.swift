@@ -74,7 +74,7 @@ public struct BackpropAnalyzer: Analyzer {
         try run(input, target: target, timed: true).profile
     }
 
-    private func run(_ input: Tensor, target: Target, timed: Bool) throws -> (attribution: Attribution, profile: Profile) {
+    private func run(_ input: Tensor, target: Target, timed: Bool, checkFinite: Bool = false) throws -> (attribution: Attribution, profile: Profile) {
         let g = model.graph
         let t0 = DispatchTime.now().uptimeNanoseconds
         var acts = try g.forward([input], outputs: [model.output], retain: .backward(reads: bound.reads))
@@ -82,7 +82,11 @@ public struct BackpropAnalyzer: Analyzer {
         let output = try acts.value(model.output)
         let (seed, picked) = try target.seed(for: output, value: seedValue)
         let keepIDs = try keep.map { try g.value(named: $0) }
-        let result = try bound.backward(&acts, seeds: [model.output: seed], capture: Set(keepIDs), timed: timed)
+        let result = try bound.backward(&acts, seeds: [model.output: seed], capture: Set(keepIDs), timed: timed, checkFinite: checkFinite)
+        if !checkFinite && !result.inputs[0].isFinite {
+            // Rare: repeat with a finiteness check per node to name where it started.
+            return try run(input, target: target, timed: timed, checkFinite: true)
+        }
         var values = result.inputs[0]
         if timesInput { values = try Tensor.broadcasting(values, input, MultiplyFunction.self) }
         var captured: [String: Tensor] = [:]

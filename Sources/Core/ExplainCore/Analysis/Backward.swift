@@ -24,8 +24,10 @@ extension BoundGraph {
     ///   - inputs: the values whose relevance/gradient is returned (default: the graph inputs).
     ///   - capture: values whose relevance/gradient is also returned.
     ///   - timed: record each visited node's time in `BackwardResult.nodeSeconds` (profiling).
+    ///   - checkFinite: test every node's result for NaN/infinity to fill `firstNonFinite` (one extra
+    ///     pass over each result; analyzers skip it and repeat the analysis only when the result is not finite).
     public func backward(_ activations: inout Activations, seeds: [ValueID: Tensor], to inputs: [ValueID]? = nil,
-                         capture: Set<ValueID> = [], timed: Bool = false) throws -> BackwardResult {
+                         capture: Set<ValueID> = [], timed: Bool = false, checkFinite: Bool = true) throws -> BackwardResult {
         let g = graph
         let targets = inputs ?? g.inputs
         let count = g.valueNames.count
@@ -84,7 +86,7 @@ extension BoundGraph {
                     throw ExplainError.shape("backward result \(Shape.format(r.shape)) does not match input \(Shape.format(args[k].shape))")
                         .at(node: node.name, op: node.layer.kind.rawValue)
                 }
-                if firstNonFinite == nil, !r.isFinite { firstNonFinite = node.name }
+                if checkFinite, firstNonFinite == nil, !r.isFinite { firstNonFinite = node.name }
                 if let existing = grads[v] {
                     grads[v] = existing.adding(r)
                 } else {
