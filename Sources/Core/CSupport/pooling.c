@@ -91,3 +91,39 @@ void explain_route2x2_rows(const float *restrict src, const float *restrict g, l
         }
     }
 }
+
+// A float select without a branch (compilers turn `t ? a : b` on floats into jumps).
+static inline float select1(int t, float a, float b) {
+    union { float f; unsigned u; } x = { a }, y = { b };
+    unsigned m = 0u - (unsigned)t;
+    x.u = (x.u & m) | (y.u & ~m);
+    return x.f;
+}
+
+void explain_maxpool_plane(const float *restrict src, long w, long oh, long ow,
+                           const long *restrict row_start, const long *restrict row_lo, const long *restrict row_hi,
+                           const long *restrict col_start, const long *restrict col_lo, const long *restrict col_hi,
+                           long dh, long dw, float *restrict best_out, long *restrict winner_out) {
+    for (long i = 0; i < oh; i++) {
+        const long rs = row_start[i], rl = row_lo[i], rh = row_hi[i];
+        for (long j = 0; j < ow; j++) {
+            const long cs = col_start[j], cl = col_lo[j], ch = col_hi[j];
+            const long o = i * ow + j;
+            if (rl >= rh || cl >= ch) { best_out[o] = -__builtin_inff(); winner_out[o] = -1; continue; }
+            long winner = (rs + rl * dh) * w + cs + cl * dw;
+            float best = src[winner];
+            for (long ki = rl; ki < rh; ki++) {
+                const long row = (rs + ki * dh) * w + cs;
+                for (long kj = cl; kj < ch; kj++) {
+                    const long k = row + kj * dw;
+                    const float v = src[k];
+                    const int t = beats(v, best);
+                    best = select1(t, v, best);
+                    winner = t ? k : winner;
+                }
+            }
+            best_out[o] = best;
+            winner_out[o] = winner;
+        }
+    }
+}

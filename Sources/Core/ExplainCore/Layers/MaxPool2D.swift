@@ -3,9 +3,9 @@ import CExplainSupport
 /// 2-D max pooling. The pullback routes each output's gradient to the first maximal element of
 /// its window in row-major order (padding never wins; a NaN wins over numbers).
 ///
-/// Both directions are branch-free scans (the winner is chosen with selects, so random data costs
-/// no mispredictions), split over the cores by planes; the common 2×2/stride-2 window has its own
-/// kernels, and its pullback writes every input cell once instead of zero-filling first.
+/// Both directions are branch-free scans in C (the winner is chosen with selects, so random data
+/// costs no mispredictions), split over the cores by planes; the common 2×2/stride-2 window has
+/// SSE2 kernels, and its pullback writes every input cell once instead of zero-filling first.
 public struct MaxPool2D: Pool2D {
     public let window: Window2D
     public let ceilMode: Bool
@@ -28,63 +28,40 @@ public struct MaxPool2D: Pool2D {
         window.kernel == (2, 2) && window.strides == (2, 2) && window.pads == (0, 0, 0, 0) && window.dilations == (1, 1) && !ceilMode
     }
 
-    /// Whether `v` replaces `best` as the window's winner: larger, or a NaN over a number (the
-    /// first NaN stays). Written without short-circuit branches so it compiles to selects.
-    @inline(__always)
-    static func beats(_ v: Float, _ best: Float) -> Bool { !(v <= best) && best == best }
 
     /// The valid kernel taps `lo..<hi` of every output row (or column) and the window's first input index.
-    private static func spans(_ outN: Int, _ n: Int, _ s: Int, _ p: Int, _ k: Int, _ d: Int) -> [(start: Int, lo: Int, hi: Int)] {
-        (0..<outN).map { o in
+    private static func spans(_ outN: Int, _ n: Int, _ s: Int, _ p: Int, _ k: Int, _ d: Int) -> (start: [Int], lo: [Int], hi: [Int]) {
+        var result = (start: [Int](), lo: [Int](), hi: [Int]())
+        for o in 0..<outN {
             let start = o * s - p
             var lo = 0, hi = k
             while lo < k && start + lo * d < 0 { lo += 1 }
             while hi > lo && start + (hi - 1) * d >= n { hi -= 1 }
-            return (start, lo, hi)
+            result.start.append(start); result.lo.append(lo); result.hi.append(hi)
         }
+        return result
     }
 
-    /// For every plane `p` and output cell `o`, calls `body(p, o, winner, best)` with the index of
-    /// the winning input element within the plane and its value, or `(-1, -inf)` for a window
-    /// entirely in the padding. Planes run in parallel: `body` may only touch state of plane `p`.
+    /// For every plane `p`, calls `body(p, best, winner)` with each output cell's maximum and the
+    /// index of the winning input element within the plane, or (-inf, -1) for a window entirely in
+    /// the padding (a branch-free C kernel). Planes run in parallel: `body` may only touch state of
+    /// plane `p`; the two buffers are only valid during the call.
     @inline(__always)
-    func forEachWinner(_ x: Tensor, outShape: [Int], _ body: (Int, Int, Int, Float) -> Void) {
+    func forEachPlaneWinners(_ x: Tensor, outShape: [Int], _ body: (Int, UnsafePointer<Float>, UnsafePointer<Int>) -> Void) {
         let (h, w, oh, ow) = (x.shape[2], x.shape[3], outShape[2], outShape[3])
-        let planes = x.shape[0] * x.shape[1]
+        let planes = x.shape[0] * x.shape[1], outPlane = oh * ow
         let g = window
         let rows = Self.spans(oh, h, g.strides.h, g.pads.top, g.kernel.h, g.dilations.h)
         let cols = Self.spans(ow, w, g.strides.w, g.pads.left, g.kernel.w, g.dilations.w)
-        let dh = g.dilations.h, dw = g.dilations.w
         let taps = g.kernel.h * g.kernel.w
         x.withUnsafeBufferPointer { px in
-            rows.withUnsafeBufferPointer { rows in
-                cols.withUnsafeBufferPointer { cols in
-                    nonisolated(unsafe) let (px, rows, cols) = (px.baseAddress!, rows, cols)
-                    Parallel.forEachRange(planes, grain: max(1, (1 << 16) / max(1, oh * ow * taps))) { range in
-                        for p in range {
-                            let src = px + p * h * w
-                            for i in 0..<oh {
-                                let r = rows[i]
-                                for j in 0..<ow {
-                                    let c = cols[j]
-                                    guard r.lo < r.hi && c.lo < c.hi else { body(p, i * ow + j, -1, -.infinity); continue }
-                                    var winner = (r.start + r.lo * dh) * w + c.start + c.lo * dw
-                                    var best = src[winner]
-                                    for ki in r.lo..<r.hi {
-                                        let rowStart = (r.start + ki * dh) * w + c.start
-                                        for kj in c.lo..<c.hi {
-                                            let k = rowStart + kj * dw
-                                            let v = src[k]
-                                            let take = Self.beats(v, best)
-                                            best = take ? v : best
-                                            winner = take ? k : winner
-                                        }
-                                    }
-                                    body(p, i * ow + j, winner, best)
-                                }
-                            }
-                        }
-                    }
+            nonisolated(unsafe) let px = px.baseAddress!
+            Parallel.forEachRange(planes, grain: max(1, (1 << 16) / max(1, outPlane * taps))) { range in
+                var best = [Float](repeating: 0, count: outPlane), winners = [Int](repeating: 0, count: outPlane)
+                for p in range {
+                    explain_maxpool_plane(px + p * h * w, w, oh, ow, rows.start, rows.lo, rows.hi, cols.start, cols.lo, cols.hi,
+                                          g.dilations.h, g.dilations.w, &best, &winners)
+                    body(p, best, winners)
                 }
             }
         }
@@ -97,7 +74,7 @@ public struct MaxPool2D: Pool2D {
         let outPlane = outShape[2] * outShape[3]
         return Tensor(shape: outShape) { out in
             nonisolated(unsafe) let d = out.baseAddress!
-            forEachWinner(x, outShape: outShape) { p, o, _, best in d[p &* outPlane &+ o] = best }
+            forEachPlaneWinners(x, outShape: outShape) { p, best, _ in (d + p * outPlane).update(from: best, count: outPlane) }
         }
     }
 
@@ -157,8 +134,9 @@ public struct MaxPool2D: Pool2D {
         dx.withUnsafeMutableBufferPointer { pdx in
             values.withUnsafeBufferPointer { pg in
                 nonisolated(unsafe) let (d, v) = (pdx.baseAddress!, pg.baseAddress!)
-                forEachWinner(x, outShape: outShape) { p, o, winner, _ in
-                    if winner >= 0 { d[p &* plane &+ winner] += v[p &* outPlane &+ o] }
+                forEachPlaneWinners(x, outShape: outShape) { p, _, winners in
+                    let dp = d + p * plane, vp = v + p * outPlane
+                    for o in 0..<outPlane where winners[o] >= 0 { dp[winners[o]] += vp[o] }
                 }
             }
         }
