@@ -139,6 +139,16 @@ enum TestPlugin: Plugin {
 }
 
 @Suite struct SmoothGradTests {
+    @Test func gaussianNoiseHasUnitMoments() {
+        var rng = SeededGenerator(seed: 3)
+        var samples = [Float](repeating: 0, count: 200_001)   // odd: the last pair is cut
+        samples.withUnsafeMutableBufferPointer { rng.fillGaussian($0) }
+        let mean = samples.reduce(0.0) { $0 + Double($1) } / Double(samples.count)
+        let variance = samples.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(samples.count)
+        #expect(abs(mean) < 0.01 && abs(variance - 1) < 0.02, "mean \(mean), variance \(variance)")
+        #expect(samples.allSatisfy(\.isFinite) && samples.last != 0)
+    }
+
     let dir = TestPaths.reference + "/digits-cnn"
 
     func setup() throws -> (Registry, ExplainableModel, Tensor) {

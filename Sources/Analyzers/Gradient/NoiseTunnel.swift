@@ -58,8 +58,9 @@ public struct NoiseTunnel: Analyzer {
                 var shape = input.shape
                 shape[0] = m
                 let noisy = Tensor(shape: shape) { p in
+                    rng.fillGaussian(p)
                     for c in 0..<m {
-                        for i in 0..<per { p[c * per + i] = x[i] + sigma * rng.nextGaussian() }
+                        for i in 0..<per { p[c * per + i] = x[i] + sigma * p[c * per + i] }
                     }
                 }
                 let copyTarget: Target
@@ -101,11 +102,17 @@ public struct NoiseTunnel: Analyzer {
 }
 
 extension SeededGenerator {
-    /// A standard normal sample (Box–Muller, in Double).
-    public mutating func nextGaussian() -> Float {
-        var u1 = Double(next() >> 11) * 0x1.0p-53
-        if u1 < 1e-300 { u1 = 1e-300 }
-        let u2 = Double(next() >> 11) * 0x1.0p-53
-        return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2))
+    /// Fills `buffer` with standard normal samples, both values of each Box–Muller pair used.
+    public mutating func fillGaussian(_ buffer: UnsafeMutableBufferPointer<Float>) {
+        var i = 0
+        while i < buffer.count {
+            var u1 = Double(next() >> 11) * 0x1.0p-53
+            if u1 < 1e-300 { u1 = 1e-300 }
+            let u2 = Double(next() >> 11) * 0x1.0p-53
+            let r = (-2 * Foundation.log(u1)).squareRoot(), a = 2 * Double.pi * u2
+            buffer[i] = Float(r * Foundation.cos(a))
+            if i + 1 < buffer.count { buffer[i + 1] = Float(r * Foundation.sin(a)) }
+            i += 2
+        }
     }
 }
