@@ -169,10 +169,12 @@ enum RelevanceKernels {
         return (up, down)
     }
 
-    /// The norm rule for a sum of equally shaped summands: `R_k = x_k ⊙ R / stab(Σ x)`, one pass per summand.
+    /// The norm rule for a sum of equally shaped summands: `R_k = x_k ⊙ R / stab(Σ x)`. Two
+    /// summands (a residual Add) share one pass, so the ratio is computed once per element.
     static func shareBySummands(_ r: Tensor, y: Tensor, summands: [Tensor], epsilon: Float) -> [Tensor] {
-        let e = V(repeating: epsilon)
         if r.count == 0 { return summands }
+        if summands.count == 2 { return shareByTwo(r, y: y, summands[0], summands[1], epsilon: epsilon) }
+        let e = V(repeating: epsilon)
         return summands.map { x in
             Tensor(shape: x.shape) { po in
                 r.withUnsafeBufferPointer { pr in
@@ -189,5 +191,40 @@ enum RelevanceKernels {
                 }
             }
         }
+    }
+
+    private static func shareByTwo(_ r: Tensor, y: Tensor, _ a: Tensor, _ b: Tensor, epsilon: Float) -> [Tensor] {
+        let e = V(repeating: epsilon)
+        var outB = Tensor(shape: b.shape) { _ in }   // written in full below
+        let outA = Tensor(shape: a.shape) { poa in
+            outB.withUnsafeMutableBufferPointer { pob in
+                r.withUnsafeBufferPointer { pr in
+                    y.withUnsafeBufferPointer { py in
+                        a.withUnsafeBufferPointer { pa in
+                            b.withUnsafeBufferPointer { pb in
+                                nonisolated(unsafe) let (pr, py, pa, pb, poa, pob) =
+                                    (pr.baseAddress!, py.baseAddress!, pa.baseAddress!, pb.baseAddress!, poa.baseAddress!, pob.baseAddress!)
+                                split(r.count) { s in
+                                    var i = s.lowerBound
+                                    while i &+ 8 <= s.upperBound {
+                                        let q = load(pr, i) / stabilized(load(py, i), e)
+                                        store(load(pa, i) * q, poa, i)
+                                        store(load(pb, i) * q, pob, i)
+                                        i &+= 8
+                                    }
+                                    while i < s.upperBound {
+                                        let q = pr[i] / stabilize(py[i], epsilon)
+                                        poa[i] = pa[i] * q
+                                        pob[i] = pb[i] * q
+                                        i &+= 1
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return [outA, outB]
     }
 }

@@ -149,7 +149,8 @@ public struct Conv2D: AffineLayer {
         let pointwise = window.isPointwise
         let band = Im2Col.bandRows(k: k, outH: oh, outW: ow)
         let window = self.window, inChannels = self.inChannels, outChannels = self.outChannels
-        var dx = Tensor(shape: inputShape)
+        // A pointwise convolution's product writes every input cell; the others accumulate taps into zeros.
+        var dx = pointwise ? Tensor(shape: inputShape) { _ in } : Tensor(shape: inputShape)
         dx.withUnsafeMutableBufferPointer { pdx in
             cotangent.withUnsafeBufferPointer { pdy in
                 wt.withUnsafeBufferPointer { pw in
