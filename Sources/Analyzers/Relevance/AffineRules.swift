@@ -166,7 +166,10 @@ public struct FlatRule: AffineRule {
         [[ModifiedTerm(.ones, try layer.with(weight: ParameterMap.ones(layer.weight), bias: nil))]]
     }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
-        [try modifiedGradient(x: site.inputs[0], relevance: incoming, terms: try prepared(site)[0], epsilon: stabilizer)]
+        if let r = FlatFastPath.propagate(incoming, layer: site.node.layer, inputShape: site.inputs[0].shape, stabilizer: stabilizer) {
+            return [r]
+        }
+        return [try modifiedGradient(x: site.inputs[0], relevance: incoming, terms: try prepared(site)[0], epsilon: stabilizer)]
     }
 }
 
