@@ -76,16 +76,20 @@ public struct Relu: ElementwiseActivation {
     }
 
     public func forwardInPlace(_ x: inout Tensor) throws {
+        let n = x.count
         x.withUnsafeMutableBufferPointer { p in
-            for i in 0..<p.count { p[i] = p[i] > 0 ? p[i] : 0 }
+            nonisolated(unsafe) let p = p
+            Parallel.forEachRange(n) { r in for i in r { p[i] = p[i] > 0 ? p[i] : 0 } }
         }
     }
 
     public func pullbackInPlace(inputs: [Tensor], output: Tensor, cotangent: inout Tensor) throws {
         try expectCotangent(cotangent, output)
+        let n = output.count
         output.withUnsafeBufferPointer { py in
             cotangent.withUnsafeMutableBufferPointer { pg in
-                Kernels.keepWherePositive(py.baseAddress!, pg.baseAddress!, count: py.count)
+                nonisolated(unsafe) let (py, pg) = (py.baseAddress!, pg.baseAddress!)
+                Parallel.forEachRange(n) { r in Kernels.keepWherePositive(py + r.lowerBound, pg + r.lowerBound, count: r.count) }
             }
         }
     }

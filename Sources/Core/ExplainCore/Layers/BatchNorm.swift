@@ -93,9 +93,11 @@ public struct BatchNorm: InPlaceLayer, InPlacePullback {
         let plane = n * c == 0 ? 0 : x.count / (n * c)
         let (a, b) = (multiplier, offset)
         x.withUnsafeMutableBufferPointer { p in
-            for s in 0..<n {
-                for ch in 0..<c {
-                    let base = (s * c + ch) * plane
+            nonisolated(unsafe) let p = p
+            // Planes (sample, channel) split over the cores when the tensor is large.
+            Parallel.forEachRange(n * c, grain: max(1, (1 << 16) / max(1, plane))) { planes in
+                for q in planes {
+                    let base = q * plane, ch = q % c
                     let m = a[ch], o = withOffset ? b[ch] : 0
                     for i in 0..<plane { p[base &+ i] = p[base &+ i] * m + o }
                 }
