@@ -100,30 +100,73 @@ static inline float select1(int t, float a, float b) {
     return x.f;
 }
 
+// One window of the general kernel (also the border cells of the 3×3/stride-2 fast path).
+static inline void one_window(const float *restrict src, long w, long rs, long rl, long rh, long cs, long cl, long ch,
+                              long dh, long dw, float *best_out, long *winner_out) {
+    if (rl >= rh || cl >= ch) { *best_out = -__builtin_inff(); *winner_out = -1; return; }
+    long winner = (rs + rl * dh) * w + cs + cl * dw;
+    float best = src[winner];
+    for (long ki = rl; ki < rh; ki++) {
+        const long row = (rs + ki * dh) * w + cs;
+        for (long kj = cl; kj < ch; kj++) {
+            const long k = row + kj * dw;
+            const float v = src[k];
+            const int t = beats(v, best);
+            best = select1(t, v, best);
+            winner = t ? k : winner;
+        }
+    }
+    *best_out = best;
+    *winner_out = winner;
+}
+
 void explain_maxpool_plane(const float *restrict src, long w, long oh, long ow,
                            const long *restrict row_start, const long *restrict row_lo, const long *restrict row_hi,
                            const long *restrict col_start, const long *restrict col_lo, const long *restrict col_hi,
-                           long dh, long dw, float *restrict best_out, long *restrict winner_out) {
+                           long dh, long dw, int window3x3s2, float *restrict best_out, long *restrict winner_out) {
+    // 3×3 window, stride 2, no dilation (the ResNet stem): 4 outputs at a time where the window and
+    // the two 8-float loads per row lie inside the plane; the border cells take the scalar path.
+    const int fast = window3x3s2;
     for (long i = 0; i < oh; i++) {
         const long rs = row_start[i], rl = row_lo[i], rh = row_hi[i];
-        for (long j = 0; j < ow; j++) {
-            const long cs = col_start[j], cl = col_lo[j], ch = col_hi[j];
-            const long o = i * ow + j;
-            if (rl >= rh || cl >= ch) { best_out[o] = -__builtin_inff(); winner_out[o] = -1; continue; }
-            long winner = (rs + rl * dh) * w + cs + cl * dw;
-            float best = src[winner];
-            for (long ki = rl; ki < rh; ki++) {
-                const long row = (rs + ki * dh) * w + cs;
-                for (long kj = cl; kj < ch; kj++) {
-                    const long k = row + kj * dw;
-                    const float v = src[k];
-                    const int t = beats(v, best);
-                    best = select1(t, v, best);
-                    winner = t ? k : winner;
-                }
+        long j = 0;
+#if defined(__SSE2__)
+        if (fast && rl == 0 && rh == 3) {
+            const __m128i lane = _mm_setr_epi32(0, 2, 4, 6);
+            for (; j < ow; j++) {
+                const long cs = col_start[j];
+                if (cs >= 0 && col_lo[j] == 0 && col_hi[j] == 3) break;
+                one_window(src, w, rs, rl, rh, cs, col_lo[j], col_hi[j], dh, dw, best_out + i * ow + j, winner_out + i * ow + j);
             }
-            best_out[o] = best;
-            winner_out[o] = winner;
+            for (; j + 4 <= ow && col_start[j] + 9 < w; j += 4) {
+                const long cs = col_start[j];
+                __m128 best = _mm_setzero_ps();
+                __m128i winner = _mm_setzero_si128();
+                for (int ki = 0; ki < 3; ki++) {
+                    const long base = (rs + ki) * w + cs;
+                    const __m128 a0 = _mm_loadu_ps(src + base), a1 = _mm_loadu_ps(src + base + 4);
+                    const __m128 b0 = _mm_loadu_ps(src + base + 2), b1 = _mm_loadu_ps(src + base + 6);
+                    const __m128 taps[3] = { _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0)),
+                                             _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1)),
+                                             _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)) };
+                    for (int kj = 0; kj < 3; kj++) {
+                        const __m128i index = _mm_add_epi32(lane, _mm_set1_epi32((int)(base + kj)));
+                        if (ki == 0 && kj == 0) { best = taps[0]; winner = index; continue; }
+                        const __m128 t = beats4(taps[kj], best);
+                        const __m128i ti = _mm_castps_si128(t);
+                        best = select4(t, taps[kj], best);
+                        winner = _mm_or_si128(_mm_and_si128(ti, index), _mm_andnot_si128(ti, winner));
+                    }
+                }
+                int idx[4];
+                _mm_storeu_ps(best_out + i * ow + j, best);
+                _mm_storeu_si128((__m128i *)idx, winner);
+                for (int t = 0; t < 4; t++) winner_out[i * ow + j + t] = idx[t];
+            }
+        }
+#endif
+        for (; j < ow; j++) {
+            one_window(src, w, rs, rl, rh, col_start[j], col_lo[j], col_hi[j], dh, dw, best_out + i * ow + j, winner_out + i * ow + j);
         }
     }
 }

@@ -15,9 +15,10 @@ void explain_route2x2_rows(const float *restrict src, const float *restrict g, l
 /// General max pooling of one plane (row length `w`): for output (i, j) the window covers rows
 /// `row_start[i] + ki·dh` for ki in `row_lo[i]..<row_hi[i]` and likewise columns. Writes each
 /// window's maximum and the index of its winner in the plane (first maximum in row-major order, a
-/// NaN wins), or (-inf, -1) for an empty window.
+/// NaN wins), or (-inf, -1) for an empty window. `window3x3s2` (kernel 3×3, stride 2, dilation 1)
+/// selects an SSE2 path for the interior cells.
 void explain_maxpool_plane(const float *restrict src, long w, long oh, long ow,
                            const long *restrict row_start, const long *restrict row_lo, const long *restrict row_hi,
                            const long *restrict col_start, const long *restrict col_lo, const long *restrict col_hi,
-                           long dh, long dw, float *restrict best_out, long *restrict winner_out);
+                           long dh, long dw, int window3x3s2, float *restrict best_out, long *restrict winner_out);
 #endif

@@ -54,13 +54,14 @@ public struct MaxPool2D: Pool2D {
         let rows = Self.spans(oh, h, g.strides.h, g.pads.top, g.kernel.h, g.dilations.h)
         let cols = Self.spans(ow, w, g.strides.w, g.pads.left, g.kernel.w, g.dilations.w)
         let taps = g.kernel.h * g.kernel.w
+        let fast = g.kernel == (3, 3) && g.strides == (2, 2) && g.dilations == (1, 1)
         x.withUnsafeBufferPointer { px in
             nonisolated(unsafe) let px = px.baseAddress!
             Parallel.forEachRange(planes, grain: max(1, (1 << 16) / max(1, outPlane * taps))) { range in
                 var best = [Float](repeating: 0, count: outPlane), winners = [Int](repeating: 0, count: outPlane)
                 for p in range {
                     explain_maxpool_plane(px + p * h * w, w, oh, ow, rows.start, rows.lo, rows.hi, cols.start, cols.lo, cols.hi,
-                                          g.dilations.h, g.dilations.w, &best, &winners)
+                                          g.dilations.h, g.dilations.w, fast ? 1 : 0, &best, &winners)
                     body(p, best, winners)
                 }
             }
