@@ -212,6 +212,34 @@ enum TestPlugin: Plugin {
         #expect(throws: ExplainError.self) { try BoundGraph(imported.graph, preset: SignalPlugin.guidedBackprop, strict: true) }
     }
 
+    /// The backward pass folds an unruled BatchNorm's scale into the Conv that feeds it: same
+    /// gradient as the step-by-step pass (diagnostic mode), and a captured value between the two
+    /// still gets its true gradient.
+    @Test func batchNormScaleFoldedIntoConvPullback() throws {
+        var rng = TestRandom(seed: 12)
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x", shape: [nil, 3, 6, 6])
+        let conv = try b.add(try Conv2D(weight: rng.tensor([4, 3, 3, 3]), bias: rng.tensor([4]), pads: (1, 1, 1, 1)), inputs: [x], name: "conv")
+        var v = try b.add(try BatchNorm(scale: rng.tensor([4]), bias: rng.tensor([4]), mean: rng.tensor([4]),
+                                        variance: rng.tensor([4], 0.5...2), epsilon: 1e-5), inputs: [conv], name: "bn")
+        v = try b.add(Relu(), inputs: [v], name: "relu")
+        v = try b.add(Flatten(), inputs: [v], name: "flat")
+        v = try b.add(try Dense(weight: rng.tensor([5, 144])), inputs: [v], name: "fc")
+        let graph = try b.build(outputs: [v])
+        let bound = try BoundGraph(graph)
+        let input = rng.tensor([2, 3, 6, 6]), seed = rng.tensor([2, 5])
+        func run(checkFinite: Bool, capture: Set<ValueID> = []) throws -> BackwardResult {
+            var acts = try graph.forward([input], retain: .backward(reads: bound.reads))
+            return try bound.backward(&acts, seeds: [v: seed], capture: capture, checkFinite: checkFinite)
+        }
+        let folded = try run(checkFinite: false).inputs[0], stepwise = try run(checkFinite: true).inputs[0]
+        #expect(Deviation(folded, stepwise).relL2 < 1e-5)
+        let capturedFolded = try run(checkFinite: false, capture: [conv]), capturedStepwise = try run(checkFinite: true, capture: [conv])
+        let a = try #require(capturedFolded.captured[conv]), c = try #require(capturedStepwise.captured[conv])
+        #expect(Deviation(a, c).relL2 < 1e-6)
+        #expect(Deviation(capturedFolded.inputs[0], stepwise).relL2 < 1e-5)
+    }
+
     @Test func matchersAndPresetsPrintAndCompose() throws {
         let imported = try ONNXImporter.load(path: TestPaths.reference + "/digits-cnn/model.onnx")
         let g = imported.graph

@@ -52,6 +52,10 @@ extension BoundGraph {
         var nodeSeconds: [(node: String, seconds: Double)] = []
         let keepInputs = Set(targets)
         let standIns = Set(activations.aliases.values)
+        // Values whose cotangent still lacks a BatchNorm scale folded into their producer's weights
+        // (not in diagnostic mode, and not where the caller captures that value).
+        var scalePending = Set<ValueID>()
+        let foldScales = !checkFinite
 
         for index in g.nodes.indices.reversed() {
             let node = g.nodes[index]
@@ -65,7 +69,12 @@ extension BoundGraph {
             let t0 = timed ? DispatchTime.now().uptimeNanoseconds : 0
             defer { if timed { nodeSeconds.append((node.description, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)) } }
             do {
-                if let b = bindings[index] {
+                if foldScales, scaleFolds[index] != nil, !capture.contains(node.inputs[0]) {
+                    results = [incoming]   // the producer applies this BatchNorm's scale
+                    scalePending.insert(node.inputs[0])
+                } else if scalePending.contains(out), let scaled = scaledProducers[index] {
+                    results = try scaled.pullback(inputs: args, output: output, cotangent: incoming)
+                } else if let b = bindings[index] {
                     results = try b.rule.propagate(incoming, at: Site(node: node, index: index, inputs: args, output: output, state: b.state))
                 } else if let layer = node.layer as? any InPlacePullback, node.inputs.count == 1 {
                     try layer.pullbackInPlace(inputs: args, output: output, cotangent: &incoming)

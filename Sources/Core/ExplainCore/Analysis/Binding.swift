@@ -15,6 +15,13 @@ public struct BoundGraph: Sendable {
     /// One entry per node: its rule, or nil for the plain pullback.
     public let bindings: [Binding?]
 
+    /// Unruled BatchNorm nodes whose per-channel scale is folded into the transposed product of the
+    /// unruled Conv/Dense feeding them (BatchNorm node → producer node): the backward pass then
+    /// passes the cotangent through the BatchNorm untouched and the producer uses `scaledProducers`.
+    let scaleFolds: [Int: Int]
+    /// For each producer in `scaleFolds`: a copy with `W[m] · multiplier[m]` (and no bias).
+    let scaledProducers: [Int: any AffineLayer]
+
     /// The names of nodes that run their plain pullback.
     public var unruled: [String] { graph.nodes.indices.filter { bindings[$0] == nil }.map { graph.nodes[$0].name } }
 
@@ -44,6 +51,28 @@ public struct BoundGraph: Sendable {
         }
         self.graph = g
         self.bindings = bindings
+        (scaleFolds, scaledProducers) = try Self.foldableBatchNorms(g, bindings: bindings)
+    }
+
+    /// Conv/Dense → BatchNorm pairs, both without a rule, where the BatchNorm is the only consumer.
+    static func foldableBatchNorms(_ g: Graph, bindings: [Binding?]) throws -> ([Int: Int], [Int: any AffineLayer]) {
+        let producers = g.producers, consumers = g.consumers, outputs = Set(g.outputs)
+        var folds: [Int: Int] = [:], scaled: [Int: any AffineLayer] = [:]
+        for (i, node) in g.nodes.enumerated() where bindings[i] == nil {
+            guard let bn = node.layer as? BatchNorm, node.inputs.count == 1, case let v = node.inputs[0],
+                  !outputs.contains(v), consumers[v] == [i], let p = producers[v], bindings[p] == nil,
+                  let affine = g.nodes[p].layer as? any AffineLayer, affine.weight.rank >= 2,
+                  affine.weight.shape[0] == bn.channels else { continue }
+            let w = affine.weight, rows = w.shape[0], size = w.count / max(1, rows)
+            let weight = Tensor(shape: w.shape) { out in
+                w.withUnsafeBufferPointer { pw in
+                    for r in 0..<rows { for k in 0..<size { out[r * size + k] = pw[r * size + k] * bn.multiplier[r] } }
+                }
+            }
+            folds[i] = p
+            scaled[p] = try affine.with(weight: weight, bias: nil)
+        }
+        return (folds, scaled)
     }
 
     /// Per node: which forward values its backward step reads (the rule's declaration, else the pullback's).
