@@ -49,10 +49,19 @@ enum FlatFastPath {
                     } }
                     // u = the window scatter of t; every input channel gets u.
                     for i in u.indices { u[i] = 0 }
-                    for i in 0..<oh { for j in 0..<ow {
-                        let v = t[i * ow + j]
-                        for ih in rows[i] { for iw in cols[j] { u[ih * w + iw] += v } }
-                    } }
+                    u.withUnsafeMutableBufferPointer { pu in
+                        t.withUnsafeBufferPointer { pt in
+                            for i in 0..<oh {
+                                let tapRows = rows[i]
+                                for j in 0..<ow {
+                                    let v = pt[i * ow + j]
+                                    cols[j].withUnsafeBufferPointer { tapCols in
+                                        for ih in tapRows { for iw in tapCols { pu[ih * w + iw] += v } }
+                                    }
+                                }
+                            }
+                        }
+                    }
                     for ch in 0..<c { (out.baseAddress! + (s * c + ch) * h * w).update(from: u, count: h * w) }
                 }
             }
