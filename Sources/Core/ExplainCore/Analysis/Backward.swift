@@ -122,9 +122,11 @@ extension Tensor {
     public func adding(_ other: Tensor) -> Tensor {
         precondition(shape == other.shape, "adding tensors of different shapes")
         var r = self
+        let n = count
         r.withUnsafeMutableBufferPointer { p in
             other.withUnsafeBufferPointer { q in
-                for i in 0..<p.count { p[i] += q[i] }
+                nonisolated(unsafe) let (p, q) = (p, q)
+                Parallel.forEachRange(n) { range in for i in range { p[i] += q[i] } }
             }
         }
         return r

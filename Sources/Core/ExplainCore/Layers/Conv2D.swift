@@ -149,8 +149,10 @@ public struct Conv2D: AffineLayer {
         let pointwise = window.isPointwise
         let band = Im2Col.bandRows(k: k, outH: oh, outW: ow)
         let window = self.window, inChannels = self.inChannels, outChannels = self.outChannels
-        // A pointwise convolution's product writes every input cell; the others accumulate taps into zeros.
-        var dx = pointwise ? Tensor(shape: inputShape) { _ in } : Tensor(shape: inputShape)
+        // A pointwise convolution's product writes every input cell; the others accumulate taps into
+        // zeros, cleared per sample and group by the worker that folds into them (in parallel, and
+        // just before use).
+        var dx = Tensor(shape: inputShape) { _ in }
         dx.withUnsafeMutableBufferPointer { pdx in
             cotangent.withUnsafeBufferPointer { pdy in
                 wt.withUnsafeBufferPointer { pw in
@@ -159,6 +161,7 @@ public struct Conv2D: AffineLayer {
                         let dxg = pdx + (s * inChannels + g * cg) * h * w
                         let dyg = pdy + (s * outChannels + g * mg) * plane
                         let a = pw + g * mg * k
+                        if !pointwise { dxg.update(repeating: 0, count: cg * h * w) }
                         if pointwise {
                             BLAS.gemm(transA: true, m: k, n: plane, k: mg, a: a, lda: k, b: dyg, ldb: plane, c: dxg, ldc: plane,
                                       parallel: shared)
