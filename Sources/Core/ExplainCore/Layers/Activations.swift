@@ -67,10 +67,11 @@ public struct Relu: ElementwiseActivation {
 
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
         try expectInputs(inputs.map(\.shape), 1)
-        let x = inputs[0]
+        let x = inputs[0], n = x.count
         return Tensor(shape: x.shape) { out in
             x.withUnsafeBufferPointer { px in
-                for i in 0..<px.count { out[i] = px[i] > 0 ? px[i] : 0 }
+                nonisolated(unsafe) let (px, out) = (px, out)
+                Parallel.forEachRange(n) { r in for i in r { out[i] = px[i] > 0 ? px[i] : 0 } }
             }
         }
     }
