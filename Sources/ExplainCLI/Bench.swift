@@ -15,7 +15,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Comma-separated method ids: forward and any analyzer id (see `explain list`).") var methods: String = "forward"
     @Option(name: .customLong("set"), help: "Analyzer parameter key=value, given to every method that declares it (repeatable).") var settings: [String] = []
     @Flag(help: "Print a JSON array instead of text lines.") var json = false
-    @Flag(help: "Also print the slowest nodes of one forward pass and of each analyzer's backward pass.") var profile = false
+    @Flag(help: "Also print every node's time in one forward pass and in each analyzer's backward pass, slowest first, with totals per layer kind.") var profile = false
 
     func run() throws {
         try reportingErrors {

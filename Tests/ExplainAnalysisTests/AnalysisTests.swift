@@ -165,6 +165,18 @@ enum TestPlugin: Plugin {
         #expect(a.values == b.values)
         let c = try r.makeAnalyzer("smoothgrad", model: model, options: Options(["seed": "8", "samples": "8"])).analyze(x, target: .max)
         #expect(a.values != c.values)
+        // An odd number of features per sample (Box–Muller pairs cut per copy) and a non-linear net.
+        var rng = TestRandom(seed: 2)
+        var builder = GraphBuilder()
+        var v = builder.addInput(name: "x", shape: [nil, 5])
+        v = try builder.add(try Dense(weight: rng.tensor([4, 5]), bias: rng.tensor([4])), inputs: [v], name: "fc1")
+        v = try builder.add(Relu(), inputs: [v], name: "relu")
+        v = try builder.add(try Dense(weight: rng.tensor([3, 4])), inputs: [v], name: "fc2")
+        let small = ExplainableModel(graph: try builder.build(outputs: [v]))
+        let input = rng.tensor([2, 5])
+        let d = try r.makeAnalyzer("smoothgrad", model: small, options: Options(["samples": "7", "batch_size": "7"])).analyze(input, target: .max)
+        let e = try r.makeAnalyzer("smoothgrad", model: small, options: Options(["samples": "7", "batch_size": "2"])).analyze(input, target: .max)
+        #expect(d.values == e.values)
     }
 
     @Test func tendsToTheGradientAsNoiseVanishes() throws {

@@ -58,8 +58,9 @@ public struct NoiseTunnel: Analyzer {
                 var shape = input.shape
                 shape[0] = m
                 let noisy = Tensor(shape: shape) { p in
-                    rng.fillGaussian(p)
                     for c in 0..<m {
+                        // Per copy, so that the noise does not depend on the batch size.
+                        rng.fillGaussian(UnsafeMutableBufferPointer(rebasing: p[(c * per)..<((c + 1) * per)]))
                         for i in 0..<per { p[c * per + i] = x[i] + sigma * p[c * per + i] }
                     }
                 }
