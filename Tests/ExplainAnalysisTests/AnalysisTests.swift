@@ -250,6 +250,11 @@ enum TestPlugin: Plugin {
         let a = try #require(capturedFolded.captured[conv]), c = try #require(capturedStepwise.captured[conv])
         #expect(Deviation(a, c).relL2 < 1e-6)
         #expect(Deviation(capturedFolded.inputs[0], stepwise).relL2 < 1e-5)
+        // Requesting the gradient at the conv output itself also gets the scaled (true) value.
+        var acts = try graph.forward([input], retain: .backward(reads: bound.reads))
+        let both = try bound.backward(&acts, seeds: [v: seed], to: [x, conv], checkFinite: false).inputs
+        #expect(Deviation(both[1], c).relL2 < 1e-6)
+        #expect(Deviation(both[0], stepwise).relL2 < 1e-5)
     }
 
     @Test func matchersAndPresetsPrintAndCompose() throws {

@@ -53,23 +53,26 @@ extension BoundGraph {
         let keepInputs = Set(targets)
         let standIns = Set(activations.aliases.values)
         // Values whose cotangent still lacks a BatchNorm scale folded into their producer's weights
-        // (not in diagnostic mode, and not where the caller captures that value).
+        // (not in diagnostic mode, and not where the caller captures or requests that value).
         var scalePending = Set<ValueID>()
         let foldScales = !checkFinite
 
         for index in g.nodes.indices.reversed() {
             let node = g.nodes[index]
             let out = node.output
-            guard fromInput[out] && toSeed[out], var incoming = grads[out] else { continue }
+            // Visit nodes between a requested value and a seed; the producer of a requested inner
+            // value is not visited (its cotangent is the result, not something to pass on).
+            guard toSeed[out], node.inputs.contains(where: { fromInput[$0] }), var incoming = grads[out] else { continue }
             if capture.contains(out) { captured[out] = incoming }
-            grads[out] = nil  // `incoming` now holds the only reference (unless captured)
+            // `incoming` now holds the only reference (unless captured or requested).
+            if !keepInputs.contains(out) { grads[out] = nil }
             let args = try node.inputs.map { try activations.value($0) }
             let output = try activations.value(out)
             let results: [Tensor]
             let t0 = timed ? DispatchTime.now().uptimeNanoseconds : 0
             defer { if timed { nodeSeconds.append((node.description, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)) } }
             do {
-                if foldScales, scaleFolds[index] != nil, !capture.contains(node.inputs[0]) {
+                if foldScales, scaleFolds[index] != nil, !capture.contains(node.inputs[0]), !keepInputs.contains(node.inputs[0]) {
                     results = [incoming]   // the producer applies this BatchNorm's scale
                     scalePending.insert(node.inputs[0])
                 } else if scalePending.contains(out), let scaled = scaledProducers[index] {
