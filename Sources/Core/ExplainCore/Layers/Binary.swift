@@ -56,18 +56,6 @@ public struct Binary: Layer {
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
         try expectInputs(inputs.map(\.shape), arity)
         let (a, b) = operands(inputs)
-        if operation == .add && a.shape == b.shape {
-            // The residual sum: same shapes, split over the cores when large.
-            let n = a.count
-            return Tensor(shape: a.shape) { out in
-                a.withUnsafeBufferPointer { pa in
-                    b.withUnsafeBufferPointer { pb in
-                        nonisolated(unsafe) let (pa, pb, out) = (pa, pb, out)
-                        Parallel.forEachRange(n) { r in for i in r { out[i] = pa[i] + pb[i] } }
-                    }
-                }
-            }
-        }
         switch operation {
         case .add: return try Tensor.broadcasting(a, b, AddFunction.self)
         case .sub: return try Tensor.broadcasting(a, b, SubtractFunction.self)

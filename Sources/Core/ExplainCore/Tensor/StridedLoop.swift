@@ -67,10 +67,13 @@ extension Tensor {
     /// Applies `F` element-wise with NumPy broadcasting.
     public static func broadcasting<F: BinaryFunction>(_ a: Tensor, _ b: Tensor, _ f: F.Type) throws -> Tensor {
         if a.shape == b.shape {
+            // Same shapes (residual sums, Input × Gradient): one flat loop, split over the cores when large.
+            let n = a.count
             return Tensor(shape: a.shape) { out in
                 a.withUnsafeBufferPointer { pa in
                     b.withUnsafeBufferPointer { pb in
-                        for i in 0..<out.count { out[i] = F.apply(pa[i], pb[i]) }
+                        nonisolated(unsafe) let (pa, pb, out) = (pa, pb, out)
+                        Parallel.forEachRange(n) { r in for i in r { out[i] = F.apply(pa[i], pb[i]) } }
                     }
                 }
             }
