@@ -79,11 +79,12 @@ public struct AlphaBetaRule: AffineRule {
     }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         let groups = try prepared(site)
-        let x = site.inputs[0]
-        var r = try modifiedGradient(x: x, relevance: incoming, terms: groups[0], epsilon: stabilizer)
+        let x = site.inputs[0], range = RelevanceKernels.minMax(x)
+        var r = try modifiedGradient(x: x, relevance: incoming, terms: groups[0], epsilon: stabilizer, inputRange: range)
         if alpha != 1 { RelevanceKernels.scale(&r, by: alpha) }
         if groups.count > 1 {
-            RelevanceKernels.addScaled(&r, try modifiedGradient(x: x, relevance: incoming, terms: groups[1], epsilon: stabilizer), sign: -beta)
+            RelevanceKernels.addScaled(&r, try modifiedGradient(x: x, relevance: incoming, terms: groups[1], epsilon: stabilizer,
+                                                                 inputRange: range), sign: -beta)
         }
         return [r]
     }
@@ -139,8 +140,8 @@ public struct GammaRule: AffineRule {
     }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         let groups = try prepared(site)
-        let x = site.inputs[0], z = site.output
-        if RelevanceKernels.minMax(x).min >= 0, z.shape == incoming.shape {
+        let x = site.inputs[0], z = site.output, range = RelevanceKernels.minMax(x)
+        if range.min >= 0, z.shape == incoming.shape {
             // x ≥ 0 (after a Relu): the x⁻ terms vanish and both denominators follow from the layer
             // output z = Wx + b and one product p = W⁺x + b⁺ (W⁻ = W − W⁺):
             //   z + γ(W⁺x + b⁺) = z + γp,   z + γ(W⁻x + b⁻) = z + γ(z − p).
@@ -150,8 +151,8 @@ public struct GammaRule: AffineRule {
             let gd = try groups[1][0].layer.inputGradient(inputShape: x.shape, cotangent: down, weight: nil)
             return [RelevanceKernels.inputTimesSum(x, gu, gd)]
         }
-        let up = try modifiedGradient(x: x, relevance: incoming, terms: groups[0], epsilon: stabilizer, mask: (.positive, z))
-        let down = try modifiedGradient(x: x, relevance: incoming, terms: groups[1], epsilon: stabilizer, mask: (.negative, z))
+        let up = try modifiedGradient(x: x, relevance: incoming, terms: groups[0], epsilon: stabilizer, mask: (.positive, z), inputRange: range)
+        let down = try modifiedGradient(x: x, relevance: incoming, terms: groups[1], epsilon: stabilizer, mask: (.negative, z), inputRange: range)
         return [up.adding(down)]
     }
 }

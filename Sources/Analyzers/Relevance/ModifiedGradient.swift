@@ -63,10 +63,11 @@ public struct ModifiedTerm: Sendable {
 /// `mask`, when given, zeroes the incoming relevance where it is false (Gamma's output-sign split).
 /// `denominator`, when given, replaces the computed `z` (e.g. the layer's own output for Epsilon).
 func modifiedGradient(x: Tensor, relevance: Tensor, terms allTerms: [ModifiedTerm], epsilon: Float,
-                      denominator: Tensor? = nil, mask: (Kernels.SignMask, Tensor)? = nil) throws -> Tensor {
+                      denominator: Tensor? = nil, mask: (Kernels.SignMask, Tensor)? = nil,
+                      inputRange: (min: Float, max: Float)? = nil) throws -> Tensor {
     // A term whose modified input is all zero and that has no bias contributes nothing (e.g. the
     // x⁻ terms of z⁺/αβ/γ after a Relu): skip its forward and backward products.
-    let (lowest, highest) = RelevanceKernels.minMax(x)
+    let (lowest, highest) = inputRange ?? RelevanceKernels.minMax(x)   // callers with several groups pass it once
     let hasPositive = highest > 0, hasNegative = lowest < 0
     let terms = allTerms.filter { t in
         guard t.layer.bias == nil else { return true }
