@@ -10,7 +10,7 @@ struct Bench: ParsableCommand {
     @Option(help: "An ONNX model instead of --arch.") var model: String?
     @Option(name: .customLong("input-shape"), help: "Input shape C,H,W or N,C,H,W for --model (the batch comes from --batch).") var inputShape: String?
     @Option(help: "Batch size.") var batch: Int = 1
-    @Option(help: "Timed runs per method (after one warm-up run).") var runs: Int = 5
+    @Option(help: "Timed rounds; each round runs every method once, in the given order (after one warm-up run each).") var runs: Int = 5
     @Option(help: "OpenBLAS threads (default: all cores).") var threads: Int?
     @Option(help: "Comma-separated method ids: forward and any analyzer id (see `explain list`).") var methods: String = "forward"
     @Option(name: .customLong("set"), help: "Analyzer parameter key=value, given to every method that declares it (repeatable).") var settings: [String] = []
@@ -33,25 +33,22 @@ struct Bench: ParsableCommand {
             let flops = try? graph.flops([shape])
             var rng = SeededGenerator(seed: 1)
             let input = rng.uniformTensor(shape, bound: 1)
-            var results: [BenchResult] = []
             var profiled: [(String, BackpropAnalyzer)] = []
-            for id in ids {
-                let body: () throws -> Void
-                if id == "forward" {
-                    body = { _ = try graph.predict(input) }
-                } else {
-                    // Each analyzer gets the --set values it declares.
-                    let all = try Options(parsing: settings)
+            let all = try Options(parsing: settings)
+            // Each analyzer is made just before its warm-up run (so the forward's peak memory does not
+            // include the analyzers' prepared weights) and gets the --set values it declares.
+            let entries = ids.map { id -> BenchEntry in
+                BenchEntry(id: id) {
+                    if id == "forward" { return { _ = try graph.predict(input) } }
                     let declared = Set(try registry.analyzer(id).parameters.map(\.name))
                     let analyzer = try registry.makeAnalyzer(id, model: ExplainableModel(graph: graph, output: outputValue(graph)),
                                                              options: Options(all.values.filter { declared.contains($0.key) }))
-                    body = { _ = try analyzer.analyze(input, target: .max) }
                     if let b = analyzer as? BackpropAnalyzer { profiled.append((id, b)) }
+                    return { _ = try analyzer.analyze(input, target: .max) }
                 }
-                let r = try BenchResult.measure(id, batch: batch, runs: runs, flops: id == "forward" ? flops : nil, body)
-                results.append(r)
-                if !json { print(r.line) }
             }
+            let results = try BenchResult.measureInRounds(entries, batch: batch, runs: runs, forwardFlops: flops)
+            if !json { for r in results { print(r.line) } }
             if profile {
                 try NodeProfile.run(graph, input)
                 for (id, analyzer) in profiled {
@@ -90,6 +87,12 @@ func outputValue(_ graph: Graph) -> ValueID {
     return graph.outputs[0]
 }
 
+/// One method to time: its id and how to make its body (called once, before the warm-up run).
+struct BenchEntry {
+    var id: String
+    var make: () throws -> () throws -> Void
+}
+
 /// Timing statistics of one method.
 struct BenchResult {
     var method: String
@@ -97,19 +100,45 @@ struct BenchResult {
     var times: [Double]
     var flops: Double?
     var peakBytes: Int?
+    /// Median over the rounds of this method's time / the same round's forward time.
+    var ratioToForward: Double?
 
-    var median: Double { let s = times.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+    var median: Double { times.median }
 
-    static func measure(_ method: String, batch: Int, runs: Int, flops: Double?, _ body: () throws -> Void) throws -> BenchResult {
-        PeakMemory.reset()
-        try body()  // warm-up
-        var times: [Double] = []
-        for _ in 0..<runs {
-            let start = DispatchTime.now().uptimeNanoseconds
+    /// Times every method `runs` times in interleaved rounds (each round runs every method once,
+    /// in the given order) after one warm-up run each, so that the machine's drift hits all methods
+    /// alike. Each method's ratio to the forward pass is the median over the rounds of its time
+    /// divided by the mean forward time of the same round (when `forward` is among the methods).
+    /// Peak memory is measured per method during its warm-up run.
+    static func measureInRounds(_ entries: [BenchEntry], batch: Int, runs: Int,
+                                forwardFlops: Double?) throws -> [BenchResult] {
+        var results = entries.map { BenchResult(method: $0.id, batch: batch, times: [],
+                                                flops: $0.id == "forward" ? forwardFlops : nil) }
+        var bodies: [() throws -> Void] = []
+        for (i, entry) in entries.enumerated() {
+            PeakMemory.reset()
+            let body = try entry.make()
             try body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            results[i].peakBytes = PeakMemory.current()
+            bodies.append(body)
         }
-        return BenchResult(method: method, batch: batch, times: times, flops: flops, peakBytes: PeakMemory.current())
+        for _ in 0..<runs {
+            for (i, body) in bodies.enumerated() {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try body()
+                results[i].times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+        }
+        let forwards = results.filter { $0.method == "forward" }
+        if !forwards.isEmpty {
+            for i in results.indices where results[i].method != "forward" {
+                let ratios = (0..<runs).map { r in
+                    results[i].times[r] / (forwards.reduce(0) { $0 + $1.times[r] } / Double(forwards.count))
+                }
+                results[i].ratioToForward = ratios.median
+            }
+        }
+        return results
     }
 
     var line: String {
@@ -117,6 +146,7 @@ struct BenchResult {
                        method as NSString, batch, median, times.min() ?? 0, times.max() ?? 0, Double(batch) / median)
         if let flops { s += String(format: "  %6.1f GFLOP/s", flops / median / 1e9) }
         if let peakBytes { s += String(format: "  peak %6.0f MB", Double(peakBytes) / 1e6) }
+        if let ratioToForward { s += String(format: "  %5.2f× forward", ratioToForward) }
         return s
     }
 
@@ -126,7 +156,17 @@ struct BenchResult {
                                 "images_per_s": Double(batch) / median, "threads": BLAS.threads]
         if let flops { o["gflops_per_s"] = flops / median / 1e9 }
         if let peakBytes { o["peak_memory_bytes"] = peakBytes }
+        if let ratioToForward { o["ratio_to_forward"] = ratioToForward }
         return o
+    }
+}
+
+extension Array where Element == Double {
+    /// The middle value (mean of the two middle values for an even count); 0 when empty.
+    var median: Double {
+        guard !isEmpty else { return 0 }
+        let s = sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 }
 
