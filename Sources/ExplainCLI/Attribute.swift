@@ -116,11 +116,15 @@ struct Conformance: ParsableCommand {
     @Argument(help: "The fixture folder (e.g. Tests/Fixtures/reference).") var fixtures: String
     @Option(help: "Folder for the computed results (DIR/<model>/<case id>.npy).") var out: String
     @Option(help: "Only cases whose id matches these glob patterns (comma-separated).") var only: String?
+    @Option(name: .customLong("conv-algorithm"), help: "Convolution algorithm: \(ConvAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var convAlgorithm: String = ConvAlgorithm.automatic.rawValue
 
     func run() throws {
         var failed = false
         try reportingErrors {
-            let runner = ConformanceRunner(registry: try registry(), only: only.map { $0.split(separator: ",").map(String.init) } ?? [])
+            let algorithm = try ConvAlgorithm.parse(convAlgorithm)
+            let runner = ConformanceRunner(registry: try registry(), only: only.map { $0.split(separator: ",").map(String.init) } ?? [],
+                                           convAlgorithm: algorithm)
             let summary = try runner.run(fixtures: fixtures, out: out)
             let skippedIDs = Set(summary.results.compactMap { r -> String? in if case .skipped = r.outcome { r.id } else { nil } })
             if !skippedIDs.isEmpty { print("skipped (not implemented yet): \(skippedIDs.sorted().joined(separator: ", "))") }

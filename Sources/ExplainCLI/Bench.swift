@@ -14,6 +14,8 @@ struct Bench: ParsableCommand {
     @Option(help: "OpenBLAS threads (default: all cores).") var threads: Int?
     @Option(help: "Comma-separated method ids: forward and any analyzer id (see `explain list`).") var methods: String = "forward"
     @Option(name: .customLong("set"), help: "Analyzer parameter key=value, given to every method that declares it (repeatable).") var settings: [String] = []
+    @Option(name: .customLong("conv-algorithm"), help: "Convolution algorithm: \(ConvAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var convAlgorithm: String = ConvAlgorithm.automatic.rawValue
     @Flag(help: "Print a JSON array instead of text lines.") var json = false
     @Flag(help: "Also print every node's time in one forward pass and in each analyzer's backward pass, slowest first, with totals per layer kind.") var profile = false
 
@@ -29,7 +31,9 @@ struct Bench: ParsableCommand {
                     + (Registry.closest(id, in: ["forward"] + registry.analyzers.keys).map { "; did you mean '\($0)'?" } ?? "")
                     + " Bench methods are forward and the analyzers " + registry.analyzers.keys.sorted().joined(separator: ", "))
             }
-            let (graph, shape, label) = try loadTarget()
+            let algorithm = try ConvAlgorithm.parse(convAlgorithm)
+            let (loaded, shape, label) = try loadTarget()
+            let graph = try loaded.withConvAlgorithm(algorithm)
             let flops = try? graph.flops([shape])
             var rng = SeededGenerator(seed: 1)
             let input = rng.uniformTensor(shape, bound: 1)
@@ -60,7 +64,7 @@ struct Bench: ParsableCommand {
                 let data = try JSONSerialization.data(withJSONObject: results.map { $0.json(model: label) }, options: [.prettyPrinted, .sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
             } else {
-                print("model \(label), input \(Shape.format(shape)), \(BLAS.threads) OpenBLAS thread(s), kernel \(BLAS.coreName)")
+                print("model \(label), input \(Shape.format(shape)), \(BLAS.threads) OpenBLAS thread(s), kernel \(BLAS.coreName), convolutions \(algorithm.rawValue)")
             }
         }
     }

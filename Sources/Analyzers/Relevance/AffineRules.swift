@@ -147,8 +147,8 @@ public struct GammaRule: AffineRule {
             //   z + γ(W⁺x + b⁺) = z + γp,   z + γ(W⁻x + b⁻) = z + γ(z − p).
             let p = try groups[2][0].layer.forward([x])
             let (up, down) = RelevanceKernels.gammaRatios(incoming, z: z, p: p, gamma: gamma, epsilon: stabilizer)
-            let gu = try groups[0][0].layer.inputGradient(inputShape: x.shape, cotangent: up, weight: nil)
-            let gd = try groups[1][0].layer.inputGradient(inputShape: x.shape, cotangent: down, weight: nil)
+            let gu = try groups[0][0].backwardLayer.inputGradient(inputShape: x.shape, cotangent: up, weight: nil)
+            let gd = try groups[1][0].backwardLayer.inputGradient(inputShape: x.shape, cotangent: down, weight: nil)
             return [RelevanceKernels.inputTimesSum(x, gu, gd)]
         }
         let up = try modifiedGradient(x: x, relevance: incoming, terms: groups[0], epsilon: stabilizer, mask: (.positive, z), inputRange: range)

@@ -44,14 +44,24 @@ public enum InputModifier: Sendable, CustomStringConvertible {
 
 /// One term `sign · W'(m(x)) + b'` of a modified-gradient rule: an input modifier and a copy of
 /// the layer with a modified weight and bias (prepared once per binding).
+///
+/// The transposed product of a convolution term always runs as im2col + GEMM, never Winograd
+/// (`backwardLayer`): an LRP denominator can be (nearly) zero, and the transposed product must then
+/// keep each term `W'ᵢⱼ sⱼ` exactly zero where the weight is zero, while Winograd's transforms spread
+/// a huge `sⱼ` over its whole tile as rounding noise that the input turns into relevance (the α-β
+/// fixtures fail by 0.5 %). The forward product `W' m(x)` may use Winograd: every fixture passes so.
 public struct ModifiedTerm: Sendable {
     public var input: InputModifier
+    /// The modified layer, for the forward product.
     public var layer: any AffineLayer
+    /// The same layer for the transposed product (im2col for a convolution).
+    public var backwardLayer: any AffineLayer
     public var sign: Float
 
     public init(_ input: InputModifier, _ layer: any AffineLayer, sign: Float = 1) {
         self.input = input
         self.layer = layer
+        self.backwardLayer = (layer as? Conv2D)?.with(algorithm: .im2col) ?? layer
         self.sign = sign
     }
 }
@@ -99,7 +109,7 @@ func modifiedGradient(x: Tensor, relevance: Tensor, terms allTerms: [ModifiedTer
     let s = RelevanceKernels.ratio(relevance, z, epsilon: epsilon, mask: signMask, by: reference)
     var result: Tensor? = nil
     for (t, m) in zip(terms, inputs) {
-        var g = try t.layer.inputGradient(inputShape: x.shape, cotangent: s, weight: nil)
+        var g = try t.backwardLayer.inputGradient(inputShape: x.shape, cotangent: s, weight: nil)
         if result == nil {
             // The first term writes in place into its own gradient (no zero-filled accumulator).
             RelevanceKernels.scaleByInput(&g, m, sign: t.sign)

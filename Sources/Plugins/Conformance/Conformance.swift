@@ -35,10 +35,13 @@ public struct ConformanceRunner {
     public let registry: Registry
     /// Only cases whose id matches one of these glob patterns (all when empty).
     public var only: [String] = []
+    /// The convolution algorithm the models are run with (`automatic` as imported).
+    public var convAlgorithm: ConvAlgorithm = .automatic
 
-    public init(registry: Registry, only: [String] = []) {
+    public init(registry: Registry, only: [String] = [], convAlgorithm: ConvAlgorithm = .automatic) {
         self.registry = registry
         self.only = only
+        self.convAlgorithm = convAlgorithm
     }
 
     /// Runs every model folder under `fixtures`, writing results to `out/<model>/<case id>.npy`.
@@ -78,7 +81,8 @@ public struct ConformanceRunner {
             throw ExplainError(.malformedFile, "manifest has no 'cases' list", file: dir + "/manifest.json")
         }
         let imported = try ONNXImporter.load(path: dir + "/model.onnx")
-        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+        let graph = convAlgorithm == .automatic ? imported.graph : try imported.graph.withConvAlgorithm(convAlgorithm)
+        let model = ExplainableModel(graph: graph, output: imported.logits)
         let input = try Numpy.readTensor(path: dir + "/input.npy")
         let targets = try Numpy.read(path: dir + "/targets.npy").integers()
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)

@@ -21,4 +21,22 @@ void explain_maxpool_plane(const float *restrict src, long w, long oh, long ow,
                            const long *restrict row_start, const long *restrict row_lo, const long *restrict row_hi,
                            const long *restrict col_start, const long *restrict col_lo, const long *restrict col_hi,
                            long dh, long dw, int window3x3s2, float *restrict best_out, long *restrict winner_out);
+
+/// Winograd F(2×2, 3×3) filter transform: `w` (K, C, 3, 3) → `u` (16, K, C). With
+/// `flipped_transposed`, transforms the kernel of the transposed convolution instead: `u` (16, C, K)
+/// from taps rotated by 180° (`k_count` = C then names its rows, `c_count` = K; w stays (K, C, 3, 3)
+/// read as (c_count, k_count, 3, 3)).
+void explain_winograd_filter(const float *restrict w, long k_count, long c_count, int flipped_transposed, float *restrict u);
+
+/// Input transform of `tile_rows` rows of 4×4 tiles (stride 2, starting at tile row `tile_row0`) of
+/// `channels` planes h×w zero-padded by `pad_top`/`pad_left`: tile (r, t) of channel c goes to
+/// `v[xi·xi_stride + c·ldv + r·tiles_w + t]` for its 16 components xi. `scratch` holds 4·(2·tiles_w + 2) floats.
+void explain_winograd_input(const float *restrict x, long channels, long h, long w, long pad_top, long pad_left,
+                            long tiles_w, long tile_row0, long tile_rows, float *restrict v, long xi_stride, long ldv,
+                            float *restrict scratch);
+
+/// Output transform: the 16 GEMM results `m[xi·xi_stride + k·ldm + r·tiles_w + t]` of each tile become
+/// its 2×2 outputs (+ `bias[k]` when not NULL) in `y` (channels, oh, ow); cells outside oh×ow are dropped.
+void explain_winograd_output(const float *restrict m, long channels, long xi_stride, long ldm, const float *restrict bias,
+                             long oh, long ow, long tiles_w, long tile_row0, long tile_rows, float *restrict y);
 #endif

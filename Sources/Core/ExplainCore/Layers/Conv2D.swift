@@ -2,7 +2,8 @@ import Dispatch
 
 /// 2-D convolution (cross-correlation) over NCHW input, with stride, asymmetric padding,
 /// dilation and groups (depthwise when `groups == channels`). Forward and pullback run as
-/// im2col + GEMM through OpenBLAS.
+/// im2col + GEMM through OpenBLAS, or as Winograd F(2×2, 3×3) for 3×3 / stride-1 layers (see
+/// `ConvAlgorithm`).
 public struct Conv2D: AffineLayer {
     /// `(M, C/groups, kH, kW)`.
     public let weight: Tensor
@@ -10,6 +11,10 @@ public struct Conv2D: AffineLayer {
     public let bias: Tensor?
     public let window: Window2D
     public let groups: Int
+    /// How the products are computed (`automatic` unless chosen).
+    public private(set) var algorithm: ConvAlgorithm
+    /// The Winograd filter transforms when this layer uses Winograd, else nil.
+    private(set) var winograd: WinogradFilters?
 
     public var kind: LayerKind { .conv2d }
     public var arity: Int { 1 }
@@ -17,7 +22,8 @@ public struct Conv2D: AffineLayer {
     public var inChannels: Int { weight.shape[1] * groups }
 
     public init(weight: Tensor, bias: Tensor? = nil, strides: (Int, Int) = (1, 1),
-                pads: (Int, Int, Int, Int) = (0, 0, 0, 0), dilations: (Int, Int) = (1, 1), groups: Int = 1) throws {
+                pads: (Int, Int, Int, Int) = (0, 0, 0, 0), dilations: (Int, Int) = (1, 1), groups: Int = 1,
+                algorithm: ConvAlgorithm = .automatic) throws {
         guard weight.rank == 4 else {
             throw ExplainError.shape("conv weight must have rank 4 (M, C/groups, kH, kW), got \(Shape.format(weight.shape))")
         }
@@ -31,14 +37,39 @@ public struct Conv2D: AffineLayer {
         self.bias = bias
         self.window = try Window2D(kernel: (weight.shape[2], weight.shape[3]), strides: strides, pads: pads, dilations: dilations)
         self.groups = groups
+        self.algorithm = algorithm
+        self.winograd = nil
+        self.winograd = usesWinograd(algorithm) ? WinogradFilters(weight: weight) : nil
     }
+
+    /// Whether `algorithm` selects Winograd for this layer's geometry and channel counts.
+    private func usesWinograd(_ algorithm: ConvAlgorithm) -> Bool {
+        switch algorithm {
+        case .im2col: false
+        case .winograd: WinogradFilters.applies(window: window, groups: groups)
+        case .automatic: WinogradFilters.applies(window: window, groups: groups)
+            && WinogradFilters.pays(inChannels: inChannels, outChannels: outChannels)
+        }
+    }
+
+    /// The same layer computed with another algorithm (shares the filter transforms when unchanged).
+    public func with(algorithm: ConvAlgorithm) -> Conv2D {
+        var c = self
+        c.algorithm = algorithm
+        let winograd = usesWinograd(algorithm)
+        if !winograd { c.winograd = nil } else if c.winograd == nil { c.winograd = WinogradFilters(weight: weight) }
+        return c
+    }
+
+    /// Whether the products run as Winograd F(2×2, 3×3).
+    public var isWinograd: Bool { winograd != nil }
 
     public func with(weight: Tensor, bias: Tensor?) throws -> Conv2D {
         guard weight.shape == self.weight.shape else {
             throw ExplainError.shape("replacement weight \(Shape.format(weight.shape)) differs from \(Shape.format(self.weight.shape))")
         }
         return try Conv2D(weight: weight, bias: bias, strides: window.strides, pads: window.pads,
-                          dilations: window.dilations, groups: groups)
+                          dilations: window.dilations, groups: groups, algorithm: algorithm)
     }
 
     public var parameterCount: Int { weight.count + (bias?.count ?? 0) }
@@ -70,6 +101,22 @@ public struct Conv2D: AffineLayer {
         let x = inputs[0]
         let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let (oh, ow) = (outShape[2], outShape[3])
+        if let winograd {
+            let (inChannels, outChannels, pads) = (self.inChannels, self.outChannels, window.pads)
+            let u = winograd.filters(transposed: false)
+            return Tensor(shape: outShape) { out in
+                x.withUnsafeBufferPointer { px in
+                    u.withUnsafeBufferPointer { pu in
+                        let convolve = { (bias: UnsafePointer<Float>?) in
+                            WinogradFilters.convolve(px.baseAddress!, samples: n, inChannels: inChannels, h: h, w: w,
+                                                     filters: pu.baseAddress!, outChannels: outChannels, bias: bias,
+                                                     padTop: pads.top, padLeft: pads.left, outH: oh, outW: ow, into: out.baseAddress!)
+                        }
+                        if let b = self.bias { b.withUnsafeBufferPointer { convolve($0.baseAddress!) } } else { convolve(nil) }
+                    }
+                }
+            }
+        }
         let cg = inChannels / groups, mg = outChannels / groups
         let k = cg * window.kernel.h * window.kernel.w, plane = oh * ow
         let pointwise = window.isPointwise
@@ -144,6 +191,22 @@ public struct Conv2D: AffineLayer {
         guard wt.shape == weight.shape else { throw ExplainError.shape("override weight has the wrong shape") }
         let (n, h, w) = (inputShape[0], inputShape[2], inputShape[3])
         let (oh, ow) = (outShape[2], outShape[3])
+        if let winograd, override == nil {
+            // The transposed convolution is a 3×3 convolution of the cotangent with the rotated,
+            // transposed kernel and padding 2 − p.
+            let (inChannels, outChannels, pads) = (self.inChannels, self.outChannels, window.pads)
+            let u = winograd.filters(transposed: true)
+            return Tensor(shape: inputShape) { dx in
+                cotangent.withUnsafeBufferPointer { pdy in
+                    u.withUnsafeBufferPointer { pu in
+                        WinogradFilters.convolve(pdy.baseAddress!, samples: n, inChannels: outChannels, h: oh, w: ow,
+                                                 filters: pu.baseAddress!, outChannels: inChannels, bias: nil,
+                                                 padTop: 2 - pads.top, padLeft: 2 - pads.left, outH: h, outW: w,
+                                                 into: dx.baseAddress!)
+                    }
+                }
+            }
+        }
         let cg = inChannels / groups, mg = outChannels / groups
         let k = cg * window.kernel.h * window.kernel.w, plane = oh * ow
         let pointwise = window.isPointwise
