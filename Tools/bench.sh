@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs1="${1:-7}"
 runs8="${2:-3}"
+shift $(( $# < 2 ? $# : 2 ))
 swift build -c release --product explain >/dev/null
 B=.build/release/explain
 for arch in vgg16 resnet50; do
@@ -14,6 +15,6 @@ for arch in vgg16 resnet50; do
     r=$runs1; [ "$batch" = 8 ] && r=$runs8
     methods=forward,gradient,lrp.epsilon_plus_flat,lrp.epsilon_gamma_box
     [ "$batch" = 1 ] && methods=$methods,smoothgrad
-    $B bench --arch "$arch" --batch "$batch" --runs "$r" --methods "$methods,forward" --set low=-2.2 --set high=2.7
+    $B bench --arch "$arch" --batch "$batch" --runs "$r" --methods "$methods,forward" --set low=-2.2 --set high=2.7 "$@"
   done
 done

@@ -46,10 +46,12 @@ public enum InputModifier: Sendable, CustomStringConvertible {
 /// the layer with a modified weight and bias (prepared once per binding).
 ///
 /// The transposed product of a convolution term always runs as im2col + GEMM, never Winograd
-/// (`backwardLayer`): an LRP denominator can be (nearly) zero, and the transposed product must then
-/// keep each term `W'ᵢⱼ sⱼ` exactly zero where the weight is zero, while Winograd's transforms spread
-/// a huge `sⱼ` over its whole tile as rounding noise that the input turns into relevance (the α-β
-/// fixtures fail by 0.5 %). The forward product `W' m(x)` may use Winograd: every fixture passes so.
+/// (`backwardLayer`): an LRP denominator can vanish, making `sⱼ = Rⱼ / (zⱼ ± ε)` huge over whole
+/// regions, and the product must then keep each term `W'ᵢⱼ sⱼ` exactly zero where the modified weight
+/// is zero (W⁺, W⁻ are half zeros). Winograd's filter transform mixes the taps, so a huge `sⱼ` leaks
+/// rounding noise (≈ 1e-7 · |sⱼ|) into inputs it does not reach, which the input then turns into
+/// relevance: the α-β fixtures fail by 0.5 % that way. The forward product `W' m(x)` may use
+/// Winograd (its error stays at the level of a GEMM's; every fixture passes so).
 public struct ModifiedTerm: Sendable {
     public var input: InputModifier
     /// The modified layer, for the forward product.

@@ -194,3 +194,4 @@ void explain_winograd_output(const float *restrict m, long channels, long xi_str
         }
     }
 }
+

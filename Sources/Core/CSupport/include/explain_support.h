@@ -39,4 +39,5 @@ void explain_winograd_input(const float *restrict x, long channels, long h, long
 /// its 2×2 outputs (+ `bias[k]` when not NULL) in `y` (channels, oh, ow); cells outside oh×ow are dropped.
 void explain_winograd_output(const float *restrict m, long channels, long xi_stride, long ldm, const float *restrict bias,
                              long oh, long ow, long tiles_w, long tile_row0, long tile_rows, float *restrict y);
+
 #endif

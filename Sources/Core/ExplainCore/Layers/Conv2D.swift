@@ -102,20 +102,7 @@ public struct Conv2D: AffineLayer {
         let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let (oh, ow) = (outShape[2], outShape[3])
         if let winograd {
-            let (inChannels, outChannels, pads) = (self.inChannels, self.outChannels, window.pads)
-            let u = winograd.filters(transposed: false)
-            return Tensor(shape: outShape) { out in
-                x.withUnsafeBufferPointer { px in
-                    u.withUnsafeBufferPointer { pu in
-                        let convolve = { (bias: UnsafePointer<Float>?) in
-                            WinogradFilters.convolve(px.baseAddress!, samples: n, inChannels: inChannels, h: h, w: w,
-                                                     filters: pu.baseAddress!, outChannels: outChannels, bias: bias,
-                                                     padTop: pads.top, padLeft: pads.left, outH: oh, outW: ow, into: out.baseAddress!)
-                        }
-                        if let b = self.bias { b.withUnsafeBufferPointer { convolve($0.baseAddress!) } } else { convolve(nil) }
-                    }
-                }
-            }
+            return winograd.run(x, transposed: false, bias: bias, padTop: window.pads.top, padLeft: window.pads.left, outShape: outShape)
         }
         let cg = inChannels / groups, mg = outChannels / groups
         let k = cg * window.kernel.h * window.kernel.w, plane = oh * ow
@@ -194,18 +181,8 @@ public struct Conv2D: AffineLayer {
         if let winograd, override == nil {
             // The transposed convolution is a 3×3 convolution of the cotangent with the rotated,
             // transposed kernel and padding 2 − p.
-            let (inChannels, outChannels, pads) = (self.inChannels, self.outChannels, window.pads)
-            let u = winograd.filters(transposed: true)
-            return Tensor(shape: inputShape) { dx in
-                cotangent.withUnsafeBufferPointer { pdy in
-                    u.withUnsafeBufferPointer { pu in
-                        WinogradFilters.convolve(pdy.baseAddress!, samples: n, inChannels: outChannels, h: oh, w: ow,
-                                                 filters: pu.baseAddress!, outChannels: inChannels, bias: nil,
-                                                 padTop: 2 - pads.top, padLeft: 2 - pads.left, outH: h, outW: w,
-                                                 into: dx.baseAddress!)
-                    }
-                }
-            }
+            return winograd.run(cotangent, transposed: true, bias: nil, padTop: 2 - window.pads.top,
+                                padLeft: 2 - window.pads.left, outShape: inputShape)
         }
         let cg = inChannels / groups, mg = outChannels / groups
         let k = cg * window.kernel.h * window.kernel.w, plane = oh * ow

@@ -122,6 +122,26 @@ final class WinogradFilters: Sendable {
         }
     }
 
+    /// The convolution of `x` (n, C_in, h, w) into `outShape`: the forward (`transposed == false`,
+    /// with `bias`) or the transposed product.
+    func run(_ x: Tensor, transposed: Bool, bias: Tensor?, padTop: Int, padLeft: Int, outShape: [Int]) -> Tensor {
+        let u = filters(transposed: transposed)
+        let (n, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (cout, oh, ow) = (outShape[1], outShape[2], outShape[3])
+        return Tensor(shape: outShape) { out in
+            x.withUnsafeBufferPointer { px in
+                u.withUnsafeBufferPointer { pu in
+                    let convolve = { (bias: UnsafePointer<Float>?) in
+                        Self.convolve(px.baseAddress!, samples: n, inChannels: cin, h: h, w: w, filters: pu.baseAddress!,
+                                      outChannels: cout, bias: bias, padTop: padTop, padLeft: padLeft,
+                                      outH: oh, outW: ow, into: out.baseAddress!)
+                    }
+                    if let bias { bias.withUnsafeBufferPointer { convolve($0.baseAddress!) } } else { convolve(nil) }
+                }
+            }
+        }
+    }
+
     /// Runs `body(part, range)` for `parts` contiguous pieces of `0..<count` in parallel (inline for one).
     private static func split(_ count: Int, into parts: Int, _ body: (Int, Range<Int>) -> Void) {
         let parts = max(1, min(parts, count))
