@@ -1,7 +1,5 @@
 #include "explain_support.h"
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "simd.h"
 
 // Whether v replaces best as a window's winner: larger, or a NaN over a number (the first NaN stays).
 static inline int beats(float v, float best) { return !(v <= best) & (best == best); }
@@ -70,10 +68,7 @@ void explain_route2x2_rows(const float *restrict src, const float *restrict g, l
             wa = _mm_andnot_ps(wf, wa); wb = _mm_andnot_ps(wf, wb); we = _mm_andnot_ps(wf, we);
             __m128 v = _mm_loadu_ps(gi + j);
             __m128 va = _mm_and_ps(wa, v), vb = _mm_and_ps(wb, v), ve = _mm_and_ps(we, v), vf = _mm_and_ps(wf, v);
-            _mm_storeu_ps(d0 + 2 * j, _mm_unpacklo_ps(va, vb));
-            _mm_storeu_ps(d0 + 2 * j + 4, _mm_unpackhi_ps(va, vb));
-            _mm_storeu_ps(d1 + 2 * j, _mm_unpacklo_ps(ve, vf));
-            _mm_storeu_ps(d1 + 2 * j + 4, _mm_unpackhi_ps(ve, vf));
+            store_2x2_blocks(d0 + 2 * j, d1 + 2 * j, va, vb, ve, vf);
         }
 #endif
         for (; j < ow; j++) {

@@ -8,9 +8,7 @@
 //        [0  1  0 -1]         [ 0    0    1 ]
 #include "explain_support.h"
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "simd.h"
 
 void explain_winograd_filter(const float *restrict w, long k_count, long c_count, int flipped_transposed,
                              float *restrict u) {
@@ -162,10 +160,7 @@ void explain_winograd_output(const float *restrict m, long channels, long xi_str
                     __m128 o01 = _mm_add_ps(_mm_sub_ps(_mm_sub_ps(u[1], u[2]), u[3]), bv);
                     __m128 o10 = _mm_add_ps(_mm_add_ps(_mm_add_ps(l[0], l[1]), l[2]), bv);
                     __m128 o11 = _mm_add_ps(_mm_sub_ps(_mm_sub_ps(l[1], l[2]), l[3]), bv);
-                    _mm_storeu_ps(y0 + 2 * t, _mm_unpacklo_ps(o00, o01));
-                    _mm_storeu_ps(y0 + 2 * t + 4, _mm_unpackhi_ps(o00, o01));
-                    _mm_storeu_ps(y1 + 2 * t, _mm_unpacklo_ps(o10, o11));
-                    _mm_storeu_ps(y1 + 2 * t + 4, _mm_unpackhi_ps(o10, o11));
+                    store_2x2_blocks(y0 + 2 * t, y1 + 2 * t, o00, o01, o10, o11);
                 }
 #endif
                 for (; t < full; t++) {
