@@ -77,34 +77,51 @@ final class WinogradFilters: Sendable {
         filters u: UnsafePointer<Float>, outChannels k: Int, bias: UnsafePointer<Float>?,
         padTop: Int, padLeft: Int, outH oh: Int, outW ow: Int, into y: UnsafeMutablePointer<Float>
     ) {
-        let tilesH = (oh + 1) / 2, tilesW = (ow + 1) / 2
-        let bandRows = max(1, min(tilesH, bandColumns(inChannels: c, outChannels: k) / max(1, tilesW)))
-        let cols = bandRows * tilesW
+        let tilesH = (oh + 1) / 2, tilesW = (ow + 1) / 2, perSample = tilesH * tilesW
+        let budget = bandColumns(inChannels: c, outChannels: k)
+        // Work items: bands of tile rows of one sample, or — for small planes (< 128 tiles) in a
+        // batch — whole samples side by side, so that each GEMM still gets enough columns.
+        var items: [(samples: Range<Int>, rows: Range<Int>)] = []
+        if n > 1 && perSample < 128 && 2 * perSample <= budget {
+            let group = budget / perSample
+            for s0 in stride(from: 0, to: n, by: group) { items.append((s0..<min(n, s0 + group), 0..<tilesH)) }
+        } else {
+            let bandRows = max(1, min(tilesH, budget / max(1, tilesW)))
+            for s in 0..<n {
+                for r0 in stride(from: 0, to: tilesH, by: bandRows) { items.append((s..<s + 1, r0..<min(tilesH, r0 + bandRows))) }
+            }
+        }
+        let cols = items.map { $0.samples.count * $0.rows.count * tilesW }.max() ?? 1
         let rowScratch = 4 * (2 * tilesW + 2)
-        // Batches: each worker takes whole samples; one sample: the workers share each band.
-        let workers = max(1, min(BLAS.threads, n))
+        // Several items: each worker takes a contiguous run of whole items (consecutive bands of a
+        // sample share input rows); one item: the workers share it.
+        let workers = max(1, min(BLAS.threads, items.count))
+        let share = workers == 1 ? BLAS.threads : 1
         // The 16 component matrices sit `stride` floats apart: 32 more than their size, so that
         // the 16 streams of a transform do not fall on the same cache sets (4 KiB aliasing).
         let strideV = c * cols + 32, strideM = k * cols + 32
-        let perWorker = 16 * (strideV + strideM) + BLAS.threads * rowScratch
+        let perWorker = 16 * (strideV + strideM) + share * rowScratch
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: workers * perWorker)
         defer { buffer.deallocate() }
         nonisolated(unsafe) let (x, u, bias, y, scratch) = (x, u, bias, y, buffer)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let v = scratch + worker * perWorker
-            let m = v + 16 * strideV
-            let rows = m + 16 * strideM
-            let share = workers == 1 ? BLAS.threads : 1
-            for s in stride(from: worker, to: n, by: workers) {
-                let xs = x + s * c * h * w, ys = y + s * k * oh * ow
-                for r0 in stride(from: 0, to: tilesH, by: bandRows) {
-                    let count = min(bandRows, tilesH - r0)
-                    let ld = count * tilesW
-                    // Component xi of channel i is row i of the xi-th (C × ld) matrix.
+        items.withUnsafeBufferPointer { itemList in
+            nonisolated(unsafe) let itemList = itemList
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let v = scratch + worker * perWorker
+                let m = v + 16 * strideV
+                let rowBuffers = m + 16 * strideM
+                for item in (itemList.count * worker / workers)..<(itemList.count * (worker + 1) / workers) {
+                    let (samples, rows) = itemList[item]
+                    let block = rows.count * tilesW       // columns per sample
+                    let ld = samples.count * block
+                    // Component xi of channel i is row i of the xi-th (C × ld) matrix; sample j's
+                    // tiles are columns j·block ..< (j + 1)·block.
                     split(c, into: share) { part, range in
-                        explain_winograd_input(xs + range.lowerBound * h * w, range.count, h, w, padTop, padLeft,
-                                               tilesW, r0, count, v + range.lowerBound * ld, strideV, ld,
-                                               rows + part * rowScratch)
+                        for (j, s) in samples.enumerated() {
+                            explain_winograd_input(x + (s * c + range.lowerBound) * h * w, range.count, h, w, padTop, padLeft,
+                                                   tilesW, rows.lowerBound, rows.count, v + range.lowerBound * ld + j * block,
+                                                   strideV, ld, rowBuffers + part * rowScratch)
+                        }
                     }
                     split(16, into: share) { _, range in
                         for xi in range {
@@ -113,9 +130,11 @@ final class WinogradFilters: Sendable {
                         }
                     }
                     split(k, into: share) { _, range in
-                        explain_winograd_output(m + range.lowerBound * ld, range.count, strideM, ld,
-                                                bias.map { $0 + range.lowerBound }, oh, ow, tilesW, r0, count,
-                                                ys + range.lowerBound * oh * ow)
+                        for (j, s) in samples.enumerated() {
+                            explain_winograd_output(m + range.lowerBound * ld + j * block, range.count, strideM, ld,
+                                                    bias.map { $0 + range.lowerBound }, oh, ow, tilesW, rows.lowerBound, rows.count,
+                                                    y + (s * k + range.lowerBound) * oh * ow)
+                        }
                     }
                 }
             }
