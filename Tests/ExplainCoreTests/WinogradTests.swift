@@ -22,6 +22,8 @@ import Testing
         Case(name: "one output channel", channels: (8, 1), shape: (2, 5, 5), pads: (1, 1, 1, 1)),
         Case(name: "one input channel", channels: (1, 8), shape: (4, 16, 16), pads: (1, 1, 1, 1)),
         Case(name: "wide, several bands", channels: (40, 36), shape: (1, 30, 70), pads: (1, 1, 1, 1)),
+        Case(name: "batch 2, two bands each", channels: (6, 5), shape: (2, 64, 40), pads: (1, 1, 1, 1)),
+        Case(name: "batch 5 of small planes side by side", channels: (7, 9), shape: (5, 7, 7), pads: (1, 1, 1, 1)),
         Case(name: "tiny plane", channels: (2, 3), shape: (2, 3, 3), pads: (0, 0, 0, 0)),
     ]
 
