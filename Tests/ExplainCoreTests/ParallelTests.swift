@@ -23,6 +23,29 @@ import Testing
         if count < 2 * grain { #expect(pieces == 1) }
     }
 
+    /// The element-wise activations split large tensors over the cores: every element is still
+    /// `f(x)` and `g · f′(x)`, out of place and in place.
+    @Test func activationsOnLargeTensorsMatchTheirScalarFormulas() throws {
+        let n = 300_001
+        let x = try Tensor(shape: [1, n], scalars: (0..<n).map { Float($0 % 997) / 97 - 5 })
+        let g = try Tensor(shape: [1, n], scalars: (0..<n).map { Float($0 % 13) - 6 })
+        let layers: [any ElementwiseActivation] = [LeakyRelu(alpha: 0.1), Sigmoid(), Tanh(), try Clip(low: -1, high: 2)]
+        for layer in layers {
+            let y = try layer.forward([x])
+            var inPlace = x
+            try layer.forwardInPlace(&inPlace)
+            let dx = try layer.pullback(inputs: [x], output: y, cotangent: g)[0]
+            var dxInPlace = g
+            try layer.pullbackInPlace(inputs: [x], output: y, cotangent: &dxInPlace)
+            var mismatches = 0
+            for i in stride(from: 0, to: n, by: 7) {
+                let f = layer.value(x.scalars[i]), d = g.scalars[i] * layer.derivative(x: x.scalars[i], y: f)
+                if y.scalars[i] != f || inPlace.scalars[i] != f || dx.scalars[i] != d || dxInPlace.scalars[i] != d { mismatches += 1 }
+            }
+            #expect(mismatches == 0, "\(layer)")
+        }
+    }
+
     #if os(Linux)
     @Test func allocatorAcceptsTheKeepFreedMemorySettings() {
         #expect(Memory.keepFreedMemory())

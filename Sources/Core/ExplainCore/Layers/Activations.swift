@@ -21,14 +21,16 @@ extension ElementwiseActivation {
         let x = inputs[0]
         return Tensor(shape: x.shape) { out in
             x.withUnsafeBufferPointer { px in
-                for i in 0..<px.count { out[i] = value(px[i]) }
+                nonisolated(unsafe) let (px, out) = (px, out)
+                Parallel.forEachRange(px.count) { r in for i in r { out[i] = value(px[i]) } }
             }
         }
     }
 
     public func forwardInPlace(_ x: inout Tensor) throws {
         x.withUnsafeMutableBufferPointer { p in
-            for i in 0..<p.count { p[i] = value(p[i]) }
+            nonisolated(unsafe) let p = p
+            Parallel.forEachRange(p.count) { r in for i in r { p[i] = value(p[i]) } }
         }
     }
 
@@ -38,7 +40,8 @@ extension ElementwiseActivation {
         x.withUnsafeBufferPointer { px in
             output.withUnsafeBufferPointer { py in
                 cotangent.withUnsafeMutableBufferPointer { pg in
-                    for i in 0..<px.count { pg[i] *= derivative(x: px[i], y: py[i]) }
+                    nonisolated(unsafe) let (px, py, pg) = (px, py, pg)
+                    Parallel.forEachRange(px.count) { r in for i in r { pg[i] *= derivative(x: px[i], y: py[i]) } }
                 }
             }
         }
@@ -51,7 +54,8 @@ extension ElementwiseActivation {
             x.withUnsafeBufferPointer { px in
                 output.withUnsafeBufferPointer { py in
                     cotangent.withUnsafeBufferPointer { pg in
-                        for i in 0..<px.count { dx[i] = pg[i] * derivative(x: px[i], y: py[i]) }
+                        nonisolated(unsafe) let (px, py, pg, dx) = (px, py, pg, dx)
+                        Parallel.forEachRange(px.count) { r in for i in r { dx[i] = pg[i] * derivative(x: px[i], y: py[i]) } }
                     }
                 }
             }
