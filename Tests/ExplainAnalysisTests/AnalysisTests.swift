@@ -272,5 +272,14 @@ enum TestPlugin: Plugin {
         #expect(user.rule(for: 3, in: g)?.description == "deconvnet")
         #expect(user.rule(for: 0, in: g) == nil)
         #expect(user.description.contains("otherwise: preset base"))
+        // The all-nodes forms agree with the per-node ones.
+        let matchers: [Matcher] = [.first(.affine), .last(.kind(.relu)), .first(.pattern("/relu*") && !.indices(0...2)),
+                                   .last(.affine) || .kind(.maxPool), !.first(.kind(.conv2d)), .first(.name("none"))]
+        for m in matchers {
+            #expect(m.mask(in: g) == g.nodes.indices.map { m.matches($0, in: g) }, "\(m)")
+        }
+        let mixed = base.overriding(with: [Preset.Entry(.last(.kind(.relu)), GuidedBackpropRule()),
+                                           Preset.Entry(.first(.affine), GuidedBackpropRule())])
+        #expect(mixed.rules(in: g).map { $0?.description } == g.nodes.indices.map { mixed.rule(for: $0, in: g)?.description })
     }
 }

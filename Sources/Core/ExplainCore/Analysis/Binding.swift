@@ -31,8 +31,9 @@ public struct BoundGraph: Sendable {
         for c in preset?.allCanonizers ?? [] { g = try c.canonize(g) }
         var bindings: [Binding?] = []
         bindings.reserveCapacity(g.nodes.count)
+        let rules = preset?.rules(in: g) ?? Array(repeating: nil, count: g.nodes.count)
         for (i, node) in g.nodes.enumerated() {
-            guard let rule = preset?.rule(for: i, in: g) else {
+            guard let rule = rules[i] else {
                 if strict && node.layer.parameterCount > 0 && node.layer.kind != .constant {
                     throw ExplainError(.invalidArgument, "no rule of preset '\(preset?.name ?? "none")' matches this node (strict binding)",
                                        node: node.name, op: node.layer.kind.rawValue)

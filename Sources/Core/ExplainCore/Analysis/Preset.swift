@@ -59,6 +59,24 @@ public indirect enum Matcher: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Which nodes of `graph` match, all at once: linear in the node count (`first`/`last` resolve
+    /// their inner matcher once instead of once per node as `matches` does).
+    public func mask(in graph: Graph) -> [Bool] {
+        let all = graph.nodes.indices
+        switch self {
+        case .first(let m), .last(let m):
+            let inner = m.mask(in: graph)
+            var out = [Bool](repeating: false, count: all.count)
+            let hit: Int? = if case .first = self { inner.firstIndex(of: true) } else { inner.lastIndex(of: true) }
+            if let hit { out[hit] = true }
+            return out
+        case .and(let a, let b): return zip(a.mask(in: graph), b.mask(in: graph)).map { $0 && $1 }
+        case .or(let a, let b): return zip(a.mask(in: graph), b.mask(in: graph)).map { $0 || $1 }
+        case .not(let a): return a.mask(in: graph).map { !$0 }
+        default: return all.map { matches($0, in: graph) }
+        }
+    }
+
     /// Glob match with `*` and `?`.
     public static func glob(_ pattern: String, _ text: String) -> Bool {
         let p = Array(pattern), t = Array(text)
@@ -115,6 +133,25 @@ public struct Preset: Sendable, CustomStringConvertible {
         var p = Preset(name ?? self.name, canonizers: canonizers, entries: entries)
         p.fallback = [self]
         return p
+    }
+
+    /// The rule for every node of `graph` (nil where no entry matches), each matcher evaluated once.
+    public func rules(in graph: Graph) -> [(any Rule)?] {
+        var out = [(any Rule)?](repeating: nil, count: graph.nodes.count)
+        var open = [Bool](repeating: true, count: graph.nodes.count)
+        for e in entries {
+            for (i, hit) in e.matcher.mask(in: graph).enumerated() where hit && open[i] {
+                out[i] = e.rule
+                open[i] = false
+            }
+        }
+        for f in fallback {
+            for (i, r) in f.rules(in: graph).enumerated() where open[i] && r != nil {
+                out[i] = r
+                open[i] = false
+            }
+        }
+        return out
     }
 
     /// The rule for node `index`, or nil when no entry matches.
