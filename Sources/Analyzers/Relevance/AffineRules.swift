@@ -133,23 +133,27 @@ public struct GammaRule: AffineRule {
         let bp = layer.bias.map { ParameterMap.plus($0, gamma, ParameterMap.positive) }
         let bn = layer.bias.map { ParameterMap.plus($0, gamma, ParameterMap.negative) }
         // z_j > 0: d = Wp x⁺ + Wn x⁻ + bp ;  z_j < 0: d = Wn x⁺ + Wp x⁻ + bn
-        // The third group, W⁺x + b⁺, serves the non-negative-input shortcut in `propagate`.
+        // The third group, W⁺x + b⁺, and the fourth, [Wp; Wn] stacked for one transposed product,
+        // serve the non-negative-input shortcut in `propagate`.
         return [[ModifiedTerm(.positive, try layer.with(weight: wp, bias: bp)), ModifiedTerm(.negative, try layer.with(weight: wn, bias: nil))],
                 [ModifiedTerm(.positive, try layer.with(weight: wn, bias: bn)), ModifiedTerm(.negative, try layer.with(weight: wp, bias: nil))],
-                [ModifiedTerm(.positive, try layer.with(weight: ParameterMap.positive(layer.weight), bias: layer.bias.map(ParameterMap.positive)))]]
+                [ModifiedTerm(.positive, try layer.with(weight: ParameterMap.positive(layer.weight), bias: layer.bias.map(ParameterMap.positive)))],
+                try StackedLayer.make(layer, [wp, wn]).map { [ModifiedTerm(.positive, $0)] } ?? []]
     }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         let groups = try prepared(site)
         let x = site.inputs[0], z = site.output, range = RelevanceKernels.minMax(x)
-        if range.min >= 0, z.shape == incoming.shape {
+        if range.min >= 0, z.shape == incoming.shape, let stacked = groups[3].first?.backwardLayer {
             // x ≥ 0 (after a Relu): the x⁻ terms vanish and both denominators follow from the layer
             // output z = Wx + b and one product p = W⁺x + b⁺ (W⁻ = W − W⁺):
-            //   z + γ(W⁺x + b⁺) = z + γp,   z + γ(W⁻x + b⁻) = z + γ(z − p).
+            //   z + γ(W⁺x + b⁺) = z + γp,   z + γ(z − p) = z + γ(W⁻x + b⁻);
+            // R_in = x ⊙ (Wpᵀ up + Wnᵀ down) is one transposed product of the stacked weights.
             let p = try groups[2][0].layer.forward([x])
-            let (up, down) = RelevanceKernels.gammaRatios(incoming, z: z, p: p, gamma: gamma, epsilon: stabilizer)
-            let gu = try groups[0][0].backwardLayer.inputGradient(inputShape: x.shape, cotangent: up, weight: nil)
-            let gd = try groups[1][0].backwardLayer.inputGradient(inputShape: x.shape, cotangent: down, weight: nil)
-            return [RelevanceKernels.inputTimesSum(x, gu, gd)]
+            let s = RelevanceKernels.gammaRatiosStacked(incoming, z: z, p: p, gamma: gamma, epsilon: stabilizer,
+                                                        blocks: StackedLayer.blocks(stacked))
+            var g = try stacked.inputGradient(inputShape: x.shape, cotangent: s, weight: nil)
+            RelevanceKernels.scaleByInput(&g, x, sign: 1)
+            return [g]
         }
         let up = try modifiedGradient(x: x, relevance: incoming, terms: groups[0], epsilon: stabilizer, mask: (.positive, z), inputRange: range)
         let down = try modifiedGradient(x: x, relevance: incoming, terms: groups[1], epsilon: stabilizer, mask: (.negative, z), inputRange: range)

@@ -114,38 +114,26 @@ enum RelevanceKernels {
         }
     }
 
-    /// `out = x ⊙ (a + b)`.
-    static func inputTimesSum(_ x: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
-        if x.count == 0 { return x }
-        return Tensor(shape: x.shape) { out in
-            x.withUnsafeBufferPointer { px in
-                a.withUnsafeBufferPointer { pa in
-                    b.withUnsafeBufferPointer { pb in
-                        nonisolated(unsafe) let (px, pa, pb, po) = (px.baseAddress!, pa.baseAddress!, pb.baseAddress!, out.baseAddress!)
-                        split(out.count) { s in
-                            var i = s.lowerBound
-                            while i &+ 8 <= s.upperBound { store(load(px, i) * (load(pa, i) + load(pb, i)), po, i); i &+= 8 }
-                            while i < s.upperBound { po[i] = px[i] * (pa[i] + pb[i]); i &+= 1 }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     /// The two ratios of the γ-rule from the layer output `z` and `p = W⁺x + b⁺` (for `x ≥ 0`):
-    /// `up = R / stab(z + γp)` where `z > 0`, `down = R / stab(z + γ(z − p))` where `z < 0`, else 0.
-    static func gammaRatios(_ r: Tensor, z: Tensor, p: Tensor, gamma: Float, epsilon: Float) -> (up: Tensor, down: Tensor) {
-        if r.count == 0 { return (r, r) }
-        var down = Tensor(shape: r.shape)
-        let up = Tensor(shape: r.shape) { pu in
-            down.withUnsafeMutableBufferPointer { pd in
-                r.withUnsafeBufferPointer { pr in
-                    z.withUnsafeBufferPointer { pz in
-                        p.withUnsafeBufferPointer { pp in
-                            nonisolated(unsafe) let (pu, pd, pr, pz, pp) = (pu.baseAddress!, pd.baseAddress!, pr.baseAddress!, pz.baseAddress!, pp.baseAddress!)
-                            let g = V(repeating: gamma), e = V(repeating: epsilon), zero = V(repeating: 0)
-                            split(r.count) { s in
+    /// `up = R / stab(z + γp)` where `z > 0`, `down = R / stab(z + γ(z − p))` where `z < 0`, else 0 —
+    /// stacked for one transposed product with `StackedLayer`: each sample's values are cut into
+    /// `blocks` equal parts (the layer's groups) and part b becomes `up_b, down_b`; the result has
+    /// shape `(n, 2·c, …)` for `r` of shape `(n, c, …)`.
+    static func gammaRatiosStacked(_ r: Tensor, z: Tensor, p: Tensor, gamma: Float, epsilon: Float, blocks: Int = 1) -> Tensor {
+        let n = r.shape.first ?? 0, blocks = max(1, blocks), per = n == 0 ? 0 : r.count / n / blocks
+        var shape = r.shape
+        if shape.count > 1 { shape[1] *= 2 }
+        return Tensor(shape: shape) { out in
+            r.withUnsafeBufferPointer { pr in
+                z.withUnsafeBufferPointer { pz in
+                    p.withUnsafeBufferPointer { pp in
+                        guard per > 0 else { return }
+                        nonisolated(unsafe) let (po, pr, pz, pp) = (out.baseAddress!, pr.baseAddress!, pz.baseAddress!, pp.baseAddress!)
+                        let g = V(repeating: gamma), e = V(repeating: epsilon), zero = V(repeating: 0)
+                        for block in 0..<(n * blocks) {
+                            let (pr, pz, pp) = (pr + block * per, pz + block * per, pp + block * per)
+                            let pu = po + 2 * block * per, pd = pu + per
+                            split(per) { s in
                                 var i = s.lowerBound
                                 while i &+ 8 <= s.upperBound {
                                     let zv = load(pz, i), pv = load(pp, i), rv = load(pr, i)
@@ -166,8 +154,8 @@ enum RelevanceKernels {
                 }
             }
         }
-        return (up, down)
     }
+
 
     /// The norm rule for a sum of equally shaped summands: `R_k = x_k ⊙ R / stab(Σ x)`. Two
     /// summands (a residual Add) share one pass, so the ratio is computed once per element.
