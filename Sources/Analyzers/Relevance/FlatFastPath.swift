@@ -26,43 +26,53 @@ enum FlatFastPath {
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let (m, oh, ow) = (outShape[1], outShape[2], outShape[3])
         let g = conv.window
-        // Valid taps per output row / column.
-        func taps(_ outN: Int, _ size: Int, _ stride: Int, _ pad: Int, _ k: Int, _ d: Int) -> [[Int]] {
-            (0..<outN).map { o in (0..<k).map { o * stride - pad + $0 * d }.filter { $0 >= 0 && $0 < size } }
+        // The valid taps of each output row / column: input index first + k·dilation, k < count.
+        func taps(_ outN: Int, _ size: Int, _ stride: Int, _ pad: Int, _ k: Int, _ d: Int) -> [(first: Int, count: Int)] {
+            (0..<outN).map { o in
+                let valid = (0..<k).map { o * stride - pad + $0 * d }.filter { $0 >= 0 && $0 < size }
+                return (valid.first ?? 0, valid.count)
+            }
         }
         let rows = taps(oh, h, g.strides.h, g.pads.top, g.kernel.h, g.dilations.h)
         let cols = taps(ow, w, g.strides.w, g.pads.left, g.kernel.w, g.dilations.w)
+        let (dh, dw) = (g.dilations.h, g.dilations.w)
         let plane = oh * ow
         return Tensor(shape: inputShape) { out in
-            var t = [Float](repeating: 0, count: plane)
-            var u = [Float](repeating: 0, count: h * w)
+            let t = UnsafeMutablePointer<Float>.allocate(capacity: plane)
+            let v = UnsafeMutablePointer<Float>.allocate(capacity: oh * w)
+            defer { t.deallocate(); v.deallocate() }
             r.withUnsafeBufferPointer { pr in
                 for s in 0..<n {
                     // t[o] = Σ_m R[m, o] / stab(z_o),  z_o = c · |rows| · |cols|  (channel planes read in order)
-                    for o in 0..<plane { t[o] = 0 }
-                    for k in 0..<m {
-                        let src = pr.baseAddress! + (s * m + k) * plane
-                        for o in 0..<plane { t[o] += src[o] }
-                    }
-                    for i in 0..<oh { for j in 0..<ow {
-                        t[i * ow + j] /= stabilize(Float(c * rows[i].count * cols[j].count), stabilizer)
-                    } }
-                    // u = the window scatter of t; every input channel gets u.
-                    for i in u.indices { u[i] = 0 }
-                    u.withUnsafeMutableBufferPointer { pu in
-                        t.withUnsafeBufferPointer { pt in
-                            for i in 0..<oh {
-                                let tapRows = rows[i]
-                                for j in 0..<ow {
-                                    let v = pt[i * ow + j]
-                                    cols[j].withUnsafeBufferPointer { tapCols in
-                                        for ih in tapRows { for iw in tapCols { pu[ih * w + iw] += v } }
-                                    }
-                                }
-                            }
+                    nonisolated(unsafe) let (src, t) = (pr.baseAddress! + s * m * plane, t)
+                    Parallel.forEachRange(plane, grain: 1 << 13) { range in
+                        for o in range { t[o] = src[o] }
+                        for k in 1..<max(1, m) {
+                            let channel = src + k * plane
+                            for o in range { t[o] += channel[o] }
                         }
                     }
-                    for ch in 0..<c { (out.baseAddress! + (s * c + ch) * h * w).update(from: u, count: h * w) }
+                    for i in 0..<oh {
+                        for j in 0..<ow { t[i * ow + j] /= stabilize(Float(c * rows[i].count * cols[j].count), stabilizer) }
+                    }
+                    // The window scatter of t, separably: along the columns into v (one row per output
+                    // row), then along the rows into the first input channel; the others copy it.
+                    v.update(repeating: 0, count: oh * w)
+                    for i in 0..<oh {
+                        for j in 0..<ow {
+                            let value = t[i * ow + j], base = v + i * w + cols[j].first
+                            for k in 0..<cols[j].count { base[k * dw] += value }
+                        }
+                    }
+                    let u = out.baseAddress! + s * c * h * w
+                    u.update(repeating: 0, count: h * w)
+                    for i in 0..<oh {
+                        for k in 0..<rows[i].count {
+                            let dst = u + (rows[i].first + k * dh) * w, row = v + i * w
+                            for x in 0..<w { dst[x] += row[x] }
+                        }
+                    }
+                    for ch in 1..<max(1, c) { (u + ch * h * w).update(from: u, count: h * w) }
                 }
             }
         }
