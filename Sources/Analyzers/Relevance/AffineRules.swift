@@ -75,11 +75,24 @@ public struct AlphaBetaRule: AffineRule {
                         ModifiedTerm(.negative, try layer.with(weight: wn, bias: nil))]
         let negative = [ModifiedTerm(.positive, try layer.with(weight: wn, bias: b.map(ParameterMap.negative))),
                         ModifiedTerm(.negative, try layer.with(weight: wp, bias: nil))]
-        return beta == 0 ? [positive] : [positive, negative]
+        guard beta != 0 else { return [positive] }
+        // The third group, [W⁺; W⁻] stacked, serves the non-negative-input shortcut in `propagate`.
+        return [positive, negative, try StackedLayer.make(layer, [wp, wn]).map { [ModifiedTerm(.positive, $0)] } ?? []]
     }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         let groups = try prepared(site)
         let x = site.inputs[0], range = RelevanceKernels.minMax(x)
+        if range.min >= 0, groups.count > 2, let stacked = groups[2].first?.backwardLayer {
+            // x ≥ 0 (after a Relu): the x⁻ terms vanish, z⁺ = W⁺x + b⁺, z⁻ = W⁻x + b⁻, and
+            // R_in = x ⊙ (W⁺ᵀ α R/z⁺ − W⁻ᵀ β R/z⁻) is one transposed product of the stacked weights.
+            let zp = try groups[0][0].layer.forward([x]), zn = try groups[1][0].layer.forward([x])
+            let s = RelevanceKernels.stack(RelevanceKernels.ratio(incoming, zp, epsilon: stabilizer),
+                                           RelevanceKernels.ratio(incoming, zn, epsilon: stabilizer),
+                                           scales: (alpha, -beta), blocks: StackedLayer.blocks(stacked))
+            var g = try stacked.inputGradient(inputShape: x.shape, cotangent: s, weight: nil)
+            RelevanceKernels.scaleByInput(&g, x, sign: 1)
+            return [g]
+        }
         var r = try modifiedGradient(x: x, relevance: incoming, terms: groups[0], epsilon: stabilizer, inputRange: range)
         if alpha != 1 { RelevanceKernels.scale(&r, by: alpha) }
         if groups.count > 1 {

@@ -114,6 +114,33 @@ enum RelevanceKernels {
         }
     }
 
+    /// `[a · x_b ; b · y_b]` per block: each sample of `x` and `y` (equal shapes `(n, c, …)`) is cut into
+    /// `blocks` equal parts, and part k becomes `scales.0 · x_k, scales.1 · y_k` — the cotangent of a
+    /// `StackedLayer` of two weights. Shape `(n, 2·c, …)`.
+    static func stack(_ x: Tensor, _ y: Tensor, scales: (Float, Float), blocks: Int = 1) -> Tensor {
+        let n = x.shape.first ?? 0, blocks = max(1, blocks), per = n == 0 ? 0 : x.count / n / blocks
+        var shape = x.shape
+        if shape.count > 1 { shape[1] *= 2 }
+        return Tensor(shape: shape) { out in
+            x.withUnsafeBufferPointer { px in
+                y.withUnsafeBufferPointer { py in
+                    guard per > 0 else { return }
+                    nonisolated(unsafe) let (po, px, py) = (out.baseAddress!, px.baseAddress!, py.baseAddress!)
+                    let (a, b) = (V(repeating: scales.0), V(repeating: scales.1))
+                    for block in 0..<(n * blocks) {
+                        let (px, py, pu) = (px + block * per, py + block * per, po + 2 * block * per)
+                        let pd = pu + per
+                        split(per) { s in
+                            var i = s.lowerBound
+                            while i &+ 8 <= s.upperBound { store(a * load(px, i), pu, i); store(b * load(py, i), pd, i); i &+= 8 }
+                            while i < s.upperBound { pu[i] = scales.0 * px[i]; pd[i] = scales.1 * py[i]; i &+= 1 }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The two ratios of the γ-rule from the layer output `z` and `p = W⁺x + b⁺` (for `x ≥ 0`):
     /// `up = R / stab(z + γp)` where `z > 0`, `down = R / stab(z + γ(z − p))` where `z < 0`, else 0 —
     /// stacked for one transposed product with `StackedLayer`: each sample's values are cut into
