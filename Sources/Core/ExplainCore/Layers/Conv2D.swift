@@ -77,7 +77,8 @@ public struct Conv2D: AffineLayer {
     public var pullbackReadsOutput: Bool { false }
 
     public var description: String {
-        "Conv2D(\(inChannels)→\(outChannels), \(window)\(groups > 1 ? ", groups \(groups)" : "")\(bias == nil ? ", no bias" : ""))"
+        "Conv2D(\(inChannels)→\(outChannels), \(window)\(groups > 1 ? ", groups \(groups)" : "")\(bias == nil ? ", no bias" : "")"
+            + "\(winograd != nil ? ", winograd" : ""))"
     }
 
     public func outputShape(_ inputShapes: [[Int]]) throws -> [Int] {
