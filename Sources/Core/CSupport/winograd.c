@@ -11,8 +11,8 @@
 #include "simd.h"
 
 void explain_winograd_filter(const float *restrict w, long k_count, long c_count, int flipped_transposed,
-                             float *restrict u) {
-    for (long k = 0; k < k_count; k++) {
+                             long k_begin, long k_end, float *restrict u) {
+    for (long k = k_begin; k < k_end; k++) {
         for (long c = 0; c < c_count; c++) {
             float g[3][3];
             if (flipped_transposed) {

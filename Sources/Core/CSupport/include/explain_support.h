@@ -25,8 +25,9 @@ void explain_maxpool_plane(const float *restrict src, long w, long oh, long ow,
 /// Winograd F(2×2, 3×3) filter transform: `w` (K, C, 3, 3) → `u` (16, K, C). With
 /// `flipped_transposed`, transforms the kernel of the transposed convolution instead: `u` (16, C, K)
 /// from taps rotated by 180° (`k_count` = C then names its rows, `c_count` = K; w stays (K, C, 3, 3)
-/// read as (c_count, k_count, 3, 3)).
-void explain_winograd_filter(const float *restrict w, long k_count, long c_count, int flipped_transposed, float *restrict u);
+/// read as (c_count, k_count, 3, 3)). Writes the rows k_begin ..< k_end of every component.
+void explain_winograd_filter(const float *restrict w, long k_count, long c_count, int flipped_transposed,
+                             long k_begin, long k_end, float *restrict u);
 
 /// Input transform of `tile_rows` rows of 4×4 tiles (stride 2, starting at tile row `tile_row0`) of
 /// `channels` planes h×w zero-padded by `pad_top`/`pad_left`: tile (r, t) of channel c goes to

@@ -55,7 +55,10 @@ final class WinogradFilters: Sendable {
             let rows = transposed ? c : k, cols = transposed ? k : c
             let u = Tensor(shape: [16, rows, cols]) { out in
                 weight.withUnsafeBufferPointer { w in
-                    explain_winograd_filter(w.baseAddress!, rows, cols, transposed ? 1 : 0, out.baseAddress!)
+                    nonisolated(unsafe) let (w, out) = (w.baseAddress!, out.baseAddress!)
+                    Parallel.forEachRange(rows, grain: max(1, (1 << 14) / max(1, cols))) { r in
+                        explain_winograd_filter(w, rows, cols, transposed ? 1 : 0, r.lowerBound, r.upperBound, out)
+                    }
                 }
             }
             if transposed { cached.transposed = u } else { cached.forward = u }
