@@ -4,7 +4,7 @@ import Synchronization
 
 /// How a `Conv2D` computes its products.
 public enum ConvAlgorithm: String, Sendable, CaseIterable {
-    /// Winograd where it is exact in structure and pays off (3×3, stride 1, ≥ 32 channels in and
+    /// Winograd where the geometry allows it and it pays off (3×3, stride 1, ≥ 32 channels in and
     /// out), im2col + GEMM elsewhere.
     case automatic
     /// Always im2col (or the plain GEMM of a 1×1 convolution) + GEMM.
