@@ -75,6 +75,21 @@ import Testing
         for key in ["median_s", "min_s", "max_s"] { #expect((first[key] as? Double ?? -1) > 0) }
     }
 
+    /// Rounds interleave the methods; each non-forward method reports its median ratio to the forward.
+    @Test func benchReportsRatiosAndTakesAConvAlgorithm() throws {
+        let r = try run(["bench", "--model", model, "--input-shape", "1,16,16", "--runs", "3", "--methods", "forward,gradient",
+                         "--conv-algorithm", "winograd", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]])
+        #expect(array.count == 2)
+        #expect(array[0]["ratio_to_forward"] == nil)
+        #expect((array[1]["ratio_to_forward"] as? Double ?? 0) > 0)
+        #expect(array[1]["runs"] as? Int == 3)
+        let bad = try run(["bench", "--model", model, "--input-shape", "1,16,16", "--conv-algorithm", "fft"])
+        #expect(bad.status == 1)
+        #expect(bad.err.contains("im2col") && bad.err.contains("winograd"))
+    }
+
     @Test func conformanceCommandPassesAndCloses() throws {
         let out = NSTemporaryDirectory() + "explainkit-conf-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: out) }
