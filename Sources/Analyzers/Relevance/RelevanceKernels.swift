@@ -114,75 +114,71 @@ enum RelevanceKernels {
         }
     }
 
-    /// `[a · x_b ; b · y_b]` per block: each sample of `x` and `y` (equal shapes `(n, c, …)`) is cut into
-    /// `blocks` equal parts, and part k becomes `scales.0 · x_k, scales.1 · y_k` — the cotangent of a
-    /// `StackedLayer` of two weights. Shape `(n, 2·c, …)`.
+    /// A stacked cotangent for a `StackedLayer` of two weights, shaped `(n, 2·c, …)` after `like`
+    /// `(n, c, …)`: each sample is cut into `blocks` equal parts (the layer's groups) and part k of the
+    /// input becomes the pair `(first_k, second_k)`. `fill(offset, count, first, second)` writes the
+    /// pair for the input elements `offset ..< offset + count`, on disjoint ranges in parallel.
+    private static func stacked(like t: Tensor, blocks: Int,
+                                _ fill: (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+        let n = t.shape.first ?? 0, blocks = max(1, blocks), per = n == 0 ? 0 : t.count / n / blocks
+        var shape = t.shape
+        if shape.count > 1 { shape[1] *= 2 }
+        return Tensor(shape: shape) { out in
+            guard per > 0 else { return }
+            nonisolated(unsafe) let po = out.baseAddress!
+            for block in 0..<(n * blocks) {
+                let first = po + 2 * block * per
+                split(per) { s in fill(block * per + s.lowerBound, s.count, first + s.lowerBound, first + per + s.lowerBound) }
+            }
+        }
+    }
+
+    /// `(a · x_k, b · y_k)` per block (see `stacked`): the α-β rule's two scaled ratios.
     static func stack(_ x: Tensor, _ y: Tensor, scales: (Float, Float), blocks: Int = 1) -> Tensor {
-        let n = x.shape.first ?? 0, blocks = max(1, blocks), per = n == 0 ? 0 : x.count / n / blocks
-        var shape = x.shape
-        if shape.count > 1 { shape[1] *= 2 }
-        return Tensor(shape: shape) { out in
-            x.withUnsafeBufferPointer { px in
-                y.withUnsafeBufferPointer { py in
-                    guard per > 0 else { return }
-                    nonisolated(unsafe) let (po, px, py) = (out.baseAddress!, px.baseAddress!, py.baseAddress!)
-                    let (a, b) = (V(repeating: scales.0), V(repeating: scales.1))
-                    for block in 0..<(n * blocks) {
-                        let (px, py, pu) = (px + block * per, py + block * per, po + 2 * block * per)
-                        let pd = pu + per
-                        split(per) { s in
-                            var i = s.lowerBound
-                            while i &+ 8 <= s.upperBound { store(a * load(px, i), pu, i); store(b * load(py, i), pd, i); i &+= 8 }
-                            while i < s.upperBound { pu[i] = scales.0 * px[i]; pd[i] = scales.1 * py[i]; i &+= 1 }
-                        }
-                    }
+        x.withUnsafeBufferPointer { px in
+            y.withUnsafeBufferPointer { py in
+                nonisolated(unsafe) let (px, py) = (px.baseAddress, py.baseAddress)
+                let (a, b) = (V(repeating: scales.0), V(repeating: scales.1))
+                return stacked(like: x, blocks: blocks) { offset, count, pu, pd in
+                    let (px, py) = (px! + offset, py! + offset)
+                    var i = 0
+                    while i &+ 8 <= count { store(a * load(px, i), pu, i); store(b * load(py, i), pd, i); i &+= 8 }
+                    while i < count { pu[i] = scales.0 * px[i]; pd[i] = scales.1 * py[i]; i &+= 1 }
                 }
             }
         }
     }
 
-    /// The two ratios of the γ-rule from the layer output `z` and `p = W⁺x + b⁺` (for `x ≥ 0`):
-    /// `up = R / stab(z + γp)` where `z > 0`, `down = R / stab(z + γ(z − p))` where `z < 0`, else 0 —
-    /// stacked for one transposed product with `StackedLayer`: each sample's values are cut into
-    /// `blocks` equal parts (the layer's groups) and part b becomes `up_b, down_b`; the result has
-    /// shape `(n, 2·c, …)` for `r` of shape `(n, c, …)`.
+    /// The two ratios of the γ-rule from the layer output `z` and `p = W⁺x + b⁺` (for `x ≥ 0`),
+    /// stacked per block (see `stacked`): `up = R / stab(z + γp)` where `z > 0`,
+    /// `down = R / stab(z + γ(z − p))` where `z < 0`, else 0.
     static func gammaRatiosStacked(_ r: Tensor, z: Tensor, p: Tensor, gamma: Float, epsilon: Float, blocks: Int = 1) -> Tensor {
-        let n = r.shape.first ?? 0, blocks = max(1, blocks), per = n == 0 ? 0 : r.count / n / blocks
-        var shape = r.shape
-        if shape.count > 1 { shape[1] *= 2 }
-        return Tensor(shape: shape) { out in
-            r.withUnsafeBufferPointer { pr in
-                z.withUnsafeBufferPointer { pz in
-                    p.withUnsafeBufferPointer { pp in
-                        guard per > 0 else { return }
-                        nonisolated(unsafe) let (po, pr, pz, pp) = (out.baseAddress!, pr.baseAddress!, pz.baseAddress!, pp.baseAddress!)
-                        let g = V(repeating: gamma), e = V(repeating: epsilon), zero = V(repeating: 0)
-                        for block in 0..<(n * blocks) {
-                            let (pr, pz, pp) = (pr + block * per, pz + block * per, pp + block * per)
-                            let pu = po + 2 * block * per, pd = pu + per
-                            split(per) { s in
-                                var i = s.lowerBound
-                                while i &+ 8 <= s.upperBound {
-                                    let zv = load(pz, i), pv = load(pp, i), rv = load(pr, i)
-                                    let u = rv / stabilized(zv + g * pv, e), d = rv / stabilized(zv + g * (zv - pv), e)
-                                    store(u.replacing(with: zero, where: .!(zv .> zero)), pu, i)
-                                    store(d.replacing(with: zero, where: .!(zv .< zero)), pd, i)
-                                    i &+= 8
-                                }
-                                while i < s.upperBound {
-                                    let zi = pz[i], pi = pp[i]
-                                    pu[i] = zi > 0 ? pr[i] / stabilize(zi + gamma * pi, epsilon) : 0
-                                    pd[i] = zi < 0 ? pr[i] / stabilize(zi + gamma * (zi - pi), epsilon) : 0
-                                    i &+= 1
-                                }
-                            }
+        r.withUnsafeBufferPointer { pr in
+            z.withUnsafeBufferPointer { pz in
+                p.withUnsafeBufferPointer { pp in
+                    nonisolated(unsafe) let (pr, pz, pp) = (pr.baseAddress, pz.baseAddress, pp.baseAddress)
+                    let g = V(repeating: gamma), e = V(repeating: epsilon), zero = V(repeating: 0)
+                    return stacked(like: r, blocks: blocks) { offset, count, pu, pd in
+                        let (pr, pz, pp) = (pr! + offset, pz! + offset, pp! + offset)
+                        var i = 0
+                        while i &+ 8 <= count {
+                            let zv = load(pz, i), pv = load(pp, i), rv = load(pr, i)
+                            let u = rv / stabilized(zv + g * pv, e), d = rv / stabilized(zv + g * (zv - pv), e)
+                            store(u.replacing(with: zero, where: .!(zv .> zero)), pu, i)
+                            store(d.replacing(with: zero, where: .!(zv .< zero)), pd, i)
+                            i &+= 8
+                        }
+                        while i < count {
+                            let zi = pz[i], pi = pp[i]
+                            pu[i] = zi > 0 ? pr[i] / stabilize(zi + gamma * pi, epsilon) : 0
+                            pd[i] = zi < 0 ? pr[i] / stabilize(zi + gamma * (zi - pi), epsilon) : 0
+                            i &+= 1
                         }
                     }
                 }
             }
         }
     }
-
 
     /// The norm rule for a sum of equally shaped summands: `R_k = x_k ⊙ R / stab(Σ x)`. Two
     /// summands (a residual Add) share one pass, so the ratio is computed once per element.
