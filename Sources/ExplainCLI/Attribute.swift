@@ -16,6 +16,8 @@ struct Attribute: ParsableCommand {
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
     @Option(help: "Write the attribution to this .npy file.") var output: String?
     @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(name: .customLong("conv-algorithm"), help: "Convolution algorithm: automatic (Winograd for wide 3×3 layers), im2col, winograd.")
+    var convAlgorithm: String = ConvAlgorithm.automatic.rawValue
 
     func run() throws {
         try reportingErrors {
@@ -31,7 +33,7 @@ struct Attribute: ParsableCommand {
             }
             if !keep.isEmpty { options.values["keep"] = keep.joined(separator: ",") }
             let selection = try parseTarget(target)
-            let explainable = try loadExplainable(model, outputNode: outputNode)
+            let explainable = try loadExplainable(model, outputNode: outputNode, convAlgorithm: convAlgorithm)
             let analyzer = try registry.makeAnalyzer(method, model: explainable, options: options)
             let x = try Numpy.readTensor(path: input)
             let start = DispatchTime.now().uptimeNanoseconds

@@ -49,9 +49,9 @@ func registry() throws -> Registry {
 
 /// Loads a model for explanation: the explained value is the logits (input of a final Softmax)
 /// unless `outputNode` names another node or value.
-func loadExplainable(_ path: String, outputNode: String?) throws -> ExplainableModel {
+func loadExplainable(_ path: String, outputNode: String?, convAlgorithm: String = ConvAlgorithm.automatic.rawValue) throws -> ExplainableModel {
     let imported = try ONNXImporter.load(path: path)
-    let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+    let model = ExplainableModel(graph: try imported.graph.withConvAlgorithm(try ConvAlgorithm.parse(convAlgorithm)), output: imported.logits)
     return try outputNode.map { try model.explaining(node: $0) } ?? model
 }
 

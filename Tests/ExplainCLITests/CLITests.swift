@@ -111,6 +111,13 @@ import Testing
         #expect(r.status == 0, "\(r.err)")
         #expect(try Numpy.readTensor(path: path).shape == [4, 1, 16, 16])
         #expect(r.out.contains("sample 0: target 3"))
+        // The same with every 3×3 layer forced to Winograd.
+        let forced = path + ".winograd.npy"
+        defer { try? FileManager.default.removeItem(atPath: forced) }
+        let w = try run(["attribute", model, "--input", input, "--method", "input_t_gradient", "--target", "3", "--output", forced,
+                         "--conv-algorithm", "winograd"])
+        #expect(w.status == 0, "\(w.err)")
+        #expect(Deviation(try Numpy.readTensor(path: forced), try Numpy.readTensor(path: path)).relL2 < 1e-5)
         let list = try run(["list"])
         #expect(list.status == 0)
         for id in ["gradient", "input_t_gradient", "smoothgrad", "smoothgrad.squared", "vargrad", "guided_backprop", "deconvnet"] {
