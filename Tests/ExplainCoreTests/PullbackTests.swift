@@ -81,4 +81,28 @@ import Testing
             #expect(abs(numeric - analytic) <= 2e-3 * scale, "\(c.name) input \(i): numeric \(numeric), analytic \(analytic)")
         }
     }
+
+    /// A pullback that adds into an existing gradient gives that gradient plus the plain pullback,
+    /// for every convolution path (im2col with col2im, pointwise GEMM, grouped, Winograd).
+    static var convCases: [Case] {
+        var rng = TestRandom(seed: 3)
+        let winograd = try! Conv2D(weight: rng.tensor([5, 4, 3, 3]), pads: (1, 1, 1, 1), algorithm: .winograd)
+        return cases.filter { $0.layer is Conv2D } + [Case(name: "conv winograd", layer: winograd, shapes: [[2, 4, 7, 6]])]
+    }
+
+    @Test(arguments: convCases)
+    func accumulatingPullbackAddsToTheGradient(_ c: Case) throws {
+        let conv = try #require(c.layer as? Conv2D)
+        var rng = TestRandom(seed: 7)
+        let x = rng.tensor(c.shapes[0])
+        let y = try conv.forward([x])
+        let g = rng.tensor(y.shape), existing = rng.tensor(x.shape)
+        let before = existing.scalars
+        var sum = existing
+        try conv.pullback(inputs: [x], output: y, cotangent: g, adding: &sum)
+        let plain = try conv.pullback(inputs: [x], output: y, cotangent: g)[0]
+        let want = try Tensor.broadcasting(existing, plain, AddFunction.self)
+        #expect(Deviation(sum, want).relL2 < 1e-6, "\(c.name)")
+        #expect(existing.scalars == before)   // value semantics: only `sum` changed
+    }
 }

@@ -12,5 +12,13 @@ static inline void store_2x2_blocks(float *row0, float *row1, __m128 a, __m128 b
     _mm_storeu_ps(row1, _mm_unpacklo_ps(e, f));
     _mm_storeu_ps(row1 + 4, _mm_unpackhi_ps(e, f));
 }
+
+// The same blocks added to what the two rows hold.
+static inline void add_2x2_blocks(float *row0, float *row1, __m128 a, __m128 b, __m128 e, __m128 f) {
+    _mm_storeu_ps(row0, _mm_add_ps(_mm_loadu_ps(row0), _mm_unpacklo_ps(a, b)));
+    _mm_storeu_ps(row0 + 4, _mm_add_ps(_mm_loadu_ps(row0 + 4), _mm_unpackhi_ps(a, b)));
+    _mm_storeu_ps(row1, _mm_add_ps(_mm_loadu_ps(row1), _mm_unpacklo_ps(e, f)));
+    _mm_storeu_ps(row1 + 4, _mm_add_ps(_mm_loadu_ps(row1 + 4), _mm_unpackhi_ps(e, f)));
+}
 #endif
 #endif

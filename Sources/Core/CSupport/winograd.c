@@ -132,8 +132,11 @@ static inline void output_tile(const float *restrict s, long xi_stride, long t, 
     o[3] = l1 - l2 - l3 + b;
 }
 
+// y = v, or y += v when accumulating.
+static inline void put(float *y, float v, int accumulate) { *y = accumulate ? *y + v : v; }
+
 void explain_winograd_output(const float *restrict m, long channels, long xi_stride, long ldm, const float *restrict bias,
-                             long oh, long ow, long tiles_w, long tile_row0, long tile_rows, float *restrict y) {
+                             long oh, long ow, long tiles_w, long tile_row0, long tile_rows, int accumulate, float *restrict y) {
     const long full = ow / 2;   // tiles whose two output columns are both inside
     for (long k = 0; k < channels; k++) {
         const float b = bias ? bias[k] : 0.0f;
@@ -160,33 +163,33 @@ void explain_winograd_output(const float *restrict m, long channels, long xi_str
                     __m128 o01 = _mm_add_ps(_mm_sub_ps(_mm_sub_ps(u[1], u[2]), u[3]), bv);
                     __m128 o10 = _mm_add_ps(_mm_add_ps(_mm_add_ps(l[0], l[1]), l[2]), bv);
                     __m128 o11 = _mm_add_ps(_mm_sub_ps(_mm_sub_ps(l[1], l[2]), l[3]), bv);
-                    store_2x2_blocks(y0 + 2 * t, y1 + 2 * t, o00, o01, o10, o11);
+                    if (accumulate) add_2x2_blocks(y0 + 2 * t, y1 + 2 * t, o00, o01, o10, o11);
+                    else store_2x2_blocks(y0 + 2 * t, y1 + 2 * t, o00, o01, o10, o11);
                 }
 #endif
                 for (; t < full; t++) {
                     output_tile(s, xi_stride, t, b, o);
-                    y0[2 * t] = o[0];
-                    y0[2 * t + 1] = o[1];
-                    y1[2 * t] = o[2];
-                    y1[2 * t + 1] = o[3];
+                    put(y0 + 2 * t, o[0], accumulate);
+                    put(y0 + 2 * t + 1, o[1], accumulate);
+                    put(y1 + 2 * t, o[2], accumulate);
+                    put(y1 + 2 * t + 1, o[3], accumulate);
                 }
                 if (full < tiles_w) {
                     output_tile(s, xi_stride, full, b, o);
-                    y0[2 * full] = o[0];
-                    y1[2 * full] = o[2];
+                    put(y0 + 2 * full, o[0], accumulate);
+                    put(y1 + 2 * full, o[2], accumulate);
                 }
             } else {
                 for (long t = 0; t < full; t++) {
                     output_tile(s, xi_stride, t, b, o);
-                    y0[2 * t] = o[0];
-                    y0[2 * t + 1] = o[1];
+                    put(y0 + 2 * t, o[0], accumulate);
+                    put(y0 + 2 * t + 1, o[1], accumulate);
                 }
                 if (full < tiles_w) {
                     output_tile(s, xi_stride, full, b, o);
-                    y0[2 * full] = o[0];
+                    put(y0 + 2 * full, o[0], accumulate);
                 }
             }
         }
     }
 }
-

@@ -37,8 +37,9 @@ void explain_winograd_input(const float *restrict x, long channels, long h, long
                             float *restrict scratch);
 
 /// Output transform: the 16 GEMM results `m[xi·xi_stride + k·ldm + r·tiles_w + t]` of each tile become
-/// its 2×2 outputs (+ `bias[k]` when not NULL) in `y` (channels, oh, ow); cells outside oh×ow are dropped.
+/// its 2×2 outputs (+ `bias[k]` when not NULL) in `y` (channels, oh, ow), written or, with
+/// `accumulate`, added to what `y` holds; cells outside oh×ow are dropped.
 void explain_winograd_output(const float *restrict m, long channels, long xi_stride, long ldm, const float *restrict bias,
-                             long oh, long ow, long tiles_w, long tile_row0, long tile_rows, float *restrict y);
+                             long oh, long ow, long tiles_w, long tile_row0, long tile_rows, int accumulate, float *restrict y);
 
 #endif

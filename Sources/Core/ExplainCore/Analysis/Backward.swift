@@ -71,11 +71,29 @@ extension BoundGraph {
             let results: [Tensor]
             let t0 = timed ? DispatchTime.now().uptimeNanoseconds : 0
             defer { if timed { nodeSeconds.append((node.description, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)) } }
+            // A plain pullback into a value that already has a gradient (fan-out) adds to it directly.
+            let scaled = scalePending.contains(out) ? scaledProducers[index] : nil
+            if node.inputs.count == 1, fromInput[node.inputs[0]], grads[node.inputs[0]] != nil,
+               !(foldScales && scaleFolds[index] != nil), scaled != nil || bindings[index] == nil,
+               let layer = (scaled ?? node.layer) as? any AccumulatingPullback {
+                let v = node.inputs[0]
+                var sum = grads[v]!
+                grads[v] = nil   // `sum` holds the only reference: added to in place
+                do {
+                    try layer.pullback(inputs: args, output: output, cotangent: incoming, adding: &sum)
+                } catch let e as ExplainError {
+                    throw e.at(node: node.name, op: node.layer.kind.rawValue)
+                }
+                if checkFinite, firstNonFinite == nil, !sum.isFinite { firstNonFinite = node.name }
+                grads[v] = sum
+                if !keepInputs.contains(out) && !standIns.contains(out) { activations.values[out] = nil }
+                continue
+            }
             do {
                 if foldScales, scaleFolds[index] != nil, !capture.contains(node.inputs[0]), !keepInputs.contains(node.inputs[0]) {
                     results = [incoming]   // the producer applies this BatchNorm's scale
                     scalePending.insert(node.inputs[0])
-                } else if scalePending.contains(out), let scaled = scaledProducers[index] {
+                } else if let scaled {
                     results = try scaled.pullback(inputs: args, output: output, cotangent: incoming)
                 } else if let b = bindings[index] {
                     results = try b.rule.propagate(incoming, at: Site(node: node, index: index, inputs: args, output: output, state: b.state))

@@ -4,7 +4,7 @@ import Dispatch
 /// dilation and groups (depthwise when `groups == channels`). Forward and pullback run as
 /// im2col + GEMM through OpenBLAS, or as Winograd F(2×2, 3×3) for 3×3 / stride-1 layers (see
 /// `ConvAlgorithm`).
-public struct Conv2D: AffineLayer {
+public struct Conv2D: AffineLayer, AccumulatingPullback {
     /// `(M, C/groups, kH, kW)`.
     public let weight: Tensor
     /// `(M,)` or nil.
@@ -103,7 +103,9 @@ public struct Conv2D: AffineLayer {
         let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let (oh, ow) = (outShape[2], outShape[3])
         if let winograd {
-            return winograd.run(x, transposed: false, bias: bias, padTop: window.pads.top, padLeft: window.pads.left, outShape: outShape)
+            var y = Tensor(shape: outShape) { _ in }
+            winograd.run(x, transposed: false, bias: bias, padTop: window.pads.top, padLeft: window.pads.left, into: &y, accumulate: false)
+            return y
         }
         let cg = inChannels / groups, mg = outChannels / groups
         let k = cg * window.kernel.h * window.kernel.w, plane = oh * ow
@@ -168,9 +170,25 @@ public struct Conv2D: AffineLayer {
         return [try inputGradient(inputShape: inputs[0].shape, cotangent: cotangent)]
     }
 
+    public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor, adding gradient: inout Tensor) throws {
+        try expectCotangent(cotangent, output)
+        guard gradient.shape == inputs[0].shape else {
+            throw ExplainError.shape("conv gradient sum \(Shape.format(gradient.shape)) does not match input \(Shape.format(inputs[0].shape))")
+        }
+        try transposedProduct(inputShape: inputs[0].shape, cotangent: cotangent, weight: nil, into: &gradient, accumulate: true)
+    }
+
     /// `Wᵀ · cotangent` folded back onto the input (the transposed convolution); also used by
     /// LRP rules with a modified weight.
     public func inputGradient(inputShape: [Int], cotangent: Tensor, weight override: Tensor? = nil) throws -> Tensor {
+        var dx = Tensor(shape: inputShape) { _ in }
+        try transposedProduct(inputShape: inputShape, cotangent: cotangent, weight: override, into: &dx, accumulate: false)
+        return dx
+    }
+
+    /// The transposed product, written into `dx` (shaped like the input) or added to it.
+    private func transposedProduct(inputShape: [Int], cotangent: Tensor, weight override: Tensor?,
+                                   into dx: inout Tensor, accumulate: Bool) throws {
         let outShape = try outputShape([inputShape])
         guard cotangent.shape == outShape else {
             throw ExplainError.shape("conv cotangent \(Shape.format(cotangent.shape)) does not match output \(Shape.format(outShape))")
@@ -182,18 +200,18 @@ public struct Conv2D: AffineLayer {
         if let winograd, override == nil {
             // The transposed convolution is a 3×3 convolution of the cotangent with the rotated,
             // transposed kernel and padding 2 − p.
-            return winograd.run(cotangent, transposed: true, bias: nil, padTop: 2 - window.pads.top,
-                                padLeft: 2 - window.pads.left, outShape: inputShape)
+            winograd.run(cotangent, transposed: true, bias: nil, padTop: 2 - window.pads.top,
+                         padLeft: 2 - window.pads.left, into: &dx, accumulate: accumulate)
+            return
         }
         let cg = inChannels / groups, mg = outChannels / groups
         let k = cg * window.kernel.h * window.kernel.w, plane = oh * ow
         let pointwise = window.isPointwise
         let band = Im2Col.bandRows(k: k, outH: oh, outW: ow)
         let window = self.window, inChannels = self.inChannels, outChannels = self.outChannels
-        // A pointwise convolution's product writes every input cell; the others accumulate taps into
-        // zeros, cleared per sample and group by the worker that folds into them (in parallel, and
-        // just before use).
-        var dx = Tensor(shape: inputShape) { _ in }
+        // A pointwise convolution's product writes every input cell (or adds to it); the others fold
+        // taps into what `dx` holds — zeros, cleared per sample and group by the worker that folds
+        // into them (in parallel, and just before use), unless accumulating.
         dx.withUnsafeMutableBufferPointer { pdx in
             cotangent.withUnsafeBufferPointer { pdy in
                 wt.withUnsafeBufferPointer { pw in
@@ -202,10 +220,10 @@ public struct Conv2D: AffineLayer {
                         let dxg = pdx + (s * inChannels + g * cg) * h * w
                         let dyg = pdy + (s * outChannels + g * mg) * plane
                         let a = pw + g * mg * k
-                        if !pointwise { dxg.update(repeating: 0, count: cg * h * w) }
+                        if !pointwise && !accumulate { dxg.update(repeating: 0, count: cg * h * w) }
                         if pointwise {
-                            BLAS.gemm(transA: true, m: k, n: plane, k: mg, a: a, lda: k, b: dyg, ldb: plane, c: dxg, ldc: plane,
-                                      parallel: shared)
+                            BLAS.gemm(transA: true, m: k, n: plane, k: mg, a: a, lda: k, b: dyg, ldb: plane,
+                                      beta: accumulate ? 1 : 0, c: dxg, ldc: plane, parallel: shared)
                             return
                         }
                         for r0 in stride(from: 0, to: oh, by: band) {
@@ -219,6 +237,5 @@ public struct Conv2D: AffineLayer {
                 }
             }
         }
-        return dx
     }
 }

@@ -96,6 +96,15 @@ public protocol AffineLayer: Layer {
     func inputGradient(inputShape: [Int], cotangent: Tensor, weight: Tensor?) throws -> Tensor
 }
 
+/// A one-input layer whose pullback can add its input gradient to one that is already there: the
+/// backward engine uses it where a value feeds several nodes (a residual block's input), saving the
+/// separate pass that sums the contributions.
+public protocol AccumulatingPullback: Layer {
+    /// `gradient += pullback(inputs:output:cotangent:)[0]` (up to rounding); `gradient` has the
+    /// input's shape.
+    func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor, adding gradient: inout Tensor) throws
+}
+
 /// A one-input layer whose output has its input's shape and can overwrite it. The executor uses
 /// `forwardInPlace` when nothing else needs the input any more, saving an allocation and a pass
 /// over memory (activations, batch norm).

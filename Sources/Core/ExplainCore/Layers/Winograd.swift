@@ -78,7 +78,7 @@ final class WinogradFilters: Sendable {
     static func convolve(
         _ x: UnsafePointer<Float>, samples n: Int, inChannels c: Int, h: Int, w: Int,
         filters u: UnsafePointer<Float>, outChannels k: Int, bias: UnsafePointer<Float>?,
-        padTop: Int, padLeft: Int, outH oh: Int, outW ow: Int, into y: UnsafeMutablePointer<Float>
+        padTop: Int, padLeft: Int, outH oh: Int, outW ow: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false
     ) {
         let tilesH = (oh + 1) / 2, tilesW = (ow + 1) / 2, perSample = tilesH * tilesW
         let budget = bandColumns(inChannels: c, outChannels: k)
@@ -136,7 +136,7 @@ final class WinogradFilters: Sendable {
                         for (j, s) in samples.enumerated() {
                             explain_winograd_output(m + range.lowerBound * ld + j * block, range.count, strideM, ld,
                                                     bias.map { $0 + range.lowerBound }, oh, ow, tilesW, rows.lowerBound, rows.count,
-                                                    y + (s * k + range.lowerBound) * oh * ow)
+                                                    accumulate ? 1 : 0, y + (s * k + range.lowerBound) * oh * ow)
                         }
                     }
                 }
@@ -144,19 +144,21 @@ final class WinogradFilters: Sendable {
         }
     }
 
-    /// The convolution of `x` (n, C_in, h, w) into `outShape`: the forward (`transposed == false`,
-    /// with `bias`) or the transposed product.
-    func run(_ x: Tensor, transposed: Bool, bias: Tensor?, padTop: Int, padLeft: Int, outShape: [Int]) -> Tensor {
+    /// The convolution of `x` (n, C_in, h, w): the forward (`transposed == false`, with `bias`) or the
+    /// transposed product, written into `y` (its shape is the output's) or, with `accumulate`, added
+    /// to what `y` holds.
+    func run(_ x: Tensor, transposed: Bool, bias: Tensor?, padTop: Int, padLeft: Int, into y: inout Tensor, accumulate: Bool) {
         let u = filters(transposed: transposed)
         let (n, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let (cout, oh, ow) = (outShape[1], outShape[2], outShape[3])
-        return Tensor(shape: outShape) { out in
+        let (cout, oh, ow) = (y.shape[1], y.shape[2], y.shape[3])
+        y.withUnsafeMutableBufferPointer { buffer in
+            let out = buffer.baseAddress!
             x.withUnsafeBufferPointer { px in
                 u.withUnsafeBufferPointer { pu in
                     let convolve = { (bias: UnsafePointer<Float>?) in
                         Self.convolve(px.baseAddress!, samples: n, inChannels: cin, h: h, w: w, filters: pu.baseAddress!,
                                       outChannels: cout, bias: bias, padTop: padTop, padLeft: padLeft,
-                                      outH: oh, outW: ow, into: out.baseAddress!)
+                                      outH: oh, outW: ow, into: out, accumulate: accumulate)
                     }
                     if let bias { bias.withUnsafeBufferPointer { convolve($0.baseAddress!) } } else { convolve(nil) }
                 }
