@@ -68,29 +68,21 @@ extension BoundGraph {
             if !keepInputs.contains(out) { grads[out] = nil }
             let args = try node.inputs.map { try activations.value($0) }
             let output = try activations.value(out)
-            let results: [Tensor]
+            var results: [Tensor] = []
             let t0 = timed ? DispatchTime.now().uptimeNanoseconds : 0
             defer { if timed { nodeSeconds.append((node.description, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)) } }
-            // A plain pullback into a value that already has a gradient (fan-out) adds to it directly.
             let scaled = scalePending.contains(out) ? scaledProducers[index] : nil
-            if node.inputs.count == 1, fromInput[node.inputs[0]], grads[node.inputs[0]] != nil,
-               !(foldScales && scaleFolds[index] != nil), scaled != nil || bindings[index] == nil,
-               let layer = (scaled ?? node.layer) as? any AccumulatingPullback {
-                let v = node.inputs[0]
-                var sum = grads[v]!
-                grads[v] = nil   // `sum` holds the only reference: added to in place
-                do {
-                    try layer.pullback(inputs: args, output: output, cotangent: incoming, adding: &sum)
-                } catch let e as ExplainError {
-                    throw e.at(node: node.name, op: node.layer.kind.rawValue)
-                }
-                if checkFinite, firstNonFinite == nil, !sum.isFinite { firstNonFinite = node.name }
-                grads[v] = sum
-                if !keepInputs.contains(out) && !standIns.contains(out) { activations.values[out] = nil }
-                continue
-            }
+            // A plain pullback into a value that already has a gradient (fan-out) adds to it in place.
+            let accumulating = node.inputs.count == 1 && fromInput[node.inputs[0]] && grads[node.inputs[0]] != nil
+                && !(foldScales && scaleFolds[index] != nil) && (scaled != nil || bindings[index] == nil)
+                ? (scaled ?? node.layer) as? any AccumulatingPullback : nil
             do {
-                if foldScales, scaleFolds[index] != nil, !capture.contains(node.inputs[0]), !keepInputs.contains(node.inputs[0]) {
+                if let accumulating, case let v = node.inputs[0], var sum = grads[v] {
+                    grads[v] = nil   // `sum` holds the only reference: added to in place
+                    try accumulating.pullback(inputs: args, output: output, cotangent: incoming, adding: &sum)
+                    if checkFinite, firstNonFinite == nil, !sum.isFinite { firstNonFinite = node.name }
+                    grads[v] = sum
+                } else if foldScales, scaleFolds[index] != nil, !capture.contains(node.inputs[0]), !keepInputs.contains(node.inputs[0]) {
                     results = [incoming]   // the producer applies this BatchNorm's scale
                     scalePending.insert(node.inputs[0])
                 } else if let scaled {
@@ -106,11 +98,11 @@ extension BoundGraph {
             } catch let e as ExplainError {
                 throw e.at(node: node.name, op: node.layer.kind.rawValue)
             }
-            guard results.count == node.inputs.count else {
+            guard accumulating != nil || results.count == node.inputs.count else {
                 throw ExplainError(.invalidArgument, "backward returned \(results.count) tensors for \(node.inputs.count) inputs",
                                    node: node.name, op: node.layer.kind.rawValue)
             }
-            for (k, v) in node.inputs.enumerated() where fromInput[v] {
+            for (k, v) in node.inputs.enumerated() where fromInput[v] && accumulating == nil {
                 let r = results[k]
                 guard r.shape == args[k].shape else {
                     throw ExplainError.shape("backward result \(Shape.format(r.shape)) does not match input \(Shape.format(args[k].shape))")
