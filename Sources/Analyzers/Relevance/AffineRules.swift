@@ -86,9 +86,8 @@ public struct AlphaBetaRule: AffineRule {
             // x ≥ 0 (after a Relu): the x⁻ terms vanish, z⁺ = W⁺x + b⁺, z⁻ = W⁻x + b⁻, and
             // R_in = x ⊙ (W⁺ᵀ α R/z⁺ − W⁻ᵀ β R/z⁻) is one transposed product of the stacked weights.
             let zp = try groups[0][0].layer.forward([x]), zn = try groups[1][0].layer.forward([x])
-            let s = RelevanceKernels.stack(RelevanceKernels.ratio(incoming, zp, epsilon: stabilizer),
-                                           RelevanceKernels.ratio(incoming, zn, epsilon: stabilizer),
-                                           scales: (alpha, -beta), blocks: StackedLayer.blocks(stacked))
+            let s = RelevanceKernels.scaledRatiosStacked(incoming, zp, zn, scales: (alpha, -beta), epsilon: stabilizer,
+                                                         blocks: StackedLayer.blocks(stacked))
             var g = try stacked.inputGradient(inputShape: x.shape, cotangent: s, weight: nil)
             RelevanceKernels.scaleByInput(&g, x, sign: 1)
             return [g]

@@ -133,17 +133,30 @@ enum RelevanceKernels {
         }
     }
 
-    /// `(a · x_k, b · y_k)` per block (see `stacked`): the α-β rule's two scaled ratios.
-    static func stack(_ x: Tensor, _ y: Tensor, scales: (Float, Float), blocks: Int = 1) -> Tensor {
-        x.withUnsafeBufferPointer { px in
-            y.withUnsafeBufferPointer { py in
-                nonisolated(unsafe) let (px, py) = (px.baseAddress, py.baseAddress)
-                let (a, b) = (V(repeating: scales.0), V(repeating: scales.1))
-                return stacked(like: x, blocks: blocks) { offset, count, pu, pd in
-                    let (px, py) = (px! + offset, py! + offset)
-                    var i = 0
-                    while i &+ 8 <= count { store(a * load(px, i), pu, i); store(b * load(py, i), pd, i); i &+= 8 }
-                    while i < count { pu[i] = scales.0 * px[i]; pd[i] = scales.1 * py[i]; i &+= 1 }
+    /// The α-β rule's two scaled ratios `(a · R / stab(z⁺), b · R / stab(z⁻))`, stacked per block
+    /// (see `stacked`).
+    static func scaledRatiosStacked(_ r: Tensor, _ zp: Tensor, _ zn: Tensor, scales: (Float, Float), epsilon: Float,
+                                    blocks: Int = 1) -> Tensor {
+        r.withUnsafeBufferPointer { pr in
+            zp.withUnsafeBufferPointer { pp in
+                zn.withUnsafeBufferPointer { pn in
+                    nonisolated(unsafe) let (pr, pp, pn) = (pr.baseAddress, pp.baseAddress, pn.baseAddress)
+                    let (a, b, e) = (V(repeating: scales.0), V(repeating: scales.1), V(repeating: epsilon))
+                    return stacked(like: r, blocks: blocks) { offset, count, pu, pd in
+                        let (pr, pp, pn) = (pr! + offset, pp! + offset, pn! + offset)
+                        var i = 0
+                        while i &+ 8 <= count {
+                            let rv = load(pr, i)
+                            store(a * (rv / stabilized(load(pp, i), e)), pu, i)
+                            store(b * (rv / stabilized(load(pn, i), e)), pd, i)
+                            i &+= 8
+                        }
+                        while i < count {
+                            pu[i] = scales.0 * (pr[i] / stabilize(pp[i], epsilon))
+                            pd[i] = scales.1 * (pr[i] / stabilize(pn[i], epsilon))
+                            i &+= 1
+                        }
+                    }
                 }
             }
         }
