@@ -81,7 +81,7 @@ public struct ConformanceRunner {
             throw ExplainError(.malformedFile, "manifest has no 'cases' list", file: dir + "/manifest.json")
         }
         let imported = try ONNXImporter.load(path: dir + "/model.onnx")
-        let graph = convAlgorithm == .automatic ? imported.graph : try imported.graph.withConvAlgorithm(convAlgorithm)
+        let graph = try imported.graph.withConvAlgorithm(convAlgorithm)
         let model = ExplainableModel(graph: graph, output: imported.logits)
         let input = try Numpy.readTensor(path: dir + "/input.npy")
         let targets = try Numpy.read(path: dir + "/targets.npy").integers()
