@@ -82,13 +82,14 @@ public struct AlphaBetaRule: AffineRule {
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         let groups = try prepared(site)
         let x = site.inputs[0], range = RelevanceKernels.minMax(x)
-        if range.min >= 0, groups.count > 2, let stacked = groups[2].first?.backwardLayer {
+        if range.min >= 0, groups.count > 2, let stacked = groups[2].first {
             // x ≥ 0 (after a Relu): the x⁻ terms vanish, z⁺ = W⁺x + b⁺, z⁻ = W⁻x + b⁻, and
             // R_in = x ⊙ (W⁺ᵀ α R/z⁺ − W⁻ᵀ β R/z⁻) is one transposed product of the stacked weights.
             let zp = try groups[0][0].layer.forward([x]), zn = try groups[1][0].layer.forward([x])
-            let s = RelevanceKernels.scaledRatiosStacked(incoming, zp, zn, scales: (alpha, -beta), epsilon: stabilizer,
-                                                         blocks: StackedLayer.blocks(stacked))
-            var g = try stacked.inputGradient(inputShape: x.shape, cotangent: s, weight: nil)
+            var (s, stats) = RelevanceKernels.scaledRatiosStacked(incoming, zp, zn, scales: (alpha, -beta), epsilon: stabilizer,
+                                                                  blocks: StackedLayer.blocks(stacked.layer))
+            let plan = TransposedProduct.plan(&s, stats: stats, winograd: stacked.isWinograd)
+            var g = try TransposedProduct.product(stacked, plan: plan, inputShape: x.shape, cotangent: s)
             RelevanceKernels.scaleByInput(&g, x, sign: 1)
             return [g]
         }
@@ -155,15 +156,16 @@ public struct GammaRule: AffineRule {
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         let groups = try prepared(site)
         let x = site.inputs[0], z = site.output, range = RelevanceKernels.minMax(x)
-        if range.min >= 0, z.shape == incoming.shape, let stacked = groups[3].first?.backwardLayer {
+        if range.min >= 0, z.shape == incoming.shape, let stacked = groups[3].first {
             // x ≥ 0 (after a Relu): the x⁻ terms vanish and both denominators follow from the layer
             // output z = Wx + b and one product p = W⁺x + b⁺ (W⁻ = W − W⁺):
             //   z + γ(W⁺x + b⁺) = z + γp,   z + γ(z − p) = z + γ(W⁻x + b⁻);
             // R_in = x ⊙ (Wpᵀ up + Wnᵀ down) is one transposed product of the stacked weights.
             let p = try groups[2][0].layer.forward([x])
-            let s = RelevanceKernels.gammaRatiosStacked(incoming, z: z, p: p, gamma: gamma, epsilon: stabilizer,
-                                                        blocks: StackedLayer.blocks(stacked))
-            var g = try stacked.inputGradient(inputShape: x.shape, cotangent: s, weight: nil)
+            var (s, stats) = RelevanceKernels.gammaRatiosStacked(incoming, z: z, p: p, gamma: gamma, epsilon: stabilizer,
+                                                                 blocks: StackedLayer.blocks(stacked.layer))
+            let plan = TransposedProduct.plan(&s, stats: stats, winograd: stacked.isWinograd)
+            var g = try TransposedProduct.product(stacked, plan: plan, inputShape: x.shape, cotangent: s)
             RelevanceKernels.scaleByInput(&g, x, sign: 1)
             return [g]
         }

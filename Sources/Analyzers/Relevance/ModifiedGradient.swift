@@ -45,18 +45,15 @@ public enum InputModifier: Sendable, CustomStringConvertible {
 /// One term `sign · W'(m(x)) + b'` of a modified-gradient rule: an input modifier and a copy of
 /// the layer with a modified weight and bias (prepared once per binding).
 ///
-/// The transposed product of a convolution term always runs as im2col + GEMM, never Winograd
-/// (`backwardLayer`): an LRP denominator can vanish, making `sⱼ = Rⱼ / (zⱼ ± ε)` huge over whole
-/// regions, and the product must then keep each term `W'ᵢⱼ sⱼ` exactly zero where the modified weight
-/// is zero (W⁺, W⁻ are half zeros). Winograd's filter transform mixes the taps, so a huge `sⱼ` leaks
-/// rounding noise (≈ 1e-7 · |sⱼ|) into inputs it does not reach, which the input then turns into
-/// relevance: the α-β fixtures fail by 0.5 % that way. The forward product `W' m(x)` may use
-/// Winograd (its error stays at the level of a GEMM's; every fixture passes so).
+/// A convolution term keeps two forms of its layer: `layer` (the model's algorithm, Winograd for
+/// large 3×3 layers) for the forward product `W' m(x)` and, when `TransposedProduct` finds the
+/// ratios well-scaled, the transposed one; `backwardLayer` (im2col) for transposed products whose
+/// ratios are not (a vanishing denominator: see `TransposedProduct`).
 public struct ModifiedTerm: Sendable {
     public var input: InputModifier
     /// The modified layer, for the forward product.
     public var layer: any AffineLayer
-    /// The same layer for the transposed product (im2col for a convolution).
+    /// The same layer as im2col, for transposed products that must be exact per term.
     public var backwardLayer: any AffineLayer
     public var sign: Float
 
@@ -66,6 +63,9 @@ public struct ModifiedTerm: Sendable {
         self.backwardLayer = (layer as? Conv2D)?.with(algorithm: .im2col) ?? layer
         self.sign = sign
     }
+
+    /// Whether the term's layer is a convolution computed as Winograd.
+    public var isWinograd: Bool { (layer as? Conv2D)?.isWinograd ?? false }
 }
 
 /// The generic modified-gradient step shared by most LRP rules:
@@ -108,10 +108,11 @@ func modifiedGradient(x: Tensor, relevance: Tensor, terms allTerms: [ModifiedTer
         throw ExplainError.shape("relevance \(Shape.format(relevance.shape)) does not match the layer output \(Shape.format(z.shape))")
     }
     let (signMask, reference) = mask ?? (.all, z)
-    let s = RelevanceKernels.ratio(relevance, z, epsilon: epsilon, mask: signMask, by: reference)
+    var (s, stats) = RelevanceKernels.ratio(relevance, z, epsilon: epsilon, mask: signMask, by: reference)
+    let plan = TransposedProduct.plan(&s, stats: stats, winograd: !terms.isEmpty && terms.allSatisfy(\.isWinograd))
     var result: Tensor? = nil
     for (t, m) in zip(terms, inputs) {
-        var g = try t.backwardLayer.inputGradient(inputShape: x.shape, cotangent: s, weight: nil)
+        var g = try TransposedProduct.product(t, plan: plan, inputShape: x.shape, cotangent: s)
         if result == nil {
             // The first term writes in place into its own gradient (no zero-filled accumulator).
             RelevanceKernels.scaleByInput(&g, m, sign: t.sign)

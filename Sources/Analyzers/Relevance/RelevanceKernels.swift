@@ -29,24 +29,6 @@ enum RelevanceKernels {
         }
     }
 
-    /// `out = r / stab(z)`, zero where `mask` (tested on `m`) rejects the entry.
-    static func ratio(_ r: Tensor, _ z: Tensor, epsilon: Float, mask: Kernels.SignMask = .all, by m: Tensor? = nil) -> Tensor {
-        if r.count == 0 { return r }
-        return Tensor(shape: r.shape) { out in
-            r.withUnsafeBufferPointer { pr in
-                z.withUnsafeBufferPointer { pz in
-                    (m ?? z).withUnsafeBufferPointer { pm in
-                        nonisolated(unsafe) let (pr, pz, pm, po) = (pr.baseAddress!, pz.baseAddress!, pm.baseAddress!, out.baseAddress!)
-                        split(out.count) { s in
-                            Kernels.stabilizedRatio(pr + s.lowerBound, pz + s.lowerBound, epsilon: epsilon, mask: mask,
-                                                    by: pm + s.lowerBound, into: po + s.lowerBound, count: s.count)
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     /// `g = sign · x ⊙ g`.
     static func scaleByInput(_ g: inout Tensor, _ x: Tensor, sign: Float) {
         if g.count == 0 { return }
@@ -110,85 +92,6 @@ enum RelevanceKernels {
                 var i = s.lowerBound
                 while i &+ 8 <= s.upperBound { store(f * load(p, i), p, i); i &+= 8 }
                 while i < s.upperBound { p[i] *= factor; i &+= 1 }
-            }
-        }
-    }
-
-    /// A stacked cotangent for a `StackedLayer` of two weights, shaped `(n, 2·c, …)` after `like`
-    /// `(n, c, …)`: each sample is cut into `blocks` equal parts (the layer's groups) and part k of the
-    /// input becomes the pair `(first_k, second_k)`. `fill(offset, count, first, second)` writes the
-    /// pair for the input elements `offset ..< offset + count`, on disjoint ranges in parallel.
-    private static func stacked(like t: Tensor, blocks: Int,
-                                _ fill: (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
-        let n = t.shape.first ?? 0, blocks = max(1, blocks), per = n == 0 ? 0 : t.count / n / blocks
-        var shape = t.shape
-        if shape.count > 1 { shape[1] *= 2 }
-        return Tensor(shape: shape) { out in
-            guard per > 0 else { return }
-            nonisolated(unsafe) let po = out.baseAddress!
-            for block in 0..<(n * blocks) {
-                let first = po + 2 * block * per
-                split(per) { s in fill(block * per + s.lowerBound, s.count, first + s.lowerBound, first + per + s.lowerBound) }
-            }
-        }
-    }
-
-    /// The α-β rule's two scaled ratios `(a · R / stab(z⁺), b · R / stab(z⁻))`, stacked per block
-    /// (see `stacked`).
-    static func scaledRatiosStacked(_ r: Tensor, _ zp: Tensor, _ zn: Tensor, scales: (Float, Float), epsilon: Float,
-                                    blocks: Int = 1) -> Tensor {
-        r.withUnsafeBufferPointer { pr in
-            zp.withUnsafeBufferPointer { pp in
-                zn.withUnsafeBufferPointer { pn in
-                    nonisolated(unsafe) let (pr, pp, pn) = (pr.baseAddress, pp.baseAddress, pn.baseAddress)
-                    let (a, b, e) = (V(repeating: scales.0), V(repeating: scales.1), V(repeating: epsilon))
-                    return stacked(like: r, blocks: blocks) { offset, count, pu, pd in
-                        let (pr, pp, pn) = (pr! + offset, pp! + offset, pn! + offset)
-                        var i = 0
-                        while i &+ 8 <= count {
-                            let rv = load(pr, i)
-                            store(a * (rv / stabilized(load(pp, i), e)), pu, i)
-                            store(b * (rv / stabilized(load(pn, i), e)), pd, i)
-                            i &+= 8
-                        }
-                        while i < count {
-                            pu[i] = scales.0 * (pr[i] / stabilize(pp[i], epsilon))
-                            pd[i] = scales.1 * (pr[i] / stabilize(pn[i], epsilon))
-                            i &+= 1
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// The two ratios of the γ-rule from the layer output `z` and `p = W⁺x + b⁺` (for `x ≥ 0`),
-    /// stacked per block (see `stacked`): `up = R / stab(z + γp)` where `z > 0`,
-    /// `down = R / stab(z + γ(z − p))` where `z < 0`, else 0.
-    static func gammaRatiosStacked(_ r: Tensor, z: Tensor, p: Tensor, gamma: Float, epsilon: Float, blocks: Int = 1) -> Tensor {
-        r.withUnsafeBufferPointer { pr in
-            z.withUnsafeBufferPointer { pz in
-                p.withUnsafeBufferPointer { pp in
-                    nonisolated(unsafe) let (pr, pz, pp) = (pr.baseAddress, pz.baseAddress, pp.baseAddress)
-                    let g = V(repeating: gamma), e = V(repeating: epsilon), zero = V(repeating: 0)
-                    return stacked(like: r, blocks: blocks) { offset, count, pu, pd in
-                        let (pr, pz, pp) = (pr! + offset, pz! + offset, pp! + offset)
-                        var i = 0
-                        while i &+ 8 <= count {
-                            let zv = load(pz, i), pv = load(pp, i), rv = load(pr, i)
-                            let u = rv / stabilized(zv + g * pv, e), d = rv / stabilized(zv + g * (zv - pv), e)
-                            store(u.replacing(with: zero, where: .!(zv .> zero)), pu, i)
-                            store(d.replacing(with: zero, where: .!(zv .< zero)), pd, i)
-                            i &+= 8
-                        }
-                        while i < count {
-                            let zi = pz[i], pi = pp[i]
-                            pu[i] = zi > 0 ? pr[i] / stabilize(zi + gamma * pi, epsilon) : 0
-                            pd[i] = zi < 0 ? pr[i] / stabilize(zi + gamma * (zi - pi), epsilon) : 0
-                            i &+= 1
-                        }
-                    }
-                }
             }
         }
     }

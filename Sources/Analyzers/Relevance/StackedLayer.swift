@@ -6,8 +6,9 @@ import ExplainCore
 ///
 /// The weights are stacked along the outputs (per group for a grouped convolution: group g holds
 /// W_1's outputs of g, then W_2's, …), so one GEMM with a longer inner dimension and one col2im fold
-/// replace several (the γ-rule's two products). The cotangent must be stacked the same way
-/// (`RelevanceKernels.gammaRatiosStacked` writes it so). No bias: only `inputGradient` is used.
+/// (or one Winograd product, the layer keeps the model's algorithm) replace several (the γ-rule's two
+/// products). The cotangent must be stacked the same way (`RelevanceKernels.gammaRatiosStacked`
+/// writes it so). No bias: only `inputGradient` is used.
 enum StackedLayer {
     /// The stacked layer for `weights` (each shaped like `layer.weight`), or nil for a layer type
     /// this does not know.
@@ -31,7 +32,7 @@ enum StackedLayer {
         case let conv as Conv2D:
             let w = conv.window
             return try Conv2D(weight: stacked, bias: nil, strides: w.strides, pads: (w.pads.top, w.pads.left, w.pads.bottom, w.pads.right),
-                              dilations: w.dilations, groups: conv.groups, algorithm: .im2col)
+                              dilations: w.dilations, groups: conv.groups, algorithm: conv.algorithm)
         case let dense as Dense:
             return try Dense(weight: stacked, bias: nil, transposeInput: dense.transposeInput)
         default:

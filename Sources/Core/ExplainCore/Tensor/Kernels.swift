@@ -74,36 +74,4 @@ extension Kernels {
 
     /// Which entries an LRP ratio keeps.
     public enum SignMask: Sendable { case all, positive, negative }
-
-    /// `out[i] = r[i] / (z[i] + ε·sign(z[i]))` with `sign(0) = +1`, zero where `mask` (tested on
-    /// `m[i]`) rejects the entry.
-    public static func stabilizedRatio(_ r: UnsafePointer<Float>, _ z: UnsafePointer<Float>, epsilon: Float,
-                                       mask: SignMask, by m: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count n: Int) {
-        let e = SIMD8<Float>(repeating: epsilon), zero = SIMD8<Float>(repeating: 0)
-        let rr = UnsafeRawPointer(r), zr = UnsafeRawPointer(z), mr = UnsafeRawPointer(m)
-        var i = 0
-        while i &+ 8 <= n {
-            let zv = zr.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
-            let rv = rr.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
-            let stab = zv + e.replacing(with: -e, where: zv .< zero)
-            var q = rv / stab
-            switch mask {
-            case .all: break
-            case .positive: q = q.replacing(with: 0, where: .!(mr.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self) .> zero))
-            case .negative: q = q.replacing(with: 0, where: .!(mr.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self) .< zero))
-            }
-            UnsafeMutableRawPointer(out + i).storeBytes(of: q, as: SIMD8<Float>.self)
-            i &+= 8
-        }
-        while i < n {
-            let keep: Bool
-            switch mask {
-            case .all: keep = true
-            case .positive: keep = m[i] > 0
-            case .negative: keep = m[i] < 0
-            }
-            out[i] = keep ? r[i] / (z[i] >= 0 ? z[i] + epsilon : z[i] - epsilon) : 0
-            i &+= 1
-        }
-    }
 }
