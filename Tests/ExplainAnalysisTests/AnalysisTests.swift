@@ -257,6 +257,44 @@ enum TestPlugin: Plugin {
         #expect(Deviation(both[0], stepwise).relL2 < 1e-5)
     }
 
+    /// A Conv or MaxPool fed by a Relu applies the Relu's mask in its own pullback (im2col, pointwise
+    /// and Winograd paths; the pool on its output): the same gradient as the step-by-step pass, and capturing the Relu's output
+    /// or the Relu being shared turns the fusion off.
+    @Test(arguments: [ConvAlgorithm.im2col, .winograd])
+    func reluMaskFusedIntoPullback(_ algorithm: ConvAlgorithm) throws {
+        var rng = TestRandom(seed: 31)
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x", shape: [nil, 3, 7, 6])
+        var v = try b.add(try Conv2D(weight: rng.tensor([6, 3, 3, 3]), bias: rng.tensor([6]), pads: (1, 1, 1, 1)), inputs: [x], name: "conv1")
+        let relu1 = try b.add(Relu(), inputs: [v], name: "relu1")
+        v = try b.add(try Conv2D(weight: rng.tensor([6, 6, 3, 3]), bias: rng.tensor([6], -0.1...0.1), pads: (1, 1, 1, 1)), inputs: [relu1], name: "conv2")
+        v = try b.add(Relu(), inputs: [v], name: "relu2")
+        let skip = try b.add(try Conv2D(weight: rng.tensor([6, 6, 1, 1])), inputs: [v], name: "pointwise")
+        v = try b.add(Binary(.add), inputs: [v, skip], name: "add")   // relu2 feeds two nodes: not fused
+        v = try b.add(Relu(), inputs: [v], name: "relu3")
+        v = try b.add(try Conv2D(weight: rng.tensor([4, 6, 1, 1])), inputs: [v], name: "conv3")
+        v = try b.add(Relu(), inputs: [v], name: "relu4")
+        v = try b.add(try MaxPool2D(kernel: (2, 2)), inputs: [v], name: "pool")   // masks its 3×3 output
+        v = try b.add(Flatten(), inputs: [v], name: "flat")
+        v = try b.add(try Dense(weight: rng.tensor([5, 36])), inputs: [v], name: "fc")
+        let graph = try b.build(outputs: [v]).withConvAlgorithm(algorithm)
+        let bound = try BoundGraph(graph)
+        #expect(bound.fusedRelus == ["relu1", "relu3", "relu4"])
+        let input = rng.tensor([2, 3, 7, 6]), seed = rng.tensor([2, 5])
+        func run(checkFinite: Bool, capture: Set<ValueID> = []) throws -> BackwardResult {
+            var acts = try graph.forward([input], retain: .backward(reads: bound.reads))
+            return try bound.backward(&acts, seeds: [v: seed], capture: capture, checkFinite: checkFinite)
+        }
+        let fused = try run(checkFinite: false).inputs[0], stepwise = try run(checkFinite: true).inputs[0]
+        #expect(Deviation(fused, stepwise).relL2 < 1e-6)
+        #expect(fused.scalars.contains { $0 != 0 })
+        let captured = try run(checkFinite: false, capture: [relu1])
+        let stepCaptured = try run(checkFinite: true, capture: [relu1])
+        let a = try #require(captured.captured[relu1]), c = try #require(stepCaptured.captured[relu1])
+        #expect(Deviation(a, c).relL2 < 1e-6)
+        #expect(Deviation(captured.inputs[0], stepwise).relL2 < 1e-6)
+    }
+
     @Test func matchersAndPresetsPrintAndCompose() throws {
         let imported = try ONNXImporter.load(path: TestPaths.reference + "/digits-cnn/model.onnx")
         let g = imported.graph

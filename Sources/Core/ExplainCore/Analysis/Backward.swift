@@ -76,8 +76,26 @@ extension BoundGraph {
             let accumulating = node.inputs.count == 1 && fromInput[node.inputs[0]] && grads[node.inputs[0]] != nil
                 && !(foldScales && scaleFolds[index] != nil) && (scaled != nil || bindings[index] == nil)
                 ? (scaled ?? node.layer) as? any AccumulatingPullback : nil
+            // An unruled Relu feeding only this node: its mask is applied by this pullback and the
+            // result goes to the Relu's input (not in diagnostic mode, nor where the Relu's output is
+            // captured or requested).
+            let fusedRelu = foldScales ? reluFusions[index].flatMap { r -> (relu: Node, masking: any ReluMaskingPullback)? in
+                let v = node.inputs[0]
+                guard !capture.contains(v), !keepInputs.contains(v), accumulating == nil,
+                      let masking = (scaled ?? node.layer) as? any ReluMaskingPullback else { return nil }
+                return (g.nodes[r], masking)
+            } : nil
             do {
-                if let accumulating, case let v = node.inputs[0], var sum = grads[v] {
+                if let (relu, masking) = fusedRelu {
+                    let dx = try masking.pullback(inputs: args, output: output, cotangent: incoming, keepingWherePositive: args[0])
+                    let u = relu.inputs[0]
+                    grads[u] = try grads[u].map { existing in
+                        guard existing.shape == dx.shape else { throw ExplainError.shape("gradient sum at '\(g.valueNames[u])' changes shape") }
+                        return existing.adding(dx)
+                    } ?? dx
+                    // The Relu's step is skipped (its output gets no gradient): release its output here.
+                    if !standIns.contains(node.inputs[0]) { activations.values[node.inputs[0]] = nil }
+                } else if let accumulating, case let v = node.inputs[0], var sum = grads[v] {
                     grads[v] = nil   // `sum` holds the only reference: added to in place
                     try accumulating.pullback(inputs: args, output: output, cotangent: incoming, adding: &sum)
                     if checkFinite, firstNonFinite == nil, !sum.isFinite { firstNonFinite = node.name }
@@ -98,11 +116,11 @@ extension BoundGraph {
             } catch let e as ExplainError {
                 throw e.at(node: node.name, op: node.layer.kind.rawValue)
             }
-            guard accumulating != nil || results.count == node.inputs.count else {
+            guard accumulating != nil || fusedRelu != nil || results.count == node.inputs.count else {
                 throw ExplainError(.invalidArgument, "backward returned \(results.count) tensors for \(node.inputs.count) inputs",
                                    node: node.name, op: node.layer.kind.rawValue)
             }
-            for (k, v) in node.inputs.enumerated() where fromInput[v] && accumulating == nil {
+            for (k, v) in node.inputs.enumerated() where fromInput[v] && accumulating == nil && fusedRelu == nil {
                 let r = results[k]
                 guard r.shape == args[k].shape else {
                     throw ExplainError.shape("backward result \(Shape.format(r.shape)) does not match input \(Shape.format(args[k].shape))")

@@ -22,6 +22,13 @@ public struct BoundGraph: Sendable {
     /// For each producer in `scaleFolds`: a copy with `W[m] · multiplier[m]` (and no bias).
     let scaledProducers: [Int: any AffineLayer]
 
+    /// Unruled nodes whose pullback applies the mask of the unruled Relu feeding them (node → Relu
+    /// node), where that Relu's output has no other consumer: the backward pass skips the Relu.
+    let reluFusions: [Int: Int]
+
+    /// The names of the Relu nodes whose mask their consumer's pullback applies (outside diagnostic mode).
+    public var fusedRelus: [String] { reluFusions.values.sorted().map { graph.nodes[$0].name } }
+
     /// The names of nodes that run their plain pullback.
     public var unruled: [String] { graph.nodes.indices.filter { bindings[$0] == nil }.map { graph.nodes[$0].name } }
 
@@ -53,6 +60,19 @@ public struct BoundGraph: Sendable {
         self.graph = g
         self.bindings = bindings
         (scaleFolds, scaledProducers) = try Self.foldableBatchNorms(g, bindings: bindings)
+        reluFusions = Self.fusableRelus(g, bindings: bindings)
+    }
+
+    /// Unruled `ReluMaskingPullback` nodes fed by an unruled Relu that feeds nothing else.
+    static func fusableRelus(_ g: Graph, bindings: [Binding?]) -> [Int: Int] {
+        let producers = g.producers, consumers = g.consumers, outputs = Set(g.outputs)
+        var fusions: [Int: Int] = [:]
+        for (i, node) in g.nodes.enumerated() where bindings[i] == nil && node.layer is any ReluMaskingPullback {
+            guard node.inputs.count == 1, case let v = node.inputs[0], !outputs.contains(v), consumers[v] == [i],
+                  let p = producers[v], bindings[p] == nil, g.nodes[p].layer is Relu, g.nodes[p].inputs.count == 1 else { continue }
+            fusions[i] = p
+        }
+        return fusions
     }
 
     /// Conv/Dense → BatchNorm pairs, both without a rule, where the BatchNorm is the only consumer.

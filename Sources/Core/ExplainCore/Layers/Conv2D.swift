@@ -4,7 +4,7 @@ import Dispatch
 /// dilation and groups (depthwise when `groups == channels`). Forward and pullback run as
 /// im2col + GEMM through OpenBLAS, or as Winograd F(2×2, 3×3) for 3×3 / stride-1 layers (see
 /// `ConvAlgorithm`).
-public struct Conv2D: AffineLayer, AccumulatingPullback {
+public struct Conv2D: AffineLayer, AccumulatingPullback, ReluMaskingPullback {
     /// `(M, C/groups, kH, kW)`.
     public let weight: Tensor
     /// `(M,)` or nil.
@@ -178,6 +178,18 @@ public struct Conv2D: AffineLayer, AccumulatingPullback {
         try transposedProduct(inputShape: inputs[0].shape, cotangent: cotangent, weight: nil, into: &gradient, accumulate: true)
     }
 
+    /// The input gradient zeroed where `mask ≤ 0`: the gradient at the input of the Relu whose output
+    /// this layer reads (`mask`), applied while each part of the result is still in cache.
+    public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor, keepingWherePositive mask: Tensor) throws -> Tensor {
+        try expectCotangent(cotangent, output)
+        guard mask.shape == inputs[0].shape else {
+            throw ExplainError.shape("conv input mask \(Shape.format(mask.shape)) does not match input \(Shape.format(inputs[0].shape))")
+        }
+        var dx = Tensor(shape: inputs[0].shape) { _ in }
+        try transposedProduct(inputShape: inputs[0].shape, cotangent: cotangent, weight: nil, into: &dx, accumulate: false, mask: mask)
+        return dx
+    }
+
     /// `Wᵀ · cotangent` folded back onto the input (the transposed convolution); also used by
     /// LRP rules with a modified weight.
     public func inputGradient(inputShape: [Int], cotangent: Tensor, weight override: Tensor? = nil) throws -> Tensor {
@@ -188,7 +200,7 @@ public struct Conv2D: AffineLayer, AccumulatingPullback {
 
     /// The transposed product, written into `dx` (shaped like the input) or added to it.
     private func transposedProduct(inputShape: [Int], cotangent: Tensor, weight override: Tensor?,
-                                   into dx: inout Tensor, accumulate: Bool) throws {
+                                   into dx: inout Tensor, accumulate: Bool, mask: Tensor? = nil) throws {
         let outShape = try outputShape([inputShape])
         guard cotangent.shape == outShape else {
             throw ExplainError.shape("conv cotangent \(Shape.format(cotangent.shape)) does not match output \(Shape.format(outShape))")
@@ -201,7 +213,7 @@ public struct Conv2D: AffineLayer, AccumulatingPullback {
             // The transposed convolution is a 3×3 convolution of the cotangent with the rotated,
             // transposed kernel and padding 2 − p.
             winograd.run(cotangent, transposed: true, bias: nil, padTop: 2 - window.pads.top,
-                         padLeft: 2 - window.pads.left, into: &dx, accumulate: accumulate)
+                         padLeft: 2 - window.pads.left, into: &dx, accumulate: accumulate, keepingWherePositive: mask)
             return
         }
         let cg = inChannels / groups, mg = outChannels / groups
@@ -212,30 +224,45 @@ public struct Conv2D: AffineLayer, AccumulatingPullback {
         // A pointwise convolution's product writes every input cell (or adds to it); the others fold
         // taps into what `dx` holds — zeros, cleared per sample and group by the worker that folds
         // into them (in parallel, and just before use), unless accumulating.
+        // A Relu mask is applied per sample and group by the worker that wrote it.
+        let masked = mask != nil, maskTensor = mask ?? Tensor(shape: [0])
         dx.withUnsafeMutableBufferPointer { pdx in
             cotangent.withUnsafeBufferPointer { pdy in
                 wt.withUnsafeBufferPointer { pw in
-                    nonisolated(unsafe) let (pdx, pdy, pw) = (pdx.baseAddress!, pdy.baseAddress!, pw.baseAddress!)
-                    Self.forEachSampleAndGroup(samples: n, groups: groups, scratch: pointwise ? 0 : k * band * ow) { s, g, col, shared in
-                        let dxg = pdx + (s * inChannels + g * cg) * h * w
-                        let dyg = pdy + (s * outChannels + g * mg) * plane
-                        let a = pw + g * mg * k
-                        if !pointwise && !accumulate { dxg.update(repeating: 0, count: cg * h * w) }
-                        if pointwise {
-                            BLAS.gemm(transA: true, m: k, n: plane, k: mg, a: a, lda: k, b: dyg, ldb: plane,
-                                      beta: accumulate ? 1 : 0, c: dxg, ldc: plane, parallel: shared)
-                            return
-                        }
-                        for r0 in stride(from: 0, to: oh, by: band) {
-                            let rows = r0..<min(oh, r0 + band)
-                            BLAS.gemm(transA: true, m: k, n: rows.count * ow, k: mg, a: a, lda: k,
-                                      b: dyg + r0 * ow, ldb: plane, c: col, ldc: rows.count * ow, parallel: shared)
-                            Im2Col.fold(col, channels: cg, h: h, w: w, window: window, outH: oh, outW: ow, rows: rows,
-                                        into: dxg, parallel: shared)
+                    maskTensor.withUnsafeBufferPointer { pm in
+                        nonisolated(unsafe) let (pdx, pdy, pw, pm) = (pdx.baseAddress!, pdy.baseAddress!, pw.baseAddress!, masked ? pm.baseAddress : nil)
+                        Self.forEachSampleAndGroup(samples: n, groups: groups, scratch: pointwise ? 0 : k * band * ow) { s, g, col, shared in
+                            let dxg = pdx + (s * inChannels + g * cg) * h * w
+                            defer { if let pm { Self.keepWherePositive(pm + (s * inChannels + g * cg) * h * w, dxg, count: cg * h * w, parallel: shared) } }
+                            let dyg = pdy + (s * outChannels + g * mg) * plane
+                            let a = pw + g * mg * k
+                            if !pointwise && !accumulate { dxg.update(repeating: 0, count: cg * h * w) }
+                            if pointwise {
+                                BLAS.gemm(transA: true, m: k, n: plane, k: mg, a: a, lda: k, b: dyg, ldb: plane,
+                                          beta: accumulate ? 1 : 0, c: dxg, ldc: plane, parallel: shared)
+                                return
+                            }
+                            for r0 in stride(from: 0, to: oh, by: band) {
+                                let rows = r0..<min(oh, r0 + band)
+                                BLAS.gemm(transA: true, m: k, n: rows.count * ow, k: mg, a: a, lda: k,
+                                          b: dyg + r0 * ow, ldb: plane, c: col, ldc: rows.count * ow, parallel: shared)
+                                Im2Col.fold(col, channels: cg, h: h, w: w, window: window, outH: oh, outW: ow, rows: rows,
+                                            into: dxg, parallel: shared)
+                            }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// `g = mask > 0 ? g : 0` over `count` elements, split over the cores when `parallel`.
+    private static func keepWherePositive(_ mask: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, count: Int, parallel: Bool) {
+        nonisolated(unsafe) let (mask, g) = (mask, g)
+        if parallel {
+            Parallel.forEachRange(count) { r in Kernels.keepWherePositive(mask + r.lowerBound, g + r.lowerBound, count: r.count) }
+        } else {
+            Kernels.keepWherePositive(mask, g, count: count)
         }
     }
 }

@@ -105,6 +105,14 @@ public protocol AccumulatingPullback: Layer {
     func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor, adding gradient: inout Tensor) throws
 }
 
+/// A one-input layer whose pullback can apply the mask of the Relu that produced its input, while
+/// each part of the result is still in cache: the backward engine then skips that Relu's pass.
+public protocol ReluMaskingPullback: Layer {
+    /// `pullback(inputs:output:cotangent:)[0]` zeroed where `mask ≤ 0`; `mask` is the Relu's output
+    /// (this layer's input), so the result is the gradient at the Relu's input.
+    func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor, keepingWherePositive mask: Tensor) throws -> Tensor
+}
+
 /// A one-input layer whose output has its input's shape and can overwrite it. The executor uses
 /// `forwardInPlace` when nothing else needs the input any more, saving an allocation and a pass
 /// over memory (activations, batch norm).

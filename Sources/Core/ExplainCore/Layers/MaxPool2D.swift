@@ -144,3 +144,25 @@ public struct MaxPool2D: Pool2D {
         return dx
     }
 }
+
+extension MaxPool2D: ReluMaskingPullback {
+    /// The Relu's mask at each window's winner is the sign of the pooled output (`y > 0` exactly when
+    /// the winning input is), and the other inputs get 0 anyway: so the mask is applied to the
+    /// 4× smaller cotangent instead of the input gradient (`mask`, the Relu's output, is this layer's input).
+    public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor, keepingWherePositive mask: Tensor) throws -> Tensor {
+        try expectCotangent(cotangent, output)
+        guard mask.shape == inputs.first?.shape else {
+            throw ExplainError.shape("max-pool input mask \(Shape.format(mask.shape)) does not match the input")
+        }
+        var g = cotangent
+        let n = g.count
+        g.withUnsafeMutableBufferPointer { pg in
+            output.withUnsafeBufferPointer { py in
+                guard let pg = pg.baseAddress, let py = py.baseAddress else { return }
+                nonisolated(unsafe) let (g, y) = (pg, py)
+                Parallel.forEachRange(n) { r in Kernels.keepWherePositive(y + r.lowerBound, g + r.lowerBound, count: r.count) }
+            }
+        }
+        return try routeToWinners(input: inputs[0], outShape: output.shape, values: g)
+    }
+}
