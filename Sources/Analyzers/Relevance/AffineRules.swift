@@ -89,9 +89,7 @@ public struct AlphaBetaRule: AffineRule {
             var (s, stats) = RelevanceKernels.scaledRatiosStacked(incoming, zp, zn, scales: (alpha, -beta), epsilon: stabilizer,
                                                                   blocks: StackedLayer.blocks(stacked.layer))
             let plan = TransposedProduct.plan(&s, stats: stats, winograd: stacked.isWinograd)
-            var g = try TransposedProduct.product(stacked, plan: plan, inputShape: x.shape, cotangent: s)
-            RelevanceKernels.scaleByInput(&g, x, sign: 1)
-            return [g]
+            return [try TransposedProduct.product(stacked, plan: plan, inputShape: x.shape, cotangent: s, multipliedBy: x)]
         }
         var r = try modifiedGradient(x: x, relevance: incoming, terms: groups[0], epsilon: stabilizer, inputRange: range)
         if alpha != 1 { RelevanceKernels.scale(&r, by: alpha) }
@@ -165,9 +163,7 @@ public struct GammaRule: AffineRule {
             var (s, stats) = RelevanceKernels.gammaRatiosStacked(incoming, z: z, p: p, gamma: gamma, epsilon: stabilizer,
                                                                  blocks: StackedLayer.blocks(stacked.layer))
             let plan = TransposedProduct.plan(&s, stats: stats, winograd: stacked.isWinograd)
-            var g = try TransposedProduct.product(stacked, plan: plan, inputShape: x.shape, cotangent: s)
-            RelevanceKernels.scaleByInput(&g, x, sign: 1)
-            return [g]
+            return [try TransposedProduct.product(stacked, plan: plan, inputShape: x.shape, cotangent: s, multipliedBy: x)]
         }
         let up = try modifiedGradient(x: x, relevance: incoming, terms: groups[0], epsilon: stabilizer, mask: (.positive, z), inputRange: range)
         let down = try modifiedGradient(x: x, relevance: incoming, terms: groups[1], epsilon: stabilizer, mask: (.negative, z), inputRange: range)

@@ -112,10 +112,10 @@ func modifiedGradient(x: Tensor, relevance: Tensor, terms allTerms: [ModifiedTer
     let plan = TransposedProduct.plan(&s, stats: stats, winograd: !terms.isEmpty && terms.allSatisfy(\.isWinograd))
     var result: Tensor? = nil
     for (t, m) in zip(terms, inputs) {
-        var g = try TransposedProduct.product(t, plan: plan, inputShape: x.shape, cotangent: s)
+        // The first term's product, multiplied by its input on the way, becomes the accumulator.
+        var g = try TransposedProduct.product(t, plan: plan, inputShape: x.shape, cotangent: s, multipliedBy: result == nil ? m : nil)
         if result == nil {
-            // The first term writes in place into its own gradient (no zero-filled accumulator).
-            RelevanceKernels.scaleByInput(&g, m, sign: t.sign)
+            if t.sign != 1 { RelevanceKernels.scale(&g, by: t.sign) }
             result = g
         } else {
             RelevanceKernels.accumulate(&result!, m, g, sign: t.sign)

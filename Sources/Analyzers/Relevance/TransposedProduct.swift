@@ -49,13 +49,20 @@ public enum TransposedProduct {
         return fits ? .fast(outliers: outliers) : .exact
     }
 
-    /// `W'ᵀs` for one term: `term.layer` (Winograd) or `term.backwardLayer` (im2col) per `plan`.
-    public static func product(_ term: ModifiedTerm, plan: Plan, inputShape: [Int], cotangent s: Tensor) throws -> Tensor {
-        guard case let .fast(outliers) = plan, let conv = term.layer as? Conv2D, conv.isWinograd else {
-            return try term.backwardLayer.inputGradient(inputShape: inputShape, cotangent: s, weight: nil)
+    /// `W'ᵀs` for one term: `term.layer` (Winograd) or `term.backwardLayer` (im2col) per `plan`;
+    /// with `input`, `input ⊙ W'ᵀs` (a convolution multiplies while its result is in cache).
+    public static func product(_ term: ModifiedTerm, plan: Plan, inputShape: [Int], cotangent s: Tensor,
+                               multipliedBy input: Tensor? = nil) throws -> Tensor {
+        let fast: Conv2D? = if case .fast = plan, let conv = term.layer as? Conv2D, conv.isWinograd { conv } else { nil }
+        let outliers: [(index: Int, value: Float)] = if case let .fast(o) = plan, fast != nil { o } else { [] }
+        let conv = fast ?? (term.backwardLayer as? Conv2D)
+        if let conv, let input, outliers.isEmpty, input.shape == inputShape {
+            return try conv.inputGradient(inputShape: inputShape, cotangent: s, then: .multiply(input))
         }
-        var g = try conv.inputGradient(inputShape: inputShape, cotangent: s)
-        if !outliers.isEmpty { scatter(outliers, conv: conv, cotangentShape: s.shape, into: &g) }
+        var g = try fast.map { try $0.inputGradient(inputShape: inputShape, cotangent: s) }
+            ?? term.backwardLayer.inputGradient(inputShape: inputShape, cotangent: s, weight: nil)
+        if let fast, !outliers.isEmpty { scatter(outliers, conv: fast, cotangentShape: s.shape, into: &g) }
+        if let input { RelevanceKernels.scaleByInput(&g, input, sign: 1) }
         return g
     }
 

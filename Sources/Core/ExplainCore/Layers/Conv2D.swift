@@ -182,11 +182,17 @@ public struct Conv2D: AffineLayer, AccumulatingPullback, ReluMaskingPullback {
     /// this layer reads (`mask`), applied while each part of the result is still in cache.
     public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor, keepingWherePositive mask: Tensor) throws -> Tensor {
         try expectCotangent(cotangent, output)
-        guard mask.shape == inputs[0].shape else {
-            throw ExplainError.shape("conv input mask \(Shape.format(mask.shape)) does not match input \(Shape.format(inputs[0].shape))")
+        return try inputGradient(inputShape: inputs[0].shape, cotangent: cotangent, then: .keepWherePositive(mask))
+    }
+
+    /// `Wᵀ · cotangent` followed by `epilogue` (its operand shaped like the input), applied per band
+    /// (Winograd) or per sample and group (im2col) while the result is in cache.
+    public func inputGradient(inputShape: [Int], cotangent: Tensor, then epilogue: InputEpilogue) throws -> Tensor {
+        guard epilogue.operand.shape == inputShape else {
+            throw ExplainError.shape("conv epilogue operand \(Shape.format(epilogue.operand.shape)) does not match input \(Shape.format(inputShape))")
         }
-        var dx = Tensor(shape: inputs[0].shape) { _ in }
-        try transposedProduct(inputShape: inputs[0].shape, cotangent: cotangent, weight: nil, into: &dx, accumulate: false, mask: mask)
+        var dx = Tensor(shape: inputShape) { _ in }
+        try transposedProduct(inputShape: inputShape, cotangent: cotangent, weight: nil, into: &dx, accumulate: false, epilogue: epilogue)
         return dx
     }
 
@@ -200,7 +206,7 @@ public struct Conv2D: AffineLayer, AccumulatingPullback, ReluMaskingPullback {
 
     /// The transposed product, written into `dx` (shaped like the input) or added to it.
     private func transposedProduct(inputShape: [Int], cotangent: Tensor, weight override: Tensor?,
-                                   into dx: inout Tensor, accumulate: Bool, mask: Tensor? = nil) throws {
+                                   into dx: inout Tensor, accumulate: Bool, epilogue: InputEpilogue? = nil) throws {
         let outShape = try outputShape([inputShape])
         guard cotangent.shape == outShape else {
             throw ExplainError.shape("conv cotangent \(Shape.format(cotangent.shape)) does not match output \(Shape.format(outShape))")
@@ -213,7 +219,7 @@ public struct Conv2D: AffineLayer, AccumulatingPullback, ReluMaskingPullback {
             // The transposed convolution is a 3×3 convolution of the cotangent with the rotated,
             // transposed kernel and padding 2 − p.
             winograd.run(cotangent, transposed: true, bias: nil, padTop: 2 - window.pads.top,
-                         padLeft: 2 - window.pads.left, into: &dx, accumulate: accumulate, keepingWherePositive: mask)
+                         padLeft: 2 - window.pads.left, into: &dx, accumulate: accumulate, epilogue: epilogue)
             return
         }
         let cg = inChannels / groups, mg = outChannels / groups
@@ -224,16 +230,17 @@ public struct Conv2D: AffineLayer, AccumulatingPullback, ReluMaskingPullback {
         // A pointwise convolution's product writes every input cell (or adds to it); the others fold
         // taps into what `dx` holds — zeros, cleared per sample and group by the worker that folds
         // into them (in parallel, and just before use), unless accumulating.
-        // A Relu mask is applied per sample and group by the worker that wrote it.
-        let masked = mask != nil, maskTensor = mask ?? Tensor(shape: [0])
+        // The epilogue is applied per sample and group by the worker that wrote it.
+        let operand = epilogue?.operand ?? Tensor(shape: [0]), multiplies: Bool = if case .multiply = epilogue { true } else { false }
         dx.withUnsafeMutableBufferPointer { pdx in
             cotangent.withUnsafeBufferPointer { pdy in
                 wt.withUnsafeBufferPointer { pw in
-                    maskTensor.withUnsafeBufferPointer { pm in
-                        nonisolated(unsafe) let (pdx, pdy, pw, pm) = (pdx.baseAddress!, pdy.baseAddress!, pw.baseAddress!, masked ? pm.baseAddress : nil)
+                    operand.withUnsafeBufferPointer { po in
+                        nonisolated(unsafe) let (pdx, pdy, pw) = (pdx.baseAddress!, pdy.baseAddress!, pw.baseAddress!)
+                        let finish = epilogue == nil ? nil : po.baseAddress.map { InputEpilogue.Raw(operand: $0, multiplies: multiplies) }
                         Self.forEachSampleAndGroup(samples: n, groups: groups, scratch: pointwise ? 0 : k * band * ow) { s, g, col, shared in
                             let dxg = pdx + (s * inChannels + g * cg) * h * w
-                            defer { if let pm { Self.keepWherePositive(pm + (s * inChannels + g * cg) * h * w, dxg, count: cg * h * w, parallel: shared) } }
+                            defer { if let finish { Self.apply(finish, to: pdx, offset: (s * inChannels + g * cg) * h * w, count: cg * h * w, parallel: shared) } }
                             let dyg = pdy + (s * outChannels + g * mg) * plane
                             let a = pw + g * mg * k
                             if !pointwise && !accumulate { dxg.update(repeating: 0, count: cg * h * w) }
@@ -256,13 +263,13 @@ public struct Conv2D: AffineLayer, AccumulatingPullback, ReluMaskingPullback {
         }
     }
 
-    /// `g = mask > 0 ? g : 0` over `count` elements, split over the cores when `parallel`.
-    private static func keepWherePositive(_ mask: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, count: Int, parallel: Bool) {
-        nonisolated(unsafe) let (mask, g) = (mask, g)
+    /// `epilogue` on `g[offset ..< offset + count]`, split over the cores when `parallel`.
+    private static func apply(_ epilogue: InputEpilogue.Raw, to g: UnsafeMutablePointer<Float>, offset: Int, count: Int, parallel: Bool) {
+        nonisolated(unsafe) let g = g
         if parallel {
-            Parallel.forEachRange(count) { r in Kernels.keepWherePositive(mask + r.lowerBound, g + r.lowerBound, count: r.count) }
+            Parallel.forEachRange(count) { r in epilogue.apply(g, offset: offset + r.lowerBound, count: r.count) }
         } else {
-            Kernels.keepWherePositive(mask, g, count: count)
+            epilogue.apply(g, offset: offset, count: count)
         }
     }
 }

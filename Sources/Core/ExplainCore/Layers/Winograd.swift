@@ -79,7 +79,7 @@ final class WinogradFilters: Sendable {
         _ x: UnsafePointer<Float>, samples n: Int, inChannels c: Int, h: Int, w: Int,
         filters u: UnsafePointer<Float>, outChannels k: Int, bias: UnsafePointer<Float>?,
         padTop: Int, padLeft: Int, outH oh: Int, outW ow: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
-        keepingWherePositive mask: UnsafePointer<Float>? = nil
+        epilogue: InputEpilogue.Raw? = nil
     ) {
         let tilesH = (oh + 1) / 2, tilesW = (ow + 1) / 2, perSample = tilesH * tilesW
         let budget = bandColumns(inChannels: c, outChannels: k)
@@ -107,7 +107,7 @@ final class WinogradFilters: Sendable {
         let perWorker = 16 * (strideV + strideM) + share * rowScratch
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: workers * perWorker)
         defer { buffer.deallocate() }
-        nonisolated(unsafe) let (x, u, bias, y, scratch, mask) = (x, u, bias, y, buffer, mask)
+        nonisolated(unsafe) let (x, u, bias, y, scratch) = (x, u, bias, y, buffer)
         items.withUnsafeBufferPointer { itemList in
             nonisolated(unsafe) let itemList = itemList
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
@@ -138,13 +138,10 @@ final class WinogradFilters: Sendable {
                             explain_winograd_output(m + range.lowerBound * ld + j * block, range.count, strideM, ld,
                                                     bias.map { $0 + range.lowerBound }, oh, ow, tilesW, rows.lowerBound, rows.count,
                                                     accumulate ? 1 : 0, y + (s * k + range.lowerBound) * oh * ow)
-                            // A Relu's mask on the rows just written, while they are in cache.
-                            guard let mask else { continue }
+                            // The epilogue on the rows just written, while they are in cache.
+                            guard let epilogue else { continue }
                             let first = 2 * rows.lowerBound, count = (min(oh, 2 * rows.upperBound) - first) * ow
-                            for ch in range {
-                                let at = ((s * k + ch) * oh + first) * ow
-                                Kernels.keepWherePositive(mask + at, y + at, count: count)
-                            }
+                            for ch in range { epilogue.apply(y, offset: ((s * k + ch) * oh + first) * ow, count: count) }
                         }
                     }
                 }
@@ -154,9 +151,9 @@ final class WinogradFilters: Sendable {
 
     /// The convolution of `x` (n, C_in, h, w): the forward (`transposed == false`, with `bias`) or the
     /// transposed product, written into `y` (its shape is the output's) or, with `accumulate`, added
-    /// to what `y` holds; with `mask` (shaped like `y`, not with `accumulate`), zero where `mask ≤ 0`.
+    /// to what `y` holds; then `epilogue` (its operand shaped like `y`; not with `accumulate`).
     func run(_ x: Tensor, transposed: Bool, bias: Tensor?, padTop: Int, padLeft: Int, into y: inout Tensor, accumulate: Bool,
-             keepingWherePositive mask: Tensor? = nil) {
+             epilogue: InputEpilogue? = nil) {
         let u = filters(transposed: transposed)
         let (n, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (cout, oh, ow) = (y.shape[1], y.shape[2], y.shape[3])
@@ -164,15 +161,15 @@ final class WinogradFilters: Sendable {
             let out = buffer.baseAddress!
             x.withUnsafeBufferPointer { px in
                 u.withUnsafeBufferPointer { pu in
-                    let convolve = { (bias: UnsafePointer<Float>?, mask: UnsafePointer<Float>?) in
+                    let convolve = { (bias: UnsafePointer<Float>?, epilogue: InputEpilogue.Raw?) in
                         Self.convolve(px.baseAddress!, samples: n, inChannels: cin, h: h, w: w, filters: pu.baseAddress!,
                                       outChannels: cout, bias: bias, padTop: padTop, padLeft: padLeft,
-                                      outH: oh, outW: ow, into: out, accumulate: accumulate, keepingWherePositive: mask)
+                                      outH: oh, outW: ow, into: out, accumulate: accumulate, epilogue: epilogue)
                     }
-                    let masked = { (bias: UnsafePointer<Float>?) in
-                        if let mask { mask.withUnsafeBufferPointer { convolve(bias, $0.baseAddress!) } } else { convolve(bias, nil) }
+                    let finished = { (bias: UnsafePointer<Float>?) in
+                        if let epilogue { epilogue.withRaw { convolve(bias, $0) } } else { convolve(bias, nil) }
                     }
-                    if let bias { bias.withUnsafeBufferPointer { masked($0.baseAddress!) } } else { masked(nil) }
+                    if let bias { bias.withUnsafeBufferPointer { finished($0.baseAddress!) } } else { finished(nil) }
                 }
             }
         }

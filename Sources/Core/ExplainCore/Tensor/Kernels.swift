@@ -18,6 +18,18 @@ public enum Kernels {
         }
     }
 
+    /// `g[i] = x[i] · g[i]`.
+    public static func multiply(_ x: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, count n: Int) {
+        var i = 0
+        while i &+ 8 <= n {
+            let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(g + i).storeBytes(of: xv * gv, as: SIMD8<Float>.self)
+            i &+= 8
+        }
+        while i < n { g[i] = x[i] * g[i]; i &+= 1 }
+    }
+
     /// `out[i] = x[i] > 0 && g[i] > 0 ? g[i] : 0`, or without the `x` mask when `x` is nil.
     public static func positivePart(_ g: UnsafePointer<Float>, maskedBy x: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>, count n: Int) {
         var i = 0

@@ -1,0 +1,30 @@
+/// An element-wise step that a transposed product applies to its result (the gradient at the
+/// layer input) while each part is still in cache, instead of a separate pass over memory.
+public enum InputEpilogue: Sendable {
+    /// Zero where the tensor is ≤ 0: the mask of the Relu that produced the layer input.
+    case keepWherePositive(Tensor)
+    /// Multiply by the tensor element-wise: LRP's `x ⊙ (W'ᵀ s)`.
+    case multiply(Tensor)
+
+    /// The tensor the step reads (shaped like the layer input).
+    public var operand: Tensor {
+        switch self { case .keepWherePositive(let t), .multiply(let t): t }
+    }
+
+    /// The step on raw memory, for the kernels' workers.
+    struct Raw: @unchecked Sendable {
+        let operand: UnsafePointer<Float>
+        let multiplies: Bool
+        /// Applies the step to `g[offset ..< offset + count]` of a result laid out like the operand.
+        func apply(_ g: UnsafeMutablePointer<Float>, offset: Int, count: Int) {
+            if multiplies { Kernels.multiply(operand + offset, g + offset, count: count) }
+            else { Kernels.keepWherePositive(operand + offset, g + offset, count: count) }
+        }
+    }
+
+    /// Runs `body` with the raw form.
+    func withRaw<R>(_ body: (Raw) throws -> R) rethrows -> R {
+        let multiplies: Bool = if case .multiply = self { true } else { false }
+        return try operand.withUnsafeBufferPointer { p in try body(Raw(operand: p.baseAddress!, multiplies: multiplies)) }
+    }
+}
