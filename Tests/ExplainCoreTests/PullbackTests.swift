@@ -105,4 +105,20 @@ import Testing
         #expect(Deviation(sum, want).relL2 < 1e-6, "\(c.name)")
         #expect(existing.scalars == before)   // value semantics: only `sum` changed
     }
+
+    /// A transposed product with an epilogue equals the plain product followed by the step, for
+    /// every convolution path.
+    @Test(arguments: convCases)
+    func epilogueEqualsASeparatePass(_ c: Case) throws {
+        let conv = try #require(c.layer as? Conv2D)
+        var rng = TestRandom(seed: 8)
+        let x = rng.tensor(c.shapes[0])
+        let g = rng.tensor(try conv.forward([x]).shape)
+        let plain = try conv.inputGradient(inputShape: x.shape, cotangent: g).scalars
+        let times = try conv.inputGradient(inputShape: x.shape, cotangent: g, then: .multiply(x)).scalars
+        let masked = try conv.inputGradient(inputShape: x.shape, cotangent: g, then: .keepWherePositive(x)).scalars
+        #expect(times == zip(plain, x.scalars).map { $0 * $1 }, "\(c.name)")
+        #expect(masked == zip(plain, x.scalars).map { $1 > 0 ? $0 : 0 }, "\(c.name)")
+        #expect(throws: ExplainError.self) { try conv.inputGradient(inputShape: x.shape, cotangent: g, then: .multiply(Tensor(shape: [1]))) }
+    }
 }
