@@ -25,27 +25,30 @@ public struct RatioStats: Sendable {
 
 /// The ratio passes of the LRP rules (SIMD, split over the cores), each also returning `RatioStats`.
 extension RelevanceKernels {
-    /// Per-lane running sums and maximum of `RatioStats`.
+    /// Per-lane running sums and maximum of `RatioStats`, plus the sum of the ratios themselves
+    /// (a NaN among them makes it NaN, which `stats` reports as a NaN maximum).
     struct Lanes {
-        var relevance = V(repeating: 0), denominator = V(repeating: 0), largest = V(repeating: 0)
-
-        @inline(__always) static func magnitude(_ v: V) -> V { v.replacing(with: -v, where: v .< 0) }
-
-        /// Adds entries with scaled relevance `r`, stabilised denominator `d` and ratio `q`,
-        /// where `keep` holds (`q` is already 0 elsewhere).
-        @inline(__always) mutating func add(r: V, d: V, q: V, keep: SIMDMask<V.MaskStorage>) {
-            relevance += Lanes.magnitude(r).replacing(with: 0, where: .!keep)
-            denominator += Lanes.magnitude(d).replacing(with: 0, where: .!keep)
-            let m = Lanes.magnitude(q)
-            largest = largest.replacing(with: m, where: .!(m .<= largest) .& (largest .== largest))   // a NaN stays
-        }
+        var relevance = V(repeating: 0), denominator = V(repeating: 0), largest = V(repeating: 0), total = V(repeating: 0)
         /// The scalar tail's share.
         var tail = RatioStats()
+
+        @inline(__always) static func magnitude(_ v: V) -> V {
+            unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & SIMD8<UInt32>(repeating: 0x7FFF_FFFF), to: V.self)
+        }
+
+        /// Adds entries with scaled relevance `r`, stabilised denominator `d` and ratio `q` (all of
+        /// them kept; callers zero rejected lanes first).
+        @inline(__always) mutating func add(r: V, d: V, q: V) {
+            relevance += Lanes.magnitude(r)
+            denominator += Lanes.magnitude(d)
+            largest = pointwiseMax(largest, Lanes.magnitude(q))
+            total += q
+        }
         @inline(__always) mutating func add(r: Float, d: Float, q: Float) {
-            tail = tail.merged(RatioStats(relevance: abs(r), denominator: abs(d), largest: abs(q)))
+            tail = tail.merged(RatioStats(relevance: abs(r), denominator: abs(d), largest: q.isNaN ? .nan : abs(q)))
         }
         var stats: RatioStats {
-            RatioStats(relevance: relevance.sum(), denominator: denominator.sum(), largest: any(largest .!= largest) ? .nan : largest.max())
+            RatioStats(relevance: relevance.sum(), denominator: denominator.sum(), largest: total.sum().isNaN ? .nan : largest.max())
                 .merged(tail)
         }
     }
@@ -84,7 +87,8 @@ extension RelevanceKernels {
                                 }
                                 let q = (rv / d).replacing(with: 0, where: .!keep)
                                 store(q, po, i)
-                                lanes.add(r: rv, d: d, q: q, keep: keep)
+                                if case .all = mask { lanes.add(r: rv, d: d, q: q) }
+                                else { lanes.add(r: rv.replacing(with: 0, where: .!keep), d: d.replacing(with: 0, where: .!keep), q: q) }
                                 i &+= 8
                             }
                             while i < range.upperBound {
@@ -135,7 +139,6 @@ extension RelevanceKernels {
                 zn.withUnsafeBufferPointer { pn in
                     nonisolated(unsafe) let (pr, pp, pn) = (pr.baseAddress, pp.baseAddress, pn.baseAddress)
                     let (a, b, e) = (V(repeating: scales.0), V(repeating: scales.1), V(repeating: epsilon))
-                    let all = SIMDMask<V.MaskStorage>(repeating: true)
                     return stacked(like: r, blocks: blocks) { offset, count, pu, pd in
                         let (pr, pp, pn) = (pr! + offset, pp! + offset, pn! + offset)
                         var lanes = Lanes()
@@ -145,8 +148,8 @@ extension RelevanceKernels {
                             let u = a * (rv / dp), d = b * (rv / dn)
                             store(u, pu, i)
                             store(d, pd, i)
-                            lanes.add(r: a * rv, d: dp, q: u, keep: all)
-                            lanes.add(r: b * rv, d: dn, q: d, keep: all)
+                            lanes.add(r: a * rv, d: dp, q: u)
+                            lanes.add(r: b * rv, d: dn, q: d)
                             i &+= 8
                         }
                         while i < count {
@@ -184,8 +187,8 @@ extension RelevanceKernels {
                             let u = (rv / du).replacing(with: zero, where: .!up), d = (rv / dd).replacing(with: zero, where: .!down)
                             store(u, pu, i)
                             store(d, pd, i)
-                            lanes.add(r: rv, d: du, q: u, keep: up)
-                            lanes.add(r: rv, d: dd, q: d, keep: down)
+                            lanes.add(r: rv.replacing(with: zero, where: .!up), d: du.replacing(with: zero, where: .!up), q: u)
+                            lanes.add(r: rv.replacing(with: zero, where: .!down), d: dd.replacing(with: zero, where: .!down), q: d)
                             i &+= 8
                         }
                         while i < count {
