@@ -18,6 +18,22 @@ import Testing
         return try b.build(outputs: [d])
     }
 
+    /// Non-negativity by construction: from a Relu on, through pooling and reshaping, not through
+    /// an Add (a sum of non-negative values is, but Add is not in the list: conservative) or a Dense.
+    @Test func nonNegativeValuesFollowTheGraph() throws {
+        let g = try smallGraph()
+        let known = g.nonNegativeValues
+        let flags = try ["x", "conv", "relu", "residual", "gap", "flatten", "fc"].map { known[try g.value(named: $0)] }
+        #expect(flags == [false, false, true, false, false, false, false])
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x", shape: [nil, 2, 4, 4])
+        let r = try b.add(Relu(), inputs: [x], name: "relu")
+        let p = try b.add(try MaxPool2D(kernel: (2, 2)), inputs: [r], name: "pool")
+        let f = try b.add(Flatten(), inputs: [p], name: "flat")
+        let h = try b.build(outputs: [f])
+        #expect(try ["x", "relu", "pool", "flat"].map { h.nonNegativeValues[try h.value(named: $0)] } == [false, true, true, true])
+    }
+
     @Test func forwardKeepsOrFreesIntermediates() throws {
         let g = try smallGraph()
         var rng = TestRandom(seed: 2)

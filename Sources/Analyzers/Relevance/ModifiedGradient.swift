@@ -79,7 +79,11 @@ func modifiedGradient(x: Tensor, relevance: Tensor, terms allTerms: [ModifiedTer
                       inputRange: (min: Float, max: Float)? = nil) throws -> Tensor {
     // A term whose modified input is all zero and that has no bias contributes nothing (e.g. the
     // x⁻ terms of z⁺/αβ/γ after a Relu): skip its forward and backward products.
-    let (lowest, highest) = inputRange ?? RelevanceKernels.minMax(x)   // callers with several groups pass it once
+    // Callers with several groups pass the range once; terms without x⁺/x⁻ do not need it.
+    let signed = allTerms.contains { t in
+        switch t.input { case .positive, .negative: true; default: false }
+    }
+    let (lowest, highest) = inputRange ?? (signed ? RelevanceKernels.minMax(x) : (0, 0))
     let hasPositive = highest > 0, hasNegative = lowest < 0
     let terms = allTerms.filter { t in
         guard t.layer.bias == nil else { return true }

@@ -15,6 +15,12 @@ enum RelevanceKernels {
     /// `z + ε·sign(z)` with `sign(0) = +1`, lane-wise.
     @inline(__always) static func stabilized(_ z: V, _ e: V) -> V { z + e.replacing(with: -e, where: z .< 0) }
 
+    /// The range of a rule's input `x` (the node's first input): `(0, ∞)` without a scan when the
+    /// graph guarantees `x ≥ 0` (the rules only ask whether any element is < 0 or > 0), else `minMax`.
+    static func range(of x: Tensor, at site: Site) -> (min: Float, max: Float) {
+        site.inputsNonNegative.first == true ? (0, .infinity) : minMax(x)
+    }
+
     /// The smallest and largest element of `x` (0, 0 when empty).
     static func minMax(_ x: Tensor) -> (min: Float, max: Float) {
         x.withUnsafeBufferPointer { p in

@@ -106,7 +106,8 @@ extension BoundGraph {
                 } else if let scaled {
                     results = try scaled.pullback(inputs: args, output: output, cotangent: incoming)
                 } else if let b = bindings[index] {
-                    results = try b.rule.propagate(incoming, at: Site(node: node, index: index, inputs: args, output: output, state: b.state))
+                    results = try b.rule.propagate(incoming, at: Site(node: node, index: index, inputs: args, output: output, state: b.state,
+                                                                            inputsNonNegative: node.inputs.map { nonNegative[$0] }))
                 } else if let layer = node.layer as? any InPlacePullback, node.inputs.count == 1 {
                     try layer.pullbackInPlace(inputs: args, output: output, cotangent: &incoming)
                     results = [incoming]

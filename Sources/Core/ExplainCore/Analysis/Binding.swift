@@ -25,6 +25,8 @@ public struct BoundGraph: Sendable {
     /// Unruled nodes whose pullback applies the mask of the unruled Relu feeding them (node → Relu
     /// node), where that Relu's output has no other consumer: the backward pass skips the Relu.
     let reluFusions: [Int: Int]
+    /// `Graph.nonNegativeValues` of the bound graph (given to rules through `Site`).
+    let nonNegative: [Bool]
 
     /// The names of the Relu nodes whose mask their consumer's pullback applies (outside diagnostic mode).
     public var fusedRelus: [String] { reluFusions.values.sorted().map { graph.nodes[$0].name } }
@@ -61,6 +63,7 @@ public struct BoundGraph: Sendable {
         self.bindings = bindings
         (scaleFolds, scaledProducers) = try Self.foldableBatchNorms(g, bindings: bindings)
         reluFusions = Self.fusableRelus(g, bindings: bindings)
+        nonNegative = g.nonNegativeValues
     }
 
     /// Unruled `ReluMaskingPullback` nodes fed by an unruled Relu that feeds nothing else.

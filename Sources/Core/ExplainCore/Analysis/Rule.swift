@@ -10,13 +10,17 @@ public struct Site: @unchecked Sendable {
     public let output: Tensor
     /// What the rule's `prepare` returned for this node at bind time (modified weights, …).
     public let state: (any Sendable)?
+    /// Per input: whether the graph guarantees it is ≥ 0 (it comes from a Relu, possibly through
+    /// pooling or reshaping; `Graph.nonNegativeValues`), so a rule need not scan it to know.
+    public let inputsNonNegative: [Bool]
 
-    public init(node: Node, index: Int, inputs: [Tensor], output: Tensor, state: (any Sendable)?) {
+    public init(node: Node, index: Int, inputs: [Tensor], output: Tensor, state: (any Sendable)?, inputsNonNegative: [Bool]? = nil) {
         self.node = node
         self.index = index
         self.inputs = inputs
         self.output = output
         self.state = state
+        self.inputsNonNegative = inputsNonNegative ?? inputs.map { _ in false }
     }
 }
 

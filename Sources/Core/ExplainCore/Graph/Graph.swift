@@ -169,3 +169,21 @@ public struct GraphBuilder {
         return Graph(nodes: nodes, inputs: inputs, outputs: outputs, valueNames: names, declaredInputShapes: declared)
     }
 }
+
+extension Graph {
+    /// Per value: whether it is ≥ 0 by construction — the output of a Relu, Sigmoid or Softmax, or of
+    /// a pooling / reshaping layer or Concat whose inputs all are. (A NaN stays possible.)
+    public var nonNegativeValues: [Bool] {
+        let producing: Set<LayerKind> = [.relu, .sigmoid, .softmax]
+        let preserving: Set<LayerKind> = [.maxPool, .averagePool, .globalAveragePool, .flatten, .reshape, .transpose,
+                                          .squeeze, .unsqueeze, .identity, .concat]
+        var known = [Bool](repeating: false, count: valueNames.count)
+        for node in nodes {
+            let kind = node.layer.kind
+            known[node.output] = producing.contains(kind)
+                || (preserving.contains(kind) && !node.inputs.isEmpty && node.inputs.allSatisfy { known[$0] })
+        }
+        return known
+    }
+}
+
