@@ -224,6 +224,13 @@ enum TestPlugin: Plugin {
         #expect(throws: ExplainError.self) { try BoundGraph(imported.graph, preset: SignalPlugin.guidedBackprop, strict: true) }
     }
 
+    /// A forward pass kept for `bound`, then its backward pass from `seed` at `output`.
+    static func backward(_ graph: Graph, _ bound: BoundGraph, input: Tensor, seed: Tensor, at output: ValueID,
+                         capture: Set<ValueID>, checkFinite: Bool) throws -> BackwardResult {
+        var acts = try graph.forward([input], retain: .backward(reads: bound.reads))
+        return try bound.backward(&acts, seeds: [output: seed], capture: capture, checkFinite: checkFinite)
+    }
+
     /// The backward pass folds an unruled BatchNorm's scale into the Conv that feeds it: same
     /// gradient as the step-by-step pass (diagnostic mode), and a captured value between the two
     /// still gets its true gradient.
@@ -241,8 +248,7 @@ enum TestPlugin: Plugin {
         let bound = try BoundGraph(graph)
         let input = rng.tensor([2, 3, 6, 6]), seed = rng.tensor([2, 5])
         func run(checkFinite: Bool, capture: Set<ValueID> = []) throws -> BackwardResult {
-            var acts = try graph.forward([input], retain: .backward(reads: bound.reads))
-            return try bound.backward(&acts, seeds: [v: seed], capture: capture, checkFinite: checkFinite)
+            try Self.backward(graph, bound, input: input, seed: seed, at: v, capture: capture, checkFinite: checkFinite)
         }
         let folded = try run(checkFinite: false).inputs[0], stepwise = try run(checkFinite: true).inputs[0]
         #expect(Deviation(folded, stepwise).relL2 < 1e-5)
@@ -258,8 +264,8 @@ enum TestPlugin: Plugin {
     }
 
     /// A Conv or MaxPool fed by a Relu applies the Relu's mask in its own pullback (im2col, pointwise
-    /// and Winograd paths; the pool on its output): the same gradient as the step-by-step pass, and capturing the Relu's output
-    /// or the Relu being shared turns the fusion off.
+    /// and Winograd paths; the pool on its output): the same gradient as the step-by-step pass (no
+    /// fusion in diagnostic mode), also when the Relu's output is captured; a shared Relu is not fused.
     @Test(arguments: [ConvAlgorithm.im2col, .winograd])
     func reluMaskFusedIntoPullback(_ algorithm: ConvAlgorithm) throws {
         var rng = TestRandom(seed: 31)
@@ -282,8 +288,7 @@ enum TestPlugin: Plugin {
         #expect(bound.fusedRelus == ["relu1", "relu3", "relu4"])
         let input = rng.tensor([2, 3, 7, 6]), seed = rng.tensor([2, 5])
         func run(checkFinite: Bool, capture: Set<ValueID> = []) throws -> BackwardResult {
-            var acts = try graph.forward([input], retain: .backward(reads: bound.reads))
-            return try bound.backward(&acts, seeds: [v: seed], capture: capture, checkFinite: checkFinite)
+            try Self.backward(graph, bound, input: input, seed: seed, at: v, capture: capture, checkFinite: checkFinite)
         }
         let fused = try run(checkFinite: false).inputs[0], stepwise = try run(checkFinite: true).inputs[0]
         #expect(Deviation(fused, stepwise).relL2 < 1e-6)

@@ -49,11 +49,18 @@ import Testing
         return try Tensor(shape: g.shape, scalars: zip(g.scalars, x.scalars).map { $0 * $1 })
     }
 
-    @Test func wellScaledRatiosUseWinograd() throws {
-        let term = try Self.term(seed: 1)
-        let (x, original, stats) = try Self.case_(term, huge: 0, seed: 2)
+    /// A case with `huge` vanishing denominators and the plan the guard makes for it (`s` as planned).
+    static func planned(huge: Int, seed: UInt64) throws
+        -> (term: ModifiedTerm, x: Tensor, original: Tensor, s: Tensor, plan: TransposedProduct.Plan) {
+        let term = try Self.term(seed: seed)
+        let (x, original, stats) = try Self.case_(term, huge: huge, seed: seed + 1)
         var s = original
         let plan = TransposedProduct.plan(&s, stats: stats, winograd: true)
+        return (term, x, original, s, plan)
+    }
+
+    @Test func wellScaledRatiosUseWinograd() throws {
+        let (term, x, original, s, plan) = try Self.planned(huge: 0, seed: 1)
         guard case let .fast(outliers) = plan else { Issue.record("expected Winograd, got \(plan)"); return }
         #expect(outliers.isEmpty)
         let exact = try Self.relevance(term, plan: .exact, x: x, s: original)
@@ -61,10 +68,7 @@ import Testing
     }
 
     @Test func aFewHugeRatiosAreScatteredExactly() throws {
-        let term = try Self.term(seed: 3)
-        let (x, original, stats) = try Self.case_(term, huge: 4, seed: 4)
-        var s = original
-        let plan = TransposedProduct.plan(&s, stats: stats, winograd: true)
+        let (term, x, original, s, plan) = try Self.planned(huge: 4, seed: 3)
         guard case let .fast(outliers) = plan else { Issue.record("expected Winograd with outliers, got \(plan)"); return }
         #expect(outliers.count == 4)
         let exact = try Self.relevance(term, plan: .exact, x: x, s: original)
@@ -76,10 +80,7 @@ import Testing
     }
 
     @Test func manyHugeRatiosUseIm2col() throws {
-        let term = try Self.term(seed: 5)
-        let (x, original, stats) = try Self.case_(term, huge: 40, seed: 6)
-        var s = original
-        let plan = TransposedProduct.plan(&s, stats: stats, winograd: true)
+        let (term, x, original, s, plan) = try Self.planned(huge: 40, seed: 5)
         guard case .exact = plan else { Issue.record("expected im2col, got \(plan)"); return }
         #expect(s.scalars == original.scalars)
         let im2col = try term.backwardLayer.inputGradient(inputShape: x.shape, cotangent: original, weight: nil)
