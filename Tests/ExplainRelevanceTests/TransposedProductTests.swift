@@ -102,7 +102,9 @@ import Testing
         let out = try conv.forward([Tensor(shape: inputShape)])
         let s = rng.tensor(out.shape)
         var g = Tensor(shape: inputShape)
-        TransposedProduct.scatter(s.scalars.enumerated().map { ($0.offset, $0.element) }, conv: conv, cotangentShape: s.shape, into: &g)
+        try TransposedProduct.scatter(s.scalars.enumerated().map { ($0.offset, $0.element) }, conv: conv, cotangentShape: s.shape, into: &g)
+        #expect(throws: ExplainError.self) { try TransposedProduct.scatter([(s.count, 1)], conv: conv, cotangentShape: s.shape, into: &g) }
+        #expect(throws: ExplainError.self) { try TransposedProduct.scatter([(0, 1)], conv: conv, cotangentShape: [1, 2, 3], into: &g) }
         let d = Deviation(g, try conv.inputGradient(inputShape: inputShape, cotangent: s))
         #expect(d.relL2 < 1e-6, "\(d)")
     }

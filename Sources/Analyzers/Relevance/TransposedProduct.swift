@@ -61,15 +61,21 @@ public enum TransposedProduct {
         }
         var g = try fast.map { try $0.inputGradient(inputShape: inputShape, cotangent: s) }
             ?? term.backwardLayer.inputGradient(inputShape: inputShape, cotangent: s, weight: nil)
-        if let fast, !outliers.isEmpty { scatter(outliers, conv: fast, cotangentShape: s.shape, into: &g) }
+        if let fast, !outliers.isEmpty { try scatter(outliers, conv: fast, cotangentShape: s.shape, into: &g) }
         if let input { RelevanceKernels.scaleByInput(&g, input, sign: 1) }
         return g
     }
 
-    /// Adds `Σⱼ W'ᵢⱼ sⱼ` over the listed cotangent entries to `g` (shaped like the layer input),
-    /// one product at a time, as im2col would.
-    public static func scatter(_ entries: [(index: Int, value: Float)], conv: Conv2D, cotangentShape: [Int], into g: inout Tensor) {
-        guard cotangentShape.count == 4, g.rank == 4 else { return }
+    /// Adds `Σⱼ W'ᵢⱼ sⱼ` over the listed cotangent entries (flat indices into a cotangent of
+    /// `cotangentShape`) to `g` (shaped like the layer input), one product at a time, as im2col would.
+    public static func scatter(_ entries: [(index: Int, value: Float)], conv: Conv2D, cotangentShape: [Int], into g: inout Tensor) throws {
+        guard g.rank == 4, try conv.outputShape([g.shape]) == cotangentShape else {
+            throw ExplainError.shape("scatter: cotangent \(Shape.format(cotangentShape)) is not the output of \(conv) on \(Shape.format(g.shape))")
+        }
+        let count = cotangentShape.reduce(1, *)
+        if let bad = entries.first(where: { $0.index < 0 || $0.index >= count }) {
+            throw ExplainError.argument("scatter: entry index \(bad.index) outside a cotangent of \(count) elements")
+        }
         let (outC, outH, outW) = (cotangentShape[1], cotangentShape[2], cotangentShape[3])
         let (inC, inH, inW) = (g.shape[1], g.shape[2], g.shape[3])
         let w = conv.window, perGroupIn = inC / conv.groups, perGroupOut = outC / conv.groups
