@@ -54,6 +54,13 @@ import Testing
         }
         #expect(summary.passed >= 57)
         #expect(summary.failed == 0)
+        // And about as precisely as im2col: Winograd's rounding must not turn into a convention-sized
+        // error anywhere (the α-β denominators z⁻ are therefore computed per term, see AlphaBetaRule).
+        let im2col = try ConformanceRunner(registry: Self.registry, convAlgorithm: .im2col).run(fixtures: TestPaths.reference, out: out) { _ in }
+        for (w, i) in zip(summary.results, im2col.results) {
+            guard case let .passed(wino, _) = w.outcome, case let .passed(exact, _) = i.outcome, w.id == i.id else { continue }
+            #expect(wino <= 3 * exact + 2e-7, "\(w.model)/\(w.id): rel L2 \(wino) with Winograd, \(exact) with im2col")
+        }
     }
 
     @Test func comparisonFollowsTheFixtureRules() throws {

@@ -27,6 +27,9 @@ extension AffineRule {
 
 func bias(_ layer: any AffineLayer, ignored: Bool) -> Tensor? { ignored ? nil : layer.bias }
 
+/// The layer computed without Winograd (a convolution as im2col; other layers as they are).
+func exact(_ layer: any AffineLayer) -> any AffineLayer { (layer as? Conv2D)?.with(algorithm: .im2col) ?? layer }
+
 /// LRP-ε: `R_i = x_i Σ_j w_ij R_j / stab_ε(z_j)` with `z = Wx + b` (the layer output).
 /// `ignoreBias` drops the bias from `z` (iNNvestigate's `_IB` variants).
 public struct EpsilonRule: AffineRule {
@@ -73,8 +76,11 @@ public struct AlphaBetaRule: AffineRule {
         // z⁺ = W⁺x⁺ + W⁻x⁻ + b⁺ ;  z⁻ = W⁻x⁺ + W⁺x⁻ + b⁻
         let positive = [ModifiedTerm(.positive, try layer.with(weight: wp, bias: b.map(ParameterMap.positive))),
                         ModifiedTerm(.negative, try layer.with(weight: wn, bias: nil))]
-        let negative = [ModifiedTerm(.positive, try layer.with(weight: wn, bias: b.map(ParameterMap.negative))),
-                        ModifiedTerm(.negative, try layer.with(weight: wp, bias: nil))]
+        // z⁻ is computed per term (im2col), never with Winograd: the relevance it divides is that of
+        // z, not z⁻, so where z⁻ nearly vanishes a rounding error relative to the tile (Winograd's)
+        // rather than to z⁻ itself (a sum of same-signed terms) would change the ratio itself.
+        let negative = [ModifiedTerm(.positive, try exact(layer.with(weight: wn, bias: b.map(ParameterMap.negative)))),
+                        ModifiedTerm(.negative, try exact(layer.with(weight: wp, bias: nil)))]
         guard beta != 0 else { return [positive] }
         // The third group, [W⁺; W⁻] stacked, serves the non-negative-input shortcut in `propagate`.
         return [positive, negative, try StackedLayer.make(layer, [wp, wn]).map { [ModifiedTerm(.positive, $0)] } ?? []]
