@@ -41,7 +41,8 @@ extension RelevanceKernels {
         @inline(__always) mutating func add(r: V, d: V, q: V) {
             relevance += Lanes.magnitude(r)
             denominator += Lanes.magnitude(d)
-            largest = pointwiseMax(largest, Lanes.magnitude(q))
+            let m = Lanes.magnitude(q)
+            largest = largest.replacing(with: m, where: m .> largest)
             total += q
         }
         @inline(__always) mutating func add(r: Float, d: Float, q: Float) {
