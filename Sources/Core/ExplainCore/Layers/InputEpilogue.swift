@@ -22,9 +22,9 @@ public enum InputEpilogue: Sendable {
         }
     }
 
-    /// Runs `body` with the raw form.
-    func withRaw<R>(_ body: (Raw) throws -> R) rethrows -> R {
+    /// Runs `body` with the raw form (nil for an empty operand: there is nothing to apply).
+    func withRaw<R>(_ body: (Raw?) throws -> R) rethrows -> R {
         let multiplies: Bool = if case .multiply = self { true } else { false }
-        return try operand.withUnsafeBufferPointer { p in try body(Raw(operand: p.baseAddress!, multiplies: multiplies)) }
+        return try operand.withUnsafeBufferPointer { p in try body(p.baseAddress.map { Raw(operand: $0, multiplies: multiplies) }) }
     }
 }
