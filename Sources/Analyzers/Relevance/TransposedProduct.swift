@@ -39,9 +39,20 @@ public enum TransposedProduct {
         let allowed = s.count / outlierShare
         var outliers: [(index: Int, value: Float)] = []
         let fits: Bool = s.withUnsafeMutableBufferPointer { p in
-            for i in 0..<p.count where abs(p[i]) > limit {
-                if outliers.count == allowed { return false }
-                outliers.append((i, p[i]))
+            // Eight lanes at a time; only blocks holding an outlier are looked at one by one.
+            let bound = SIMD8<Float>(repeating: limit), n = p.count
+            var block = 0
+            while block < n {
+                let end = min(n, block + 8)
+                if end - block == 8 {
+                    let v = UnsafeRawPointer(p.baseAddress! + block).loadUnaligned(as: SIMD8<Float>.self)
+                    guard any((v .> bound) .| (v .< -bound)) else { block = end; continue }
+                }
+                for i in block..<end where abs(p[i]) > limit {
+                    if outliers.count == allowed { return false }
+                    outliers.append((i, p[i]))
+                }
+                block = end
             }
             for o in outliers { p[o.index] = 0 }
             return true
