@@ -27,9 +27,6 @@ extension AffineRule {
 
 func bias(_ layer: any AffineLayer, ignored: Bool) -> Tensor? { ignored ? nil : layer.bias }
 
-/// The layer computed without Winograd (a convolution as im2col; other layers as they are).
-func exact(_ layer: any AffineLayer) -> any AffineLayer { (layer as? Conv2D)?.with(algorithm: .im2col) ?? layer }
-
 /// LRP-ε: `R_i = x_i Σ_j w_ij R_j / stab_ε(z_j)` with `z = Wx + b` (the layer output).
 /// `ignoreBias` drops the bias from `z` (iNNvestigate's `_IB` variants).
 public struct EpsilonRule: AffineRule {
@@ -92,10 +89,9 @@ public struct AlphaBetaRule: AffineRule {
             // x ≥ 0 (after a Relu): the x⁻ terms vanish, z⁺ = W⁺x + b⁺, z⁻ = W⁻x + b⁻, and
             // R_in = x ⊙ (W⁺ᵀ α R/z⁺ − W⁻ᵀ β R/z⁻) is one transposed product of the stacked weights.
             let zp = try groups[0][0].layer.forward([x]), zn = try groups[1][0].layer.forward([x])
-            var (s, stats) = RelevanceKernels.scaledRatiosStacked(incoming, zp, zn, scales: (alpha, -beta), epsilon: stabilizer,
-                                                                  blocks: StackedLayer.blocks(stacked.layer))
-            let plan = TransposedProduct.plan(&s, stats: stats, winograd: stacked.isWinograd)
-            return [try TransposedProduct.product(stacked, plan: plan, inputShape: x.shape, cotangent: s, multipliedBy: x)]
+            let ratios = RelevanceKernels.scaledRatiosStacked(incoming, zp, zn, scales: (alpha, -beta), epsilon: stabilizer,
+                                                              blocks: StackedLayer.blocks(stacked.layer))
+            return [try TransposedProduct.product(stacked, ratios: ratios, multipliedBy: x)]
         }
         var r = try modifiedGradient(x: x, relevance: incoming, terms: groups[0], epsilon: stabilizer, inputRange: range)
         if alpha != 1 { RelevanceKernels.scale(&r, by: alpha) }
@@ -166,10 +162,9 @@ public struct GammaRule: AffineRule {
             //   z + γ(W⁺x + b⁺) = z + γp,   z + γ(z − p) = z + γ(W⁻x + b⁻);
             // R_in = x ⊙ (Wpᵀ up + Wnᵀ down) is one transposed product of the stacked weights.
             let p = try groups[2][0].layer.forward([x])
-            var (s, stats) = RelevanceKernels.gammaRatiosStacked(incoming, z: z, p: p, gamma: gamma, epsilon: stabilizer,
-                                                                 blocks: StackedLayer.blocks(stacked.layer))
-            let plan = TransposedProduct.plan(&s, stats: stats, winograd: stacked.isWinograd)
-            return [try TransposedProduct.product(stacked, plan: plan, inputShape: x.shape, cotangent: s, multipliedBy: x)]
+            let ratios = RelevanceKernels.gammaRatiosStacked(incoming, z: z, p: p, gamma: gamma, epsilon: stabilizer,
+                                                             blocks: StackedLayer.blocks(stacked.layer))
+            return [try TransposedProduct.product(stacked, ratios: ratios, multipliedBy: x)]
         }
         let up = try modifiedGradient(x: x, relevance: incoming, terms: groups[0], epsilon: stabilizer, mask: (.positive, z), inputRange: range)
         let down = try modifiedGradient(x: x, relevance: incoming, terms: groups[1], epsilon: stabilizer, mask: (.negative, z), inputRange: range)

@@ -60,13 +60,16 @@ public struct ModifiedTerm: Sendable {
     public init(_ input: InputModifier, _ layer: any AffineLayer, sign: Float = 1) {
         self.input = input
         self.layer = layer
-        self.backwardLayer = (layer as? Conv2D)?.with(algorithm: .im2col) ?? layer
+        self.backwardLayer = exact(layer)
         self.sign = sign
     }
 
     /// Whether the term's layer is a convolution computed as Winograd.
     public var isWinograd: Bool { (layer as? Conv2D)?.isWinograd ?? false }
 }
+
+/// The layer computed without Winograd (a convolution as im2col; other layers as they are).
+func exact(_ layer: any AffineLayer) -> any AffineLayer { (layer as? Conv2D)?.with(algorithm: .im2col) ?? layer }
 
 /// The generic modified-gradient step shared by most LRP rules:
 ///

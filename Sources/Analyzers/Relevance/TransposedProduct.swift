@@ -77,6 +77,13 @@ public enum TransposedProduct {
         return g
     }
 
+    /// `input ⊙ W'ᵀs` for a single term: plans `ratios` (`s` and its statistics) and takes the product.
+    public static func product(_ term: ModifiedTerm, ratios: (Tensor, RatioStats), multipliedBy input: Tensor) throws -> Tensor {
+        var (s, stats) = ratios
+        let chosen = Self.plan(&s, stats: stats, winograd: term.isWinograd)
+        return try product(term, plan: chosen, inputShape: input.shape, cotangent: s, multipliedBy: input)
+    }
+
     /// Adds `Σⱼ W'ᵢⱼ sⱼ` over the listed cotangent entries (flat indices into a cotangent of
     /// `cotangentShape`) to `g` (shaped like the layer input), one product at a time, as im2col would.
     public static func scatter(_ entries: [(index: Int, value: Float)], conv: Conv2D, cotangentShape: [Int], into g: inout Tensor) throws {

@@ -40,6 +40,10 @@ extension BoundGraph {
         for node in g.nodes.reversed() where toSeed[node.output] { for v in node.inputs { toSeed[v] = true } }
 
         var grads = [Tensor?](repeating: nil, count: count)
+        /// Adds `r` to the gradient of `v` (fan-out sums), or makes it that gradient.
+        func accumulate(_ r: Tensor, into v: ValueID) {
+            if let existing = grads[v] { grads[v] = existing.adding(r) } else { grads[v] = r }
+        }
         for (v, s) in seeds {
             guard let a = activations.values[v] else { throw ExplainError(.missingValue, "value '\(g.valueNames[v])' was not computed") }
             guard a.shape == s.shape else {
@@ -88,11 +92,7 @@ extension BoundGraph {
             do {
                 if let (relu, masking) = fusedRelu {
                     let dx = try masking.pullback(inputs: args, output: output, cotangent: incoming, keepingWherePositive: args[0])
-                    let u = relu.inputs[0]
-                    grads[u] = try grads[u].map { existing in
-                        guard existing.shape == dx.shape else { throw ExplainError.shape("gradient sum at '\(g.valueNames[u])' changes shape") }
-                        return existing.adding(dx)
-                    } ?? dx
+                    accumulate(dx, into: relu.inputs[0])   // a Relu's input has its output's shape
                     // The Relu's step is skipped (its output gets no gradient): release its output here.
                     if !standIns.contains(node.inputs[0]) { activations.values[node.inputs[0]] = nil }
                 } else if let accumulating, case let v = node.inputs[0], var sum = grads[v] {
@@ -128,11 +128,7 @@ extension BoundGraph {
                         .at(node: node.name, op: node.layer.kind.rawValue)
                 }
                 if checkFinite, firstNonFinite == nil, !r.isFinite { firstNonFinite = node.name }
-                if let existing = grads[v] {
-                    grads[v] = existing.adding(r)
-                } else {
-                    grads[v] = r
-                }
+                accumulate(r, into: v)
             }
             // The forward output of this node is not needed by any node still to be visited
             // (stand-ins for overwritten values stay to the end: earlier producers read their shape).

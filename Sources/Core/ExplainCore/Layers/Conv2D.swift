@@ -231,13 +231,11 @@ public struct Conv2D: AffineLayer, AccumulatingPullback, ReluMaskingPullback {
         // taps into what `dx` holds — zeros, cleared per sample and group by the worker that folds
         // into them (in parallel, and just before use), unless accumulating.
         // The epilogue is applied per sample and group by the worker that wrote it.
-        let operand = epilogue?.operand ?? Tensor(shape: [0]), multiplies: Bool = if case .multiply = epilogue { true } else { false }
         dx.withUnsafeMutableBufferPointer { pdx in
             cotangent.withUnsafeBufferPointer { pdy in
                 wt.withUnsafeBufferPointer { pw in
-                    operand.withUnsafeBufferPointer { po in
+                    InputEpilogue.withRaw(epilogue) { finish in
                         nonisolated(unsafe) let (pdx, pdy, pw) = (pdx.baseAddress!, pdy.baseAddress!, pw.baseAddress!)
-                        let finish = epilogue == nil ? nil : po.baseAddress.map { InputEpilogue.Raw(operand: $0, multiplies: multiplies) }
                         Self.forEachSampleAndGroup(samples: n, groups: groups, scratch: pointwise ? 0 : k * band * ow) { s, g, col, shared in
                             let dxg = pdx + (s * inChannels + g * cg) * h * w
                             defer { if let finish { Self.apply(finish, to: pdx, offset: (s * inChannels + g * cg) * h * w, count: cg * h * w, parallel: shared) } }

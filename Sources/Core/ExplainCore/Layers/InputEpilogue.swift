@@ -22,9 +22,11 @@ public enum InputEpilogue: Sendable {
         }
     }
 
-    /// Runs `body` with the raw form (nil for an empty operand: there is nothing to apply).
-    func withRaw<R>(_ body: (Raw?) throws -> R) rethrows -> R {
-        let multiplies: Bool = if case .multiply = self { true } else { false }
-        return try operand.withUnsafeBufferPointer { p in try body(p.baseAddress.map { Raw(operand: $0, multiplies: multiplies) }) }
+    /// Runs `body` with the raw form of `epilogue` (nil without one, or for an empty operand: there
+    /// is nothing to apply).
+    static func withRaw<R>(_ epilogue: InputEpilogue?, _ body: (Raw?) throws -> R) rethrows -> R {
+        guard let epilogue else { return try body(nil) }
+        let multiplies: Bool = if case .multiply = epilogue { true } else { false }
+        return try epilogue.operand.withUnsafeBufferPointer { p in try body(p.baseAddress.map { Raw(operand: $0, multiplies: multiplies) }) }
     }
 }

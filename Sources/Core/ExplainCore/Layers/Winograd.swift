@@ -161,15 +161,14 @@ final class WinogradFilters: Sendable {
             let out = buffer.baseAddress!
             x.withUnsafeBufferPointer { px in
                 u.withUnsafeBufferPointer { pu in
-                    let convolve = { (bias: UnsafePointer<Float>?, epilogue: InputEpilogue.Raw?) in
-                        Self.convolve(px.baseAddress!, samples: n, inChannels: cin, h: h, w: w, filters: pu.baseAddress!,
-                                      outChannels: cout, bias: bias, padTop: padTop, padLeft: padLeft,
-                                      outH: oh, outW: ow, into: out, accumulate: accumulate, epilogue: epilogue)
+                    InputEpilogue.withRaw(epilogue) { epilogue in
+                        let convolve = { (bias: UnsafePointer<Float>?) in
+                            Self.convolve(px.baseAddress!, samples: n, inChannels: cin, h: h, w: w, filters: pu.baseAddress!,
+                                          outChannels: cout, bias: bias, padTop: padTop, padLeft: padLeft,
+                                          outH: oh, outW: ow, into: out, accumulate: accumulate, epilogue: epilogue)
+                        }
+                        if let bias { bias.withUnsafeBufferPointer { convolve($0.baseAddress!) } } else { convolve(nil) }
                     }
-                    let finished = { (bias: UnsafePointer<Float>?) in
-                        if let epilogue { epilogue.withRaw { convolve(bias, $0) } } else { convolve(bias, nil) }
-                    }
-                    if let bias { bias.withUnsafeBufferPointer { finished($0.baseAddress!) } } else { finished(nil) }
                 }
             }
         }
