@@ -122,7 +122,8 @@ import Testing
 }
 
 /// Max pooling on planes large enough to be split over the cores, with ties, NaN and −∞ windows:
-/// forward and pullback against a direct loop (first maximum in row-major order wins, a NaN wins).
+/// forward and pullback against a direct loop (first maximum in row-major order wins, a NaN wins),
+/// and the pullback with a preceding Relu's mask fused.
 @Suite struct MaxPoolRoutingTests {
     static func naive(_ x: Tensor, kernel k: Int, stride s: Int, pad p: Int, g: Tensor) -> (Tensor, Tensor) {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
@@ -160,6 +161,17 @@ import Testing
         #expect(zip(y.scalars, yRef.scalars).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
         let dx = try layer.pullback(inputs: [x], output: y, cotangent: g)[0]
         #expect(Deviation(dx, dxRef).maxAbs < 1e-5)
+
+        // Fed by a Relu (zeros everywhere, all-zero windows, NaN kept): the fused pullback equals
+        // routing followed by the Relu's mask.
+        let r = try Tensor(shape: x.shape, scalars: values.map { $0.isNaN ? $0 : max($0, 0) })
+        let yr = try layer.forward([r])
+        let (_, routed) = Self.naive(r, kernel: k, stride: s, pad: p, g: g)
+        let want = zip(routed.scalars, r.scalars).map { $1 > 0 ? $0 : 0 }
+        let fused = try layer.pullback(inputs: [r], output: yr, cotangent: g, keepingWherePositive: r)
+        #expect(fused.shape == r.shape)
+        #expect(zip(fused.scalars, want).allSatisfy { abs($0 - $1) < 1e-5 })
+        #expect(fused.scalars.contains { $0 != 0 } && want.contains { $0 == 0 })
     }
 }
 

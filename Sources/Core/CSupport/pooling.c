@@ -47,7 +47,12 @@ void explain_max2x2_rows(const float *restrict src, long w, float *restrict dst,
     }
 }
 
-void explain_route2x2_rows(const float *restrict src, const float *restrict g, long w, float *restrict dst, long oh, long ow) {
+void explain_route2x2_rows(const float *restrict src, const float *restrict g, long w, float *restrict dst, long oh, long ow,
+                           int positive_only) {
+#if defined(__SSE2__)
+    // All ones, or (positive_only) the lanes whose window maximum is > 0 (NaN is not).
+    const __m128 ones = _mm_castsi128_ps(_mm_set1_epi32(-1)), zero = _mm_setzero_ps();
+#endif
     for (long i = 0; i < oh; i++) {
         const float *r0 = src + 2 * i * w, *r1 = r0 + w, *gi = g + i * ow;
         float *d0 = dst + 2 * i * w, *d1 = d0 + w;
@@ -65,8 +70,9 @@ void explain_route2x2_rows(const float *restrict src, const float *restrict g, l
             best = select4(te, e, best); wa = _mm_andnot_ps(te, wa); wb = _mm_andnot_ps(te, wb);
             __m128 we = te;
             __m128 wf = beats4(f, best);
+            best = select4(wf, f, best);
             wa = _mm_andnot_ps(wf, wa); wb = _mm_andnot_ps(wf, wb); we = _mm_andnot_ps(wf, we);
-            __m128 v = _mm_loadu_ps(gi + j);
+            __m128 v = _mm_and_ps(_mm_loadu_ps(gi + j), positive_only ? _mm_cmpgt_ps(best, zero) : ones);
             __m128 va = _mm_and_ps(wa, v), vb = _mm_and_ps(wb, v), ve = _mm_and_ps(we, v), vf = _mm_and_ps(wf, v);
             store_2x2_blocks(d0 + 2 * j, d1 + 2 * j, va, vb, ve, vf);
         }
@@ -77,8 +83,8 @@ void explain_route2x2_rows(const float *restrict src, const float *restrict g, l
             int winner = 0;
             if (beats(b, best)) { best = b; winner = 1; }
             if (beats(e, best)) { best = e; winner = 2; }
-            if (beats(f, best)) { winner = 3; }
-            const float v = gi[j];
+            if (beats(f, best)) { best = f; winner = 3; }
+            const float v = positive_only && !(best > 0.0f) ? 0.0f : gi[j];
             d0[2 * j] = winner == 0 ? v : 0.0f;
             d0[2 * j + 1] = winner == 1 ? v : 0.0f;
             d1[2 * j] = winner == 2 ? v : 0.0f;

@@ -9,8 +9,10 @@ int explain_keep_freed_memory(void);
 void explain_max2x2_rows(const float *restrict src, long w, float *restrict dst, long oh, long ow);
 
 /// Its pullback for one plane: each of the `oh`×`ow` windows' gradient `g` goes to the winner, the
-/// window's other three cells get 0 (cells outside the full windows are not touched).
-void explain_route2x2_rows(const float *restrict src, const float *restrict g, long w, float *restrict dst, long oh, long ow);
+/// window's other three cells get 0 (cells outside the full windows are not touched). With
+/// `positive_only`, windows whose maximum is not > 0 route 0 (a Relu before the pool, fused).
+void explain_route2x2_rows(const float *restrict src, const float *restrict g, long w, float *restrict dst, long oh, long ow,
+                           int positive_only);
 
 /// General max pooling of one plane (row length `w`): for output (i, j) the window covers rows
 /// `row_start[i] + ki·dh` for ki in `row_lo[i]..<row_hi[i]` and likewise columns. Writes each

@@ -112,13 +112,13 @@ public struct MaxPool2D: Pool2D {
     /// `routeToWinners` for the 2×2, stride-2 window. Every input cell is written exactly once (the
     /// winner gets the value, the others 0), so the result needs no zero-fill; rows or columns
     /// beyond the last full window are cleared.
-    static func route2x2(_ x: Tensor, outShape: [Int], values: Tensor) -> Tensor {
+    static func route2x2(_ x: Tensor, outShape: [Int], values: Tensor, onlyWherePositive: Bool) -> Tensor {
         let (h, w, oh, ow) = (x.shape[2], x.shape[3], outShape[2], outShape[3])
         return Tensor(shape: x.shape) { dx in
             values.withUnsafeBufferPointer { pg in
                 nonisolated(unsafe) let pg = pg.baseAddress!
                 forEachPlane2x2(x, into: dx.baseAddress!, dstPlane: h * w) { src, dst, p in
-                    explain_route2x2_rows(src, pg + p * oh * ow, w, dst, oh, ow)
+                    explain_route2x2_rows(src, pg + p * oh * ow, w, dst, oh, ow, onlyWherePositive ? 1 : 0)
                     if 2 * ow < w { for r in 0..<(2 * oh) { (dst + r * w + 2 * ow).update(repeating: 0, count: w - 2 * ow) } }
                     if 2 * oh < h { (dst + 2 * oh * w).update(repeating: 0, count: (h - 2 * oh) * w) }
                 }
@@ -126,18 +126,23 @@ public struct MaxPool2D: Pool2D {
         }
     }
 
-    /// Scatters `values` (output-shaped) onto the winning input element of each window.
-    public func routeToWinners(input x: Tensor, outShape: [Int], values: Tensor) throws -> Tensor {
+    /// Scatters `values` (output-shaped) onto the winning input element of each window; with
+    /// `onlyWherePositive`, only from windows whose maximum is > 0 (the others route 0).
+    public func routeToWinners(input x: Tensor, outShape: [Int], values: Tensor, onlyWherePositive: Bool = false) throws -> Tensor {
         guard values.shape == outShape else { throw ExplainError.shape("max-pool values must have the output shape") }
-        if isPlain2x2 { return Self.route2x2(x, outShape: outShape, values: values) }
+        if isPlain2x2 { return Self.route2x2(x, outShape: outShape, values: values, onlyWherePositive: onlyWherePositive) }
         let plane = x.shape[2] * x.shape[3], outPlane = outShape[2] * outShape[3]
         var dx = Tensor(shape: x.shape)
         dx.withUnsafeMutableBufferPointer { pdx in
             values.withUnsafeBufferPointer { pg in
                 nonisolated(unsafe) let (d, v) = (pdx.baseAddress!, pg.baseAddress!)
-                forEachPlaneWinners(x, outShape: outShape) { p, _, winners in
+                forEachPlaneWinners(x, outShape: outShape) { p, best, winners in
                     let dp = d + p * plane, vp = v + p * outPlane
-                    for o in 0..<outPlane where winners[o] >= 0 { dp[winners[o]] += vp[o] }
+                    if onlyWherePositive {
+                        for o in 0..<outPlane where winners[o] >= 0 && best[o] > 0 { dp[winners[o]] += vp[o] }
+                    } else {
+                        for o in 0..<outPlane where winners[o] >= 0 { dp[winners[o]] += vp[o] }
+                    }
                 }
             }
         }
@@ -146,23 +151,14 @@ public struct MaxPool2D: Pool2D {
 }
 
 extension MaxPool2D: ReluMaskingPullback {
-    /// The Relu's mask at each window's winner is the sign of the pooled output (`y > 0` exactly when
-    /// the winning input is), and the other inputs get 0 anyway: so the mask is applied to the
-    /// 4× smaller cotangent instead of the input gradient (`mask`, the Relu's output, is this layer's input).
+    /// The Relu's mask at each window's winner is the sign of the window's maximum (`y > 0` exactly
+    /// when the winning input is), and the other inputs get 0 anyway: so the routing itself drops
+    /// the windows whose maximum is not positive (`mask`, the Relu's output, is this layer's input).
     public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor, keepingWherePositive mask: Tensor) throws -> Tensor {
         try expectCotangent(cotangent, output)
         guard mask.shape == inputs.first?.shape else {
             throw ExplainError.shape("max-pool input mask \(Shape.format(mask.shape)) does not match the input")
         }
-        var g = cotangent
-        let n = g.count
-        g.withUnsafeMutableBufferPointer { pg in
-            output.withUnsafeBufferPointer { py in
-                guard let pg = pg.baseAddress, let py = py.baseAddress else { return }
-                nonisolated(unsafe) let (g, y) = (pg, py)
-                Parallel.forEachRange(n) { r in Kernels.keepWherePositive(y + r.lowerBound, g + r.lowerBound, count: r.count) }
-            }
-        }
-        return try routeToWinners(input: inputs[0], outShape: output.shape, values: g)
+        return try routeToWinners(input: inputs[0], outShape: output.shape, values: cotangent, onlyWherePositive: true)
     }
 }
