@@ -68,17 +68,21 @@ struct List: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let r = try registry()
+            // One column for every id: the longest one and a space (ids are never cut).
+            let ids = Array(r.analyzers.keys) + Array(r.rules.keys) + Array(r.presets.keys) + Array(r.canonizers.keys)
+            let width = (ids.map(\.count).max() ?? 0) + 1
+            func line(_ id: String, _ rest: String) -> String { "  " + id.padding(toLength: width, withPad: " ", startingAt: 0) + rest }
             print("analyzers:")
             for e in r.analyzers.values.sorted(by: { ($0.family, $0.id) < ($1.family, $1.id) }) {
-                print("  \(e.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(e.family.padding(toLength: 10, withPad: " ", startingAt: 0)) \(e.summary)")
+                print(line(e.id, e.family.padding(toLength: max(10, e.family.count + 1), withPad: " ", startingAt: 0) + e.summary))
             }
             print("rules:")
-            for e in r.rules.values.sorted(by: { $0.id < $1.id }) { print("  \(e.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(e.summary)") }
+            for e in r.rules.values.sorted(by: { $0.id < $1.id }) { print(line(e.id, e.summary)) }
             print("presets:")
-            for e in r.presets.values.sorted(by: { $0.id < $1.id }) { print("  \(e.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(e.summary)") }
+            for e in r.presets.values.sorted(by: { $0.id < $1.id }) { print(line(e.id, e.summary)) }
             print("canonizers:")
             if r.canonizers.isEmpty { print("  (none yet)") }
-            for e in r.canonizers.values.sorted(by: { $0.id < $1.id }) { print("  \(e.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(e.summary)") }
+            for e in r.canonizers.values.sorted(by: { $0.id < $1.id }) { print(line(e.id, e.summary)) }
         }
     }
 }
@@ -98,7 +102,10 @@ struct Describe: ParsableCommand {
                 print("formula:   \(e.formula)")
                 print("reference: \(e.reference)")
                 if e.parameters.isEmpty { print("parameters: none") }
-                for p in e.parameters { print("  --set \(p.name)=\(p.defaultValue)".padding(toLength: 34, withPad: " ", startingAt: 0) + p.summary) }
+                for p in e.parameters {
+                    let option = "  --set \(p.name)=\(p.defaultValue)"
+                    print(option.padding(toLength: max(34, option.count + 2), withPad: " ", startingAt: 0) + p.summary)
+                }
                 print("usage: explain attribute MODEL.onnx --input X.npy --method \(e.id)")
             }
             if let e = r.rules[id] { found = true; print("rule \(e.id): \(e.summary)") }

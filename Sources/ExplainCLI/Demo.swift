@@ -79,7 +79,7 @@ struct Demo: ParsableCommand {
             let total = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             print("")
             print("method".padding(toLength: 30, withPad: " ", startingAt: 0) + "  seconds (\(images.count) images)")
-            for (id, t) in timings { print(id.padding(toLength: 30, withPad: " ", startingAt: 0) + String(format: "  %.4f", t)) }
+            for (id, t) in timings { print(id.padding(toLength: max(30, id.count), withPad: " ", startingAt: 0) + String(format: "  %.4f", t)) }
             for s in skipped { print("skipped \(s)") }
             print(String(format: "wrote %@/grid.png and %@/report.html (%d methods, %.1f s in all)", out, out, columns.count, total))
         }

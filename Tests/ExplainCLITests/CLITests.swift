@@ -120,9 +120,12 @@ import Testing
         #expect(Deviation(try Numpy.readTensor(path: forced), try Numpy.readTensor(path: path)).relL2 < 1e-5)
         let list = try run(["list"])
         #expect(list.status == 0)
-        for id in ["gradient", "input_t_gradient", "smoothgrad", "smoothgrad.squared", "vargrad", "guided_backprop", "deconvnet"] {
-            #expect(list.out.contains("  \(id) "), "\(id)")
-        }
+        // Every registered id, whole (the longest are 29 characters), followed by a space.
+        var registry = Registry()
+        for plugin in defaultPlugins() { try plugin.register(into: &registry) }
+        let ids = Array(registry.analyzers.keys) + Array(registry.rules.keys) + Array(registry.presets.keys)
+        #expect(ids.contains("lrp.epsilon_alpha2_beta1_flat") && ids.count > 40)
+        for id in ids { #expect(list.out.contains("  \(id) "), "\(id)") }
         let describe = try run(["describe", "smoothgrad"])
         #expect(describe.out.contains("noise_level=0.1"))
         let unknown = try run(["attribute", model, "--input", input, "--method", "gradeint"])

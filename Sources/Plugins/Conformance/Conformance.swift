@@ -66,7 +66,8 @@ public struct ConformanceRunner {
     }
 
     static func format(_ r: CaseResult) -> String {
-        let name = "\(r.model)/\(r.id)".padding(toLength: 52, withPad: " ", startingAt: 0)
+        let id = "\(r.model)/\(r.id)"
+        let name = id.padding(toLength: max(52, id.count + 1), withPad: " ", startingAt: 0)   // never cut
         switch r.outcome {
         case .passed(let rel, let mx): return String(format: "PASS  %@ rel L2 %.2e  max|Δ| %.2e  %.3f s", name, rel, mx, r.seconds)
         case .failed(let why): return "FAIL  \(name) \(why)"
