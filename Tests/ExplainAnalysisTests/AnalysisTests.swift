@@ -108,6 +108,12 @@ enum TestPlugin: Plugin {
         }
         #expect(Registry.closest("smothgrad", in: ["smoothgrad", "vargrad"]) == "smoothgrad")
         #expect(Registry.closest("zzzzzzzz", in: ["smoothgrad", "vargrad"]) == nil)
+        // A family prefix left out; a name that is close for its length beats a nearer-scored short one.
+        let lrp = ["epsilon", "epsilon_ib", "lrp.epsilon", "lrp.epsilon_plus", "lrp.epsilon_plus_flat"]
+        #expect(Registry.closest("epsilon_plus", in: lrp) == "lrp.epsilon_plus")
+        #expect(Registry.closest("EPSILON_PLUS_FLAT", in: lrp) == "lrp.epsilon_plus_flat")
+        #expect(Registry.closest("epsilonplus", in: lrp) == "lrp.epsilon_plus")
+        #expect(Registry.closest("epsilon", in: lrp) == "epsilon")
     }
 
     @Test func testPluginIsUsedById() throws {

@@ -176,11 +176,17 @@ public struct Registry: Sendable {
         return ExplainError(.unknownName, message)
     }
 
-    /// The known name with the smallest edit distance, if it is reasonably close.
+    /// The known name the user most likely meant: the same name in other letter case, one that only adds a family prefix
+    /// (`epsilon_plus` → `lrp.epsilon_plus`), else the one with the smallest edit distance among
+    /// those reasonably close (within a third of the name's length, at least 2).
     public static func closest(_ id: String, in names: [String]) -> String? {
-        let scored = names.map { ($0, editDistance(id.lowercased(), $0.lowercased())) }
-        guard let best = scored.min(by: { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }) else { return nil }
-        return best.1 <= max(2, best.0.count / 3) ? best.0 : nil
+        let query = id.lowercased()
+        if let same = names.first(where: { $0.lowercased() == query }) { return same }
+        if let prefixed = names.filter({ $0.lowercased().hasSuffix("." + query) }).min(by: { ($0.count, $0) < ($1.count, $1) }) {
+            return prefixed
+        }
+        let close = names.map { ($0, editDistance(query, $0.lowercased())) }.filter { $0.1 <= max(2, $0.0.count / 3) }
+        return close.min(by: { ($0.1, $0.0) < ($1.1, $1.0) })?.0
     }
 
     static func editDistance(_ a: String, _ b: String) -> Int {
