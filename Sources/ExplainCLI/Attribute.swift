@@ -39,11 +39,13 @@ struct Attribute: ParsableCommand {
             let start = DispatchTime.now().uptimeNanoseconds
             let a = try analyzer.analyze(x, target: selection)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let kept = a.captured.sorted(by: { $0.key < $1.key })
             if let output {
                 try Numpy.write(a.values, path: output)
-                for (name, t) in a.captured.sorted(by: { $0.key < $1.key }) {
+                let stem = output.hasSuffix(".npy") ? String(output.dropLast(4)) : output
+                for (name, t) in kept {
                     let safe = name.map { $0.isLetter || $0.isNumber ? $0 : "_" }
-                    let path = output.replacingOccurrences(of: ".npy", with: "") + ".\(String(safe)).npy"
+                    let path = stem + ".\(String(safe)).npy"
                     try Numpy.write(t, path: path)
                     print("wrote \(path) (relevance at \(name))")
                 }
@@ -55,6 +57,10 @@ struct Attribute: ParsableCommand {
             }
             if let delta = a.delta {
                 print("conservation: Σ relevance − Σ seed per sample: " + delta.map { String(format: "%.4g", $0) }.joined(separator: ", "))
+            }
+            for (name, t) in kept {
+                let sums = t.sampleSums.map { String(format: "%.6g", $0) }.joined(separator: ", ")
+                print("kept \(name) \(Shape.format(t.shape)): Σ per sample \(sums)")
             }
             for note in a.diagnostics { print("note: \(note)") }
             if let output { print("wrote \(output)") }

@@ -196,4 +196,23 @@ import Testing
         let badShape = try run(["inspect", model, "--input-shape", "1,x"])
         #expect(badShape.status == 1)
     }
+
+    /// `--rule` entries over a `--preset`, and `--keep`: the relevance at the named nodes is printed
+    /// (Σ per sample) and written next to `--output`; an unknown node is a named error.
+    @Test func attributeWithRulesKeepsNodes() throws {
+        let dir = NSTemporaryDirectory() + "explainkit-keep-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["attribute", model, "--input", input, "--rule", "first=zbox:-1,1", "--rule", "dense=epsilon:0.1",
+                    "--preset", "lrp.epsilon_plus", "--keep", "/conv2/Conv"]
+        let printed = try run(args)
+        #expect(printed.status == 0, "\(printed.err)")
+        #expect(printed.out.contains("kept /conv2/Conv (4, 16, 16, 16): Σ per sample "), "\(printed.out)")
+        let written = try run(args + ["--output", dir + "/r.npy"])
+        #expect(written.status == 0, "\(written.err)")
+        #expect(try Numpy.readTensor(path: dir + "/r._conv2_Conv.npy").shape == [4, 16, 16, 16])
+        let unknown = try run(args.dropLast() + ["nosuch"])
+        #expect(unknown.status == 1)
+        #expect(unknown.err.contains("nosuch") && unknown.err.contains("/conv2/Conv"))
+    }
 }
