@@ -42,7 +42,9 @@ public struct NoiseTunnel: Analyzer {
     }
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
-        guard input.rank >= 1, input.shape[0] >= 1 else { throw ExplainError.shape("input needs a batch dimension") }
+        guard input.rank >= 1, input.shape[0] >= 1 else {
+            throw ExplainError.shape("input \(Shape.format(input.shape)) needs a batch dimension with at least one sample")
+        }
         let n = input.shape[0], per = input.count / n
         let clean = try model.graph.predict(input, output: model.output)
         let picked = try target.indices(for: clean)
