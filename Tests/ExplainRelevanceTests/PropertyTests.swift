@@ -140,6 +140,20 @@ import Testing
         #expect(throws: ExplainError.self) { try RuleSpec.entries("bogus=epsilon", registry: r) }
         #expect(throws: ExplainError.self) { try RuleSpec.entries("conv=alpha_beta:2,2", registry: r) }
         #expect(throws: ExplainError.self) { try r.makeAnalyzer("lrp.epsilon_gamma_box", model: model) }   // low/high required
+        // z^B bounds: low ≤ high per channel and NaN rejected when made; a count that is neither 1
+        // nor the channel count is an error naming the node.
+        #expect(throws: ExplainError.self) { try ZBoxRule(low: 1, high: 0) }
+        #expect(throws: ExplainError.self) { try ZBoxRule(low: Tensor(shape: [2], scalars: [0, 1]), high: Tensor(shape: [2], scalars: [1, 0.5])) }
+        #expect(throws: ExplainError.self) { try ZBoxRule(low: Tensor(scalar: .nan), high: Tensor(scalar: 1)) }
+        _ = try ZBoxRule(low: Tensor(shape: [2], scalars: [0, -1]), high: Tensor(scalar: 0))
+        let twoBounds = try r.makeAnalyzer("lrp.epsilon_gamma_box", model: model, options: Options(["low": "0,0", "high": "1"]))
+        do {
+            _ = try twoBounds.analyze(try Numpy.readTensor(path: TestPaths.reference + "/digits-cnn/input.npy"), target: .max)
+            Issue.record("expected an error")
+        } catch let e as ExplainError {
+            #expect(e.node == "/conv1/Conv")
+            #expect(e.message.contains("2 values") && e.message.contains("1 channels"))
+        }
     }
 
     @Test func userRulesComeFirstAndFallThrough() throws {

@@ -210,16 +210,20 @@ public struct ZBoxRule: AffineRule {
     public let low: Tensor
     public let high: Tensor
     public let stabilizer: Float
+    /// `low` and `high`: scalars, one value per input channel (shape (C)), or tensors that broadcast
+    /// against the layer input (e.g. (C, H, W)); `low ≤ high` everywhere.
     public init(low: Tensor, high: Tensor, stabilizer: Float = 1e-6) throws {
-        guard (try? Shape.broadcast(low.shape, high.shape)) != nil else {
+        guard let gap = try? Tensor.broadcasting(high, low, SubtractFunction.self) else {
             throw ExplainError(.invalidArgument, "zbox bounds \(Shape.format(low.shape)) and \(Shape.format(high.shape)) do not broadcast")
+        }
+        guard gap.scalars.allSatisfy({ $0 >= 0 }) else {
+            throw ExplainError(.invalidArgument, "zbox needs low ≤ high (for every channel), got low \(low.scalars) and high \(high.scalars)")
         }
         self.low = low
         self.high = high
         self.stabilizer = stabilizer
     }
     public init(low: Float, high: Float) throws {
-        guard low <= high else { throw ExplainError(.invalidArgument, "zbox needs low ≤ high, got \(low) > \(high)") }
         try self.init(low: Tensor(scalar: low), high: Tensor(scalar: high))
     }
     public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) { (true, false) }
@@ -236,7 +240,11 @@ public struct ZBoxRule: AffineRule {
         let x = site.inputs[0]
         // Per-channel bounds (C,) are laid out along dimension 1 of the input.
         func fit(_ t: Tensor) throws -> Tensor {
-            guard t.count > 1, t.rank == 1, x.rank >= 2, t.count == x.shape[1] else { return t }
+            guard t.count > 1, t.rank == 1, x.rank >= 2 else { return t }
+            guard t.count == x.shape[1] else {
+                throw ExplainError.argument("zbox bounds have \(t.count) values but the layer input \(Shape.format(x.shape)) has "
+                                            + "\(x.shape[1]) channels: give a scalar or one value per channel")
+            }
             return try t.reshaped([t.count] + [Int](repeating: 1, count: x.rank - 2))
         }
         var terms = try prepared(site)[0]
