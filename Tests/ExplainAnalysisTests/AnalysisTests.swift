@@ -140,6 +140,12 @@ enum TestPlugin: Plugin {
         #expect(throws: ExplainError.self) { try r.makeAnalyzer("smoothgrad", model: model, options: Options(["samples": "0"])) }
         #expect(throws: ExplainError.self) { try r.makeAnalyzer("smoothgrad", model: model, options: Options(["base": "nope"])) }
         #expect(throws: ExplainError.self) { try Options(parsing: ["novalue"]) }
+        do {
+            _ = try r.makeAnalyzer("smoothgrad", model: model, options: Options(["nosie_level": "0.2"]))
+            Issue.record("expected an error")
+        } catch let e as ExplainError {
+            #expect(e.message.contains("'nosie_level'; did you mean 'noise_level'? its parameters are base, noise_level"), "\(e.message)")
+        }
         #expect(throws: ExplainError.self) { try BackpropAnalyzer(id: "g", model: model).analyze(Tensor(shape: [1, 29]), target: .max) }
     }
 }

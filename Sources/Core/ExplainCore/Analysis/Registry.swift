@@ -162,8 +162,10 @@ public struct Registry: Sendable {
         let entry = try analyzer(id)
         let known = Set(entry.parameters.map(\.name))
         for key in options.values.keys.sorted() where !known.contains(key) {
-            let list = entry.parameters.isEmpty ? "it takes none" : "its parameters are " + entry.parameters.map(\.name).joined(separator: ", ")
-            throw ExplainError(.invalidArgument, "\(id) has no parameter '\(key)'; \(list)")
+            let names = entry.parameters.map(\.name)
+            let list = names.isEmpty ? "it takes none" : "its parameters are " + names.joined(separator: ", ")
+            let hint = Self.closest(key, in: names).map { "did you mean '\($0)'? " } ?? ""
+            throw ExplainError(.invalidArgument, "\(id) has no parameter '\(key)'; \(hint)\(list)")
         }
         return try entry.make(model, options, self)
     }
