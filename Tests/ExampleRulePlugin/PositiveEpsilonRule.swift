@@ -36,7 +36,7 @@ public struct PositiveEpsilonRule: Rule {
 /// Registers the example rule under the CLI id `epsilon_positive` (argument: ε, default 1e-6).
 public enum ExampleRulePlugin: Plugin {
     public static func register(into registry: inout Registry) throws {
-        try registry.register(RuleEntry(id: "epsilon_positive", summary: "LRP-ε keeping positive relevance only") { args in
+        try registry.register(RuleEntry(id: "epsilon_positive", summary: "LRP-ε keeping positive relevance only", arguments: ["epsilon"]) { args in
             try PositiveEpsilonRule(epsilon: Float(args.first ?? 1e-6))
         })
     }

@@ -137,6 +137,17 @@ import Testing
             #expect(e.message.contains("did you mean 'gamma'?"))
             #expect(e.message.contains("alpha_beta") && e.message.contains("zbox"))
         }
+        // Too many or missing rule arguments: errors naming the rule and its arguments.
+        for (spec, words) in [("conv=gamma:0.25,1", ["rule gamma takes at most 1 argument (gamma), got 2"]),
+                              ("first=zbox:-1", ["rule zbox", "argument 2 (high)"]),
+                              ("relu=guided_backprop:1", ["rule guided_backprop takes no arguments"])] {
+            do {
+                _ = try RuleSpec.entries(spec, registry: r)
+                Issue.record("expected an error for \(spec)")
+            } catch let e as ExplainError {
+                #expect(words.allSatisfy { e.message.contains($0) }, "\(e.message)")
+            }
+        }
         #expect(throws: ExplainError.self) { try RuleSpec.entries("bogus=epsilon", registry: r) }
         #expect(throws: ExplainError.self) { try RuleSpec.entries("conv=alpha_beta:2,2", registry: r) }
         #expect(throws: ExplainError.self) { try r.makeAnalyzer("lrp.epsilon_gamma_box", model: model) }   // low/high required

@@ -33,7 +33,7 @@ public struct EpsilonRule: AffineRule {
     public let epsilon: Float
     public let ignoreBias: Bool
     public init(epsilon: Float = 1e-6, ignoreBias: Bool = false) throws {
-        guard epsilon >= 0, epsilon.isFinite else { throw ExplainError(.invalidArgument, "epsilon must be ≥ 0, got \(epsilon)") }
+        guard epsilon >= 0, epsilon.isFinite else { throw ExplainError(.invalidArgument, "epsilon must be finite and ≥ 0, got \(epsilon)") }
         self.epsilon = epsilon
         self.ignoreBias = ignoreBias
     }

@@ -17,7 +17,7 @@ public enum RelevancePlugin: Plugin {
 
     static func number(_ args: [Double], _ i: Int, _ name: String, default value: Double? = nil) throws -> Float {
         if i < args.count { return Float(args[i]) }
-        guard let value else { throw ExplainError(.invalidArgument, "rule needs argument \(i + 1) (\(name))") }
+        guard let value else { throw ExplainError(.invalidArgument, "needs argument \(i + 1) (\(name))") }
         return Float(value)
     }
 
@@ -49,23 +49,23 @@ public enum RelevancePlugin: Plugin {
 
     public static func register(into registry: inout Registry) throws {
         // Rules, by CLI id.
-        let rules: [(String, String, @Sendable ([Double]) throws -> any Rule)] = [
-            ("z", "LRP-0: epsilon with the default stabiliser 1e-6", { _ in try EpsilonRule(epsilon: 1e-6) }),
-            ("epsilon", "LRP-ε (epsilon, default 1e-6)", { a in try EpsilonRule(epsilon: number(a, 0, "epsilon", default: 1e-6)) }),
-            ("epsilon_ib", "LRP-ε ignoring the bias", { a in try EpsilonRule(epsilon: number(a, 0, "epsilon", default: 1e-6), ignoreBias: true) }),
-            ("z_plus", "LRP-z⁺ (= α1β0)", { _ in try ZPlusRule() }),
-            ("z_plus_fast", "z⁺ on the raw input, positive weights, no bias", { _ in ZPlusFastRule() }),
-            ("alpha_beta", "LRP-αβ (alpha, beta), alpha − beta = 1", { a in try AlphaBetaRule(alpha: number(a, 0, "alpha"), beta: number(a, 1, "beta", default: Double(number(a, 0, "alpha")) - 1)) }),
-            ("alpha_beta_ib", "LRP-αβ ignoring the bias", { a in try AlphaBetaRule(alpha: number(a, 0, "alpha"), beta: number(a, 1, "beta", default: Double(number(a, 0, "alpha")) - 1), ignoreBias: true) }),
-            ("gamma", "generalised LRP-γ (gamma, default 0.25)", { a in try GammaRule(gamma: number(a, 0, "gamma", default: 0.25)) }),
-            ("flat", "LRP-flat", { _ in FlatRule() }),
-            ("w_square", "LRP-w²", { _ in WSquareRule() }),
-            ("zbox", "LRP-z^B (low, high)", { a in try ZBoxRule(low: number(a, 0, "low"), high: number(a, 1, "high")) }),
-            ("pass", "relevance passed through unchanged", { _ in PassRule() }),
-            ("batch_norm", "BatchNorm without a preceding Conv/Dense: ε-rule on its per-channel affine map", { a in BatchNormRule(epsilon: try number(a, 0, "epsilon", default: 1e-6)) }),
-            ("norm", "relevance shared in proportion to contributions (pooling, Add)", { _ in NormRule() }),
+        let rules: [(String, String, [String], @Sendable ([Double]) throws -> any Rule)] = [
+            ("z", "LRP-0: epsilon with the default stabiliser 1e-6", [], { _ in try EpsilonRule(epsilon: 1e-6) }),
+            ("epsilon", "LRP-ε (epsilon, default 1e-6)", ["epsilon"], { a in try EpsilonRule(epsilon: number(a, 0, "epsilon", default: 1e-6)) }),
+            ("epsilon_ib", "LRP-ε ignoring the bias", ["epsilon"], { a in try EpsilonRule(epsilon: number(a, 0, "epsilon", default: 1e-6), ignoreBias: true) }),
+            ("z_plus", "LRP-z⁺ (= α1β0)", [], { _ in try ZPlusRule() }),
+            ("z_plus_fast", "z⁺ on the raw input, positive weights, no bias", [], { _ in ZPlusFastRule() }),
+            ("alpha_beta", "LRP-αβ (alpha, beta), alpha − beta = 1", ["alpha", "beta"], { a in try AlphaBetaRule(alpha: number(a, 0, "alpha"), beta: number(a, 1, "beta", default: Double(number(a, 0, "alpha")) - 1)) }),
+            ("alpha_beta_ib", "LRP-αβ ignoring the bias", ["alpha", "beta"], { a in try AlphaBetaRule(alpha: number(a, 0, "alpha"), beta: number(a, 1, "beta", default: Double(number(a, 0, "alpha")) - 1), ignoreBias: true) }),
+            ("gamma", "generalised LRP-γ (gamma, default 0.25)", ["gamma"], { a in try GammaRule(gamma: number(a, 0, "gamma", default: 0.25)) }),
+            ("flat", "LRP-flat", [], { _ in FlatRule() }),
+            ("w_square", "LRP-w²", [], { _ in WSquareRule() }),
+            ("zbox", "LRP-z^B (low, high)", ["low", "high"], { a in try ZBoxRule(low: number(a, 0, "low"), high: number(a, 1, "high")) }),
+            ("pass", "relevance passed through unchanged", [], { _ in PassRule() }),
+            ("batch_norm", "BatchNorm without a preceding Conv/Dense: ε-rule on its per-channel affine map", ["epsilon"], { a in BatchNormRule(epsilon: try number(a, 0, "epsilon", default: 1e-6)) }),
+            ("norm", "relevance shared in proportion to contributions (pooling, Add)", [], { _ in NormRule() }),
         ]
-        for (id, summary, make) in rules { try registry.register(RuleEntry(id: id, summary: summary, make: make)) }
+        for (id, summary, arguments, make) in rules { try registry.register(RuleEntry(id: id, summary: summary, arguments: arguments, make: make)) }
         try registry.register(CanonizerEntry(id: "merge_batch_norm", summary: "fold BatchNorm into the preceding Conv/Dense", canonizer: MergeBatchNorm()))
 
         // zennit composites.

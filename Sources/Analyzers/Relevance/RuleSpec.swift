@@ -44,7 +44,7 @@ public enum RuleSpec {
             }
             return v
         }
-        return Preset.Entry(m, try registry.rule(id).make(args))
+        return Preset.Entry(m, try registry.rule(id).rule(args))
     }
 
     /// Entries separated by `;`.

@@ -51,14 +51,8 @@ public enum SignalPlugin: Plugin {
             reference: "Zeiler & Fergus 2014; iNNvestigate Deconvnet, Captum Deconvolution"
         ) { model, _, _ in try BackpropAnalyzer(id: "deconvnet", model: model, preset: deconvnet) })
 
-        try registry.register(RuleEntry(id: "guided_backprop", summary: "Relu: max(0, R) · 1[z > 0]") { args in
-            guard args.isEmpty else { throw ExplainError(.invalidArgument, "guided_backprop takes no arguments") }
-            return GuidedBackpropRule()
-        })
-        try registry.register(RuleEntry(id: "deconvnet", summary: "Relu: max(0, R)") { args in
-            guard args.isEmpty else { throw ExplainError(.invalidArgument, "deconvnet takes no arguments") }
-            return DeconvnetRule()
-        })
+        try registry.register(RuleEntry(id: "guided_backprop", summary: "Relu: max(0, R) · 1[z > 0]", arguments: []) { _ in GuidedBackpropRule() })
+        try registry.register(RuleEntry(id: "deconvnet", summary: "Relu: max(0, R)", arguments: []) { _ in DeconvnetRule() })
         try registry.register(PresetEntry(id: "guided_backprop", summary: "GuidedBackpropRule on every Relu") { _ in guidedBackprop })
         try registry.register(PresetEntry(id: "deconvnet", summary: "DeconvnetRule on every Relu") { _ in deconvnet })
 

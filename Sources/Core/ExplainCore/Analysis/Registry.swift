@@ -29,12 +29,30 @@ public struct AnalyzerEntry: Sendable {
 public struct RuleEntry: Sendable {
     public var id: String
     public var summary: String
+    /// The names of its positional arguments, in order (`["low", "high"]`); nil when not declared
+    /// (then `make` alone checks them).
+    public var arguments: [String]?
     /// Creates the rule from its numeric arguments (`gamma:0.25` → `[0.25]`).
     public var make: @Sendable ([Double]) throws -> any Rule
-    public init(id: String, summary: String, make: @escaping @Sendable ([Double]) throws -> any Rule) {
+    public init(id: String, summary: String, arguments: [String]? = nil, make: @escaping @Sendable ([Double]) throws -> any Rule) {
         self.id = id
         self.summary = summary
+        self.arguments = arguments
         self.make = make
+    }
+
+    /// Creates the rule: more arguments than declared, or an argument `make` rejects, is an error
+    /// naming this rule.
+    public func rule(_ args: [Double]) throws -> any Rule {
+        if let names = arguments, args.count > names.count {
+            let takes = names.isEmpty ? "no arguments"
+                : "at most \(names.count) argument\(names.count == 1 ? "" : "s") (\(names.joined(separator: ", ")))"
+            throw ExplainError(.invalidArgument, "rule \(id) takes \(takes), got \(args.count)")
+        }
+        do { return try make(args) } catch var e as ExplainError {
+            if !e.message.hasPrefix("rule \(id)") { e.message = "rule \(id): " + e.message }
+            throw e
+        }
     }
 }
 
