@@ -177,6 +177,12 @@ import Testing
         let composed = try r.makeAnalyzer("lrp", model: model, options: Options(["preset": "lrp.epsilon_plus", "rules": "first=flat"]))
         let preset = try r.makeAnalyzer("lrp.epsilon_plus_flat", model: model)
         #expect(try composed.analyze(x, target: .max).values == (try preset.analyze(x, target: .max).values))
+        #expect(try composed.analyze(x, target: .max).diagnostics.isEmpty)
+        // A user entry selecting no node is reported (both the generic analyzer and a preset's id).
+        for id in ["lrp", "lrp.epsilon_plus"] {
+            let typo = try r.makeAnalyzer(id, model: model, options: Options(["rules": "name:/cnv*=epsilon; conv=gamma"]))
+            #expect(try typo.analyze(x, target: .max).diagnostics == ["rule entry 'name:/cnv*=epsilon' matched no node"])
+        }
         // A name pattern selects single nodes.
         let named = try r.makeAnalyzer("lrp.epsilon_plus", model: model, options: Options(["rules": "name:/conv1/*=flat"]))
         #expect(try named.analyze(x, target: .max).values == (try preset.analyze(x, target: .max).values))

@@ -40,11 +40,24 @@ public enum RelevancePlugin: Plugin {
                     preset: @escaping @Sendable (Options) throws -> Preset) -> AnalyzerEntry {
         AnalyzerEntry(id: id, family: "relevance", summary: summary, formula: formula, reference: reference,
                       parameters: parameters + ruleParameters) { model, options, registry in
-            var p = try preset(options)
-            let extra = options.string("rules", default: "")
-            if !extra.isEmpty { p = p.overriding(with: try RuleSpec.entries(extra, registry: registry), name: "\(p.name)+user") }
-            return try BackpropAnalyzer(id: id, model: model, preset: p, seedValue: try start(options), keep: options.list("keep"))
+            try analyzer(id, model: model, preset: try preset(options), options: options, registry: registry, userName: nil)
         }
+    }
+
+    /// The analyzer for `preset` with the user's `rules` entries tried first (the preset is renamed
+    /// `userName`, or `<name>+user`, when there are any); a user entry that selects no node (after
+    /// canonizers) is most likely a typo and is reported in the diagnostics.
+    static func analyzer(_ id: String, model: ExplainableModel, preset: Preset, options: Options, registry: Registry,
+                         userName: String?) throws -> BackpropAnalyzer {
+        let text = options.string("rules", default: "")
+        let user = try RuleSpec.entries(text, registry: registry)
+        let p = user.isEmpty ? preset : preset.overriding(with: user, name: userName ?? "\(preset.name)+user")
+        var analyzer = try BackpropAnalyzer(id: id, model: model, preset: p, seedValue: try start(options), keep: options.list("keep"))
+        let g = analyzer.bound.graph
+        for (entryText, entry) in zip(RuleSpec.split(text), user) where !g.nodes.indices.contains(where: { entry.matcher.matches($0, in: g) }) {
+            analyzer.notes.append("rule entry '\(entryText)' matched no node")
+        }
+        return analyzer
     }
 
     public static func register(into registry: inout Registry) throws {
@@ -138,7 +151,6 @@ public enum RelevancePlugin: Plugin {
             formula: "per-layer rules as given", reference: "Bach et al. 2015; Montavon et al. 2019",
             parameters: [Parameter("preset", default: "", "preset id the rules fall through to (e.g. lrp.epsilon_plus)")] + boundParameters + ruleParameters
         ) { model, options, registry in
-            let user = try RuleSpec.entries(options.string("rules", default: ""), registry: registry)
             var base = RelevancePresets.make("lrp", [])
             let presetID = options.string("preset", default: "")
             if !presetID.isEmpty {
@@ -146,8 +158,7 @@ public enum RelevancePlugin: Plugin {
                 for k in ["low", "high"] { if let v = options.values[k] { presetOptions.values[k] = v } }
                 base = try registry.preset(presetID).make(presetOptions)
             }
-            return try BackpropAnalyzer(id: "lrp", model: model, preset: base.overriding(with: user, name: "user"),
-                                        seedValue: try start(options), keep: options.list("keep"))
+            return try analyzer("lrp", model: model, preset: base, options: options, registry: registry, userName: "user")
         })
 
         // Fixture translators.

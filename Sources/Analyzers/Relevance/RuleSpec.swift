@@ -49,6 +49,11 @@ public enum RuleSpec {
 
     /// Entries separated by `;`.
     public static func entries(_ text: String, registry: Registry) throws -> [Preset.Entry] {
-        try text.split(separator: ";").map { try entry(String($0).trimmingCharacters(in: .whitespaces), registry: registry) }
+        try split(text).map { try entry($0, registry: registry) }
+    }
+
+    /// The `;`-separated assignments of `text`, trimmed (one per entry of `entries`).
+    public static func split(_ text: String) -> [String] {
+        text.split(separator: ";").map { String($0).trimmingCharacters(in: .whitespaces) }
     }
 }

@@ -42,6 +42,9 @@ public struct BackpropAnalyzer: Analyzer {
     public let timesInput: Bool
     /// Node names whose incoming relevance/gradient is returned in `Attribution.captured`.
     public let keep: [String]
+    /// Notes from making the analyzer (e.g. a user rule entry that matched no node), added to
+    /// every attribution's diagnostics.
+    public var notes: [String] = []
 
     public init(id: String, model: ExplainableModel, preset: Preset? = nil, seedValue: Target.SeedValue = .one,
                 timesInput: Bool = false, keep: [String] = []) throws {
@@ -91,7 +94,7 @@ public struct BackpropAnalyzer: Analyzer {
         if timesInput { values = try Tensor.broadcasting(values, input, MultiplyFunction.self) }
         var captured: [String: Tensor] = [:]
         for (name, v) in zip(keep, keepIDs) { captured[name] = result.captured[v] }
-        var notes: [String] = []
+        var notes = self.notes
         if let bad = result.firstNonFinite { notes.append("first non-finite value at node '\(bad)'") }
         var attribution = Attribution(values: values, output: output, targets: picked, captured: captured, diagnostics: notes)
         // Relevance methods report conservation: Σ input relevance − Σ seed, per sample.
