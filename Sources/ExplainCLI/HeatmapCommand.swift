@@ -25,8 +25,15 @@ struct Heatmap: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            guard let cmap = Colormap(rawValue: colormap) else { throw ExplainError(.invalidArgument, "unknown colormap '\(colormap)'") }
-            guard let reduction = HeatmapRenderer.Reduction(rawValue: reduce) else { throw ExplainError(.invalidArgument, "unknown reduction '\(reduce)'") }
+            guard let cmap = Colormap(rawValue: colormap) else {
+                throw ExplainError(.invalidArgument, "unknown colormap '\(colormap)'; known: \(Colormap.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard let reduction = HeatmapRenderer.Reduction(rawValue: reduce) else {
+                throw ExplainError(.invalidArgument, "unknown reduction '\(reduce)'; known: \(HeatmapRenderer.Reduction.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard output.lowercased().hasSuffix(".png") else {
+                throw ExplainError(.invalidArgument, "heatmaps are written as PNG: give an --output ending in .png (got '\(output)')")
+            }
             let img = try Image.read(path: image)
             let imported = try ONNXImporter.load(path: model)
             var spec = try preprocess.map { try Preprocessing.load(path: $0) } ?? Preprocessing()

@@ -8,7 +8,7 @@ struct Predict: ParsableCommand {
     @Argument(help: "The ONNX model file.") var model: String
     @Option(help: "Input batch as a .npy file (float32, batch first).") var input: String
     @Option(help: "Write the graph output (probabilities if the graph ends in Softmax) to this .npy file.") var output: String?
-    @Option(help: "How many top classes to print per sample.") var top: Int = 5
+    @Option(help: "How many top classes to print per sample (0: none, e.g. with --output).") var top: Int = 5
     @Option(help: "OpenBLAS threads (default: all cores).") var threads: Int?
 
     func run() throws {
@@ -24,7 +24,7 @@ struct Predict: ParsableCommand {
                 return
             }
             let (n, k) = (y.shape[0], y.shape[1])
-            for s in 0..<n {
+            for s in 0..<n where top > 0 {
                 let row = Array(y.scalars[(s * k)..<((s + 1) * k)])
                 let best = row.indices.sorted { row[$0] > row[$1] || (row[$0] == row[$1] && $0 < $1) }.prefix(top)
                 let text = best.map { String(format: "%d (%.4f)", $0, Double(row[$0])) }.joined(separator: ", ")

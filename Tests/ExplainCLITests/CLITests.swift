@@ -178,6 +178,12 @@ import Testing
         let bad = try run(["heatmap", "Examples/digits/model.onnx", "--image", "Examples/digits/labels.json", "--method", "gradient", "--output", path])
         #expect(bad.status == 1)
         #expect(bad.err.contains("labels.json"))
+        let jpeg = try run(["heatmap", "Examples/digits/model.onnx", "--image", "Examples/digits/digit_3.png", "--method", "gradient",
+                            "--output", path + ".jpg"])
+        #expect(jpeg.status == 1 && jpeg.err.contains("PNG") && !FileManager.default.fileExists(atPath: path + ".jpg"))
+        let colormap = try run(["heatmap", "Examples/digits/model.onnx", "--image", "Examples/digits/digit_3.png", "--method", "gradient",
+                                "--colormap", "jett", "--output", path])
+        #expect(colormap.status == 1 && colormap.err.contains("viridis"))
     }
 
     @Test func badInputsGiveNamedErrors() throws {

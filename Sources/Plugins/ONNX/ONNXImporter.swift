@@ -119,7 +119,9 @@ struct GraphImport {
             let name = node.name.isEmpty ? "\(node.opType)_\(index)" : node.name
             do {
                 try convert(node, name: name)
-            } catch let e as ExplainError {
+            } catch var e as ExplainError {
+                // Shapes met during import carry the batch as a sentinel extent: show it as N.
+                e.message = e.message.replacingOccurrences(of: "\(ShapeProbe.batch)", with: "N")
                 throw e.at(node: name, op: node.opType)
             }
         }
