@@ -216,6 +216,17 @@ enum TestPlugin: Plugin {
         let guided = try r.makeAnalyzer("smoothgrad", model: model, options: Options(["base": "guided_backprop", "noise_level": "0", "samples": "1"]))
         let plain = try r.makeAnalyzer("guided_backprop", model: model)
         #expect(Deviation(try guided.analyze(x, target: .max).values, try plain.analyze(x, target: .max).values).maxAbs < 1e-6)
+        // The base's own parameters pass through the wrapper (EpsilonGammaBox needs its bounds);
+        // a key neither takes is still an error.
+        let bounds = ["low": "-1.05", "high": "2.27"]
+        let box = try r.makeAnalyzer("smoothgrad", model: model, options: Options(bounds.merging(
+            ["base": "lrp.epsilon_gamma_box", "noise_level": "0", "samples": "1", "gamma": "0.5"]) { a, _ in a }))
+        let direct = try r.makeAnalyzer("lrp.epsilon_gamma_box", model: model, options: Options(bounds.merging(["gamma": "0.5"]) { a, _ in a }))
+        let boxed = try box.analyze(x, target: .max).values, reference = try direct.analyze(x, target: .max).values
+        #expect(Deviation(boxed, reference).maxAbs < 1e-6 && reference.scalars.contains { $0 != 0 })
+        #expect(throws: ExplainError.self) {
+            try r.makeAnalyzer("smoothgrad", model: model, options: Options(["base": "lrp.epsilon_plus", "low": "0"]))
+        }
     }
 }
 

@@ -3,7 +3,7 @@ import ExplainCore
 /// Registers the gradient family: `gradient`, `input_t_gradient`, `smoothgrad`, `smoothgrad.squared`, `vargrad`.
 public enum GradientPlugin: Plugin {
     static let noiseParameters = [
-        Parameter("base", default: "gradient", "id of the analyzer applied to each noisy copy (any input-shaped analyzer)"),
+        Parameter("base", default: "gradient", "id of the analyzer applied to each noisy copy (any input-shaped analyzer; other --set values go to it)"),
         Parameter("noise_level", default: "0.1", "σ as a fraction of each sample's value range (max − min)"),
         Parameter("samples", default: "16", "number of noisy copies per input"),
         Parameter("seed", default: "0", "random seed (same seed, same result)"),
@@ -32,7 +32,7 @@ public enum GradientPlugin: Plugin {
         for (id, combination, summary, formula, reference) in noisy {
             try registry.register(AnalyzerEntry(
                 id: id, family: "gradient", summary: summary, formula: formula + ", σ = noise_level · (max x − min x)",
-                reference: reference, parameters: noiseParameters
+                reference: reference, parameters: noiseParameters, wrapping: "base"
             ) { model, options, registry in
                 let baseID = options.string("base", default: "gradient")
                 guard baseID != id, !["smoothgrad", "smoothgrad.squared", "vargrad"].contains(baseID) else {
@@ -40,7 +40,7 @@ public enum GradientPlugin: Plugin {
                 }
                 let samples = try options.int("samples", default: 16, range: 1...100_000)
                 return try NoiseTunnel(
-                    id: id, model: model, base: try registry.makeAnalyzer(baseID, model: model),
+                    id: id, model: model, base: try registry.makeAnalyzer(baseID, model: model, options: registry.analyzer(id).foreignOptions(options)),
                     combination: combination,
                     noiseLevel: try options.double("noise_level", default: 0.1, range: 0...1_000),
                     samples: samples, seed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),

@@ -10,18 +10,28 @@ public struct AnalyzerEntry: Sendable {
     /// The paper (and peer library) it follows.
     public var reference: String
     public var parameters: [Parameter]
+    /// The parameter (one of `parameters`) that names a wrapped analyzer, e.g. SmoothGrad's `base`:
+    /// options that are not this entry's own are then checked against, and meant for, that analyzer.
+    public var wrapping: String?
     /// Creates the analyzer for a model; options are validated against `parameters` first.
     public var make: @Sendable (ExplainableModel, Options, Registry) throws -> any Analyzer
 
     public init(id: String, family: String, summary: String, formula: String, reference: String, parameters: [Parameter] = [],
-                make: @escaping @Sendable (ExplainableModel, Options, Registry) throws -> any Analyzer) {
+                wrapping: String? = nil, make: @escaping @Sendable (ExplainableModel, Options, Registry) throws -> any Analyzer) {
         self.id = id
         self.family = family
         self.summary = summary
         self.formula = formula
         self.reference = reference
         self.parameters = parameters
+        self.wrapping = wrapping
         self.make = make
+    }
+
+    /// The options that are not this entry's own parameters (for the wrapped analyzer).
+    public func foreignOptions(_ options: Options) -> Options {
+        let own = Set(parameters.map(\.name))
+        return Options(options.values.filter { !own.contains($0.key) })
     }
 }
 
@@ -178,9 +188,14 @@ public struct Registry: Sendable {
     /// Creates an analyzer by id, after checking that every option is a declared parameter.
     public func makeAnalyzer(_ id: String, model: ExplainableModel, options: Options = Options()) throws -> any Analyzer {
         let entry = try analyzer(id)
-        let known = Set(entry.parameters.map(\.name))
+        var names = entry.parameters.map(\.name)
+        // A wrapper also takes its wrapped analyzer's parameters (checked again when that is made).
+        if let key = entry.wrapping, let p = entry.parameters.first(where: { $0.name == key }),
+           let wrapped = analyzers[options.values[key] ?? p.defaultValue] {
+            names += wrapped.parameters.map(\.name).filter { !names.contains($0) }
+        }
+        let known = Set(names)
         for key in options.values.keys.sorted() where !known.contains(key) {
-            let names = entry.parameters.map(\.name)
             let list = names.isEmpty ? "it takes none" : "its parameters are " + names.joined(separator: ", ")
             let hint = Self.closest(key, in: names).map { "did you mean '\($0)'? " } ?? ""
             throw ExplainError(.invalidArgument, "\(id) has no parameter '\(key)'; \(hint)\(list)")
