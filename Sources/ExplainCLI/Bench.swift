@@ -44,7 +44,7 @@ struct Bench: ParsableCommand {
             let entries = ids.map { id -> BenchEntry in
                 BenchEntry(id: id) {
                     if id == "forward" { return { _ = try graph.predict(input) } }
-                    let declared = Set(try registry.analyzer(id).parameters.map(\.name))
+                    let declared = Set(try registry.parameterNames(id, options: all))
                     let analyzer = try registry.makeAnalyzer(id, model: ExplainableModel(graph: graph, output: outputValue(graph)),
                                                              options: Options(all.values.filter { declared.contains($0.key) }))
                     if let b = analyzer as? BackpropAnalyzer { profiled.append((id, b)) }

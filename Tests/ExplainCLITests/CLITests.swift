@@ -85,6 +85,11 @@ import Testing
         #expect(array[0]["ratio_to_forward"] == nil)
         #expect((array[1]["ratio_to_forward"] as? Double ?? 0) > 0)
         #expect(array[1]["runs"] as? Int == 3)
+        // --set values reach every method that takes them, a wrapped base analyzer's included.
+        let wrapped = try run(["bench", "--model", model, "--input-shape", "1,16,16", "--runs", "1", "--methods",
+                               "forward,smoothgrad,lrp.epsilon_gamma_box", "--set", "base=lrp.epsilon_gamma_box",
+                               "--set", "low=-1", "--set", "high=2", "--set", "samples=2"])
+        #expect(wrapped.status == 0, "\(wrapped.err)")
         let bad = try run(["bench", "--model", model, "--input-shape", "1,16,16", "--conv-algorithm", "fft"])
         #expect(bad.status == 1)
         #expect(bad.err.contains("im2col") && bad.err.contains("winograd"))

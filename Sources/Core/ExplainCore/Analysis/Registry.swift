@@ -185,15 +185,22 @@ public struct Registry: Sendable {
         return e
     }
 
-    /// Creates an analyzer by id, after checking that every option is a declared parameter.
-    public func makeAnalyzer(_ id: String, model: ExplainableModel, options: Options = Options()) throws -> any Analyzer {
+    /// The parameter names analyzer `id` accepts with `options`: its own, and for a wrapper those of
+    /// the analyzer it wraps (named in `options` or by default).
+    public func parameterNames(_ id: String, options: Options = Options()) throws -> [String] {
         let entry = try analyzer(id)
         var names = entry.parameters.map(\.name)
-        // A wrapper also takes its wrapped analyzer's parameters (checked again when that is made).
         if let key = entry.wrapping, let p = entry.parameters.first(where: { $0.name == key }),
            let wrapped = analyzers[options.values[key] ?? p.defaultValue] {
             names += wrapped.parameters.map(\.name).filter { !names.contains($0) }
         }
+        return names
+    }
+
+    /// Creates an analyzer by id, after checking that every option is a declared parameter.
+    public func makeAnalyzer(_ id: String, model: ExplainableModel, options: Options = Options()) throws -> any Analyzer {
+        let entry = try analyzer(id)
+        let names = try parameterNames(id, options: options)
         let known = Set(names)
         for key in options.values.keys.sorted() where !known.contains(key) {
             let list = names.isEmpty ? "it takes none" : "its parameters are " + names.joined(separator: ", ")
