@@ -25,6 +25,7 @@ import Testing
         #expect(throws: ExplainError.self) { try Target.indices([0, 1]).indices(for: output) }
         #expect(throws: ExplainError.self) { try Target.indices([0, 1, -1]).indices(for: output) }
         #expect(throws: ExplainError.self) { try Target.seed(Tensor(shape: [3, 3])).seed(for: output) }
+        #expect(throws: ExplainError.self) { try Target.seed(Tensor(shape: [3, 4], repeating: .nan)).seed(for: output) }
     }
 
     /// Gradient of each target equals the gradient with an explicit one-hot seed, per sample,

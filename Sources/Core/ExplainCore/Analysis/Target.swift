@@ -72,6 +72,7 @@ public enum Target: Sendable, Equatable, CustomStringConvertible {
             guard t.shape == output.shape else {
                 throw ExplainError.shape("the seed has shape \(Shape.format(t.shape)), the output has \(Shape.format(output.shape))")
             }
+            guard t.isFinite else { throw ExplainError.argument("the seed holds NaN or infinite values; give finite numbers") }
             return (value == .one ? t : try Tensor.broadcasting(t, output, MultiplyFunction.self), nil)
         }
         let picked = try indices(for: output)
