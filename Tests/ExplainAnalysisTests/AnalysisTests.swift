@@ -132,6 +132,25 @@ enum TestPlugin: Plugin {
         #expect(try r.rule("double").make([]).description == "double")
     }
 
+    /// A NaN or infinite input value is a named error (a Relu would otherwise hide a NaN from the gradient).
+    @Test func nonFiniteInputsAreRejected() throws {
+        let r = try registry()
+        let dir = TestPaths.reference + "/digits-cnn"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+        var x = try Numpy.readTensor(path: dir + "/input.npy").scalars
+        x[256 + 7] = .infinity
+        let bad = try Tensor(shape: [4, 1, 16, 16], scalars: x)
+        for id in ["gradient", "smoothgrad", "lrp.epsilon_plus"] {
+            do {
+                _ = try r.makeAnalyzer(id, model: model).analyze(bad, target: .max)
+                Issue.record("expected an error from \(id)")
+            } catch let e as ExplainError {
+                #expect(e.code == .nonFinite && e.message.contains("sample 1, element 7"), "\(id): \(e.message)")
+            }
+        }
+    }
+
     @Test func badOptionsAreNamed() throws {
         let r = try registry()
         let dir = TestPaths.reference + "/cancer-mlp"

@@ -119,6 +119,21 @@ import Testing
         let g = try Relu().pullback(inputs: [x], output: y, cotangent: Tensor(shape: [3], repeating: 1))[0]
         #expect(g.scalars == [0, 0, 1])
     }
+
+    /// NaN passes through a Relu (as in PyTorch), in place and not, on a tensor split over the
+    /// cores; its derivative there is 0.
+    @Test func reluKeepsNaN() throws {
+        var values = [Float](repeating: -1, count: 1 << 17)
+        values[3] = .nan; values[1 << 16] = .nan; values[5] = 2
+        let x = try Tensor(shape: [values.count], scalars: values)
+        var inPlace = x
+        try Relu().forwardInPlace(&inPlace)
+        for y in [try Relu().forward([x]), inPlace] {
+            #expect(y.scalars[3].isNaN && y.scalars[1 << 16].isNaN && y.scalars[5] == 2 && y.scalars[0] == 0)
+        }
+        let g = try Relu().pullback(inputs: [x], output: inPlace, cotangent: Tensor(shape: x.shape, repeating: 1))[0]
+        #expect(g.scalars[3] == 0 && g.scalars[5] == 1)
+    }
 }
 
 /// Max pooling on planes large enough to be split over the cores, with ties, NaN and −∞ windows:

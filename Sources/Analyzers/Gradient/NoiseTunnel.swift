@@ -45,6 +45,7 @@ public struct NoiseTunnel: Analyzer {
         guard input.rank >= 1, input.shape[0] >= 1 else {
             throw ExplainError.shape("input \(Shape.format(input.shape)) needs a batch dimension with at least one sample")
         }
+        try input.requireFinite("the input")
         let n = input.shape[0], per = input.count / n
         let clean = try model.graph.predict(input, output: model.output)
         let picked = try target.indices(for: clean)

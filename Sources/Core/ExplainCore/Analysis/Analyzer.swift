@@ -78,6 +78,7 @@ public struct BackpropAnalyzer: Analyzer {
     }
 
     private func run(_ input: Tensor, target: Target, timed: Bool, checkFinite: Bool = false) throws -> (attribution: Attribution, profile: Profile) {
+        try input.requireFinite("the input")
         let g = model.graph
         let t0 = DispatchTime.now().uptimeNanoseconds
         var acts = try g.forward([input], outputs: [model.output], retain: .backward(reads: bound.reads))

@@ -63,7 +63,7 @@ extension ElementwiseActivation {
     }
 }
 
-/// `max(x, 0)`; the derivative at exactly 0 is 0.
+/// `max(x, 0)`, NaN kept (as PyTorch's relu); the derivative at exactly 0 (and at NaN) is 0.
 public struct Relu: ElementwiseActivation {
     public init() {}
     /// The pullback masks with the output (`y > 0` exactly when `x > 0`), so the input can be overwritten.
@@ -75,7 +75,7 @@ public struct Relu: ElementwiseActivation {
         return Tensor(shape: x.shape) { out in
             x.withUnsafeBufferPointer { px in
                 nonisolated(unsafe) let (px, out) = (px, out)
-                Parallel.forEachRange(n) { r in for i in r { out[i] = px[i] > 0 ? px[i] : 0 } }
+                Parallel.forEachRange(n) { r in for i in r { out[i] = px[i] <= 0 ? 0 : px[i] } }
             }
         }
     }
@@ -84,7 +84,7 @@ public struct Relu: ElementwiseActivation {
         let n = x.count
         x.withUnsafeMutableBufferPointer { p in
             nonisolated(unsafe) let p = p
-            Parallel.forEachRange(n) { r in for i in r { p[i] = p[i] > 0 ? p[i] : 0 } }
+            Parallel.forEachRange(n) { r in for i in r { p[i] = p[i] <= 0 ? 0 : p[i] } }
         }
     }
 
@@ -112,7 +112,7 @@ public struct Relu: ElementwiseActivation {
 
     public var kind: LayerKind { .relu }
     public var description: String { "Relu" }
-    @inline(__always) public func value(_ x: Float) -> Float { x > 0 ? x : 0 }
+    @inline(__always) public func value(_ x: Float) -> Float { x <= 0 ? 0 : x }
     @inline(__always) public func derivative(x: Float, y: Float) -> Float { x > 0 ? 1 : 0 }
 }
 
