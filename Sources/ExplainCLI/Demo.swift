@@ -18,6 +18,10 @@ struct Demo: ParsableCommand {
             let registry = try registry()
             let start = DispatchTime.now().uptimeNanoseconds
             guard let cmap = Colormap(rawValue: colormap) else { throw ExplainError(.invalidArgument, "unknown colormap '\(colormap)'") }
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: example, isDirectory: &isFolder), isFolder.boolValue else {
+                throw ExplainError(.io, "example folder not found (run from the repository root, or give --example DIR)", file: example)
+            }
             let spec = try Preprocessing.load(path: example + "/preprocess.json")
             let labelData = FileManager.default.contents(atPath: example + "/labels.json") ?? Data()
             guard let labels = try? JSONDecoder().decode([String: Int].self, from: labelData), !labels.isEmpty else {

@@ -160,6 +160,8 @@ import Testing
         #expect(html.contains("<code>gradient</code>") && html.contains("<code>input_t_gradient</code>"))
         #expect(html.contains("explain demo --methods gradient,input_t_gradient"))
         #expect(r.out.contains("wrote"))
+        let missing = try run(["demo", "--example", out + "/nope", "--out", out])
+        #expect(missing.status == 1 && missing.err.contains("--example"))
     }
 
     @Test func heatmapCommand() throws {
