@@ -74,4 +74,39 @@ import Testing
         let wrongShape = try Tensor(shape: [4], scalars: [1, 0, 0, 0])
         if case .passed = ConformanceRunner.compare(wrongShape, ref, rtol: 1, atol: 1) { Issue.record("should fail") }
     }
+
+    /// A fixture set of the same format with faults: a folder whose manifest is not JSON fails as a
+    /// whole and the run goes on; case ids or outputs that are paths fail without writing outside
+    /// the output folder; the other cases still pass.
+    @Test func faultyFixtureSetsFailPerFolderAndCase() throws {
+        let fm = FileManager.default
+        let root = NSTemporaryDirectory() + "explainkit-faulty-\(UUID().uuidString)"
+        defer { try? fm.removeItem(atPath: root) }
+        let fixtures = root + "/fixtures", out = root + "/out/run"
+        try fm.createDirectory(atPath: fixtures + "/broken", withIntermediateDirectories: true)
+        try Data("{".utf8).write(to: URL(fileURLWithPath: fixtures + "/broken/manifest.json"))
+        try fm.copyItem(atPath: TestPaths.reference + "/cancer-mlp", toPath: fixtures + "/mlp")
+        let manifestPath = fixtures + "/mlp/manifest.json"
+        var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: manifestPath))) as? [String: Any])
+        var cases = try #require(manifest["cases"] as? [[String: Any]])
+        let gradient = try #require(cases.firstIndex { $0["id"] as? String == "gradient" })
+        let saliency = try #require(cases.firstIndex { $0["id"] as? String == "saliency" })
+        cases[gradient]["id"] = "../escaped"
+        cases[saliency]["output"] = "../../gradient.npy"
+        manifest["cases"] = cases
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: manifestPath))
+
+        let summary = try ConformanceRunner(registry: Self.registry, only: ["*gradient*", "*escaped", "saliency"])
+            .run(fixtures: fixtures, out: out) { _ in }
+        func outcome(_ model: String, _ id: String) -> ConformanceRunner.Outcome? {
+            summary.results.first { $0.model == model && $0.id == id }?.outcome
+        }
+        guard case .failed(let why)? = outcome("broken", "(model)") else { Issue.record("broken folder: \(summary.results)"); return }
+        #expect(why.contains("not valid JSON"))
+        guard case .failed? = outcome("mlp", "../escaped"), case .failed? = outcome("mlp", "saliency") else {
+            Issue.record("path-like names: \(summary.results)"); return
+        }
+        guard case .passed? = outcome("mlp", "input_x_gradient") else { Issue.record("\(summary.results)"); return }
+        #expect(!fm.fileExists(atPath: out + "/escaped.npy") && summary.failed == 3)
+    }
 }

@@ -57,7 +57,15 @@ public struct ConformanceRunner {
         guard !folders.isEmpty else { throw ExplainError(.io, "no model folder with a manifest.json", file: fixtures) }
         var summary = Summary()
         for folder in folders {
-            for r in try runModel(at: "\(fixtures)/\(folder)", name: folder, out: "\(out)/\(folder)") {
+            // A folder that cannot be set up (bad manifest, missing model or input) fails as a whole
+            // and the run goes on with the next one.
+            let results: [CaseResult]
+            do {
+                results = try runModel(at: "\(fixtures)/\(folder)", name: folder, out: "\(out)/\(folder)")
+            } catch {
+                results = [CaseResult(model: folder, id: "(model)", outcome: .failed("cannot run this model folder: \(Self.describe(error))"), seconds: 0)]
+            }
+            for r in results {
                 summary.results.append(r)
                 log(Self.format(r))
             }
@@ -75,10 +83,20 @@ public struct ConformanceRunner {
         }
     }
 
+    /// An error as one line: an `ExplainError`'s own text, else the system's description.
+    static func describe(_ error: any Error) -> String {
+        (error as? ExplainError).map { "\($0)" } ?? error.localizedDescription
+    }
+
     func runModel(at dir: String, name: String, out: String) throws -> [CaseResult] {
-        let manifestData = try Data(contentsOf: URL(fileURLWithPath: dir + "/manifest.json"))
-        guard let manifest = try JSONSerialization.jsonObject(with: manifestData) as? [String: Any],
-              let cases = manifest["cases"] as? [[String: Any]] else {
+        guard let manifestData = FileManager.default.contents(atPath: dir + "/manifest.json") else {
+            throw ExplainError(.io, "cannot read the manifest", file: dir + "/manifest.json")
+        }
+        let json: Any
+        do { json = try JSONSerialization.jsonObject(with: manifestData) } catch {
+            throw ExplainError(.malformedFile, "the manifest is not valid JSON (\(error.localizedDescription))", file: dir + "/manifest.json")
+        }
+        guard let manifest = json as? [String: Any], let cases = manifest["cases"] as? [[String: Any]] else {
             throw ExplainError(.malformedFile, "manifest has no 'cases' list", file: dir + "/manifest.json")
         }
         let imported = try ONNXImporter.load(path: dir + "/model.onnx")
@@ -92,6 +110,12 @@ public struct ConformanceRunner {
         for c in cases {
             let id = c["id"] as? String ?? "?"
             if !only.isEmpty && !only.contains(where: { Matcher.glob($0, id) }) { continue }
+            let file = c["output"] as? String ?? "\(id).npy"
+            // Ids and reference names become file names: they must stay inside their folders.
+            guard Self.isPlainName(id), Self.isPlainName(file) else {
+                results.append(CaseResult(model: name, id: id, outcome: .failed("case id and output must be plain file names (no '/', not starting with '.')"), seconds: 0))
+                continue
+            }
             let start = DispatchTime.now().uptimeNanoseconds
             func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
             let method = c["method"] as? String ?? ""
@@ -108,7 +132,6 @@ public struct ConformanceRunner {
                 }
                 let analyzer = try registry.makeAnalyzer(analyzerID, model: model, options: options)
                 let attribution = try analyzer.analyze(input, target: .indices(targets))
-                let file = c["output"] as? String ?? "\(id).npy"
                 // Our result is written before the reference is read.
                 try Numpy.write(attribution.values, path: "\(out)/\(id).npy")
                 let reference = try Numpy.readTensor(path: "\(dir)/\(file)")
@@ -121,6 +144,9 @@ public struct ConformanceRunner {
         }
         return results
     }
+
+    /// A name without path separators that does not start with '.'.
+    static func isPlainName(_ s: String) -> Bool { !s.isEmpty && !s.contains("/") && !s.contains("\\") && !s.hasPrefix(".") }
 
     /// The fixtures' comparison: max over samples of the relative L2 error, and the max absolute error.
     /// A sample whose reference is all zero passes when every |candidate| ≤ atol.
