@@ -156,6 +156,7 @@ import Testing
         #expect(throws: ExplainError.self) { try ZBoxRule(low: 1, high: 0) }
         #expect(throws: ExplainError.self) { try ZBoxRule(low: Tensor(shape: [2], scalars: [0, 1]), high: Tensor(shape: [2], scalars: [1, 0.5])) }
         #expect(throws: ExplainError.self) { try ZBoxRule(low: Tensor(scalar: .nan), high: Tensor(scalar: 1)) }
+        #expect(throws: ExplainError.self) { try ZBoxRule(low: -.infinity, high: 1) }
         _ = try ZBoxRule(low: Tensor(shape: [2], scalars: [0, -1]), high: Tensor(scalar: 0))
         let twoBounds = try r.makeAnalyzer("lrp.epsilon_gamma_box", model: model, options: Options(["low": "0,0", "high": "1"]))
         do {

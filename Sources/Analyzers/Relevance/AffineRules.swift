@@ -216,8 +216,9 @@ public struct ZBoxRule: AffineRule {
         guard let gap = try? Tensor.broadcasting(high, low, SubtractFunction.self) else {
             throw ExplainError(.invalidArgument, "zbox bounds \(Shape.format(low.shape)) and \(Shape.format(high.shape)) do not broadcast")
         }
-        guard gap.scalars.allSatisfy({ $0 >= 0 }) else {
-            throw ExplainError(.invalidArgument, "zbox needs low ≤ high (for every channel), got low \(low.scalars) and high \(high.scalars)")
+        guard low.isFinite, high.isFinite, gap.scalars.allSatisfy({ $0 >= 0 }) else {
+            func show(_ t: Tensor) -> String { t.count <= 8 ? "\(t.scalars)" : Shape.format(t.shape) }
+            throw ExplainError(.invalidArgument, "zbox needs finite bounds with low ≤ high everywhere, got low \(show(low)) and high \(show(high))")
         }
         self.low = low
         self.high = high
