@@ -17,7 +17,7 @@ struct Demo: ParsableCommand {
         try reportingErrors {
             let registry = try registry()
             let start = DispatchTime.now().uptimeNanoseconds
-            guard let cmap = Colormap(rawValue: colormap) else { throw ExplainError(.invalidArgument, "unknown colormap '\(colormap)'") }
+            let cmap = try Colormap.named(colormap)
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: example, isDirectory: &isFolder), isFolder.boolValue else {
                 throw ExplainError(.io, "example folder not found (run from the repository root, or give --example DIR)", file: example)
@@ -48,8 +48,7 @@ struct Demo: ParsableCommand {
             let layout = GridLayout(cell: cell, labelScale: cell >= 80 ? 2 : 1)
             for id in ids {
                 progress.step(id)
-                let entry = try registry.analyzer(id)
-                let declared = Set(entry.parameters.map(\.name))
+                let declared = Set(try registry.parameterNames(id))
                 let options = Options(shared.filter { declared.contains($0.key) })
                 do {
                     let analyzer = try registry.makeAnalyzer(id, model: model, options: options)

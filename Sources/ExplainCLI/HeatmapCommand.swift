@@ -25,9 +25,7 @@ struct Heatmap: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            guard let cmap = Colormap(rawValue: colormap) else {
-                throw ExplainError(.invalidArgument, "unknown colormap '\(colormap)'; known: \(Colormap.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
+            let cmap = try Colormap.named(colormap)
             guard let reduction = HeatmapRenderer.Reduction(rawValue: reduce) else {
                 throw ExplainError(.invalidArgument, "unknown reduction '\(reduce)'; known: \(HeatmapRenderer.Reduction.allCases.map(\.rawValue).joined(separator: ", "))")
             }

@@ -15,6 +15,14 @@ public enum Colormap: String, Sendable, CaseIterable {
     /// Sequential perceptually uniform (matplotlib `viridis`, 9-point approximation).
     case viridis
 
+    /// The colormap called `name`; an unknown name is an error listing the known ones.
+    public static func named(_ name: String) throws -> Colormap {
+        guard let c = Colormap(rawValue: name) else {
+            throw ExplainError(.invalidArgument, "unknown colormap '\(name)'; known: \(allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return c
+    }
+
     /// Whether the map is centred at 0.5 (signed data).
     public var isDiverging: Bool { self == .seismic || self == .bwr || self == .coldnhot }
 

@@ -159,19 +159,4 @@ extension Tensor {
         }
         return r
     }
-
-    /// Throws a `nonFinite` error naming `what` and the first bad element when any element is NaN
-    /// or infinite (explanations need finite inputs).
-    public func requireFinite(_ what: String) throws {
-        guard !isFinite else { return }
-        let bad = withUnsafeBufferPointer { p in p.firstIndex { !$0.isFinite } } ?? 0
-        let per = Swift.max(1, count / Swift.max(1, shape.first ?? 1))
-        throw ExplainError(.nonFinite, "\(what) holds NaN or infinite values (first: sample \(bad / per), element \(bad % per)); "
-                           + "explanations need finite inputs")
-    }
-
-    /// Whether every element is finite.
-    public var isFinite: Bool {
-        withUnsafeBufferPointer { p in p.isEmpty || Kernels.allFinite(p.baseAddress!, count: p.count) }
-    }
 }
