@@ -45,6 +45,9 @@ public struct BackpropAnalyzer: Analyzer {
     /// Notes from making the analyzer (e.g. a user rule entry that matched no node), added to
     /// every attribution's diagnostics.
     public var notes: [String] = []
+    /// The memory a batch may use, in bytes (nil: what the system has available); a larger batch
+    /// runs in chunks (`BatchChunks`).
+    public var memoryBudget: Int? = nil
 
     public init(id: String, model: ExplainableModel, preset: Preset? = nil, seedValue: Target.SeedValue = .one,
                 timesInput: Bool = false, keep: [String] = []) throws {
@@ -63,7 +66,10 @@ public struct BackpropAnalyzer: Analyzer {
     }
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
-        try run(input, target: target, timed: false).attribution
+        guard input.rank >= 1, input.shape[0] >= 1 else { return try run(input, target: target, timed: false).attribution }
+        let perSample = try BatchChunks.backwardBytesPerSample(model.graph, inputShape: input.shape)
+        let size = try BatchChunks.samplesPerChunk(batch: input.shape[0], bytesPerSample: perSample, budget: memoryBudget)
+        return try BatchChunks.run(input, target: target, size: size) { try run($0, target: $1, timed: false).attribution }
     }
 
     /// Time spent in one analysis: the forward pass, and each node of the backward pass.

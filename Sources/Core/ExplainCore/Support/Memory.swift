@@ -1,4 +1,5 @@
 import CExplainSupport
+import Foundation
 
 /// Process-wide memory settings.
 public enum Memory {
@@ -10,5 +11,16 @@ public enum Memory {
     @discardableResult
     public static func keepFreedMemory() -> Bool {
         explain_keep_freed_memory() == 1
+    }
+
+    /// Bytes the system can still give this process: Linux's `MemAvailable`, else half the
+    /// physical memory.
+    public static func available() -> Int {
+        if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+           let kb = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
+            return kb * 1024
+        }
+        return Int(ProcessInfo.processInfo.physicalMemory / 2)
     }
 }

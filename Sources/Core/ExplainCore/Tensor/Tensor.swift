@@ -98,10 +98,18 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         guard rank >= 1, n >= 0, n < shape[0] else {
             throw ExplainError.argument("sample \(n) out of range for shape \(Shape.format(shape))")
         }
-        let per = count / shape[0]
+        return try samples(n..<(n + 1))
+    }
+
+    /// Samples `range` of a batched tensor (dimension 0).
+    public func samples(_ range: Range<Int>) throws -> Tensor {
+        guard rank >= 1, range.lowerBound >= 0, range.upperBound <= shape[0] else {
+            throw ExplainError.argument("samples \(range) out of range for shape \(Shape.format(shape))")
+        }
+        let per = shape[0] == 0 ? 0 : count / shape[0]
         var s = shape
-        s[0] = 1
-        return Tensor(validatedShape: s, scalars: Array(scalars[(n * per)..<((n + 1) * per)]))
+        s[0] = range.count
+        return Tensor(validatedShape: s, scalars: Array(scalars[(range.lowerBound * per)..<(range.upperBound * per)]))
     }
 
     /// Stacks equally shaped batched tensors along dimension 0.

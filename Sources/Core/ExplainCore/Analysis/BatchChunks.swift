@@ -1,0 +1,92 @@
+import Foundation
+
+/// Splitting a batch whose analysis would not fit into memory.
+///
+/// A backward analysis keeps every intermediate value of the forward pass, so its memory grows
+/// with the batch: VGG-16 needs ≈ 0.1 GB per image. Rather than let the system kill the process,
+/// an analyzer estimates the bytes per sample from the value shapes, and a batch above what the
+/// available memory holds runs in chunks (attributions do not depend on the batch: tested) — or,
+/// when not even one sample fits, fails with a `tooLarge` error before allocating.
+public enum BatchChunks {
+    /// Share of the available memory one chunk may plan to use.
+    public static let share = 0.7
+    /// Below this estimate for the whole batch the available memory is not even read.
+    public static let floorBytes = 256 << 20
+
+    /// Bytes one sample of `inputShape` needs in a backward analysis of `graph`: every value kept
+    /// once, plus four of the largest (gradients in flight, a rule's per-layer products).
+    public static func backwardBytesPerSample(_ graph: Graph, inputShape: [Int]) throws -> Int {
+        var one = inputShape
+        guard !one.isEmpty else { return 0 }
+        one[0] = 1
+        let sizes = try graph.inferShapes([one]).compactMap { $0.map { $0.reduce(1, *) } }
+        return 4 * (sizes.reduce(0, +) + 4 * (sizes.max() ?? 0))
+    }
+
+    /// How many samples one chunk may hold (the whole batch when it fits); throws `tooLarge` when
+    /// not even one sample fits. `budget` overrides the available memory (bytes).
+    public static func samplesPerChunk(batch: Int, bytesPerSample: Int, budget: Int? = nil) throws -> Int {
+        guard batch > 0, bytesPerSample > 0 else { return max(batch, 1) }
+        let (total, overflow) = batch.multipliedReportingOverflow(by: bytesPerSample)
+        if budget == nil, !overflow, total <= floorBytes { return batch }
+        let usable = Int(Double(budget ?? Memory.available()) * share)
+        guard bytesPerSample <= usable else {
+            throw ExplainError(.tooLarge, "one sample needs about \(gib(bytesPerSample)) GiB for this analysis and about "
+                               + "\(gib(usable)) GiB can be used: explain a smaller input or use a machine with more memory")
+        }
+        return min(batch, usable / bytesPerSample)
+    }
+
+    static func gib(_ bytes: Int) -> String { String(format: "%.2f", Double(bytes) / Double(1 << 30)) }
+
+    /// Runs `body` on each chunk of at most `size` samples of `input` (with the matching part of
+    /// `target`) and joins the attributions; a note says how the batch was split.
+    public static func run(_ input: Tensor, target: Target, size: Int,
+                           _ body: (Tensor, Target) throws -> Attribution) throws -> Attribution {
+        let n = input.shape.first ?? 0
+        guard size < n else { return try body(input, target) }
+        var parts: [Attribution] = []
+        for start in stride(from: 0, to: n, by: size) {
+            let range = start..<min(n, start + size)
+            parts.append(try body(try input.samples(range), try target.samples(range, of: n)))
+        }
+        var joined = try Attribution.joining(parts)
+        joined.diagnostics.append("the batch of \(n) ran in \(parts.count) chunks of at most \(size) sample\(size == 1 ? "" : "s") to fit into memory")
+        return joined
+    }
+}
+
+extension Target {
+    /// The selection for samples `range` of a batch of `n`.
+    public func samples(_ range: Range<Int>, of n: Int) throws -> Target {
+        switch self {
+        case .max, .index, .all: return self
+        case .indices(let list):
+            guard list.count == n else { throw ExplainError.argument("\(list.count) target indices given for a batch of \(n)") }
+            return .indices(Array(list[range]))
+        case .seed(let t):
+            guard t.shape.first == n else {
+                throw ExplainError.shape("the seed has shape \(Shape.format(t.shape)) for a batch of \(n)")
+            }
+            return .seed(try t.samples(range))
+        }
+    }
+}
+
+extension Attribution {
+    /// The attributions of consecutive chunks of one batch, as one.
+    public static func joining(_ parts: [Attribution]) throws -> Attribution {
+        guard let first = parts.first else { throw ExplainError.argument("no attributions to join") }
+        var joined = Attribution(values: try Tensor.concatenateBatches(parts.map(\.values)),
+                                 output: try Tensor.concatenateBatches(parts.map(\.output)))
+        joined.targets = parts.allSatisfy({ $0.targets != nil }) ? parts.flatMap { $0.targets ?? [] } : nil
+        joined.delta = parts.allSatisfy({ $0.delta != nil }) ? parts.flatMap { $0.delta ?? [] } : nil
+        for name in first.captured.keys {
+            let pieces = parts.compactMap { $0.captured[name] }
+            if pieces.count == parts.count { joined.captured[name] = try Tensor.concatenateBatches(pieces) }
+        }
+        var seen = Set<String>()
+        joined.diagnostics = parts.flatMap(\.diagnostics).filter { seen.insert($0).inserted }
+        return joined
+    }
+}
