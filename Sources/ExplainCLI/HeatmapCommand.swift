@@ -63,7 +63,7 @@ struct Heatmap: ParsableCommand {
                 base = try HeatmapRenderer(reduction: .sum, colormap: .gray).render(gray)
             }
             try renderer.render(try a.values.sample(0), size: (img.width, img.height), overlay: base).writePNG(path: output)
-            print("\(method): target \(a.targets?.first.map(String.init) ?? "custom"), wrote \(output) (\(img.width)×\(img.height))")
+            print("\(method): target \(a.targets?.first.map(String.init) ?? target), wrote \(output) (\(img.width)×\(img.height))")
         }
     }
 }
