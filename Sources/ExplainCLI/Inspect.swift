@@ -24,10 +24,14 @@ struct Inspect: ParsableCommand {
             let text = declared.map { $0.map(String.init) ?? "N" }.joined(separator: ", ")
             print("input: \(imported.inputName) (\(text))")
             print(String(repeating: "-", count: 78))
-            for node in g.nodes {
+            // Columns as wide as their longest entry: name, op kind, output shape, layer.
+            let rows = g.nodes.map { node -> [String] in
                 let s = shapes.indices.contains(node.output) ? shapes[node.output].map(Shape.format) ?? "?" : "?"
-                let name = node.name.padding(toLength: max(node.name.count, 28), withPad: " ", startingAt: 0)
-                print("\(name)  \(node.layer.kind.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0))  \(s)  \(node.layer)")
+                return [node.name, node.layer.kind.rawValue, s, "\(node.layer)"]
+            }
+            let widths = (0..<3).map { c in rows.map { $0[c].count }.max() ?? 0 }
+            for row in rows {
+                print((0..<3).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + row[3])
             }
             print(String(repeating: "-", count: 78))
             print("nodes: \(g.nodes.count), parameters: \(g.parameterCount)")
