@@ -16,6 +16,7 @@ public struct ConformanceRunner {
         case skipped(String)
     }
 
+    /// One case: its model folder, id, outcome and time.
     public struct CaseResult: Sendable {
         public var model: String
         public var id: String
@@ -23,6 +24,7 @@ public struct ConformanceRunner {
         public var seconds: Double
     }
 
+    /// Every case's result, and the closing `N passed, M failed, K skipped` line.
     public struct Summary: Sendable {
         public var results: [CaseResult] = []
         public var passed: Int { results.filter { if case .passed = $0.outcome { true } else { false } }.count }

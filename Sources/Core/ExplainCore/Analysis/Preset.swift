@@ -179,6 +179,8 @@ public struct Preset: Sendable, CustomStringConvertible {
 /// `when(.kind(.conv2d), use: rule)` lines for `Preset`'s builder.
 public func when(_ matcher: Matcher, use rule: any Rule) -> Preset.Entry { Preset.Entry(matcher, rule) }
 
+/// The result builder behind `Preset`'s DSL: `when(…, use: …)` lines, loops and conditionals
+/// become the preset's entries in order.
 @resultBuilder
 public enum PresetBuilder {
     public static func buildExpression(_ e: Preset.Entry) -> [Preset.Entry] { [e] }
