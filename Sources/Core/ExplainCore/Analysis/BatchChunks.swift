@@ -19,8 +19,10 @@ public enum BatchChunks {
         var one = inputShape
         guard !one.isEmpty else { return 0 }
         one[0] = 1
-        let sizes = try graph.inferShapes([one]).compactMap { $0.map { $0.reduce(1, *) } }
-        return 4 * (sizes.reduce(0, +) + 4 * (sizes.max() ?? 0))
+        // In Double: a malformed graph's shapes must not overflow the estimate.
+        let sizes = try graph.inferShapes([one]).compactMap { $0.map { $0.reduce(1.0) { $0 * Double($1) } } }
+        let bytes = 4 * (sizes.reduce(0, +) + 4 * (sizes.max() ?? 0))
+        return bytes < Double(Int.max / 2) ? Int(bytes) : Int.max / 2
     }
 
     /// How many samples one chunk may hold (the whole batch when it fits); throws `tooLarge` when
