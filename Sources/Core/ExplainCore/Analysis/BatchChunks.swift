@@ -3,7 +3,7 @@ import Foundation
 /// Splitting a batch whose analysis would not fit into memory.
 ///
 /// A backward analysis keeps every intermediate value of the forward pass, so its memory grows
-/// with the batch: VGG-16 needs ≈ 0.1 GB per image. Rather than let the system kill the process,
+/// with the batch: VGG-16 needs ≈ 0.1 GB per image (measured; the estimate says 0.17). Rather than let the system kill the process,
 /// an analyzer estimates the bytes per sample from the value shapes, and a batch above what the
 /// available memory holds runs in chunks (attributions do not depend on the batch: tested) — or,
 /// when not even one sample fits, fails with a `tooLarge` error before allocating.
@@ -45,7 +45,7 @@ public enum BatchChunks {
     /// `target`) and joins the attributions; a note says how the batch was split.
     public static func run(_ input: Tensor, target: Target, size: Int,
                            _ body: (Tensor, Target) throws -> Attribution) throws -> Attribution {
-        let n = input.shape.first ?? 0
+        let n = input.shape.first ?? 0, size = max(1, size)
         guard size < n else { return try body(input, target) }
         var parts: [Attribution] = []
         for start in stride(from: 0, to: n, by: size) {
