@@ -32,7 +32,7 @@ struct Demo: ParsableCommand {
             let x = try Tensor.concatenateBatches(try images.map { try spec.tensor(from: $0) })
             let imported = try ONNXImporter.load(path: example + "/model.onnx")
             let model = ExplainableModel(graph: imported.graph, output: imported.logits)
-            let logits = try imported.graph.predict(x, output: imported.logits)
+            let logits = try BatchChunks.predict(imported.graph, x, output: imported.logits)
             let predicted = try Target.max.indices(for: logits) ?? []
 
             // Bounds of the input space for the box rules: the preprocessed images of 0 and 255.

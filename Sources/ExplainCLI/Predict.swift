@@ -17,7 +17,7 @@ struct Predict: ParsableCommand {
             guard top >= 0 else { throw ExplainError(.invalidArgument, "--top must be ≥ 0") }
             let imported = try ONNXImporter.load(path: model)
             let x = try Numpy.readTensor(path: input)
-            let y = try imported.graph.predict(x)
+            let y = try BatchChunks.predict(imported.graph, x)
             if let output { try Numpy.write(y, path: output) }
             guard y.rank == 2 else {
                 print("output shape \(Shape.format(y.shape))")

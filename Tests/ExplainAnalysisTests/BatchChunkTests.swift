@@ -50,4 +50,14 @@ import Testing
             #expect(throws: ExplainError.self) { try analyzer.analyze(x, target: target) }
         }
     }
+
+    /// A forward-only batch is split the same way, with the same outputs.
+    @Test func chunkedPredictEqualsWhole() throws {
+        let (_, model, x) = try Self.setup()
+        let whole = try model.graph.predict(x, output: model.output)
+        let perSample = try BatchChunks.forwardBytesPerSample(model.graph, inputShape: x.shape)
+        let chunked = try BatchChunks.predict(model.graph, x, output: model.output, budget: Int(Double(perSample) * 2.5 / BatchChunks.share))
+        #expect(Deviation(chunked, whole).relL2 < 1e-6 && chunked.shape == whole.shape)
+        #expect(throws: ExplainError.self) { try BatchChunks.predict(model.graph, x, output: model.output, budget: perSample) }
+    }
 }

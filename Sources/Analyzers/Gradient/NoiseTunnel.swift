@@ -47,7 +47,7 @@ public struct NoiseTunnel: Analyzer {
         }
         try input.requireFinite("the input")
         let n = input.shape[0], per = input.count / n
-        let clean = try model.graph.predict(input, output: model.output)
+        let clean = try BatchChunks.predict(model.graph, input, output: model.output)
         let picked = try target.indices(for: clean)
         var rng = SeededGenerator(seed: seed)
         var sum = [Double](repeating: 0, count: input.count), sumSq = sum

@@ -25,6 +25,29 @@ public enum BatchChunks {
         return bytes < Double(Int.max / 2) ? Int(bytes) : Int.max / 2
     }
 
+    /// Bytes one sample needs in a forward pass that frees values as it goes: the input and three
+    /// of the largest values (a layer's input and output, and a consumer's second input).
+    public static func forwardBytesPerSample(_ graph: Graph, inputShape: [Int]) throws -> Int {
+        var one = inputShape
+        guard !one.isEmpty else { return 0 }
+        one[0] = 1
+        let sizes = try graph.inferShapes([one]).compactMap { $0.map { $0.reduce(1.0) { $0 * Double($1) } } }
+        let bytes = 4 * (Double(one.reduce(1, *)) + 3 * (sizes.max() ?? 0))
+        return bytes < Double(Int.max / 2) ? Int(bytes) : Int.max / 2
+    }
+
+    /// `graph.predict` on a batch, in chunks when the whole batch would not fit into memory
+    /// (`budget` overrides the available memory).
+    public static func predict(_ graph: Graph, _ input: Tensor, output: ValueID? = nil, budget: Int? = nil) throws -> Tensor {
+        guard input.rank >= 1, input.shape[0] > 1 else { return try graph.predict(input, output: output) }
+        let n = input.shape[0]
+        let size = try samplesPerChunk(batch: n, bytesPerSample: try forwardBytesPerSample(graph, inputShape: input.shape), budget: budget)
+        guard size < n else { return try graph.predict(input, output: output) }
+        return try Tensor.concatenateBatches(try stride(from: 0, to: n, by: size).map { start in
+            try graph.predict(try input.samples(start..<min(n, start + size)), output: output)
+        })
+    }
+
     /// How many samples one chunk may hold (the whole batch when it fits); throws `tooLarge` when
     /// not even one sample fits. `budget` overrides the available memory (bytes).
     public static func samplesPerChunk(batch: Int, bytesPerSample: Int, budget: Int? = nil) throws -> Int {
