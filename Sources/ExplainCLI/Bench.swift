@@ -44,9 +44,8 @@ struct Bench: ParsableCommand {
             let entries = ids.map { id -> BenchEntry in
                 BenchEntry(id: id) {
                     if id == "forward" { return { _ = try graph.predict(input) } }
-                    let declared = Set(try registry.parameterNames(id, options: all))
                     let analyzer = try registry.makeAnalyzer(id, model: ExplainableModel(graph: graph, output: outputValue(graph)),
-                                                             options: Options(all.values.filter { declared.contains($0.key) }))
+                                                             options: try registry.options(for: id, from: all))
                     if let b = analyzer as? BackpropAnalyzer { profiled.append((id, b)) }
                     return { _ = try analyzer.analyze(input, target: .max) }
                 }

@@ -48,8 +48,7 @@ struct Demo: ParsableCommand {
             let layout = GridLayout(cell: cell, labelScale: cell >= 80 ? 2 : 1)
             for id in ids {
                 progress.step(id)
-                let declared = Set(try registry.parameterNames(id))
-                let options = Options(shared.filter { declared.contains($0.key) })
+                let options = try registry.options(for: id, from: Options(shared))
                 do {
                     let analyzer = try registry.makeAnalyzer(id, model: model, options: options)
                     let t0 = DispatchTime.now().uptimeNanoseconds

@@ -66,6 +66,7 @@ public struct BackpropAnalyzer: Analyzer {
     }
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
+        try input.requireFinite("the input")
         guard input.rank >= 1, input.shape[0] >= 1 else { return try run(input, target: target, timed: false).attribution }
         let perSample = try BatchChunks.backwardBytesPerSample(model.graph, inputShape: input.shape)
         let size = try BatchChunks.samplesPerChunk(batch: input.shape[0], bytesPerSample: perSample, budget: memoryBudget)
@@ -80,11 +81,11 @@ public struct BackpropAnalyzer: Analyzer {
 
     /// Runs `analyze` once and reports where the time went (`explain bench --profile`).
     public func profile(_ input: Tensor, target: Target) throws -> Profile {
-        try run(input, target: target, timed: true).profile
+        try input.requireFinite("the input")
+        return try run(input, target: target, timed: true).profile
     }
 
     private func run(_ input: Tensor, target: Target, timed: Bool, checkFinite: Bool = false) throws -> (attribution: Attribution, profile: Profile) {
-        try input.requireFinite("the input")
         let g = model.graph
         let t0 = DispatchTime.now().uptimeNanoseconds
         var acts = try g.forward([input], outputs: [model.output], retain: .backward(reads: bound.reads))

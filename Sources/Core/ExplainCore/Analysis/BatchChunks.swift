@@ -16,24 +16,28 @@ public enum BatchChunks {
     /// Bytes one sample of `inputShape` needs in a backward analysis of `graph`: every value kept
     /// once, plus four of the largest (gradients in flight, a rule's per-layer products).
     public static func backwardBytesPerSample(_ graph: Graph, inputShape: [Int]) throws -> Int {
-        var one = inputShape
-        guard !one.isEmpty else { return 0 }
-        one[0] = 1
-        // In Double: a malformed graph's shapes must not overflow the estimate.
-        let sizes = try graph.inferShapes([one]).compactMap { $0.map { $0.reduce(1.0) { $0 * Double($1) } } }
-        let bytes = 4 * (sizes.reduce(0, +) + 4 * (sizes.max() ?? 0))
-        return bytes < Double(Int.max / 2) ? Int(bytes) : Int.max / 2
+        try bytesPerSample(graph, inputShape) { sizes, _ in sizes.reduce(0, +) + 4 * (sizes.max() ?? 0) }
     }
 
     /// Bytes one sample needs in a forward pass that frees values as it goes: the input and three
     /// of the largest values (a layer's input and output, and a consumer's second input).
     public static func forwardBytesPerSample(_ graph: Graph, inputShape: [Int]) throws -> Int {
-        var one = inputShape
-        guard !one.isEmpty else { return 0 }
-        one[0] = 1
+        try bytesPerSample(graph, inputShape) { sizes, input in input + 3 * (sizes.max() ?? 0) }
+    }
+
+    /// `4 × elements(value sizes at batch 1, input size)` in bytes, computed in Double so that a
+    /// malformed graph's shapes cannot overflow it.
+    private static func bytesPerSample(_ graph: Graph, _ inputShape: [Int], _ elements: ([Double], Double) -> Double) throws -> Int {
+        guard !inputShape.isEmpty else { return 0 }
+        let one = [1] + inputShape.dropFirst()
         let sizes = try graph.inferShapes([one]).compactMap { $0.map { $0.reduce(1.0) { $0 * Double($1) } } }
-        let bytes = 4 * (Double(one.reduce(1, *)) + 3 * (sizes.max() ?? 0))
+        let bytes = 4 * elements(sizes, one.reduce(1.0) { $0 * Double($1) })
         return bytes < Double(Int.max / 2) ? Int(bytes) : Int.max / 2
+    }
+
+    /// The consecutive ranges of at most `size` (≥ 1) samples that cover a batch of `n`.
+    static func ranges(_ n: Int, size: Int) -> [Range<Int>] {
+        stride(from: 0, to: n, by: max(1, size)).map { $0..<min(n, $0 + max(1, size)) }
     }
 
     /// `graph.predict` on a batch, in chunks when the whole batch would not fit into memory
@@ -43,9 +47,7 @@ public enum BatchChunks {
         let n = input.shape[0]
         let size = try samplesPerChunk(batch: n, bytesPerSample: try forwardBytesPerSample(graph, inputShape: input.shape), budget: budget)
         guard size < n else { return try graph.predict(input, output: output) }
-        return try Tensor.concatenateBatches(try stride(from: 0, to: n, by: size).map { start in
-            try graph.predict(try input.samples(start..<min(n, start + size)), output: output)
-        })
+        return try Tensor.concatenateBatches(try ranges(n, size: size).map { try graph.predict(try input.samples($0), output: output) })
     }
 
     /// How many samples one chunk may hold (the whole batch when it fits); throws `tooLarge` when
@@ -70,11 +72,7 @@ public enum BatchChunks {
                            _ body: (Tensor, Target) throws -> Attribution) throws -> Attribution {
         let n = input.shape.first ?? 0, size = max(1, size)
         guard size < n else { return try body(input, target) }
-        var parts: [Attribution] = []
-        for start in stride(from: 0, to: n, by: size) {
-            let range = start..<min(n, start + size)
-            parts.append(try body(try input.samples(range), try target.samples(range, of: n)))
-        }
+        let parts = try ranges(n, size: size).map { try body(try input.samples($0), try target.samples($0, of: n)) }
         var joined = try Attribution.joining(parts)
         joined.diagnostics.append("the batch of \(n) ran in \(parts.count) chunks of at most \(size) sample\(size == 1 ? "" : "s") to fit into memory")
         return joined

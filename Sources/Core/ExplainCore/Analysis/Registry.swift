@@ -197,6 +197,12 @@ public struct Registry: Sendable {
         return names
     }
 
+    /// The part of `options` that analyzer `id` takes (for options shared by several methods).
+    public func options(for id: String, from options: Options) throws -> Options {
+        let names = Set(try parameterNames(id, options: options))
+        return Options(options.values.filter { names.contains($0.key) })
+    }
+
     /// Creates an analyzer by id, after checking that every option is a declared parameter.
     public func makeAnalyzer(_ id: String, model: ExplainableModel, options: Options = Options()) throws -> any Analyzer {
         let entry = try analyzer(id)
