@@ -27,6 +27,7 @@ let package = Package(
         .target(name: "ExplainGradient", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Gradient"),
         .target(name: "ExplainSignal", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Signal"),
         .target(name: "ExplainRelevance", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Relevance"),
+        .target(name: "ExplainReference", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Reference"),
 
         // Plugins.
         .target(
@@ -49,7 +50,7 @@ let package = Package(
             name: "ExplainKit",
             dependencies: [
                 "ExplainCore", "ExplainONNX", "ExplainArrays", "ExplainZoo", "ExplainConformance", "ExplainImaging",
-                "ExplainGradient", "ExplainSignal", "ExplainRelevance",
+                "ExplainGradient", "ExplainSignal", "ExplainRelevance", "ExplainReference",
             ],
             path: "Sources/ExplainKit"
         ),
@@ -77,6 +78,7 @@ let package = Package(
             dependencies: ["ExplainKit", "ExplainTestSupport", "ExampleRulePlugin"],
             path: "Tests/ExplainRelevanceTests"
         ),
+        .testTarget(name: "ExplainReferenceTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainReferenceTests"),
         .testTarget(name: "ExplainAnalysisTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainAnalysisTests"),
     ],
     swiftLanguageModes: [.v6]

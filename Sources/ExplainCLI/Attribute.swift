@@ -56,7 +56,9 @@ struct Attribute: ParsableCommand {
                 print(String(format: "sample %d:%@  Σ attribution %.6g", s, t, sum))
             }
             if let delta = a.delta {
-                print("conservation: Σ relevance − Σ seed per sample: " + delta.map { String(format: "%.4g", $0) }.joined(separator: ", "))
+                let what = try registry.analyzer(method).family == "reference"
+                    ? "completeness: Σ attribution − (f(x) − f(x0)) per sample: " : "conservation: Σ relevance − Σ seed per sample: "
+                print(what + delta.map { String(format: "%.4g", $0) }.joined(separator: ", "))
             }
             for (name, t) in kept {
                 let sums = t.sampleSums.map { String(format: "%.6g", $0) }.joined(separator: ", ")

@@ -67,13 +67,7 @@ public struct NoiseTunnel: Analyzer {
                         for i in 0..<per { p[c * per + i] = x[i] + sigma * p[c * per + i] }
                     }
                 }
-                let copyTarget: Target
-                switch target {
-                case .seed(let t): copyTarget = .seed(try Tensor.concatenateBatches([Tensor]((0..<m).map { _ in (try? t.sample(s)) ?? t })))
-                case .all: copyTarget = .all
-                default: copyTarget = .indices([Int](repeating: picked?[s] ?? 0, count: m))
-                }
-                let a = try base.analyze(noisy, target: copyTarget)
+                let a = try base.analyze(noisy, target: try target.copies(ofSample: s, count: m, resolved: picked))
                 guard a.values.count == m * per else {
                     throw ExplainError.shape("\(base.id) returned \(Shape.format(a.values.shape)); NoiseTunnel needs input-shaped attributions")
                 }

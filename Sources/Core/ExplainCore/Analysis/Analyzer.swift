@@ -48,6 +48,10 @@ public struct BackpropAnalyzer: Analyzer {
     /// The memory a batch may use, in bytes (nil: what the system has available); a larger batch
     /// runs in chunks (`BatchChunks`).
     public var memoryBudget: Int? = nil
+    /// A reference input (DeepLIFT): when set, the model also runs on `x0`, the bound rules see
+    /// its values (`Site.reference`), `timesInput` multiplies by `x − x0`, and `delta` reports
+    /// completeness: Σ values − Σ seed ⊙ (f(x) − f(x0)) per sample.
+    public var baseline: Baseline? = nil
 
     public init(id: String, model: ExplainableModel, preset: Preset? = nil, seedValue: Target.SeedValue = .one,
                 timesInput: Bool = false, keep: [String] = []) throws {
@@ -67,10 +71,14 @@ public struct BackpropAnalyzer: Analyzer {
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
         try input.requireFinite("the input")
-        guard input.rank >= 1, input.shape[0] >= 1 else { return try run(input, target: target, timed: false).attribution }
+        guard input.rank >= 1, input.shape[0] >= 1 else { return try run(input, target: target, baseline: nil, timed: false).attribution }
+        let x0 = try baseline?.batch(like: input)
         let perSample = try BatchChunks.backwardBytesPerSample(model.graph, inputShape: input.shape)
         let size = try BatchChunks.samplesPerChunk(batch: input.shape[0], bytesPerSample: perSample, budget: memoryBudget)
-        return try BatchChunks.run(input, target: target, size: size) { try run($0, target: $1, timed: false).attribution }
+        return try BatchChunks.run(input, target: target, size: size) { range, x, t in
+            let chunkBaseline = try x0.map { b in b.shape[0] == 1 ? b : try b.samples(range) }
+            return try run(x, target: t, baseline: chunkBaseline, timed: false).attribution
+        }
     }
 
     /// Time spent in one analysis: the forward pass, and each node of the backward pass.
@@ -82,24 +90,29 @@ public struct BackpropAnalyzer: Analyzer {
     /// Runs `analyze` once and reports where the time went (`explain bench --profile`).
     public func profile(_ input: Tensor, target: Target) throws -> Profile {
         try input.requireFinite("the input")
-        return try run(input, target: target, timed: true).profile
+        return try run(input, target: target, baseline: try baseline?.batch(like: input), timed: true).profile
     }
 
-    private func run(_ input: Tensor, target: Target, timed: Bool, checkFinite: Bool = false) throws -> (attribution: Attribution, profile: Profile) {
+    private func run(_ input: Tensor, target: Target, baseline x0: Tensor?, timed: Bool,
+                     checkFinite: Bool = false) throws -> (attribution: Attribution, profile: Profile) {
         let g = model.graph
         let t0 = DispatchTime.now().uptimeNanoseconds
+        let references = try x0.map { try g.forward([$0], outputs: [model.output], retain: .values(bound.referenceValues)) }
         var acts = try g.forward([input], outputs: [model.output], retain: .backward(reads: bound.reads))
         let forwardSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         let output = try acts.value(model.output)
         let (seed, picked) = try target.seed(for: output, value: seedValue)
         let keepIDs = try keep.map { try g.value(named: $0) }
-        let result = try bound.backward(&acts, seeds: [model.output: seed], capture: Set(keepIDs), timed: timed, checkFinite: checkFinite)
+        let result = try bound.backward(&acts, seeds: [model.output: seed], capture: Set(keepIDs), timed: timed, checkFinite: checkFinite,
+                                        references: references)
         if !checkFinite && !result.inputs[0].isFinite {
             // Rare: repeat with a finiteness check per node to name where it started.
-            return try run(input, target: target, timed: timed, checkFinite: true)
+            return try run(input, target: target, baseline: x0, timed: timed, checkFinite: true)
         }
         var values = result.inputs[0]
-        if timesInput { values = try Tensor.broadcasting(values, input, MultiplyFunction.self) }
+        if timesInput {
+            values = try Tensor.broadcasting(values, try x0.map { try input.minus(baseline: $0) } ?? input, MultiplyFunction.self)
+        }
         var captured: [String: Tensor] = [:]
         for (name, v) in zip(keep, keepIDs) { captured[name] = result.captured[v] }
         var notes = self.notes
@@ -108,6 +121,11 @@ public struct BackpropAnalyzer: Analyzer {
         // Relevance methods report conservation: Σ input relevance − Σ seed, per sample.
         if seedValue == .outputValue {
             attribution.delta = zip(attribution.sums, seed.sampleSums).map { $0 - $1 }
+        }
+        // Reference methods report completeness: Σ values − Σ seed ⊙ (f(x) − f(x0)), per sample.
+        if let references {
+            let change = try output.minus(baseline: try references.value(model.output))
+            attribution.delta = zip(attribution.sums, try Tensor.broadcasting(seed, change, MultiplyFunction.self).sampleSums).map { $0 - $1 }
         }
         return (attribution, Profile(forwardSeconds: forwardSeconds, backwardSeconds: result.nodeSeconds))
     }

@@ -26,8 +26,11 @@ extension BoundGraph {
     ///   - timed: record each visited node's time in `BackwardResult.nodeSeconds` (profiling).
     ///   - checkFinite: test every node's result for NaN/infinity to fill `firstNonFinite` (one extra
     ///     pass over each result; analyzers skip it and repeat the analysis only when the result is not finite).
+    ///   - references: the forward values of a reference input (retaining at least `referenceValues`),
+    ///     given to rules through `Site.reference`.
     public func backward(_ activations: inout Activations, seeds: [ValueID: Tensor], to inputs: [ValueID]? = nil,
-                         capture: Set<ValueID> = [], timed: Bool = false, checkFinite: Bool = true) throws -> BackwardResult {
+                         capture: Set<ValueID> = [], timed: Bool = false, checkFinite: Bool = true,
+                         references: Activations? = nil) throws -> BackwardResult {
         let g = graph
         let targets = inputs ?? g.inputs
         let count = g.valueNames.count
@@ -106,8 +109,9 @@ extension BoundGraph {
                 } else if let scaled {
                     results = try scaled.pullback(inputs: args, output: output, cotangent: incoming)
                 } else if let b = bindings[index] {
+                    let reference = try references.map { r in Site.Reference(inputs: try node.inputs.map { try r.value($0) }, output: try r.value(out)) }
                     results = try b.rule.propagate(incoming, at: Site(node: node, index: index, inputs: args, output: output, state: b.state,
-                                                                            inputsNonNegative: node.inputs.map { nonNegative[$0] }))
+                                                                            inputsNonNegative: node.inputs.map { nonNegative[$0] }, reference: reference))
                 } else if let layer = node.layer as? any InPlacePullback, node.inputs.count == 1 {
                     try layer.pullbackInPlace(inputs: args, output: output, cotangent: &incoming)
                     results = [incoming]

@@ -66,13 +66,13 @@ public enum BatchChunks {
 
     static func gib(_ bytes: Int) -> String { String(format: "%.2f", Double(bytes) / Double(1 << 30)) }
 
-    /// Runs `body` on each chunk of at most `size` samples of `input` (with the matching part of
-    /// `target`) and joins the attributions; a note says how the batch was split.
+    /// Runs `body` on each chunk of at most `size` samples of `input` (the samples' range, their
+    /// part of `input` and of `target`) and joins the attributions; a note says how the batch was split.
     public static func run(_ input: Tensor, target: Target, size: Int,
-                           _ body: (Tensor, Target) throws -> Attribution) throws -> Attribution {
+                           _ body: (Range<Int>, Tensor, Target) throws -> Attribution) throws -> Attribution {
         let n = input.shape.first ?? 0, size = max(1, size)
-        guard size < n else { return try body(input, target) }
-        let parts = try ranges(n, size: size).map { try body(try input.samples($0), try target.samples($0, of: n)) }
+        guard size < n else { return try body(0..<n, input, target) }
+        let parts = try ranges(n, size: size).map { try body($0, try input.samples($0), try target.samples($0, of: n)) }
         var joined = try Attribution.joining(parts)
         joined.diagnostics.append("the batch of \(n) ran in \(parts.count) chunks of at most \(size) sample\(size == 1 ? "" : "s") to fit into memory")
         return joined

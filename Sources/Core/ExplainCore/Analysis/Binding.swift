@@ -108,6 +108,12 @@ public struct BoundGraph: Sendable {
         }
     }
 
+    /// The values a reference forward pass must keep for the bound rules (`Site.reference`): the
+    /// inputs and output of every node with a rule.
+    public var referenceValues: Set<ValueID> {
+        Set(graph.nodes.indices.filter { bindings[$0] != nil }.flatMap { graph.nodes[$0].inputs + [graph.nodes[$0].output] })
+    }
+
     /// A one-line summary per bound node.
     public var summary: [String] {
         graph.nodes.indices.compactMap { i in bindings[i].map { "\(graph.nodes[i].name): \($0.rule)" } }

@@ -13,14 +13,39 @@ public struct Site: @unchecked Sendable {
     /// Per input: whether the graph guarantees it is ≥ 0 (it comes from a Relu, possibly through
     /// pooling or reshaping; `Graph.nonNegativeValues`), so a rule need not scan it to know.
     public let inputsNonNegative: [Bool]
+    /// The node's forward values for the reference input `x0`, when the analysis ran one (DeepLIFT:
+    /// multipliers are ratios of differences to the reference). A batch of 1 is shared by every
+    /// sample; otherwise it has the batch of `inputs`.
+    public let reference: Reference?
 
-    public init(node: Node, index: Int, inputs: [Tensor], output: Tensor, state: (any Sendable)?, inputsNonNegative: [Bool]? = nil) {
+    /// A node's forward values in the reference pass.
+    public struct Reference: @unchecked Sendable {
+        public let inputs: [Tensor]
+        public let output: Tensor
+        public init(inputs: [Tensor], output: Tensor) {
+            self.inputs = inputs
+            self.output = output
+        }
+    }
+
+    public init(node: Node, index: Int, inputs: [Tensor], output: Tensor, state: (any Sendable)?, inputsNonNegative: [Bool]? = nil,
+                reference: Reference? = nil) {
         self.node = node
         self.index = index
         self.inputs = inputs
         self.output = output
         self.state = state
         self.inputsNonNegative = inputsNonNegative ?? inputs.map { _ in false }
+        self.reference = reference
+    }
+
+    /// The reference values, or an error naming the rule that needs them.
+    public func requireReference(for rule: any Rule) throws -> Reference {
+        guard let reference else {
+            throw ExplainError(.invalidArgument, "rule \(rule) needs the forward values of a reference input (use it through an analyzer with a baseline, e.g. deeplift)",
+                               node: node.name, op: node.layer.kind.rawValue)
+        }
+        return reference
     }
 }
 

@@ -93,3 +93,23 @@ public enum Target: Sendable, Equatable, CustomStringConvertible {
         return (seed, picked)
     }
 }
+
+extension Target {
+    /// The selection for `count` altered copies of sample `s` of a batch (noise tunnels, path
+    /// integrals): every copy explains what the sample explains — its resolved index (`resolved`,
+    /// from `indices(for:)` on the unaltered batch), its row of an explicit seed, or all outputs.
+    public func copies(ofSample s: Int, count: Int, resolved: [Int]?) throws -> Target {
+        switch self {
+        case .seed(let t):
+            let row = try t.sample(s)
+            return .seed(try Tensor.concatenateBatches([Tensor](repeating: row, count: count)))
+        case .all:
+            return .all
+        case .max, .index, .indices:
+            guard let resolved, resolved.indices.contains(s) else {
+                throw ExplainError.argument("no resolved target for sample \(s)")
+            }
+            return .indices([Int](repeating: resolved[s], count: count))
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import ExplainCore
+
+/// The points `α_k ∈ [0, 1]` and weights `w_k` at which Integrated Gradients evaluates the
+/// gradient along the straight path, `∫₀¹ g(α) dα ≈ Σ_k w_k g(α_k)` — the rules of Captum's
+/// `IntegratedGradients(method=…)`.
+public struct PathQuadrature: Sendable, Equatable {
+    /// The rule.
+    public enum Method: String, Sendable, CaseIterable {
+        /// α_k = (k − 1)/n, w = 1/n.
+        case riemannLeft = "riemann_left"
+        /// α_k = k/n, w = 1/n.
+        case riemannRight = "riemann_right"
+        /// α_k = (k − ½)/n, w = 1/n.
+        case riemannMiddle = "riemann_middle"
+        /// α_k = (k − 1)/(n − 1), w = 1/(n − 1) (half at both ends).
+        case riemannTrapezoid = "riemann_trapezoid"
+        /// Gauss–Legendre nodes and weights of order n mapped to [0, 1] (Captum's default).
+        case gaussLegendre = "gausslegendre"
+    }
+
+    public let method: Method
+    public let alphas: [Double]
+    public let weights: [Double]
+
+    public init(_ method: Method, steps n: Int) throws {
+        guard n >= 1, n <= 100_000 else { throw ExplainError.argument("steps = \(n): give 1…100000 integration steps") }
+        guard method != .riemannTrapezoid || n >= 2 else { throw ExplainError.argument("riemann_trapezoid needs steps ≥ 2") }
+        self.method = method
+        let d = Double(n)
+        switch method {
+        case .riemannLeft: (alphas, weights) = ((0..<n).map { Double($0) / d }, Array(repeating: 1 / d, count: n))
+        case .riemannRight: (alphas, weights) = ((1...n).map { Double($0) / d }, Array(repeating: 1 / d, count: n))
+        case .riemannMiddle: (alphas, weights) = ((0..<n).map { (Double($0) + 0.5) / d }, Array(repeating: 1 / d, count: n))
+        case .riemannTrapezoid:
+            let h = 1 / (d - 1)
+            alphas = (0..<n).map { Double($0) * h }
+            weights = (0..<n).map { $0 == 0 || $0 == n - 1 ? h / 2 : h }
+        case .gaussLegendre:
+            let (x, w) = Self.gaussLegendre(n)
+            (alphas, weights) = (x.map { (1 + $0) / 2 }, w.map { $0 / 2 })
+        }
+    }
+
+    /// Nodes (ascending, in [−1, 1]) and weights of the n-point Gauss–Legendre rule: Newton's method
+    /// on the Legendre polynomial P_n from the asymptotic estimate of each root, in Double.
+    static func gaussLegendre(_ n: Int) -> (nodes: [Double], weights: [Double]) {
+        var nodes = [Double](repeating: 0, count: n), weights = nodes
+        for i in 0..<(n + 1) / 2 {
+            var x = cos(Double.pi * (Double(i) + 0.75) / (Double(n) + 0.5))
+            var derivative = 0.0
+            for _ in 0..<100 {
+                // P_n(x) by the three-term recurrence, and P_n'(x).
+                var p0 = 1.0, p1 = x
+                for k in stride(from: 2, through: n, by: 1) {
+                    let p2 = ((2 * Double(k) - 1) * x * p1 - (Double(k) - 1) * p0) / Double(k)
+                    (p0, p1) = (p1, p2)
+                }
+                derivative = Double(n) * (x * p1 - p0) / (x * x - 1)
+                let step = p1 / derivative
+                x -= step
+                if abs(step) < 1e-16 { break }
+            }
+            let w = 2 / ((1 - x * x) * derivative * derivative)
+            nodes[i] = -x; nodes[n - 1 - i] = x
+            weights[i] = w; weights[n - 1 - i] = w
+        }
+        if n % 2 == 1 { nodes[n / 2] = 0 }
+        return (nodes, weights)
+    }
+}

@@ -1,0 +1,91 @@
+import ExplainCore
+
+/// Registers the reference family: `integrated_gradients` and `deeplift` (analyzers, the
+/// `rescale` and `deeplift_maxpool` rules, the `deeplift` presets).
+public enum ReferencePlugin: Plugin {
+    /// Captum's DeepLIFT: Rescale at every Relu, Sigmoid and Tanh; other layers use their gradient
+    /// (MaxPool too, as in Captum when a MaxPool consumes a Relu's output).
+    public static func deepLiftPreset(eps: Float = 1e-10, maxPoolRule: Bool = false) throws -> Preset {
+        let rescale = try RescaleRule(eps: eps)
+        var entries = [Preset.Entry(.kind(.relu) || .kind(.sigmoid) || .kind(.tanh), rescale)]
+        if maxPoolRule { entries.append(Preset.Entry(.kind(.maxPool), try DeepLiftMaxPoolRule(eps: eps))) }
+        return Preset(maxPoolRule ? "deeplift.maxpool_rule" : "deeplift", entries: entries)
+    }
+
+    static let maxPoolChoices = ["gradient", "deeplift"]
+
+    public static func register(into registry: inout Registry) throws {
+        try registry.register(AnalyzerEntry(
+            id: "integrated_gradients", family: "reference",
+            summary: "Integrated Gradients: (x − x0) times the gradient averaged along the path from the baseline",
+            formula: "R = (x − x0) ⊙ Σ_k w_k ∇f_t(x0 + α_k (x − x0)); completeness: Σ R ≈ f_t(x) − f_t(x0)",
+            reference: "Sundararajan, Taly & Yan 2017; Captum IntegratedGradients, iNNvestigate IntegratedGradients",
+            parameters: [
+                Baseline.parameter,
+                Parameter("steps", default: "50", "number of points on the path (Captum n_steps)"),
+                Parameter("method", default: "gausslegendre",
+                          "quadrature: " + PathQuadrature.Method.allCases.map(\.rawValue).joined(separator: ", ")),
+                Parameter("batch_size", default: "steps", "path points per batch (Captum internal_batch_size; memory grows with it)"),
+            ]
+        ) { model, options, _ in
+            let name = options.string("method", default: PathQuadrature.Method.gaussLegendre.rawValue)
+            guard let method = PathQuadrature.Method(rawValue: name) else {
+                throw ExplainError(.invalidArgument, "method = '\(name)' is not a quadrature; use one of "
+                                   + PathQuadrature.Method.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            let steps = try options.int("steps", default: 50, range: 1...100_000)
+            return try IntegratedGradients(model: model, baseline: try Baseline.from(options),
+                                           quadrature: try PathQuadrature(method, steps: steps),
+                                           batchSize: try options.int("batch_size", default: steps, range: 1...100_000))
+        })
+
+        try registry.register(AnalyzerEntry(
+            id: "deeplift", family: "reference",
+            summary: "DeepLIFT (Rescale): differences to a baseline propagated with multipliers Δy/Δz at nonlinearities",
+            formula: "R = (x − x0) ⊙ m, m = modified gradient with m = (f(z) − f(z0))/(z − z0) at Relu/Sigmoid/Tanh "
+                + "(f′(z) where |z − z0| < eps); completeness: Σ R = f_t(x) − f_t(x0)",
+            reference: "Shrikumar, Greenside & Kundaje 2017; Captum DeepLift (Rescale)",
+            parameters: [
+                Baseline.parameter,
+                Parameter("eps", default: "1e-10", "below this |z − z0| the ordinary derivative is used"),
+                Parameter("maxpool", default: "gradient",
+                          "MaxPool: gradient (Captum's result when a MaxPool consumes a Relu) or deeplift (Captum's max-pool rule)"),
+            ]
+        ) { model, options, _ in
+            let pool = options.string("maxpool", default: "gradient")
+            guard maxPoolChoices.contains(pool) else {
+                throw ExplainError(.invalidArgument, "maxpool = '\(pool)': use gradient or deeplift")
+            }
+            let eps = Float(try options.double("eps", default: 1e-10, range: 0...1))
+            var analyzer = try BackpropAnalyzer(id: "deeplift", model: model, preset: try deepLiftPreset(eps: eps, maxPoolRule: pool == "deeplift"),
+                                                timesInput: true)
+            analyzer.baseline = try Baseline.from(options)
+            return analyzer
+        })
+
+        try registry.register(RuleEntry(id: "rescale", summary: "DeepLIFT Rescale at an element-wise activation: R · Δy/Δz (needs a baseline)",
+                                        arguments: ["eps"]) { a in try RescaleRule(eps: Float(a.first ?? 1e-10)) })
+        try registry.register(RuleEntry(id: "deeplift_maxpool", summary: "DeepLIFT max-pool rule (Captum; needs a baseline)",
+                                        arguments: ["eps"]) { a in try DeepLiftMaxPoolRule(eps: Float(a.first ?? 1e-10)) })
+        try registry.register(PresetEntry(id: "deeplift", summary: "rescale on every Relu, Sigmoid and Tanh") { _ in try deepLiftPreset() })
+        try registry.register(PresetEntry(id: "deeplift.maxpool_rule", summary: "deeplift, and deeplift_maxpool on every MaxPool") { _ in
+            try deepLiftPreset(maxPoolRule: true)
+        })
+
+        try registry.register(CaseTranslator(method: "IntegratedGradients") { c in
+            guard c.params["multiply_by_inputs"]?.bool != false, let method = c.params["method"]?.string,
+                  let steps = c.params["n_steps"]?.number else { return nil }
+            var o = Options(["method": method, "steps": "\(Int(steps))"])
+            if let b = c.params["baseline"]?.number { o.values["baseline"] = "\(b)" }
+            return ("integrated_gradients", o)
+        })
+        try registry.register(CaseTranslator(method: "DeepLift") { c in
+            guard c.params["rule"]?.string == "rescale", c.params["multiply_by_inputs"]?.bool != false else { return nil }
+            var o = Options()
+            if let b = c.params["baseline"]?.number { o.values["baseline"] = "\(b)" }
+            if let e = c.params["eps"]?.number { o.values["eps"] = "\(e)" }
+            if c.params["maxpool"]?.string?.hasPrefix("captum DeepLift max-pool rule") == true { o.values["maxpool"] = "deeplift" }
+            return ("deeplift", o)
+        })
+    }
+}

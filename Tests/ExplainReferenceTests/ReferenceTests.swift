@@ -1,0 +1,206 @@
+import ExplainKit
+import ExplainTestSupport
+import Foundation
+import Testing
+
+/// Integrated Gradients and DeepLIFT against closed forms and their defining properties (the
+/// fixture comparison is in ConformanceTests).
+@Suite struct ReferenceTests {
+    static let registry: Registry = {
+        var r = Registry()
+        for p in defaultPlugins() { try? p.register(into: &r) }
+        return r
+    }()
+
+    static func fixtureModel(_ name: String) throws -> (ExplainableModel, Tensor) {
+        let dir = TestPaths.reference + "/" + name
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        return (ExplainableModel(graph: imported.graph, output: imported.logits), try Numpy.readTensor(path: dir + "/input.npy"))
+    }
+
+    /// x → Dense → activation → Dense, with biases.
+    static func twoLayer(_ activation: any Layer, seed: UInt64) throws -> (ExplainableModel, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor) {
+        var rng = TestRandom(seed: seed)
+        let (w1, b1, w2, b2) = (rng.tensor([6, 5]), rng.tensor([6]), rng.tensor([3, 6]), rng.tensor([3]))
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x", shape: [nil, 5])
+        var v = try b.add(try Dense(weight: w1, bias: b1), inputs: [x], name: "fc1")
+        v = try b.add(activation, inputs: [v], name: "act")
+        v = try b.add(try Dense(weight: w2, bias: b2), inputs: [v], name: "fc2")
+        return (ExplainableModel(graph: try b.build(outputs: [v])), w1, b1, w2, b2)
+    }
+
+    // MARK: quadrature
+
+    /// Gauss–Legendre of order n integrates polynomials up to degree 2n − 1 exactly; the Riemann
+    /// rules have their textbook points; Captum's points in the fixtures are ours.
+    @Test func quadratureRules() throws {
+        for n in [1, 2, 5, 32, 50] {
+            let q = try PathQuadrature(.gaussLegendre, steps: n)
+            #expect(q.alphas == q.alphas.sorted() && q.alphas.allSatisfy { $0 > 0 && $0 < 1 })
+            for k in 0..<(2 * n) {
+                let integral = zip(q.alphas, q.weights).reduce(0.0) { $0 + $1.1 * pow($1.0, Double(k)) }
+                #expect(abs(integral - 1 / Double(k + 1)) < 1e-13, "n \(n) degree \(k)")
+            }
+        }
+        #expect(try PathQuadrature(.riemannRight, steps: 4).alphas == [0.25, 0.5, 0.75, 1])
+        #expect(try PathQuadrature(.riemannLeft, steps: 4).alphas == [0, 0.25, 0.5, 0.75])
+        #expect(try PathQuadrature(.riemannMiddle, steps: 2).alphas == [0.25, 0.75])
+        let t = try PathQuadrature(.riemannTrapezoid, steps: 3)
+        #expect(t.alphas == [0, 0.5, 1] && t.weights == [0.25, 0.5, 0.25])
+
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestPaths.reference + "/digits-cnn/manifest.json")))
+        let cases = try #require((manifest as? [String: Any])?["cases"] as? [[String: Any]])
+        var checked = 0
+        for c in cases where c["method"] as? String == "IntegratedGradients" {
+            let p = try #require(c["params"] as? [String: Any])
+            let name = try #require(p["method"] as? String), steps = try #require(p["n_steps"] as? Int)
+            let method = try #require(PathQuadrature.Method(rawValue: name))
+            let q = try PathQuadrature(method, steps: steps)
+            let alphas = try #require(p["alphas"] as? [Double]), weights = try #require(p["weights"] as? [Double])
+            #expect(zip(q.alphas, alphas).allSatisfy { abs($0 - $1) < 1e-14 } && q.alphas.count == alphas.count)
+            #expect(zip(q.weights, weights).allSatisfy { abs($0 - $1) < 1e-14 } && q.weights.count == weights.count)
+            checked += 1
+        }
+        #expect(checked == 2)
+        #expect(throws: ExplainError.self) { try PathQuadrature(.gaussLegendre, steps: 0) }
+        #expect(throws: ExplainError.self) { try PathQuadrature(.riemannTrapezoid, steps: 1) }
+    }
+
+    // MARK: Integrated Gradients
+
+    /// On an affine model the gradient is constant: IG = (x − x0) ⊙ w_t for any rule and step count,
+    /// and completeness is exact.
+    @Test func integratedGradientsOnAnAffineModelIsExact() throws {
+        var rng = TestRandom(seed: 5)
+        let w = rng.tensor([3, 4]), bias = rng.tensor([3])
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x", shape: [nil, 4])
+        let y = try b.add(try Dense(weight: w, bias: bias), inputs: [x], name: "fc")
+        let model = ExplainableModel(graph: try b.build(outputs: [y]))
+        let input = rng.tensor([2, 4])
+        for method in ["riemann_left", "gausslegendre", "riemann_trapezoid"] {
+            let a = try Self.registry.makeAnalyzer("integrated_gradients", model: model,
+                                                   options: Options(["method": method, "steps": "3", "baseline": "0.5"]))
+                .analyze(input, target: .indices([2, 0]))
+            for (s, t) in [2, 0].enumerated() {
+                for i in 0..<4 {
+                    let expected = (input.scalars[s * 4 + i] - 0.5) * w.scalars[t * 4 + i]
+                    #expect(abs(a.values.scalars[s * 4 + i] - expected) < 1e-6, "\(method)")
+                }
+            }
+            for d in try #require(a.delta) { #expect(abs(d) < 1e-5) }
+        }
+    }
+
+    /// On ReLU networks completeness improves with the number of steps, for every target kind
+    /// (`delta` is Σ R − Σ seed ⊙ (f(x) − f(x0)), so it also checks the delta of `.all`).
+    @Test func integratedGradientsCompleteness() throws {
+        let (model, x) = try Self.fixtureModel("digits-resnet")
+        func worst(_ steps: Int, _ target: Target) throws -> Double {
+            let a = try Self.registry.makeAnalyzer("integrated_gradients", model: model, options: Options(["steps": "\(steps)"]))
+                .analyze(x, target: target)
+            return try #require(a.delta).map(abs).max() ?? 0
+        }
+        for target in [Target.max, .index(3), .all] {
+            let coarse = try worst(4, target), fine = try worst(128, target)
+            // The gradient of a ReLU network is piecewise constant along the path: the error falls like 1/steps.
+            #expect(fine < coarse / 8, "\(target): \(coarse) → \(fine)")
+        }
+    }
+
+    /// A sample explained alone, inside a batch, with a per-sample baseline tensor, or in chunks
+    /// (memory budget), gets the same attribution.
+    @Test func integratedGradientsPerSampleBaselines() throws {
+        let (model, x) = try Self.fixtureModel("cancer-mlp")
+        var rng = TestRandom(seed: 9)
+        let baselines = rng.tensor(x.shape, -0.5...0.5)
+        let q = try PathQuadrature(.gaussLegendre, steps: 8)
+        let batch = try IntegratedGradients(model: model, baseline: .tensor(baselines), quadrature: q, batchSize: 3).analyze(x, target: .max)
+        for s in 0..<x.shape[0] {
+            let one = try IntegratedGradients(model: model, baseline: .tensor(try baselines.sample(s)), quadrature: q)
+                .analyze(try x.sample(s), target: .index(batch.targets![s]))
+            #expect(Deviation(one.values, try batch.values.sample(s)).maxAbs < 1e-6)
+        }
+    }
+
+    // MARK: DeepLIFT
+
+    /// DeepLIFT Rescale on x → Dense → act → Dense against the multipliers written out by hand, with
+    /// a non-zero baseline; completeness is exact (no max pool).
+    @Test(arguments: ["relu", "sigmoid", "tanh"])
+    func deepLiftMatchesTheClosedForm(_ name: String) throws {
+        let activation: any ElementwiseActivation = name == "relu" ? Relu() : name == "sigmoid" ? Sigmoid() as any ElementwiseActivation : Tanh()
+        let (model, w1, b1, w2, _) = try Self.twoLayer(activation, seed: 11)
+        var rng = TestRandom(seed: 12)
+        let input = rng.tensor([3, 5], -2...2)
+        let x0: [Float] = [0.3, -0.2, 0.1, 0, 0.5]
+        var analyzer = try BackpropAnalyzer(id: "deeplift", model: model, preset: try ReferencePlugin.deepLiftPreset(), timesInput: true)
+        analyzer.baseline = .tensor(try Tensor(shape: [5], scalars: x0))
+        let a = try analyzer.analyze(input, target: .index(1))
+        for s in 0..<3 {
+            let xs = Array(input.scalars[(s * 5)..<(s * 5 + 5)])
+            var m = [Double](repeating: 0, count: 5)
+            for j in 0..<6 {
+                var z = Double(b1.scalars[j]), z0 = z
+                for i in 0..<5 { z += Double(w1.scalars[j * 5 + i] * xs[i]); z0 += Double(w1.scalars[j * 5 + i] * x0[i]) }
+                let f = { (v: Double) -> Double in Double(activation.value(Float(v))) }
+                let ratio = abs(z - z0) < 1e-6 ? Double(activation.derivative(x: Float(z), y: Float(f(z)))) : (f(z) - f(z0)) / (z - z0)
+                for i in 0..<5 { m[i] += Double(w2.scalars[6 + j]) * ratio * Double(w1.scalars[j * 5 + i]) }
+            }
+            for i in 0..<5 {
+                let expected = (Double(xs[i]) - Double(x0[i])) * m[i]
+                #expect(abs(Double(a.values.scalars[s * 5 + i]) - expected) < 1e-4 * max(1, abs(expected)), "\(name) sample \(s) feature \(i)")
+            }
+        }
+        for d in try #require(a.delta) { #expect(abs(d) < 1e-5, "\(name): completeness \(d)") }
+    }
+
+    /// Summation to delta on an imported network without max pooling, with a per-channel baseline
+    /// given as an option; the per-sample result does not depend on the batch or on chunking.
+    @Test func deepLiftCompletenessAndBatching() throws {
+        let (model, x) = try Self.fixtureModel("cancer-mlp")
+        let a = try Self.registry.makeAnalyzer("deeplift", model: model, options: Options(["baseline": "0.25"])).analyze(x, target: .max)
+        for (s, d) in try #require(a.delta).enumerated() {
+            #expect(abs(d) < 1e-4 * max(1, abs(Double(a.output.scalars[s * a.output.shape[1] + a.targets![s]]))), "sample \(s): \(d)")
+        }
+        var chunked = try #require(try Self.registry.makeAnalyzer("deeplift", model: model, options: Options(["baseline": "0.25"])) as? BackpropAnalyzer)
+        chunked.memoryBudget = 2 * (try BatchChunks.backwardBytesPerSample(model.graph, inputShape: x.shape)) * 10 / 7
+        let parts = try chunked.analyze(x, target: .max)
+        #expect(Deviation(parts.values, a.values).maxAbs < 1e-6)
+        #expect(parts.diagnostics.contains { $0.contains("chunks") })
+    }
+
+    /// The max-pool rule makes DeepLIFT complete on a network with max pooling (to float32
+    /// precision), where Captum's usual result (max pool as its gradient) is not.
+    @Test func deepLiftMaxPoolRuleRestoresCompleteness() throws {
+        let (model, x) = try Self.fixtureModel("digits-cnn")
+        let plain = try Self.registry.makeAnalyzer("deeplift", model: model).analyze(x, target: .max)
+        let rule = try Self.registry.makeAnalyzer("deeplift", model: model, options: Options(["maxpool": "deeplift"])).analyze(x, target: .max)
+        let worstPlain = try #require(plain.delta).map(abs).max() ?? 0, worstRule = try #require(rule.delta).map(abs).max() ?? 0
+        #expect(worstRule < 1e-4 && worstPlain > 100 * worstRule, "plain \(worstPlain), rule \(worstRule)")
+    }
+
+    // MARK: errors
+
+    @Test func badOptionsAndMissingReferencesAreNamedErrors() throws {
+        let (model, x) = try Self.fixtureModel("digits-cnn")
+        func message(_ body: () throws -> Void) -> String {
+            do { try body(); return "" } catch { return "\(error)" }
+        }
+        let r = Self.registry
+        #expect(message { _ = try r.makeAnalyzer("integrated_gradients", model: model, options: Options(["method": "simpson"])) }.contains("gausslegendre"))
+        #expect(message { _ = try r.makeAnalyzer("integrated_gradients", model: model, options: Options(["steps": "0"])) }.contains("steps"))
+        #expect(message { _ = try r.makeAnalyzer("deeplift", model: model, options: Options(["maxpool": "avg"])) }.contains("maxpool"))
+        #expect(message { _ = try r.makeAnalyzer("deeplift", model: model, options: Options(["baseline": "zero"])) }.contains("not a finite number"))
+        // Three channel values for a one-channel input.
+        let three = try r.makeAnalyzer("deeplift", model: model, options: Options(["baseline": "0,0,0"]))
+        #expect(message { _ = try three.analyze(x, target: .max) }.contains("channels"))
+        let wrongTensor = try IntegratedGradients(model: model, baseline: .tensor(Tensor(shape: [2, 2])), quadrature: try PathQuadrature(.riemannRight, steps: 2))
+        #expect(message { _ = try wrongTensor.analyze(x, target: .max) }.contains("baseline has shape"))
+        // The rescale rule bound without a reference pass names the rule and the node.
+        let noBaseline = try BackpropAnalyzer(id: "x", model: model, preset: try ReferencePlugin.deepLiftPreset())
+        let why = message { _ = try noBaseline.analyze(x, target: .max) }
+        #expect(why.contains("rescale") && why.contains("baseline") && why.contains("Relu"), "\(why)")
+    }
+}
