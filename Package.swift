@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "ExplainSignal", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Signal"),
         .target(name: "ExplainRelevance", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Relevance"),
         .target(name: "ExplainReference", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Reference"),
+        .target(name: "ExplainCAM", dependencies: ["ExplainCore"], path: "Sources/Analyzers/CAM"),
 
         // Plugins.
         .target(
@@ -50,7 +51,7 @@ let package = Package(
             name: "ExplainKit",
             dependencies: [
                 "ExplainCore", "ExplainONNX", "ExplainArrays", "ExplainZoo", "ExplainConformance", "ExplainImaging",
-                "ExplainGradient", "ExplainSignal", "ExplainRelevance", "ExplainReference",
+                "ExplainGradient", "ExplainSignal", "ExplainRelevance", "ExplainReference", "ExplainCAM",
             ],
             path: "Sources/ExplainKit"
         ),
@@ -78,6 +79,7 @@ let package = Package(
             dependencies: ["ExplainKit", "ExplainTestSupport", "ExampleRulePlugin"],
             path: "Tests/ExplainRelevanceTests"
         ),
+        .testTarget(name: "ExplainCAMTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainCAMTests"),
         .testTarget(name: "ExplainReferenceTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainReferenceTests"),
         .testTarget(name: "ExplainAnalysisTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainAnalysisTests"),
     ],

@@ -1,5 +1,6 @@
 // ExplainKit: the umbrella module. `import ExplainKit` brings the core engine and every plugin.
 @_exported import ExplainArrays
+@_exported import ExplainCAM
 @_exported import ExplainCore
 @_exported import ExplainONNX
 @_exported import ExplainZoo
@@ -12,5 +13,5 @@
 
 /// The method families shipped with ExplainKit, in registration order.
 public func defaultPlugins() -> [any Plugin.Type] {
-    [GradientPlugin.self, SignalPlugin.self, RelevancePlugin.self, ReferencePlugin.self]
+    [GradientPlugin.self, SignalPlugin.self, RelevancePlugin.self, ReferencePlugin.self, CAMPlugin.self]
 }

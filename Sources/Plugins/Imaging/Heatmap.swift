@@ -114,20 +114,12 @@ public struct HeatmapRenderer: Sendable {
         return Image(validWidth: outW, height: outH, channels: 3, pixels: pixels)
     }
 
-    /// Bilinear resize with half-pixel centres and edge clamping.
+    /// Bilinear resize with half-pixel centres and edge clamping (`Bilinear.resize`).
     public static func resize(_ src: [Double], _ w: Int, _ h: Int, _ outW: Int, _ outH: Int) -> [Double] {
         var out = [Double](repeating: 0, count: outW * outH)
-        let sx = Double(w) / Double(outW), sy = Double(h) / Double(outH)
-        for y in 0..<outH {
-            let fy = max(0, (Double(y) + 0.5) * sy - 0.5)
-            let y0 = min(Int(fy), h - 1), y1 = min(y0 + 1, h - 1), ty = fy - Double(y0)
-            for x in 0..<outW {
-                let fx = max(0, (Double(x) + 0.5) * sx - 0.5)
-                let x0 = min(Int(fx), w - 1), x1 = min(x0 + 1, w - 1), tx = fx - Double(x0)
-                let top = src[y0 * w + x0] * (1 - tx) + src[y0 * w + x1] * tx
-                let bottom = src[y1 * w + x0] * (1 - tx) + src[y1 * w + x1] * tx
-                out[y * outW + x] = top * (1 - ty) + bottom * ty
-            }
+        guard w > 0, h > 0, src.count >= w * h else { return out }
+        src.withUnsafeBufferPointer { s in
+            out.withUnsafeMutableBufferPointer { d in Bilinear.resize(s, height: h, width: w, into: d, height: outH, width: outW) }
         }
         return out
     }

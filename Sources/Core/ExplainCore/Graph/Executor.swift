@@ -62,7 +62,11 @@ extension Graph {
     ///   - inputs: one tensor per graph input, batch first.
     ///   - outputs: the values to compute (default: the graph outputs); only the nodes they need run.
     ///   - retain: which intermediate values to keep.
-    public func forward(_ inputs: [Tensor], outputs requested: [ValueID]? = nil, retain: Retention = .outputsOnly) throws -> Activations {
+    ///   - altering: values replaced as soon as they are computed, by what the closure returns for
+    ///     them (same shape), e.g. a channel of a feature map set to 0 (Ablation-CAM); later nodes
+    ///     see the replacement.
+    public func forward(_ inputs: [Tensor], outputs requested: [ValueID]? = nil, retain: Retention = .outputsOnly,
+                        altering: [ValueID: (Tensor) throws -> Tensor] = [:]) throws -> Activations {
         guard inputs.count == self.inputs.count else {
             throw ExplainError.argument("the graph has \(self.inputs.count) input(s), \(inputs.count) given")
         }
@@ -80,6 +84,16 @@ extension Graph {
 
         var values = [Tensor?](repeating: nil, count: valueNames.count)
         for (v, t) in zip(self.inputs, inputs) { values[v] = t }
+        /// A node's result, replaced where the caller alters it.
+        func altered(_ t: Tensor, _ node: Node) throws -> Tensor {
+            guard let change = altering[node.output] else { return t }
+            let r = try change(t)
+            guard r.shape == t.shape else {
+                throw ExplainError.shape("the replacement \(Shape.format(r.shape)) does not match \(Shape.format(t.shape))")
+                    .at(node: node.name, op: node.layer.kind.rawValue)
+            }
+            return r
+        }
         let graphInputs = Set(self.inputs)
         for (step, i) in order.enumerated() {
             let node = nodes[i]
@@ -99,7 +113,7 @@ extension Graph {
                 } catch let e as ExplainError {
                     throw e.at(node: node.name, op: node.layer.kind.rawValue)
                 }
-                values[node.output] = t
+                values[node.output] = try altered(t, node)
                 continue
             }
             var args: [Tensor] = []
@@ -111,7 +125,7 @@ extension Graph {
                 args.append(t)
             }
             do {
-                values[node.output] = try node.layer.forward(args)
+                values[node.output] = try altered(try node.layer.forward(args), node)
             } catch let e as ExplainError {
                 throw e.at(node: node.name, op: node.layer.kind.rawValue)
             }

@@ -1,0 +1,103 @@
+import ExplainCore
+
+/// Class activation maps: a weighted combination of the channels of one feature map
+/// `A (N, C, h, w)`, made non-negative, `map = relu(Σ_c w_c ⊙ A_c)`, optionally resized to the
+/// input's height and width (bilinear, half-pixel centres).
+///
+/// The variants differ in the weights: from the gradient `G = ∂f_t/∂A` (Grad-CAM, Grad-CAM++,
+/// XGrad-CAM, Layer-CAM, HiRes-CAM), from forward passes on perturbed inputs or activations
+/// (Score-CAM, Ablation-CAM), or from the activations alone (Eigen-CAM). The result has one
+/// channel: `(N, 1, h, w)`, or `(N, 1, H, W)` when upsampled.
+public struct CAMAnalyzer: Analyzer {
+    /// How the channel weights are found.
+    public enum Variant: String, Sendable, CaseIterable {
+        /// `w_c = mean_ij G_c(i,j)` (Selvaraju et al. 2017).
+        case gradCAM = "gradcam"
+        /// `w_c = Σ_ij relu(G) · G² / (2G² + S_c G³ + 1e-6)`, `S_c = Σ_ij A_c` (Chattopadhyay et al. 2018).
+        case gradCAMPlusPlus = "gradcam_pp"
+        /// `w_c = Σ_ij G_c A_c / (S_c + 1e-7)` (Fu et al. 2020).
+        case xGradCAM = "xgradcam"
+        /// Element-wise `relu(G) ⊙ A` (Jiang et al. 2021).
+        case layerCAM = "layercam"
+        /// Element-wise `G ⊙ A` (Draelos & Carin 2020).
+        case hiResCAM = "hirescam"
+        /// `w = softmax_c f_t(x ⊙ M_c)`, `M_c` = channel c upsampled and min-max scaled (Wang et al. 2020).
+        case scoreCAM = "scorecam"
+        /// `w_c = (y − y_c) / y`, `y_c` = f_t with channel c of A set to 0 (Desai & Ramaswamy 2020).
+        case ablationCAM = "ablationcam"
+        /// First principal component of A's positions (Muhammad & Yeasin 2020); class-agnostic.
+        case eigenCAM = "eigencam"
+
+        var usesGradient: Bool { [.gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM].contains(self) }
+    }
+
+    public let id: String
+    public let model: ExplainableModel
+    public let variant: Variant
+    /// The node (or value) whose output is the feature map; nil: the last one with more than one
+    /// position before the explained output.
+    public let layer: String?
+    /// Resize the map to the input's height and width.
+    public let upsample: Bool
+    /// Perturbed copies per forward batch (Score-CAM, Ablation-CAM).
+    public let batchSize: Int
+    let bound: BoundGraph
+
+    public init(id: String? = nil, model: ExplainableModel, variant: Variant, layer: String? = nil, upsample: Bool = true,
+                batchSize: Int = 32) throws {
+        self.id = id ?? variant.rawValue
+        self.model = model
+        self.variant = variant
+        if let layer { _ = try model.graph.value(named: layer) }
+        self.layer = layer
+        self.upsample = upsample
+        self.batchSize = max(1, batchSize)
+        self.bound = try BoundGraph(model.graph)
+    }
+
+    /// The feature map's value: the named one, or the last rank-4 value with more than one
+    /// position that the explained output depends on.
+    public func featureMap(for inputShape: [Int]) throws -> ValueID {
+        let g = model.graph
+        if let layer { return try g.value(named: layer) }
+        let shapes = try g.inferShapes([[1] + inputShape.dropFirst()])
+        for i in g.nodesNeeded(for: [model.output]).reversed() {
+            let v = g.nodes[i].output
+            if v != model.output, let s = shapes[v], s.count == 4, s[2] * s[3] > 1 { return v }
+        }
+        throw ExplainError.argument("the model has no feature map (N, C, H, W) with more than one position before the explained output: "
+                                    + "give the layer (--set layer=NODE; `explain inspect` lists the nodes)")
+    }
+
+    public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
+        try input.requireFinite("the input")
+        let g = model.graph
+        let a = try featureMap(for: input.shape)
+        var acts = try g.forward([input], outputs: [model.output, a], retain: .all)
+        let activation = try acts.value(a), output = try acts.value(model.output)
+        guard activation.rank == 4, activation.shape[0] == input.shape[0] else {
+            throw ExplainError.shape("CAM needs a feature map (N, C, H, W); '\(g.valueNames[a])' has shape \(Shape.format(activation.shape))")
+        }
+        let (seed, picked) = try target.seed(for: output)
+        let weighted: Tensor
+        switch variant {
+        case .gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM:
+            let gradient = try bound.backward(&acts, seeds: [model.output: seed], to: [a], checkFinite: false).inputs[0]
+            weighted = try CAMWeights.fromGradient(variant, activation: activation, gradient: gradient)
+        case .scoreCAM:
+            weighted = try CAMWeights.score(activation: activation, input: input, model: model, seed: seed, batchSize: batchSize)
+        case .ablationCAM:
+            weighted = try CAMWeights.ablation(activation: activation, at: a, input: input, model: model, seed: seed, batchSize: batchSize)
+        case .eigenCAM:
+            weighted = CAMWeights.eigen(activation: activation)
+        }
+        var map = Tensor(shape: weighted.shape) { out in
+            weighted.withUnsafeBufferPointer { p in for i in 0..<out.count { out[i] = p[i] > 0 ? p[i] : 0 } }
+        }
+        if upsample, input.rank == 4 {
+            map = try map.resizedBilinear(height: input.shape[2], width: input.shape[3])
+        }
+        return Attribution(values: map, output: output, targets: picked,
+                           diagnostics: layer == nil ? ["feature map: '\(g.valueNames[a])' \(Shape.format(activation.shape))"] : [])
+    }
+}

@@ -1,0 +1,65 @@
+import ExplainCore
+
+/// Registers the CAM family: `gradcam`, `gradcam_pp`, `xgradcam`, `layercam`, `hirescam`,
+/// `scorecam`, `ablationcam`, `eigencam`.
+public enum CAMPlugin: Plugin {
+    static let entries: [(CAMAnalyzer.Variant, String, String, String)] = [
+        (.gradCAM, "Grad-CAM: feature-map channels weighted by their mean gradient",
+         "w_c = mean_ij ∂f_t/∂A_c(i,j); map = relu(Σ_c w_c A_c)", "Selvaraju et al. 2017; Captum LayerGradCam, pytorch-grad-cam GradCAM"),
+        (.gradCAMPlusPlus, "Grad-CAM++: channels weighted by positive gradients with pixel-wise coefficients",
+         "α = G² / (2G² + S_c G³ + 1e-6) where G ≠ 0, S_c = Σ_ij A_c; w_c = Σ_ij relu(G) α; map = relu(Σ_c w_c A_c)",
+         "Chattopadhyay et al. 2018; pytorch-grad-cam GradCAMPlusPlus"),
+        (.xGradCAM, "XGrad-CAM: channels weighted by activation-normalised gradients",
+         "w_c = Σ_ij G_c A_c / (Σ_ij A_c + 1e-7); map = relu(Σ_c w_c A_c)", "Fu et al. 2020; pytorch-grad-cam XGradCAM"),
+        (.layerCAM, "Layer-CAM: activations weighted element-wise by positive gradients",
+         "map = relu(Σ_c relu(G_c) ⊙ A_c)", "Jiang et al. 2021; pytorch-grad-cam LayerCAM"),
+        (.hiResCAM, "HiRes-CAM: activations weighted element-wise by gradients",
+         "map = relu(Σ_c G_c ⊙ A_c)", "Draelos & Carin 2020; pytorch-grad-cam HiResCAM"),
+        (.scoreCAM, "Score-CAM: channels weighted by the model's score on the input masked by each channel",
+         "M_c = minmax(upsample_align_corners(A_c)); s_c = f_t(x ⊙ M_c); w = softmax(s); map = relu(Σ_c w_c A_c)",
+         "Wang et al. 2020; pytorch-grad-cam ScoreCAM"),
+        (.ablationCAM, "Ablation-CAM: channels weighted by the score drop when each is set to 0",
+         "w_c = (f_t − f_t(A_c := 0)) / f_t; map = relu(Σ_c w_c A_c)", "Desai & Ramaswamy 2020; pytorch-grad-cam AblationCAM"),
+        (.eigenCAM, "Eigen-CAM: first principal component of the feature map (class-agnostic)",
+         "p = R v, R = positions × channels centred per channel, v = first right singular vector; p negated if |min p| > |max p|; map = relu(p)",
+         "Muhammad & Yeasin 2020; pytorch-grad-cam EigenCAM"),
+    ]
+
+    static let layerParameter = Parameter("layer", default: "last feature map",
+                                          "node or value whose (N, C, h, w) output is combined (default: the last one with more than one position)")
+    static let upsampleParameter = Parameter("upsample", default: "true", "resize the map to the input's height and width (bilinear); false: (N, 1, h, w)")
+
+    /// Reads `upsample`.
+    static func upsample(_ options: Options) throws -> Bool {
+        switch options.string("upsample", default: "true").lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        case let other: throw ExplainError(.invalidArgument, "upsample = '\(other)': use true or false")
+        }
+    }
+
+    public static func register(into registry: inout Registry) throws {
+        for (variant, summary, formula, reference) in entries {
+            var parameters = [layerParameter, upsampleParameter]
+            if variant == .scoreCAM || variant == .ablationCAM {
+                parameters.append(Parameter("batch_size", default: "32", "perturbed copies per forward batch"))
+            }
+            try registry.register(AnalyzerEntry(id: variant.rawValue, family: "cam", summary: summary, formula: formula,
+                                                reference: reference, parameters: parameters) { model, options, _ in
+                try CAMAnalyzer(model: model, variant: variant, layer: options.values["layer"], upsample: try upsample(options),
+                                batchSize: try options.int("batch_size", default: 32, range: 1...100_000))
+            })
+        }
+        let methods: [(String, CAMAnalyzer.Variant, Bool)] = [
+            ("LayerGradCam", .gradCAM, false), ("LayerGradCam+interpolate", .gradCAM, true), ("GradCAMPlusPlus", .gradCAMPlusPlus, false),
+            ("XGradCAM", .xGradCAM, false), ("LayerCAM", .layerCAM, false), ("HiResCAM", .hiResCAM, false),
+            ("ScoreCAM", .scoreCAM, false), ("AblationCAM", .ablationCAM, false), ("EigenCAM", .eigenCAM, false),
+        ]
+        for (method, variant, upsampled) in methods {
+            try registry.register(CaseTranslator(method: method) { c in
+                guard let tensor = c.params["onnx_tensor"]?.string ?? c.params["onnx_node"]?.string else { return nil }
+                return (variant.rawValue, Options(["layer": tensor, "upsample": "\(upsampled)"]))
+            })
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import ExplainCore
+
+/// The channel combinations `Σ_c w_c ⊙ A_c` (before the final relu) of the CAM variants, per sample,
+/// as `(N, 1, h, w)` tensors. Sums run in Double.
+enum CAMWeights {
+    /// The gradient-based variants.
+    static func fromGradient(_ variant: CAMAnalyzer.Variant, activation a: Tensor, gradient g: Tensor) throws -> Tensor {
+        guard g.shape == a.shape else { throw ExplainError.shape("gradient \(Shape.format(g.shape)) does not match the feature map \(Shape.format(a.shape))") }
+        let (n, c, hw) = (a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
+        return Tensor(shape: [n, 1, a.shape[2], a.shape[3]]) { out in
+            a.withUnsafeBufferPointer { pa in g.withUnsafeBufferPointer { pg in
+                for s in 0..<n {
+                    var map = [Double](repeating: 0, count: hw)
+                    for ch in 0..<c {
+                        let base = (s * c + ch) * hw
+                        let A = UnsafeBufferPointer(rebasing: pa[base..<(base + hw)]), G = UnsafeBufferPointer(rebasing: pg[base..<(base + hw)])
+                        switch variant {
+                        case .layerCAM: for i in 0..<hw { map[i] += Double(max(G[i], 0)) * Double(A[i]) }
+                        case .hiResCAM: for i in 0..<hw { map[i] += Double(G[i]) * Double(A[i]) }
+                        default:
+                            let w = weight(variant, A, G)
+                            for i in 0..<hw { map[i] += w * Double(A[i]) }
+                        }
+                    }
+                    for i in 0..<hw { out[s * hw + i] = Float(map[i]) }
+                }
+            } }
+        }
+    }
+
+    /// One channel's weight for Grad-CAM, Grad-CAM++ and XGrad-CAM.
+    static func weight(_ variant: CAMAnalyzer.Variant, _ a: UnsafeBufferPointer<Float>, _ g: UnsafeBufferPointer<Float>) -> Double {
+        let hw = a.count
+        switch variant {
+        case .gradCAMPlusPlus:
+            let sum = a.reduce(0.0) { $0 + Double($1) }
+            var w = 0.0
+            for i in 0..<hw where g[i] != 0 {
+                let g1 = Double(g[i]), g2 = g1 * g1
+                w += max(g1, 0) * g2 / (2 * g2 + sum * g2 * g1 + 1e-6)
+            }
+            return w
+        case .xGradCAM:
+            let sum = a.reduce(0.0) { $0 + Double($1) }
+            var w = 0.0
+            for i in 0..<hw { w += Double(g[i]) * Double(a[i]) }
+            return w / (sum + 1e-7)
+        default:
+            return g.reduce(0.0) { $0 + Double($1) } / Double(max(hw, 1))
+        }
+    }
+
+    /// Σ_k seed_k · out[row, k]: the explained value of each row of a forward output.
+    static func explained(_ out: Tensor, seedRow: [Float]) -> [Double] {
+        let k = seedRow.count, rows = out.count / max(k, 1)
+        return out.withUnsafeBufferPointer { p in
+            (0..<rows).map { r in (0..<k).reduce(0.0) { $0 + Double(seedRow[$1]) * Double(p[r * k + $1]) } }
+        }
+    }
+
+    /// Score-CAM: `s_c = f_t(x ⊙ M_c)` for masks from each channel, weights `softmax(s)`.
+    static func score(activation a: Tensor, input x: Tensor, model: ExplainableModel, seed: Tensor, batchSize: Int) throws -> Tensor {
+        guard x.rank == 4 else { throw ExplainError.shape("Score-CAM masks images (N, C, H, W); the input is \(Shape.format(x.shape))") }
+        let (n, c, h, w) = (a.shape[0], a.shape[1], x.shape[2], x.shape[3])
+        let per = x.count / n, plane = h * w, k = seed.count / n
+        var weights = [[Double]]()
+        for s in 0..<n {
+            let masks = try a.sample(s).resizedBilinear(height: h, width: w, alignCorners: true)   // (1, C, H, W)
+            let scaled = masks.withUnsafeBufferPointer { pm in
+                (0..<c).map { ch -> [Float] in
+                    let m = UnsafeBufferPointer(rebasing: pm[(ch * plane)..<((ch + 1) * plane)])
+                    let lo = m.min() ?? 0, hi = m.max() ?? 0
+                    return m.map { ($0 - lo) / (hi - lo + 1e-8) }
+                }
+            }
+            let xs = Array(x.scalars[(s * per)..<((s + 1) * per)]), seedRow = Array(seed.scalars[(s * k)..<((s + 1) * k)])
+            var scores = [Double]()
+            for start in stride(from: 0, to: c, by: batchSize) {
+                let m = min(batchSize, c - start)
+                var shape = x.shape
+                shape[0] = m
+                let batch = Tensor(shape: shape) { p in
+                    for j in 0..<m { for i in 0..<per { p[j * per + i] = xs[i] * scaled[start + j][i % plane] } }
+                }
+                scores += explained(try BatchChunks.predict(model.graph, batch, output: model.output), seedRow: seedRow)
+            }
+            let top = scores.max() ?? 0
+            let e = scores.map { exp($0 - top) }, total = e.reduce(0, +)
+            weights.append(e.map { $0 / total })
+        }
+        return combine(a, weights)
+    }
+
+    /// Ablation-CAM: `w_c = (y − y_c) / y`, `y_c` with channel c of the feature map set to 0.
+    static func ablation(activation a: Tensor, at value: ValueID, input x: Tensor, model: ExplainableModel, seed: Tensor,
+                         batchSize: Int) throws -> Tensor {
+        let (n, c, hw) = (a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
+        let k = seed.count / n
+        let full = try BatchChunks.predict(model.graph, x, output: model.output)
+        var weights = [[Double]]()
+        for s in 0..<n {
+            let sample = try x.sample(s), seedRow = Array(seed.scalars[(s * k)..<((s + 1) * k)])
+            let y = explained(try full.sample(s), seedRow: seedRow)[0]
+            var ablated = [Double]()
+            for start in stride(from: 0, to: c, by: batchSize) {
+                let m = min(batchSize, c - start)
+                let copies = try Tensor.concatenateBatches([Tensor](repeating: sample, count: m))
+                let zeroing: (Tensor) throws -> Tensor = { t in
+                    var t = t
+                    t.withUnsafeMutableBufferPointer { p in
+                        for j in 0..<m { (p.baseAddress! + (j * c + start + j) * hw).update(repeating: 0, count: hw) }
+                    }
+                    return t
+                }
+                let acts = try model.graph.forward([copies], outputs: [model.output], altering: [value: zeroing])
+                ablated += explained(try acts.value(model.output), seedRow: seedRow)
+            }
+            weights.append(ablated.map { y == 0 ? 0 : (y - $0) / y })
+        }
+        return combine(a, weights)
+    }
+
+    /// Eigen-CAM: the projection of the centred positions × channels matrix on its first right
+    /// singular vector, signed so that its largest magnitude is positive.
+    static func eigen(activation a: Tensor) -> Tensor {
+        let (n, c, hw) = (a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
+        return Tensor(shape: [n, 1, a.shape[2], a.shape[3]]) { out in
+            a.withUnsafeBufferPointer { pa in
+                for s in 0..<n {
+                    // R[i][ch]: position i, channel ch, centred per channel.
+                    var r = [Double](repeating: 0, count: hw * c)
+                    for ch in 0..<c {
+                        let base = (s * c + ch) * hw
+                        let mean = (0..<hw).reduce(0.0) { $0 + Double(pa[base + $1]) } / Double(hw)
+                        for i in 0..<hw { r[i * c + ch] = Double(pa[base + i]) - mean }
+                    }
+                    var p = SymmetricEigen.firstPrincipalProjection(r, rows: hw, columns: c)
+                    if abs(p.min() ?? 0) > abs(p.max() ?? 0) { p = p.map { -$0 } }
+                    for i in 0..<hw { out[s * hw + i] = Float(p[i]) }
+                }
+            }
+        }
+    }
+
+    /// `Σ_c w[s][c] · A[s, c]` per sample.
+    static func combine(_ a: Tensor, _ weights: [[Double]]) -> Tensor {
+        let (n, c, hw) = (a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
+        return Tensor(shape: [n, 1, a.shape[2], a.shape[3]]) { out in
+            a.withUnsafeBufferPointer { pa in
+                for s in 0..<n {
+                    var map = [Double](repeating: 0, count: hw)
+                    for ch in 0..<c {
+                        let w = weights[s][ch], base = (s * c + ch) * hw
+                        for i in 0..<hw { map[i] += w * Double(pa[base + i]) }
+                    }
+                    for i in 0..<hw { out[s * hw + i] = Float(map[i]) }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import ExplainKit
+import ExplainTestSupport
+import Foundation
+import Testing
+
+/// The CAM family against closed forms, the identities the fixture README states, and bad input
+/// (the fixture comparison is in ConformanceTests).
+@Suite struct CAMTests {
+    static let registry: Registry = {
+        var r = Registry()
+        for p in defaultPlugins() { try? p.register(into: &r) }
+        return r
+    }()
+
+    static func fixtureModel(_ name: String) throws -> (ExplainableModel, Tensor) {
+        let dir = TestPaths.reference + "/" + name
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        return (ExplainableModel(graph: imported.graph, output: imported.logits), try Numpy.readTensor(path: dir + "/input.npy"))
+    }
+
+    func cam(_ id: String, _ model: ExplainableModel, _ x: Tensor, layer: String? = nil, upsample: Bool = false) throws -> Attribution {
+        var o = Options(["upsample": "\(upsample)"])
+        if let layer { o.values["layer"] = layer }
+        return try Self.registry.makeAnalyzer(id, model: model, options: o).analyze(x, target: .max)
+    }
+
+    /// x (1, 5, 5) → Conv 1×1 (3 channels, the feature map A) → GlobalAveragePool → Flatten → Dense (2).
+    static func linearHead(seed: UInt64) throws -> (ExplainableModel, conv: Tensor, dense: Tensor, bias: Tensor) {
+        var rng = TestRandom(seed: seed)
+        let conv = rng.tensor([3, 1, 1, 1], 0.2...1), dense = rng.tensor([2, 3]), bias = rng.tensor([2])
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x", shape: [nil, 1, 5, 5])
+        var v = try b.add(try Conv2D(weight: conv), inputs: [x], name: "conv")
+        v = try b.add(GlobalAveragePool(), inputs: [v], name: "gap")
+        v = try b.add(Flatten(), inputs: [v], name: "flat")
+        v = try b.add(try Dense(weight: dense, bias: bias), inputs: [v], name: "fc")
+        return (ExplainableModel(graph: try b.build(outputs: [v])), conv, dense, bias)
+    }
+
+    /// On A → GAP → Dense the gradient is w_t,c / hw everywhere: Grad-CAM and HiRes-CAM are
+    /// relu(Σ_c w_t,c A_c / hw); Ablation-CAM's weights are w_t,c mean(A_c) / y.
+    @Test func closedFormsOnALinearHead() throws {
+        let (model, conv, dense, bias) = try Self.linearHead(seed: 4)
+        var rng = TestRandom(seed: 5)
+        let x = rng.tensor([2, 1, 5, 5])
+        let grad = try cam("gradcam", model, x, layer: "conv"), hires = try cam("hirescam", model, x, layer: "conv")
+        let ablation = try cam("ablationcam", model, x, layer: "conv")
+        for s in 0..<2 {
+            let t = try #require(grad.targets)[s]
+            let a = (0..<3).map { c in (0..<25).map { Double(x.scalars[s * 25 + $0]) * Double(conv.scalars[c]) } }
+            let means = a.map { $0.reduce(0, +) / 25 }
+            let y = (0..<3).reduce(Double(bias.scalars[t])) { $0 + Double(dense.scalars[t * 3 + $1]) * means[$1] }
+            for i in 0..<25 {
+                let g = (0..<3).reduce(0.0) { $0 + Double(dense.scalars[t * 3 + $1]) / 25 * a[$1][i] }
+                let ab = (0..<3).reduce(0.0) { $0 + Double(dense.scalars[t * 3 + $1]) * means[$1] / y * a[$1][i] }
+                #expect(abs(Double(grad.values.scalars[s * 25 + i]) - max(g, 0)) < 1e-6)
+                #expect(abs(Double(hires.values.scalars[s * 25 + i]) - max(g, 0)) < 1e-6)
+                #expect(abs(Double(ablation.values.scalars[s * 25 + i]) - max(ab, 0)) < 1e-5 * max(1, abs(ab)))
+            }
+        }
+        #expect(grad.values.shape == [2, 1, 5, 5])
+    }
+
+    /// The identities of the fixture README: on a layer feeding GlobalAveragePool → Gemm, HiRes-CAM
+    /// equals Grad-CAM and XGrad-CAM nearly so; on a Conv feeding a Relu, Layer-CAM and HiRes-CAM
+    /// equal their values on the Relu's output.
+    @Test func identitiesOnTheFixtureModels() throws {
+        let (resnet, xr) = try Self.fixtureModel("digits-resnet")
+        let layer = "/block1/relu2/Relu_output_0"
+        let grad = try cam("gradcam", resnet, xr, layer: layer).values
+        #expect(Deviation(try cam("hirescam", resnet, xr, layer: layer).values, grad).relL2 < 1e-5)
+        #expect(Deviation(try cam("xgradcam", resnet, xr, layer: layer).values, grad).relL2 < 1e-4)
+        let (cnn, xc) = try Self.fixtureModel("digits-cnn")
+        for id in ["layercam", "hirescam"] {
+            let conv = try cam(id, cnn, xc, layer: "/conv3/Conv_output_0").values, relu = try cam(id, cnn, xc, layer: "/relu3/Relu_output_0").values
+            #expect(Deviation(conv, relu).relL2 < 1e-5, "\(id)")
+        }
+    }
+
+    /// The default feature map is the last one with more than one position (not the 1×1 output of
+    /// global pooling); upsampling gives the input's size, and equals resizing the raw map.
+    @Test func defaultLayerAndUpsampling() throws {
+        let (resnet, x) = try Self.fixtureModel("digits-resnet")
+        let a = try cam("gradcam", resnet, x, upsample: true)
+        #expect(a.values.shape == [4, 1, 16, 16])
+        #expect(a.diagnostics.contains { $0.contains("/block1/relu2/Relu_output_0") })
+        let raw = try cam("gradcam", resnet, x, layer: "/block1/relu2/Relu_output_0")
+        #expect(Deviation(a.values, try raw.values.resizedBilinear(height: 16, width: 16)).maxAbs < 1e-6)
+    }
+
+    /// A rank-one feature map A_c(i, j) = u_c q(i, j): Eigen-CAM is |u| (q − mean q), sign chosen so
+    /// that the largest magnitude is positive, whichever Gram matrix is used.
+    @Test(arguments: [(3, 4), (9, 2)])   // channels < positions, and channels > positions
+    func eigenCAMOfARankOneMap(_ shape: (channels: Int, side: Int)) throws {
+        var rng = TestRandom(seed: 8)
+        let (c, side) = shape, hw = side * side
+        let u = rng.tensor([c]).scalars, q = rng.tensor([hw]).scalars
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x", shape: [nil, c, side, side])
+        let y = try b.add(Relu(), inputs: [x], name: "relu")
+        let model = ExplainableModel(graph: try b.build(outputs: [y]))
+        let input = Tensor(shape: [1, c, side, side]) { p in for ch in 0..<c { for i in 0..<hw { p[ch * hw + i] = u[ch] * q[i] } } }
+        let result = try cam("eigencam", model, input, layer: "x").values.scalars
+        let norm = u.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        let mean = q.reduce(0.0) { $0 + Double($1) } / Double(hw)
+        var p = q.map { norm * (Double($0) - mean) }
+        if abs(p.min()!) > abs(p.max()!) { p = p.map { -$0 } }
+        for i in 0..<hw { #expect(abs(Double(result[i]) - max(p[i], 0)) < 1e-5, "position \(i)") }
+    }
+
+    /// Score-CAM's weights are a softmax: scaling every score equally changes nothing, so a model
+    /// whose output ignores the input gives the plain channel mean.
+    @Test func scoreCAMOfAConstantModelIsTheChannelMean() throws {
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x", shape: [nil, 2, 3, 3])
+        let a = try b.add(Relu(), inputs: [x], name: "relu")
+        let zero = try b.add(try Conv2D(weight: Tensor(shape: [1, 2, 3, 3]), bias: try Tensor(shape: [1], scalars: [2])), inputs: [a], name: "const")
+        let out = try b.add(Flatten(), inputs: [zero], name: "flat")
+        let model = ExplainableModel(graph: try b.build(outputs: [out]))
+        var rng = TestRandom(seed: 2)
+        let input = rng.tensor([1, 2, 3, 3], 0...1)
+        let result = try cam("scorecam", model, input, layer: "relu").values.scalars
+        for i in 0..<9 { #expect(abs(result[i] - (input.scalars[i] + input.scalars[9 + i]) / 2) < 1e-6) }
+    }
+
+    @Test func bilinearResizeConventions() throws {
+        let t = try Tensor(shape: [1, 1, 1, 2], scalars: [1, 2])
+        // Half-pixel centres, edges clamped (PyTorch align_corners=False).
+        #expect(try t.resizedBilinear(height: 1, width: 4).scalars == [1, 1.25, 1.75, 2])
+        // Corners aligned (align_corners=True).
+        #expect(try t.resizedBilinear(height: 1, width: 3, alignCorners: true).scalars == [1, 1.5, 2])
+        #expect(throws: ExplainError.self) { try t.resizedBilinear(height: 0, width: 3) }
+        #expect(throws: ExplainError.self) { try Tensor(shape: [2, 2]).resizedBilinear(height: 3, width: 3) }
+    }
+
+    @Test func badLayersAndOptionsAreNamedErrors() throws {
+        let (cnn, x) = try Self.fixtureModel("digits-cnn")
+        func message(_ body: () throws -> Void) -> String {
+            do { try body(); return "" } catch { return "\(error)" }
+        }
+        #expect(message { _ = try cam("gradcam", cnn, x, layer: "/conv9/Conv") }.contains("conv9"))
+        #expect(message { _ = try cam("gradcam", cnn, x, layer: "/fc1/Gemm_output_0") }.contains("feature map"))
+        #expect(message { _ = try Self.registry.makeAnalyzer("gradcam", model: cnn, options: Options(["upsample": "maybe"])) }.contains("upsample"))
+        let (mlp, xm) = try Self.fixtureModel("cancer-mlp")
+        #expect(message { _ = try cam("scorecam", mlp, xm) }.contains("--set layer"))
+    }
+}
