@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "ExplainRelevance", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Relevance"),
         .target(name: "ExplainReference", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Reference"),
         .target(name: "ExplainCAM", dependencies: ["ExplainCore"], path: "Sources/Analyzers/CAM"),
+        .target(name: "ExplainPerturbation", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Perturbation"),
 
         // Plugins.
         .target(
@@ -51,7 +52,7 @@ let package = Package(
             name: "ExplainKit",
             dependencies: [
                 "ExplainCore", "ExplainONNX", "ExplainArrays", "ExplainZoo", "ExplainConformance", "ExplainImaging",
-                "ExplainGradient", "ExplainSignal", "ExplainRelevance", "ExplainReference", "ExplainCAM",
+                "ExplainGradient", "ExplainSignal", "ExplainRelevance", "ExplainReference", "ExplainCAM", "ExplainPerturbation",
             ],
             path: "Sources/ExplainKit"
         ),

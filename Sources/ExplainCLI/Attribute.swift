@@ -24,6 +24,7 @@ struct Attribute: ParsableCommand {
             if let threads { try BLAS.setThreads(threads) }
             let registry = try registry()
             var options = try Options(parsing: settings)
+            for (key, path) in options.files { options.tensors[key] = try Numpy.readTensor(path: path) }
             let method = self.method ?? (rules.isEmpty && preset == nil ? nil : "lrp")
             guard let method else { throw ExplainError(.invalidArgument, "give --method (see `explain list`)") }
             if !rules.isEmpty { options.values["rules"] = ([options.values["rules"]].compactMap { $0 } + rules).joined(separator: ";") }

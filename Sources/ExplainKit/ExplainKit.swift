@@ -3,6 +3,7 @@
 @_exported import ExplainCAM
 @_exported import ExplainCore
 @_exported import ExplainONNX
+@_exported import ExplainPerturbation
 @_exported import ExplainZoo
 @_exported import ExplainConformance
 @_exported import ExplainGradient
@@ -13,5 +14,5 @@
 
 /// The method families shipped with ExplainKit, in registration order.
 public func defaultPlugins() -> [any Plugin.Type] {
-    [GradientPlugin.self, SignalPlugin.self, RelevancePlugin.self, ReferencePlugin.self, CAMPlugin.self]
+    [GradientPlugin.self, SignalPlugin.self, RelevancePlugin.self, ReferencePlugin.self, CAMPlugin.self, PerturbationPlugin.self]
 }

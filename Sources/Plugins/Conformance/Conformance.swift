@@ -128,17 +128,35 @@ public struct ConformanceRunner {
                 continue
             }
             do {
-                guard let (analyzerID, options) = try translator.translate(fixture) else {
+                guard let (analyzerID, translated) = try translator.translate(fixture) else {
                     results.append(CaseResult(model: name, id: id, outcome: .skipped("this variant of \(method) is not supported"), seconds: 0))
                     continue
                 }
+                // Arrays the case names (groups, samples, masks) are files of the model's folder.
+                var options = translated
+                for (key, path) in options.files {
+                    guard Self.isPlainName(path) else { throw ExplainError(.invalidArgument, "\(key): '\(path)' is not a file of the model's folder") }
+                    options.tensors[key] = try Numpy.readTensor(path: "\(dir)/\(path)")
+                }
                 let analyzer = try registry.makeAnalyzer(analyzerID, model: model, options: options)
                 let attribution = try analyzer.analyze(input, target: .indices(targets))
-                // Our result is written before the reference is read.
+                // Our results are written before the references are read.
                 try Numpy.write(attribution.values, path: "\(out)/\(id).npy")
+                for (key, t) in attribution.extras where Self.isPlainName(key) { try Numpy.write(t, path: "\(out)/\(id).\(key).npy") }
                 let reference = try Numpy.readTensor(path: "\(dir)/\(file)")
                 let tolerance = c["tolerance"] as? [String: Double] ?? [:]
-                let outcome = Self.compare(attribution.values, reference, rtol: tolerance["rtol"] ?? 1e-5, atol: tolerance["atol"] ?? 1e-5)
+                var outcome = Self.compare(attribution.values, reference, rtol: tolerance["rtol"] ?? 1e-5, atol: tolerance["atol"] ?? 1e-5)
+                // A secondary reference: params[K] names a file and params[K_tolerance] its tolerance.
+                for (key, value) in fixture.params.sorted(by: { $0.key < $1.key }) {
+                    guard case .passed = outcome, let ref = value.string, ref.hasSuffix(".npy"), Self.isPlainName(ref),
+                          case .object(let tol)? = fixture.params[key + "_tolerance"] else { continue }
+                    guard let mine = attribution.extras[key] else {
+                        outcome = .failed("the case also checks '\(key)' (\(ref)), which \(analyzerID) did not return"); break
+                    }
+                    let secondary = Self.compare(mine, try Numpy.readTensor(path: "\(dir)/\(ref)"),
+                                                 rtol: tol["rtol"]?.number ?? 1e-5, atol: tol["atol"]?.number ?? 1e-5)
+                    if case .failed(let why) = secondary { outcome = .failed("\(key): \(why)") }
+                }
                 results.append(CaseResult(model: name, id: id, outcome: outcome, seconds: elapsed()))
             } catch let e as ExplainError {
                 results.append(CaseResult(model: name, id: id, outcome: .failed("error: \(e)"), seconds: elapsed()))

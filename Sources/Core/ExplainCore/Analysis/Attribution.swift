@@ -12,6 +12,8 @@ public struct Attribution: Sendable {
     public var captured: [String: Tensor]
     /// Human-readable notes (nodes without a rule, clipping, …).
     public var diagnostics: [String]
+    /// Secondary results by name, batch first (e.g. `intercepts`: LIME's per-sample intercepts).
+    public var extras: [String: Tensor] = [:]
 
     public init(values: Tensor, output: Tensor, targets: [Int]? = nil, delta: [Double]? = nil,
                 captured: [String: Tensor] = [:], diagnostics: [String] = []) {

@@ -27,7 +27,7 @@ public struct Baseline: Sendable, CustomStringConvertible {
     public static func tensor(_ t: Tensor) -> Baseline { Baseline(storage: .tensor(t)) }
 
     /// The documented `baseline` parameter of analyzers that take one.
-    public static let parameter = Parameter("baseline", default: "0", "reference input x0: one value, or one value per input channel (comma-separated)")
+    public static let parameter = Parameter("baseline", default: "0", "reference input x0: one value, one value per input channel (comma-separated), or file:B.npy (one sample or the batch)")
 
     /// Parses the text form: one number, or one number per channel separated by commas.
     public static func parse(_ text: String, key: String = "baseline") throws -> Baseline {
@@ -41,8 +41,9 @@ public struct Baseline: Sendable, CustomStringConvertible {
         })
     }
 
-    /// Reads the `baseline` option (default: zero).
+    /// Reads the `baseline` option (default: zero): text, or an array given as `file:B.npy`.
     public static func from(_ options: Options, key: String = "baseline") throws -> Baseline {
+        if let t = try options.tensor(key) { return .tensor(t) }
         guard let text = options.values[key] else { return .zero }
         return try parse(text, key: key)
     }

@@ -108,6 +108,10 @@ extension Attribution {
             let pieces = parts.compactMap { $0.captured[name] }
             if pieces.count == parts.count { joined.captured[name] = try Tensor.concatenateBatches(pieces) }
         }
+        for name in first.extras.keys {
+            let pieces = parts.compactMap { $0.extras[name] }
+            if pieces.count == parts.count { joined.extras[name] = try Tensor.concatenateBatches(pieces) }
+        }
         var seen = Set<String>()
         joined.diagnostics = parts.flatMap(\.diagnostics).filter { seen.insert($0).inserted }
         return joined

@@ -3,6 +3,24 @@ import Foundation
 /// Analyzer parameters given as text (`--set key=value`), with typed, validated access.
 public struct Options: Sendable, CustomStringConvertible {
     public var values: [String: String]
+    /// Arrays given for keys whose text is `file:PATH.npy` (loaded by the caller that can read
+    /// files: the CLI, the conformance runner), e.g. feature groups or a baseline image.
+    public var tensors: [String: Tensor] = [:]
+
+    /// The keys whose value names a file (`file:…`), with the path.
+    public var files: [(key: String, path: String)] {
+        values.keys.sorted().compactMap { k in values[k].flatMap { $0.hasPrefix("file:") ? (k, String($0.dropFirst(5))) : nil } }
+    }
+
+    /// The array given for `key`; nil when the key is absent. A `file:` value that was not loaded
+    /// is an error naming the key.
+    public func tensor(_ key: String) throws -> Tensor? {
+        if let t = tensors[key] { return t }
+        if let v = values[key], v.hasPrefix("file:") {
+            throw ExplainError(.invalidArgument, "\(key) = \(v): the file was not loaded (arrays from files are read by `explain attribute` and the conformance runner)")
+        }
+        return nil
+    }
 
     public init(_ values: [String: String] = [:]) { self.values = values }
 

@@ -1,0 +1,118 @@
+import ExplainCore
+
+/// Feature ablation: each group in turn takes the baseline's values, and every element of the
+/// group receives the drop of the target output, `d_g = f_t(x) − f_t(x with group g := x0)`
+/// (not divided by the group size; Captum `FeatureAblation`).
+public struct FeatureAblation: Analyzer {
+    public let id: String
+    public let scorer: Scorer
+    public let baseline: Baseline
+    /// The groups for an input batch (default: every element its own group, as Captum).
+    public let groups: @Sendable (Tensor) throws -> FeatureGroups
+
+    public init(id: String = "feature_ablation", model: ExplainableModel, baseline: Baseline = .zero, batchSize: Int = 64,
+                groups: @escaping @Sendable (Tensor) throws -> FeatureGroups = { FeatureGroups(elementsOf: $0) }) {
+        self.id = id
+        self.scorer = Scorer(model: model, batchSize: batchSize)
+        self.baseline = baseline
+        self.groups = groups
+    }
+
+    public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
+        let (output, seed, picked) = try scorer.start(input, target: target)
+        let x0 = try baseline.batch(like: input), g = try groups(input)
+        var values = [[Double]]()
+        for s in 0..<input.shape[0] {
+            let m = g.count[s]
+            // Coalition 0: everything present (f_t(x)); coalition 1 + j: all but group j.
+            let coalitions = [[Bool](repeating: true, count: m)] + (0..<m).map { j in (0..<m).map { $0 != j } }
+            let f = try scorer.coalitionScores(coalitions, sample: s, input: input, baseline: x0, groups: g, seed: seed)
+            values.append((0..<m).map { f[0] - f[1 + $0] })
+        }
+        return Attribution(values: FeatureGroups.spread(values, over: g, shape: input.shape), output: output, targets: picked)
+    }
+}
+
+/// Occlusion: a window slides over each sample's dimensions; at each position the window takes
+/// the baseline's values and every element inside receives the drop of the target output; each
+/// element's attribution is the mean over the windows that contain it (Zeiler & Fergus 2014;
+/// Captum `Occlusion`). Window corners lie at `0, s, 2s, …` with `⌈(D − w)/s⌉ + 1` positions per
+/// dimension (the last window clipped at the border when `s` does not divide `D − w`).
+public struct Occlusion: Analyzer {
+    public let id: String
+    public let scorer: Scorer
+    public let baseline: Baseline
+    /// Window and strides per sample dimension (nil: the defaults of `resolve`).
+    public let window: [Int]?
+    public let strides: [Int]?
+
+    public init(id: String = "occlusion", model: ExplainableModel, window: [Int]? = nil, strides: [Int]? = nil,
+                baseline: Baseline = .zero, batchSize: Int = 64) {
+        self.id = id
+        self.scorer = Scorer(model: model, batchSize: batchSize)
+        self.baseline = baseline
+        self.window = window
+        self.strides = strides
+    }
+
+    /// Window and strides for a sample shape: a single number k stands for (C, k, k) on images and
+    /// (k) on vectors; defaults: all channels × ⌈H/8⌉ × ⌈W/8⌉ (vectors: 1), strides ⌈window/2⌉.
+    public func resolve(_ dims: [Int]) throws -> (window: [Int], strides: [Int]) {
+        func expand(_ v: [Int]?, _ fallback: [Int], _ name: String) throws -> [Int] {
+            guard let v else { return fallback }
+            let full = v.count == 1 && dims.count == 3 ? [dims[0], v[0], v[0]] : v
+            guard full.count == dims.count else {
+                throw ExplainError.argument("\(name) has \(v.count) values; the samples have \(dims.count) dimensions \(Shape.format(dims)) (one value per dimension, or one for an image's H and W)")
+            }
+            return full
+        }
+        let w = try expand(window, dims.count == 3 ? [dims[0], (dims[1] + 7) / 8, (dims[2] + 7) / 8] : dims.map { _ in 1 }, "window")
+        let s = try expand(strides, w.map { ($0 + 1) / 2 }, "strides")
+        for (d, (wi, si)) in zip(dims, zip(w, s)) where wi < 1 || wi > d || si < 1 {
+            throw ExplainError.argument("window \(w) / strides \(s): each window size must lie in 1…its dimension \(Shape.format(dims)) and each stride be ≥ 1")
+        }
+        return (w, s)
+    }
+
+    public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
+        let (output, seed, picked) = try scorer.start(input, target: target)
+        let dims = Array(input.shape.dropFirst()), (w, st) = try resolve(dims)
+        let x0 = try baseline.batch(like: input)
+        let n = input.shape[0], per = input.count / n, k = seed.count / n
+        let counts = zip(dims, zip(w, st)).map { d, ws in (d - ws.0 + ws.1 - 1) / ws.1 + 1 }
+        let positions = counts.reduce(1, *)
+        guard positions <= 10_000_000 else { throw ExplainError(.tooLarge, "\(positions) window positions per sample: use larger strides") }
+        var strides = [Int](repeating: 1, count: dims.count)
+        for d in stride(from: dims.count - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * dims[d + 1] }
+        /// The flat indices inside window position `p`.
+        func elements(_ p: Int) -> [Int] {
+            var corner = [Int](repeating: 0, count: dims.count), rest = p
+            for d in stride(from: dims.count - 1, through: 0, by: -1) { corner[d] = (rest % counts[d]) * st[d]; rest /= counts[d] }
+            var out = [0]
+            for d in 0..<dims.count {
+                let range = corner[d]..<min(corner[d] + w[d], dims[d])
+                out = out.flatMap { base in range.map { base + $0 * strides[d] } }
+            }
+            return out
+        }
+        let windows = (0..<positions).map(elements)
+        var total = [Double](repeating: 0, count: input.count), covered = [Int](repeating: 0, count: per)
+        for win in windows { for i in win { covered[i] += 1 } }
+        for s in 0..<n {
+            let b0 = x0.shape[0] == 1 ? 0 : s
+            let f = try input.withUnsafeBufferPointer { px in
+                try x0.withUnsafeBufferPointer { pb in
+                    try scorer.scores(count: positions + 1, sampleShape: dims, seedRow: seed.scalars[(s * k)..<((s + 1) * k)]) { j, out in
+                        for i in 0..<per { out[i] = px[s * per + i] }
+                        if j > 0 { for i in windows[j - 1] { out[i] = pb[b0 * per + i] } }
+                    }
+                }
+            }
+            for (p, win) in windows.enumerated() { for i in win { total[s * per + i] += f[0] - f[1 + p] } }
+        }
+        let values = Tensor(shape: input.shape) { out in
+            for i in 0..<out.count { out[i] = covered[i % per] > 0 ? Float(total[i] / Double(covered[i % per])) : 0 }
+        }
+        return Attribution(values: values, output: output, targets: picked)
+    }
+}

@@ -1,0 +1,151 @@
+import ExplainCore
+
+/// Registers the model-agnostic family: `occlusion`, `feature_ablation`, `shapley_values`,
+/// `kernel_shap`, `lime`, `rise`.
+public enum PerturbationPlugin: Plugin {
+    static let family = "model-agnostic"
+    static let batch = Parameter("batch_size", default: "64", "perturbed copies per forward batch")
+    static let groups = Parameter("groups", default: "(method default)", "file:G.npy: integer group id per element (input or one sample's shape)")
+    static func grid(_ fallback: String) -> Parameter {
+        Parameter("grid", default: fallback, "images: k × k rectangular blocks over H and W, shared by the channels (instead of groups)")
+    }
+    static let seed = Parameter("seed", default: "0", "random seed (same seed, same result)")
+
+    /// The groups an analyzer uses for an input: the options' `groups` or `grid`, else `fallback`.
+    static func grouping(_ options: Options, fallback: @escaping @Sendable (Tensor) throws -> FeatureGroups) throws -> @Sendable (Tensor) throws -> FeatureGroups {
+        let o = options
+        if options.values["grid"] != nil { _ = try options.int("grid", default: 4, range: 1...4096) }
+        return { input in try FeatureGroups.from(o, input: input) { try fallback(input) } }
+    }
+
+    static func integers(_ options: Options, _ key: String) throws -> [Int]? {
+        guard options.values[key] != nil else { return nil }
+        return try options.list(key).map { text in
+            guard let v = Int(text) else { throw ExplainError(.invalidArgument, "\(key) = '\(options.values[key]!)': '\(text)' is not an integer") }
+            return v
+        }
+    }
+
+    static func seedValue(_ o: Options) throws -> UInt64 { UInt64(try o.int("seed", default: 0, range: 0...Int.max)) }
+
+    public static func register(into registry: inout Registry) throws {
+        try registry.register(AnalyzerEntry(
+            id: "occlusion", family: family, summary: "Occlusion: drop of the target output when a sliding window takes the baseline's values",
+            formula: "R_i = mean over windows p ∋ i of f_t(x) − f_t(x with window p := x0)",
+            reference: "Zeiler & Fergus 2014; Captum Occlusion",
+            parameters: [Parameter("window", default: "C,⌈H/8⌉,⌈W/8⌉", "window size per sample dimension (one number: C,k,k on images)"),
+                         Parameter("strides", default: "⌈window/2⌉", "step per sample dimension"), Baseline.parameter, batch]
+        ) { model, o, _ in
+            Occlusion(model: model, window: try integers(o, "window"), strides: try integers(o, "strides"), baseline: try Baseline.from(o),
+                      batchSize: try o.int("batch_size", default: 64, range: 1...100_000))
+        })
+        try registry.register(AnalyzerEntry(
+            id: "feature_ablation", family: family, summary: "Feature ablation: drop of the target output when each group takes the baseline's values",
+            formula: "R_i = f_t(x) − f_t(x with group(i) := x0)", reference: "Captum FeatureAblation",
+            parameters: [groups, grid("(every element its own group)"), Baseline.parameter, batch]
+        ) { model, o, _ in
+            FeatureAblation(model: model, baseline: try Baseline.from(o), batchSize: try o.int("batch_size", default: 64, range: 1...100_000),
+                            groups: try grouping(o) { FeatureGroups(elementsOf: $0) })
+        })
+        try registry.register(AnalyzerEntry(
+            id: "shapley_values", family: family, summary: "Exact Shapley values of feature groups (all 2^M coalitions)",
+            formula: "φ_g = Σ_{S ∌ g} |S|!(M−|S|−1)!/M! (v(S ∪ g) − v(S)), v(S) = f_t(x with groups ∉ S := x0); Σ φ = f_t(x) − f_t(x0)",
+            reference: "Shapley 1953; Štrumbelj & Kononenko 2014; Captum ShapleyValues",
+            parameters: [groups, grid("3 (images); every feature (vectors)"), Baseline.parameter, batch]
+        ) { model, o, _ in
+            ShapleyValues(id: "shapley_values", model: model, estimator: .exact, baseline: try Baseline.from(o),
+                          batchSize: try o.int("batch_size", default: 64, range: 1...100_000),
+                          groups: try grouping(o) { $0.rank == 4 ? try FeatureGroups(grid: min(3, $0.shape[2], $0.shape[3]), input: $0) : FeatureGroups(elementsOf: $0) })
+        })
+        try registry.register(AnalyzerEntry(
+            id: "kernel_shap", family: family, summary: "KernelSHAP: Shapley values of feature groups by weighted regression over coalitions",
+            formula: "φ = argmin Σ_z π(z) (v(z) − f_t(x0) − z·φ)² s.t. Σ φ = f_t(x) − f_t(x0); π = Shapley kernel",
+            reference: "Lundberg & Lee 2017; shap KernelExplainer, Captum KernelShap",
+            parameters: [Parameter("samples", default: "2M + 2048", "coalitions (all of them, exactly, when ≥ 2^M − 2), or file:Z.npy (N, S, M) with weights"),
+                         Parameter("weights", default: "(Shapley kernel)", "file:W.npy (N, S): weights of given coalitions"),
+                         seed, groups, grid("4 (images); every feature (vectors)"), Baseline.parameter, batch]
+        ) { model, o, _ in
+            let estimator: ShapleyValues.Estimator
+            if let z = try o.tensor("samples") {
+                guard let w = try o.tensor("weights") else { throw ExplainError(.invalidArgument, "given coalitions (samples=file:…) need their weights (weights=file:…)") }
+                estimator = .given(coalitions: z, weights: w)
+            } else {
+                estimator = .kernelSHAP(samples: try o.int("samples", default: -1, range: -1...10_000_000), seed: try seedValue(o))
+            }
+            return ShapleyValues(id: "kernel_shap", model: model, estimator: estimator, baseline: try Baseline.from(o),
+                                 batchSize: try o.int("batch_size", default: 64, range: 1...100_000), groups: try grouping(o) { try FeatureGroups.defaultGroups($0) })
+        })
+        try registry.register(AnalyzerEntry(
+            id: "lime", family: family, summary: "LIME: a weighted ridge regression of the target output on random group-presence vectors",
+            formula: "β = argmin Σ π(z)(f_t(x_z) − b − z·β)² + ridge·|β|², π = √exp(−d²/width²), d = 1 − √(|z|/M)",
+            reference: "Ribeiro, Singh & Guestrin 2016; lime LimeImageExplainer / LimeTabularExplainer, Captum Lime",
+            parameters: [Parameter("samples", default: "1000", "random presence vectors (the first all ones), or file:Z.npy (N, S, M)"),
+                         Parameter("kernel_width", default: "0.25", "width of the exponential kernel on the cosine distance"),
+                         Parameter("ridge", default: "1", "ridge penalty α (the intercept is not penalised)"),
+                         seed, groups, grid("4 (images); every feature (vectors)"), Baseline.parameter, batch]
+        ) { model, o, _ in
+            let samples: Lime.Samples = try o.tensor("samples").map { .given($0) }
+                ?? .random(count: try o.int("samples", default: 1000, range: 2...10_000_000), seed: try seedValue(o))
+            return try Lime(model: model, samples: samples, kernelWidth: try o.double("kernel_width", default: 0.25),
+                            ridge: try o.double("ridge", default: 1), baseline: try Baseline.from(o),
+                            batchSize: try o.int("batch_size", default: 64, range: 1...100_000), groups: try grouping(o) { try FeatureGroups.defaultGroups($0) })
+        })
+        try registry.register(AnalyzerEntry(
+            id: "rise", family: family, summary: "RISE: the target output averaged over random smooth masks, weighting each mask",
+            formula: "R = Σ_i f_t(x0 + M_i ⊙ (x − x0)) M_i / (n · p)",
+            reference: "Petsiuk, Das & Saenko 2018",
+            parameters: [Parameter("masks", default: "1000", "number of random masks, or file:M.npy (n, 1, H, W)"),
+                         Parameter("cells", default: "8", "grid cells per side of a random mask"),
+                         Parameter("p", default: "0.5", "probability of keeping a cell"), seed, Baseline.parameter, batch]
+        ) { model, o, _ in
+            let masks: Rise.Masks = try o.tensor("masks").map { .given($0) }
+                ?? .random(count: try o.int("masks", default: 1000, range: 1...10_000_000), cells: try o.int("cells", default: 8, range: 1...4096),
+                           seed: try seedValue(o))
+            return try Rise(model: model, masks: masks, keep: try o.double("p", default: 0.5), baseline: try Baseline.from(o),
+                            batchSize: try o.int("batch_size", default: 64, range: 1...100_000))
+        })
+
+        try registerTranslators(into: &registry)
+    }
+
+    /// A fixture case's scalar baseline as an option.
+    static func baseline(_ c: FixtureCase) -> [String: String] {
+        (c.params["baselines"]?.number ?? c.params["baseline"]?.number).map { ["baseline": "\($0)"] } ?? [:]
+    }
+
+    /// A file the case names under `key`, as a `file:` option value.
+    static func file(_ c: FixtureCase, _ key: String) -> String? { c.params[key]?.string.map { "file:" + $0 } }
+
+    static func registerTranslators(into registry: inout Registry) throws {
+        try registry.register(CaseTranslator(method: "Occlusion") { c in
+            guard let w = c.params["sliding_window_shapes"]?.array?.compactMap(\.number),
+                  let s = c.params["strides"]?.array?.compactMap(\.number) else { return nil }
+            return ("occlusion", Options(baseline(c).merging(["window": w.map { "\(Int($0))" }.joined(separator: ","),
+                                                              "strides": s.map { "\(Int($0))" }.joined(separator: ",")]) { $1 }))
+        })
+        try registry.register(CaseTranslator(method: "FeatureAblation") { c in
+            file(c, "feature_mask").map { ("feature_ablation", Options(baseline(c).merging(["groups": $0]) { $1 })) }
+        })
+        try registry.register(CaseTranslator(method: "ShapleyExact") { c in
+            file(c, "segments").map { ("shapley_values", Options(baseline(c).merging(["groups": $0]) { $1 })) }
+        })
+        try registry.register(CaseTranslator(method: "KernelSHAP") { c in
+            // Every coalition enumerated (the fixtures have at most 10 groups).
+            file(c, "segments").map { ("kernel_shap", Options(baseline(c).merging(["groups": $0, "samples": "1048576"]) { $1 })) }
+        })
+        try registry.register(CaseTranslator(method: "KernelSHAP+given_samples") { c in
+            guard let g = file(c, "segments"), let z = file(c, "samples"), let w = file(c, "weights") else { return nil }
+            return ("kernel_shap", Options(baseline(c).merging(["groups": g, "samples": z, "weights": w]) { $1 }))
+        })
+        try registry.register(CaseTranslator(method: "LIME+given_samples") { c in
+            guard let g = file(c, "segments"), let z = file(c, "samples"), let width = c.params["kernel_width"]?.number else { return nil }
+            var o = baseline(c).merging(["groups": g, "samples": z, "kernel_width": "\(width)"]) { $1 }
+            if let alpha = c.params["ridge_alpha"]?.number { o["ridge"] = "\(alpha)" }
+            return ("lime", Options(o))
+        })
+        try registry.register(CaseTranslator(method: "RISE+given_masks") { c in
+            guard let m = file(c, "masks"), let p = c.params["p"]?.number else { return nil }
+            return ("rise", Options(baseline(c).merging(["masks": m, "p": "\(p)"]) { $1 }))
+        })
+    }
+}

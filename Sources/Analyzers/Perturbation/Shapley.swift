@@ -1,0 +1,179 @@
+import Foundation
+import ExplainCore
+
+/// Shapley values of the groups, `v(S) = f_t(x with the groups outside S := x0)`.
+///
+/// `exact`: every coalition is evaluated, `φ_g = Σ_{S ∌ g} |S|!(M − |S| − 1)!/M! (v(S ∪ g) − v(S))`
+/// (Captum `ShapleyValues`). `kernelSHAP`: a weighted least-squares fit over sampled coalitions
+/// with the efficiency constraint `Σ φ = v(all) − v(∅)` (Lundberg & Lee 2017; `shap.KernelExplainer`).
+public struct ShapleyValues: Analyzer {
+    /// How the values are found.
+    public enum Estimator: Sendable {
+        /// All 2^M coalitions.
+        case exact
+        /// KernelSHAP with `samples` coalitions drawn with `seed` (all of them, with the Shapley
+        /// kernel's weights, when `samples ≥ 2^M − 2`: then it equals `exact`).
+        case kernelSHAP(samples: Int, seed: UInt64)
+        /// KernelSHAP with given coalitions `(N, S, M_max)` (0/1) and weights `(N, S)`.
+        case given(coalitions: Tensor, weights: Tensor)
+    }
+
+    public let id: String
+    public let scorer: Scorer
+    public let baseline: Baseline
+    public let estimator: Estimator
+    public let groups: @Sendable (Tensor) throws -> FeatureGroups
+    /// Most groups `exact` accepts (2^M forward passes per sample).
+    public static let exactLimit = 20
+
+    public init(id: String, model: ExplainableModel, estimator: Estimator, baseline: Baseline = .zero, batchSize: Int = 64,
+                groups: @escaping @Sendable (Tensor) throws -> FeatureGroups = { try FeatureGroups.defaultGroups($0) }) {
+        self.id = id
+        self.scorer = Scorer(model: model, batchSize: batchSize)
+        self.baseline = baseline
+        self.estimator = estimator
+        self.groups = groups
+    }
+
+    public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
+        let (output, seed, picked) = try scorer.start(input, target: target)
+        let x0 = try baseline.batch(like: input), g = try groups(input)
+        var values = [[Double]]()
+        for s in 0..<input.shape[0] {
+            let m = g.count[s]
+            let coalitions: [[Bool]], weights: [Double]
+            switch estimator {
+            case .exact:
+                guard m <= Self.exactLimit else {
+                    throw ExplainError(.tooLarge, "exact Shapley values of \(m) groups need 2^\(m) forward passes per sample: use fewer groups (--set grid=K) or kernel_shap")
+                }
+                coalitions = (0..<(1 << m)).map { bits in (0..<m).map { bits >> $0 & 1 == 1 } }
+                weights = []
+            case .kernelSHAP(let samples, let seed):
+                var rng = SeededGenerator(seed: seed &+ UInt64(s))
+                (coalitions, weights) = KernelSHAPSampler.draw(groups: m, samples: samples, using: &rng)
+            case .given(let z, let w):
+                (coalitions, weights) = try Self.given(z, w, sample: s, groups: m)
+            }
+            let all = [Bool](repeating: true, count: m), none = [Bool](repeating: false, count: m)
+            let f = try scorer.coalitionScores(coalitions + [all, none], sample: s, input: input, baseline: x0, groups: g, seed: seed)
+            let (fx, f0) = (f[coalitions.count], f[coalitions.count + 1])
+            if case .exact = estimator {
+                values.append(Self.exactValues(Array(f.prefix(coalitions.count)), groups: m))
+            } else {
+                values.append(try Self.constrainedFit(coalitions, weights, Array(f.prefix(coalitions.count)), fx: fx, f0: f0))
+            }
+        }
+        return Attribution(values: FeatureGroups.spread(values, over: g, shape: input.shape), output: output, targets: picked)
+    }
+
+    /// φ from `v` of every coalition (index = bit set of its groups).
+    static func exactValues(_ v: [Double], groups m: Int) -> [Double] {
+        // w(k) = k!(M − k − 1)!/M! = 1 / (M · C(M − 1, k))
+        var binomial = [Double](repeating: 1, count: m)
+        for k in 1..<max(m, 1) { binomial[k] = binomial[k - 1] * Double(m - k) / Double(k) }
+        return (0..<m).map { g in
+            var phi = 0.0
+            for bits in 0..<(1 << m) where bits >> g & 1 == 0 {
+                phi += (v[bits | 1 << g] - v[bits]) / (Double(m) * binomial[bits.nonzeroBitCount])
+            }
+            return phi
+        }
+    }
+
+    /// Sample `s`'s given coalitions and weights, without the all-absent and all-present ones.
+    static func given(_ z: Tensor, _ w: Tensor, sample s: Int, groups m: Int) throws -> ([[Bool]], [Double]) {
+        guard z.rank == 3, w.rank == 2, z.shape[0] > s, w.shape[0] > s, z.shape[1] == w.shape[1], z.shape[2] >= m else {
+            throw ExplainError.shape("coalitions \(Shape.format(z.shape)) and weights \(Shape.format(w.shape)) must be (N, S, M) and (N, S) with M ≥ \(m) groups")
+        }
+        let (count, width) = (z.shape[1], z.shape[2])
+        var rows = [[Bool]](), weights = [Double]()
+        for r in 0..<count {
+            let row = (0..<m).map { z.scalars[(s * count + r) * width + $0] != 0 }
+            if row.allSatisfy({ $0 }) || !row.contains(true) { continue }
+            rows.append(row)
+            weights.append(Double(w.scalars[s * count + r]))
+        }
+        return (rows, weights)
+    }
+
+    /// `argmin Σ w (v − f0 − z·φ)²` subject to `Σ φ = fx − f0`, by eliminating the last group.
+    static func constrainedFit(_ z: [[Bool]], _ w: [Double], _ v: [Double], fx: Double, f0: Double) throws -> [Double] {
+        guard let m = z.first?.count, m >= 1 else { return [] }
+        if m == 1 { return [fx - f0] }
+        let rows = z.map { row in (0..<(m - 1)).map { (row[$0] ? 1.0 : 0) - (row[m - 1] ? 1 : 0) } }
+        let y = zip(z, v).map { row, value in value - f0 - (row[m - 1] ? fx - f0 : 0) }
+        let (a, b) = LinearSolve.normalEquations(rows: rows, weights: w, targets: y, m - 1)
+        let beta = try LinearSolve.solve(a, b, m - 1, what: "KernelSHAP")
+        return beta + [fx - f0 - beta.reduce(0, +)]
+    }
+}
+
+/// Draws KernelSHAP's coalitions: coalition sizes are enumerated completely, smallest and largest
+/// first, while the budget covers their share of the Shapley kernel `(M − 1)/(C(M, k) k (M − k))`;
+/// the remaining budget draws coalitions (each with its complement) from the remaining sizes, and
+/// they share the remaining kernel mass in proportion to how often each was drawn.
+public enum KernelSHAPSampler {
+    public static func draw(groups m: Int, samples budget: Int, using rng: inout SeededGenerator) -> ([[Bool]], [Double]) {
+        guard m >= 2 else { return ([], []) }
+        let sizes = (m - 1 + 1) / 2   // k = 1 … ⌈(M − 1)/2⌉, each paired with M − k
+        var mass = (1...sizes).map { k in Double(m - 1) / (Double(k) * Double(m - k)) * (2 * k == m ? 1 : 2) }
+        let total = mass.reduce(0, +)
+        mass = mass.map { $0 / total }
+        var rows = [[Bool]](), weights = [Double]()
+        var left = budget, done = 0, remaining = 1.0
+        func choose(_ n: Int, _ k: Int) -> Double { (0..<k).reduce(1.0) { $0 * Double(n - $1) / Double($1 + 1) } }
+        for k in 1...sizes {
+            let paired = 2 * k != m, count = choose(m, k) * (paired ? 2 : 1)
+            guard count <= Double(left), Double(left) * mass[k - 1] / remaining / count >= 1 - 1e-8 else { break }
+            let each = mass[k - 1] / count
+            for subset in subsets(m, k) {
+                rows.append(subset); weights.append(each)
+                if paired { rows.append(subset.map { !$0 }); weights.append(each) }
+            }
+            left -= Int(count)
+            remaining -= mass[k - 1]
+            done = k
+        }
+        guard done < sizes, left > 0 else { return (rows, weights) }
+        // Never ask for more distinct coalitions than the remaining sizes hold.
+        let available = (done + 1...sizes).reduce(0.0) { $0 + choose(m, $1) * (2 * $1 == m ? 1 : 2) }
+        left = min(left, Int(min(available, Double(Int.max / 2))))
+        // Random part: sizes done+1 … sizes, by their remaining mass.
+        let rest = Array(mass[done...]), restTotal = rest.reduce(0, +)
+        var drawn: [[Bool]: Int] = [:], order: [[Bool]] = []
+        var attempts = 0
+        while left > 0 && attempts < 100 * budget {
+            attempts += 1
+            var u = Double(rng.next() >> 11) * 0x1.0p-53 * restTotal, pick = 0
+            while pick < rest.count - 1 && u >= rest[pick] { u -= rest[pick]; pick += 1 }
+            let k = done + 1 + pick
+            var members = Array(0..<m)
+            for i in 0..<k { members.swapAt(i, i + Int(rng.next() % UInt64(m - i))) }   // partial Fisher–Yates
+            var z = [Bool](repeating: false, count: m)
+            for i in members.prefix(k) { z[i] = true }
+            for c in (2 * k == m ? [z] : [z, z.map { !$0 }]) {
+                if drawn[c] == nil { order.append(c); left -= 1 }
+                drawn[c, default: 0] += 1
+            }
+        }
+        let draws = Double(drawn.values.reduce(0, +))
+        for c in order { rows.append(c); weights.append(remaining * Double(drawn[c]!) / draws) }
+        return (rows, weights)
+    }
+
+    /// All subsets of size `k` of `m` elements.
+    static func subsets(_ m: Int, _ k: Int) -> [[Bool]] {
+        var out = [[Bool]](), pick = Array(0..<k)
+        while true {
+            var z = [Bool](repeating: false, count: m)
+            for i in pick { z[i] = true }
+            out.append(z)
+            var i = k - 1
+            while i >= 0 && pick[i] == m - k + i { i -= 1 }
+            if i < 0 { return out }
+            pick[i] += 1
+            for j in (i + 1)..<k { pick[j] = pick[j - 1] + 1 }
+        }
+    }
+}
