@@ -80,6 +80,7 @@ let package = Package(
             dependencies: ["ExplainKit", "ExplainTestSupport", "ExampleRulePlugin"],
             path: "Tests/ExplainRelevanceTests"
         ),
+        .testTarget(name: "ExplainPerturbationTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainPerturbationTests"),
         .testTarget(name: "ExplainCAMTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainCAMTests"),
         .testTarget(name: "ExplainReferenceTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainReferenceTests"),
         .testTarget(name: "ExplainAnalysisTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainAnalysisTests"),

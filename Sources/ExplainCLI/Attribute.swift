@@ -11,7 +11,7 @@ struct Attribute: ParsableCommand {
     @Option(name: .customLong("rule"), help: "LRP rule for matching layers, selector=rule[:args], tried first (repeatable), e.g. conv=gamma:0.25, first=zbox:-1,1, 'name:layer4.*=alpha_beta:2,1'.") var rules: [String] = []
     @Option(help: "LRP preset the --rule entries fall through to (e.g. lrp.epsilon_plus).") var preset: String?
     @Option(name: .customLong("keep"), help: "Also write the relevance/gradient arriving at this node (repeatable; saved next to --output).") var keep: [String] = []
-    @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable; see `explain describe ID`).") var settings: [String] = []
+    @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable; see `explain describe ID`); a value file:A.npy passes an array (groups, samples, masks, baseline).") var settings: [String] = []
     @Option(help: "max (default), all, an output index, or file:T.npy (int64 indices per sample, or a float seed).") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
     @Option(help: "Write the attribution to this .npy file.") var output: String?
@@ -23,8 +23,7 @@ struct Attribute: ParsableCommand {
         try reportingErrors {
             if let threads { try BLAS.setThreads(threads) }
             let registry = try registry()
-            var options = try Options(parsing: settings)
-            for (key, path) in options.files { options.tensors[key] = try Numpy.readTensor(path: path) }
+            var options = try parseOptions(settings)
             let method = self.method ?? (rules.isEmpty && preset == nil ? nil : "lrp")
             guard let method else { throw ExplainError(.invalidArgument, "give --method (see `explain list`)") }
             if !rules.isEmpty { options.values["rules"] = ([options.values["rules"]].compactMap { $0 } + rules).joined(separator: ";") }

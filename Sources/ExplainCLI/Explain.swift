@@ -42,6 +42,13 @@ func parseShape(_ text: String) throws -> [Int] {
 
 
 /// The process registry (built in `main`).
+/// `--set key=value` items as options; values `file:PATH.npy` are loaded as arrays.
+func parseOptions(_ settings: [String]) throws -> Options {
+    var options = try Options(parsing: settings)
+    for (key, path) in options.files { options.tensors[key] = try Numpy.readTensor(path: path) }
+    return options
+}
+
 func registry() throws -> Registry {
     guard let r = ExplainSystem.registry else { throw ExplainError(.invalidArgument, "the registry was not bootstrapped") }
     return r

@@ -54,7 +54,7 @@ struct Heatmap: ParsableCommand {
             if bgr { spec.channelOrder = "bgr" }
             let x = try spec.tensor(from: img)
             let analyzer = try registry().makeAnalyzer(method, model: ExplainableModel(graph: imported.graph, output: imported.logits),
-                                                       options: try Options(parsing: settings))
+                                                       options: try parseOptions(settings))
             let a = try analyzer.analyze(x, target: try parseTarget(target))
             let renderer = HeatmapRenderer(reduction: reduction, colormap: cmap)
             var base: Image? = nil

@@ -50,7 +50,15 @@ import Testing
         for r in cams {
             guard case .passed = r.outcome else { Issue.record("\(r.model)/\(r.id): \(r.outcome)"); continue }
         }
-        #expect(summary.passed >= 104)
+        // Every model-agnostic case of every model is implemented and passes (LIME also its intercepts).
+        let agnostic = summary.results.filter { r in ["occlusion", "feature_ablation", "shapley_exact", "kernelshap", "lime", "rise"]
+            .contains { r.id.hasPrefix($0) } }
+        #expect(agnostic.count == 20)
+        for r in agnostic {
+            guard case .passed = r.outcome else { Issue.record("\(r.model)/\(r.id): \(r.outcome)"); continue }
+        }
+        #expect(FileManager.default.fileExists(atPath: "\(out)/digits-cnn/lime_given_samples.intercepts.npy"))
+        #expect(summary.passed == 124 && summary.skipped.isEmpty)
         #expect(summary.failed == 0)
         #expect(summary.line == "\(summary.passed) passed, 0 failed, \(summary.skipped.count) skipped")
     }
@@ -65,7 +73,7 @@ import Testing
         for r in summary.results {
             if case .failed(let why) = r.outcome { Issue.record("\(r.model)/\(r.id): \(why)") }
         }
-        #expect(summary.passed >= 104)
+        #expect(summary.passed == 124)
         #expect(summary.failed == 0)
         // And about as precisely as im2col: Winograd's rounding must not turn into a convention-sized
         // error anywhere (the α-β denominators z⁻ are therefore computed per term, see AlphaBetaRule).
@@ -106,10 +114,12 @@ import Testing
         let saliency = try #require(cases.firstIndex { $0["id"] as? String == "saliency" })
         cases[gradient]["id"] = "../escaped"
         cases[saliency]["output"] = "../../gradient.npy"
+        // A wrong secondary reference (LIME's intercepts) fails its case.
+        try Numpy.write(try Tensor(shape: [4], scalars: [1, 2, 3, 4]), path: fixtures + "/mlp/lime_intercepts.npy")
         manifest["cases"] = cases
         try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: manifestPath))
 
-        let summary = try ConformanceRunner(registry: Self.registry, only: ["*gradient*", "*escaped", "saliency"])
+        let summary = try ConformanceRunner(registry: Self.registry, only: ["*gradient*", "*escaped", "saliency", "lime*"])
             .run(fixtures: fixtures, out: out) { _ in }
         func outcome(_ model: String, _ id: String) -> ConformanceRunner.Outcome? {
             summary.results.first { $0.model == model && $0.id == id }?.outcome
@@ -120,6 +130,8 @@ import Testing
             Issue.record("path-like names: \(summary.results)"); return
         }
         guard case .passed? = outcome("mlp", "input_x_gradient") else { Issue.record("\(summary.results)"); return }
-        #expect(!fm.fileExists(atPath: out + "/escaped.npy") && summary.failed == 3)
+        guard case .failed(let limeWhy)? = outcome("mlp", "lime_given_samples") else { Issue.record("lime: \(summary.results)"); return }
+        #expect(limeWhy.hasPrefix("intercepts"))
+        #expect(!fm.fileExists(atPath: out + "/escaped.npy") && summary.failed == 4)
     }
 }

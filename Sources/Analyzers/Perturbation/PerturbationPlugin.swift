@@ -70,7 +70,8 @@ public enum PerturbationPlugin: Plugin {
                 guard let w = try o.tensor("weights") else { throw ExplainError(.invalidArgument, "given coalitions (samples=file:…) need their weights (weights=file:…)") }
                 estimator = .given(coalitions: z, weights: w)
             } else {
-                estimator = .kernelSHAP(samples: try o.int("samples", default: -1, range: -1...10_000_000), seed: try seedValue(o))
+                let samples = o.values["samples"] == nil ? nil : try o.int("samples", default: 0, range: 1...10_000_000)
+                estimator = .kernelSHAP(samples: samples, seed: try seedValue(o))
             }
             return ShapleyValues(id: "kernel_shap", model: model, estimator: estimator, baseline: try Baseline.from(o),
                                  batchSize: try o.int("batch_size", default: 64, range: 1...100_000), groups: try grouping(o) { try FeatureGroups.defaultGroups($0) })

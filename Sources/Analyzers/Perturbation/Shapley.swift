@@ -11,9 +11,10 @@ public struct ShapleyValues: Analyzer {
     public enum Estimator: Sendable {
         /// All 2^M coalitions.
         case exact
-        /// KernelSHAP with `samples` coalitions drawn with `seed` (all of them, with the Shapley
-        /// kernel's weights, when `samples ≥ 2^M − 2`: then it equals `exact`).
-        case kernelSHAP(samples: Int, seed: UInt64)
+        /// KernelSHAP with `samples` coalitions (nil: 2M + 2048, shap's default) drawn with `seed`
+        /// (all of them, with the Shapley kernel's weights, when `samples ≥ 2^M − 2`: then it
+        /// equals `exact`).
+        case kernelSHAP(samples: Int?, seed: UInt64)
         /// KernelSHAP with given coalitions `(N, S, M_max)` (0/1) and weights `(N, S)`.
         case given(coalitions: Tensor, weights: Tensor)
     }
@@ -51,7 +52,7 @@ public struct ShapleyValues: Analyzer {
                 weights = []
             case .kernelSHAP(let samples, let seed):
                 var rng = SeededGenerator(seed: seed &+ UInt64(s))
-                (coalitions, weights) = KernelSHAPSampler.draw(groups: m, samples: samples, using: &rng)
+                (coalitions, weights) = KernelSHAPSampler.draw(groups: m, samples: samples ?? 2 * m + 2048, using: &rng)
             case .given(let z, let w):
                 (coalitions, weights) = try Self.given(z, w, sample: s, groups: m)
             }
@@ -111,8 +112,8 @@ public struct ShapleyValues: Analyzer {
 
 /// Draws KernelSHAP's coalitions: coalition sizes are enumerated completely, smallest and largest
 /// first, while the budget covers their share of the Shapley kernel `(M − 1)/(C(M, k) k (M − k))`;
-/// the remaining budget draws coalitions (each with its complement) from the remaining sizes, and
-/// they share the remaining kernel mass in proportion to how often each was drawn.
+/// the remaining budget draws coalitions from the remaining sizes (each with its complement, except
+/// at size M/2), and they share the remaining kernel mass in proportion to how often each was drawn.
 public enum KernelSHAPSampler {
     public static func draw(groups m: Int, samples budget: Int, using rng: inout SeededGenerator) -> ([[Bool]], [Double]) {
         guard m >= 2 else { return ([], []) }
@@ -152,10 +153,12 @@ public enum KernelSHAPSampler {
             for i in 0..<k { members.swapAt(i, i + Int(rng.next() % UInt64(m - i))) }   // partial Fisher–Yates
             var z = [Bool](repeating: false, count: m)
             for i in members.prefix(k) { z[i] = true }
-            for c in (2 * k == m ? [z] : [z, z.map { !$0 }]) {
-                if drawn[c] == nil { order.append(c); left -= 1 }
-                drawn[c, default: 0] += 1
-            }
+            let pair = 2 * k == m ? [z] : [z, z.map { !$0 }]
+            let new = pair.filter { drawn[$0] == nil }
+            if new.count > left { break }   // a coalition and its complement enter together
+            for c in pair { drawn[c, default: 0] += 1 }
+            order += new
+            left -= new.count
         }
         let draws = Double(drawn.values.reduce(0, +))
         for c in order { rows.append(c); weights.append(remaining * Double(drawn[c]!) / draws) }
