@@ -13,7 +13,8 @@ import Testing
         let imported = try ONNXImporter.load(path: dir + "/model.onnx")
         let model = ExplainableModel(graph: try imported.graph.withConvAlgorithm(.winograd), output: imported.logits)
         let x = try Numpy.readTensor(path: dir + "/input.npy")
-        let ids = ["gradient", "lrp.epsilon_plus_flat", "lrp.epsilon_gamma_box", "smoothgrad"]
+        // deeplift: its cached reference pass is made on first use, under contention too.
+        let ids = ["gradient", "lrp.epsilon_plus_flat", "lrp.epsilon_gamma_box", "smoothgrad", "deeplift", "gradcam", "kernel_shap"]
         var analyzers: [String: any Analyzer] = [:]
         var sequential: [String: Tensor] = [:]
         for id in ids {
@@ -23,7 +24,7 @@ import Testing
         // Concurrent first (the Winograd filter transforms are made on first use, under contention).
         let shared = analyzers
         let concurrent = try await withThrowingTaskGroup(of: (String, Tensor).self) { group in
-            for k in 0..<16 {
+            for k in 0..<21 {
                 let id = ids[k % ids.count]
                 group.addTask { (id, try shared[id]!.analyze(x, target: .max).values) }
             }
@@ -32,7 +33,7 @@ import Testing
             return all
         }
         for id in ids { sequential[id] = try analyzers[id]!.analyze(x, target: .max).values }
-        #expect(concurrent.count == 16)
+        #expect(concurrent.count == 21)
         for (id, values) in concurrent {
             let reference = try #require(sequential[id])
             #expect(Deviation(values, reference).relL2 < 1e-6, "\(id)")

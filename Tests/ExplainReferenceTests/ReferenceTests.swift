@@ -171,6 +171,21 @@ import Testing
         #expect(parts.diagnostics.contains { $0.contains("chunks") })
     }
 
+    /// The reference pass of a shared baseline is reused, and a changed baseline is not mistaken
+    /// for the cached one.
+    @Test func deepLiftReusesTheReferencePassOfItsBaseline() throws {
+        let (model, x) = try Self.fixtureModel("digits-resnet")
+        var analyzer = try #require(try Self.registry.makeAnalyzer("deeplift", model: model) as? BackpropAnalyzer)
+        let zero = try analyzer.analyze(x, target: .max).values
+        #expect(try analyzer.analyze(x, target: .max).values == zero)
+        analyzer.baseline = .value(0.5)
+        let half = try analyzer.analyze(x, target: .max).values
+        let fresh = try Self.registry.makeAnalyzer("deeplift", model: model, options: Options(["baseline": "0.5"])).analyze(x, target: .max).values
+        #expect(half == fresh && half != zero)
+        analyzer.baseline = .zero
+        #expect(try analyzer.analyze(x, target: .max).values == zero)
+    }
+
     /// The max-pool rule makes DeepLIFT complete on a network with max pooling (to float32
     /// precision), where Captum's usual result (max pool as its gradient) is not.
     @Test func deepLiftMaxPoolRuleRestoresCompleteness() throws {

@@ -73,7 +73,8 @@ public struct CAMAnalyzer: Analyzer {
         try input.requireFinite("the input")
         let g = model.graph
         let a = try featureMap(for: input.shape)
-        var acts = try g.forward([input], outputs: [model.output, a], retain: .all)
+        // The feature map is a requested output, so no layer overwrites it in place.
+        var acts = try g.forward([input], outputs: [model.output, a], retain: variant.usesGradient ? .backward(reads: bound.reads) : .outputsOnly)
         let activation = try acts.value(a), output = try acts.value(model.output)
         guard activation.rank == 4, activation.shape[0] == input.shape[0] else {
             throw ExplainError.shape("CAM needs a feature map (N, C, H, W); '\(g.valueNames[a])' has shape \(Shape.format(activation.shape))")

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 /// A model to explain: a graph and the value whose output is explained (by default the logits,
 /// i.e. the input of a final Softmax).
 public struct ExplainableModel: Sendable {
@@ -52,6 +53,9 @@ public struct BackpropAnalyzer: Analyzer {
     /// its values (`Site.reference`), `timesInput` multiplies by `x − x0`, and `delta` reports
     /// completeness: Σ values − Σ seed ⊙ (f(x) − f(x0)) per sample.
     public var baseline: Baseline? = nil
+    /// The reference pass of the last shared (batch-of-one) baseline: it depends only on the
+    /// baseline, so later analyses reuse it.
+    let referenceCache = ReferenceCache()
 
     public init(id: String, model: ExplainableModel, preset: Preset? = nil, seedValue: Target.SeedValue = .one,
                 timesInput: Bool = false, keep: [String] = []) throws {
@@ -97,7 +101,9 @@ public struct BackpropAnalyzer: Analyzer {
                      checkFinite: Bool = false) throws -> (attribution: Attribution, profile: Profile) {
         let g = model.graph
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let references = try x0.map { try g.forward([$0], outputs: [model.output], retain: .values(bound.referenceValues)) }
+        let references = try x0.map { x0 in
+            try referenceCache.activations(for: x0) { try g.forward([x0], outputs: [model.output], retain: .values(bound.referenceValues)) }
+        }
         var acts = try g.forward([input], outputs: [model.output], retain: .backward(reads: bound.reads))
         let forwardSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         let output = try acts.value(model.output)
@@ -128,5 +134,26 @@ public struct BackpropAnalyzer: Analyzer {
             attribution.delta = zip(attribution.sums, try Tensor.broadcasting(seed, change, MultiplyFunction.self).sampleSums).map { $0 - $1 }
         }
         return (attribution, Profile(forwardSeconds: forwardSeconds, backwardSeconds: result.nodeSeconds))
+    }
+}
+
+/// Remembers the reference pass of one shared baseline (thread-safe; analyzers are shared).
+final class ReferenceCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entry: (baseline: Tensor, activations: Activations)?
+
+    /// The cached pass when `x0` is a batch of one equal to the cached baseline; otherwise `compute()`
+    /// (cached when `x0` is a batch of one).
+    func activations(for x0: Tensor, compute: () throws -> Activations) throws -> Activations {
+        guard x0.shape.first == 1 else { return try compute() }
+        lock.lock()
+        let hit = entry.flatMap { $0.baseline == x0 ? $0.activations : nil }
+        lock.unlock()
+        if let hit { return hit }
+        let computed = try compute()
+        lock.lock()
+        entry = (x0, computed)
+        lock.unlock()
+        return computed
     }
 }
