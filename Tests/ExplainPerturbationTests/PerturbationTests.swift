@@ -45,6 +45,7 @@ import Testing
         let common = ["baseline": "\(x0)", "groups": "file:g.npy"]
         let runs: [(String, [String: String])] = [
             ("shapley_values", common), ("kernel_shap", common.merging(["samples": "4"]) { $1 }), ("feature_ablation", common),
+            ("shapley_sampling", common.merging(["samples": "2"]) { $1 }),
             ("lime", common.merging(["ridge": "0", "samples": "50"]) { $1 }),
         ]
         for (id, options) in runs {
@@ -97,6 +98,14 @@ import Testing
         #expect(abs(fewPhi.reduce(0, +) - (fx - f0)) < 1e-4)
         let again = try make("kernel_shap", model, ["groups": "file:g", "samples": "12", "seed": "7"], tensors: ["groups": groups]).analyze(sample, target: .max)
         #expect(again.values == few.values)
+
+        // Shapley value sampling: efficiency exact for any number of orders; converges to the exact values.
+        func sampled(_ orders: Int) throws -> Attribution {
+            try make("shapley_sampling", model, ["groups": "file:g", "samples": "\(orders)", "seed": "5"], tensors: ["groups": groups]).analyze(sample, target: .max)
+        }
+        let (coarse, fine) = (try sampled(3), try sampled(600))
+        #expect(abs((0..<5).reduce(0.0) { $0 + Double(coarse.values.scalars[$1 * 6]) } - (fx - f0)) < 1e-4)
+        #expect(Deviation(fine.values, exact.values).relL2 < 0.05 && Deviation(fine.values, exact.values).relL2 < Deviation(coarse.values, exact.values).relL2)
 
         // Symmetry and dummy on f(x) = x0 · x1 + 0 · x2 (a Mul of two inputs, a third ignored).
         var b = GraphBuilder()

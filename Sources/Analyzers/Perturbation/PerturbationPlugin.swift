@@ -1,7 +1,7 @@
 import ExplainCore
 
 /// Registers the model-agnostic family: `occlusion`, `feature_ablation`, `shapley_values`,
-/// `kernel_shap`, `lime`, `rise`.
+/// `shapley_sampling`, `kernel_shap`, `lime`, `rise`.
 public enum PerturbationPlugin: Plugin {
     static let family = "model-agnostic"
     static let batch = Parameter("batch_size", default: "64", "perturbed copies per forward batch")
@@ -56,6 +56,18 @@ public enum PerturbationPlugin: Plugin {
             ShapleyValues(id: "shapley_values", model: model, estimator: .exact, baseline: try Baseline.from(o),
                           batchSize: try o.int("batch_size", default: 64, range: 1...100_000),
                           groups: try grouping(o) { $0.rank == 4 ? try FeatureGroups(grid: min(3, $0.shape[2], $0.shape[3]), input: $0) : FeatureGroups(elementsOf: $0) })
+        })
+        try registry.register(AnalyzerEntry(
+            id: "shapley_sampling", family: family, summary: "Shapley value sampling: mean marginal contribution of each group over random orders",
+            formula: "φ_g = mean over random orders π of v(groups before g in π ∪ {g}) − v(groups before g in π); Σ φ = f_t(x) − f_t(x0)",
+            reference: "Castro, Gómez & Tejada 2009; Captum ShapleyValueSampling",
+            parameters: [Parameter("samples", default: "25", "random orders per sample (M + 1 forward passes each)"), seed,
+                         groups, grid("4 (images); every feature (vectors)"), Baseline.parameter, batch]
+        ) { model, o, _ in
+            ShapleyValues(id: "shapley_sampling", model: model,
+                          estimator: .permutations(count: try o.int("samples", default: 25, range: 1...1_000_000), seed: try seedValue(o)),
+                          baseline: try Baseline.from(o), batchSize: try o.int("batch_size", default: 64, range: 1...100_000),
+                          groups: try grouping(o) { try FeatureGroups.defaultGroups($0) })
         })
         try registry.register(AnalyzerEntry(
             id: "kernel_shap", family: family, summary: "KernelSHAP: Shapley values of feature groups by weighted regression over coalitions",

@@ -6,6 +6,7 @@ import ExplainCore
 /// `exact`: every coalition is evaluated, `φ_g = Σ_{S ∌ g} |S|!(M − |S| − 1)!/M! (v(S ∪ g) − v(S))`
 /// (Captum `ShapleyValues`). `kernelSHAP`: a weighted least-squares fit over sampled coalitions
 /// with the efficiency constraint `Σ φ = v(all) − v(∅)` (Lundberg & Lee 2017; `shap.KernelExplainer`).
+/// `permutations`: the mean marginal contribution over random orders (Castro et al. 2009).
 public struct ShapleyValues: Analyzer {
     /// How the values are found.
     public enum Estimator: Sendable {
@@ -17,6 +18,9 @@ public struct ShapleyValues: Analyzer {
         case kernelSHAP(samples: Int?, seed: UInt64)
         /// KernelSHAP with given coalitions `(N, S, M_max)` (0/1) and weights `(N, S)`.
         case given(coalitions: Tensor, weights: Tensor)
+        /// Shapley value sampling: `count` random orders, each group credited with the change it
+        /// makes when added in that order (Castro et al. 2009; Captum `ShapleyValueSampling`).
+        case permutations(count: Int, seed: UInt64)
     }
 
     public let id: String
@@ -55,6 +59,28 @@ public struct ShapleyValues: Analyzer {
                 (coalitions, weights) = KernelSHAPSampler.draw(groups: m, samples: samples ?? 2 * m + 2048, using: &rng)
             case .given(let z, let w):
                 (coalitions, weights) = try Self.given(z, w, sample: s, groups: m)
+            case .permutations(let count, let orderSeed):
+                var rng = SeededGenerator(seed: orderSeed &+ UInt64(s))
+                let orders = (0..<count).map { _ in Self.shuffled(m, using: &rng) }
+                // Per order: ∅, then each group added in turn (the last coalition is everything).
+                let chains = orders.flatMap { order in
+                    (0...m).map { j -> [Bool] in
+                        var z = [Bool](repeating: false, count: m)
+                        for g in order.prefix(j) { z[g] = true }
+                        return z
+                    }
+                }
+                let v = try scorer.coalitionScores(chains, sample: s, input: input, baseline: x0, groups: g, seed: seed)
+                var phi = [Double](repeating: 0, count: m)
+                for (k, order) in orders.enumerated() {
+                    let start = k * (m + 1)
+                    for (j, group) in order.enumerated() {
+                        let gain: Double = v[start + j + 1] - v[start + j]
+                        phi[group] += gain
+                    }
+                }
+                values.append(phi.map { $0 / Double(count) })
+                continue
             }
             let all = [Bool](repeating: true, count: m), none = [Bool](repeating: false, count: m)
             let f = try scorer.coalitionScores(coalitions + [all, none], sample: s, input: input, baseline: x0, groups: g, seed: seed)
@@ -66,6 +92,13 @@ public struct ShapleyValues: Analyzer {
             }
         }
         return Attribution(values: FeatureGroups.spread(values, over: g, shape: input.shape), output: output, targets: picked)
+    }
+
+    /// A uniformly random order of `0..<m` (Fisher–Yates).
+    static func shuffled(_ m: Int, using rng: inout SeededGenerator) -> [Int] {
+        var order = Array(0..<m)
+        for i in stride(from: m - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        return order
     }
 
     /// φ from `v` of every coalition (index = bit set of its groups).
