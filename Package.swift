@@ -38,6 +38,7 @@ let package = Package(
             path: "Sources/Plugins/ONNX"
         ),
         .target(name: "ExplainArrays", dependencies: ["ExplainCore"], path: "Sources/Plugins/Arrays"),
+        .target(name: "ExplainEvaluation", dependencies: ["ExplainCore"], path: "Sources/Plugins/Evaluation"),
         .target(name: "ExplainZoo", dependencies: ["ExplainCore"], path: "Sources/Plugins/Zoo"),
         .target(name: "CStb", path: "Sources/Plugins/CStb"),
         .target(name: "ExplainImaging", dependencies: ["ExplainCore", "CStb"], path: "Sources/Plugins/Imaging"),
@@ -51,7 +52,7 @@ let package = Package(
         .target(
             name: "ExplainKit",
             dependencies: [
-                "ExplainCore", "ExplainONNX", "ExplainArrays", "ExplainZoo", "ExplainConformance", "ExplainImaging",
+                "ExplainCore", "ExplainONNX", "ExplainArrays", "ExplainZoo", "ExplainConformance", "ExplainImaging", "ExplainEvaluation",
                 "ExplainGradient", "ExplainSignal", "ExplainRelevance", "ExplainReference", "ExplainCAM", "ExplainPerturbation",
             ],
             path: "Sources/ExplainKit"
@@ -80,6 +81,7 @@ let package = Package(
             dependencies: ["ExplainKit", "ExplainTestSupport", "ExampleRulePlugin"],
             path: "Tests/ExplainRelevanceTests"
         ),
+        .testTarget(name: "ExplainEvaluationTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainEvaluationTests"),
         .testTarget(name: "ExplainPerturbationTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainPerturbationTests"),
         .testTarget(name: "ExplainCAMTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainCAMTests"),
         .testTarget(name: "ExplainReferenceTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainReferenceTests"),

@@ -2,6 +2,7 @@
 @_exported import ExplainArrays
 @_exported import ExplainCAM
 @_exported import ExplainCore
+@_exported import ExplainEvaluation
 @_exported import ExplainONNX
 @_exported import ExplainPerturbation
 @_exported import ExplainZoo

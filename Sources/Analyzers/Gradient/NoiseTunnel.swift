@@ -98,19 +98,3 @@ public struct NoiseTunnel: Analyzer {
         return Attribution(values: values, output: clean, targets: picked, diagnostics: Array(Set(diagnostics)).sorted())
     }
 }
-
-extension SeededGenerator {
-    /// Fills `buffer` with standard normal samples, both values of each Box–Muller pair used.
-    public mutating func fillGaussian(_ buffer: UnsafeMutableBufferPointer<Float>) {
-        var i = 0
-        while i < buffer.count {
-            var u1 = Double(next() >> 11) * 0x1.0p-53
-            if u1 < 1e-300 { u1 = 1e-300 }
-            let u2 = Double(next() >> 11) * 0x1.0p-53
-            let r = (-2 * Foundation.log(u1)).squareRoot(), a = 2 * Double.pi * u2
-            buffer[i] = Float(r * Foundation.cos(a))
-            if i + 1 < buffer.count { buffer[i + 1] = Float(r * Foundation.sin(a)) }
-            i += 2
-        }
-    }
-}

@@ -1,3 +1,4 @@
+import Foundation
 /// A small, fast, seedable random number generator (SplitMix64) for reproducible results
 /// (random weights, noise for SmoothGrad, perturbation samples).
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
@@ -27,5 +28,21 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         }
         self = g
         return t
+    }
+}
+
+extension SeededGenerator {
+    /// Fills `buffer` with standard normal samples, both values of each Box–Muller pair used.
+    public mutating func fillGaussian(_ buffer: UnsafeMutableBufferPointer<Float>) {
+        var i = 0
+        while i < buffer.count {
+            var u1 = Double(next() >> 11) * 0x1.0p-53
+            if u1 < 1e-300 { u1 = 1e-300 }
+            let u2 = Double(next() >> 11) * 0x1.0p-53
+            let r = (-2 * Foundation.log(u1)).squareRoot(), a = 2 * Double.pi * u2
+            buffer[i] = Float(r * Foundation.cos(a))
+            if i + 1 < buffer.count { buffer[i + 1] = Float(r * Foundation.sin(a)) }
+            i += 2
+        }
     }
 }

@@ -1,7 +1,5 @@
-import ExplainCore
-
 /// Evaluates the explained output on perturbed copies of one sample, in batches: the common step
-/// of the model-agnostic methods. `f_t` of a copy is `Σ_k seed_k · output_k` (the target logit
+/// of the model-agnostic methods and of perturbation-based evaluation (pixel flipping). `f_t` of a copy is `Σ_k seed_k · output_k` (the target logit
 /// for an index target).
 public struct Scorer: Sendable {
     public let model: ExplainableModel
@@ -44,21 +42,5 @@ public struct Scorer: Sendable {
             }
         }
         return result
-    }
-
-    /// `f_t` of copies of sample `s` in which the groups absent from coalition `present(copy)` take
-    /// the baseline's values: `x_i` where `present(copy)[group(i)]`, else `x0_i`.
-    public func coalitionScores(_ coalitions: [[Bool]], sample s: Int, input: Tensor, baseline x0: Tensor, groups: FeatureGroups,
-                                seed: Tensor) throws -> [Double] {
-        let n = input.shape[0], per = input.count / n, k = seed.count / n
-        let b0 = x0.shape[0] == 1 ? 0 : s, index = groups.index[s]
-        return try input.withUnsafeBufferPointer { px in
-            try x0.withUnsafeBufferPointer { pb in
-                try scores(count: coalitions.count, sampleShape: Array(input.shape.dropFirst()), seedRow: seed.scalars[(s * k)..<((s + 1) * k)]) { j, out in
-                    let z = coalitions[j]
-                    for i in 0..<per { out[i] = z[index[i]] ? px[s * per + i] : pb[b0 * per + i] }
-                }
-            }
-        }
     }
 }

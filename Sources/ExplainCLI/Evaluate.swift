@@ -1,0 +1,70 @@
+import ArgumentParser
+import ExplainKit
+import Foundation
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate an explanation method: pixel flipping (AOPC) or the model-randomisation sanity check.")
+
+    @Argument(help: "The ONNX model file.") var model: String
+    @Option(help: "Input batch as a .npy file (float32, batch first).") var input: String
+    @Option(help: "Method id (see `explain list`).") var method: String
+    @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable).") var settings: [String] = []
+    @Option(help: "max (default), an output index, or file:T.npy.") var target: String = "max"
+    @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
+    @Option(help: "pixel_flipping or randomisation.") var metric: String = "pixel_flipping"
+    @Option(help: "Pixel flipping: perturbation steps.") var steps: Int = 16
+    @Option(help: "Pixel flipping: side of the square regions (images).") var region: Int = 1
+    @Option(help: "Pixel flipping: share of the regions replaced by the last step.") var fraction: Double = 1
+    @Option(help: "Pixel flipping: value of replaced regions (number, one per channel, or file:B.npy).") var baseline: String = "0"
+    @Option(help: "Randomisation: cascading or independent.") var mode: String = "cascading"
+    @Option(help: "Randomisation: random seed.") var seed: Int = 0
+
+    func run() throws {
+        try reportingErrors {
+            let registry = try registry()
+            let options = try parseOptions(settings)
+            let explainable = try loadExplainable(model, outputNode: outputNode)
+            let x = try Numpy.readTensor(path: input)
+            let selection = try parseTarget(target)
+            switch metric {
+            case "pixel_flipping":
+                let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
+                let fixed: Target = a.targets.map { .indices($0) } ?? selection
+                let x0 = baseline.hasPrefix("file:") ? Baseline.tensor(try Numpy.readTensor(path: String(baseline.dropFirst(5)))) : try Baseline.parse(baseline)
+                print("\(method): pixel flipping, \(steps) steps, regions \(region)×\(region), \(Int(fraction * 100)) % replaced by the end")
+                var aopc: [PixelFlipping.Order: [Double]] = [:]
+                for order in PixelFlipping.Order.allCases {
+                    let flip = try PixelFlipping(steps: steps, region: region, fraction: fraction, order: order, baseline: x0)
+                    let r = try flip.evaluate(model: explainable, input: x, attribution: a.values, target: fixed)
+                    aopc[order] = r.aopc
+                    let mean = (0...steps).map { j in r.curves.reduce(0.0) { $0 + $1[j] } / Double(r.curves.count) }
+                    print("\(order.rawValue.uppercased()) mean curve: " + mean.map { String(format: "%.4g", $0) }.joined(separator: " "))
+                }
+                for s in 0..<x.shape[0] {
+                    print(String(format: "sample %d: AOPC MoRF %.5g, LeRF %.5g", s, aopc[.morf]![s], aopc[.lerf]![s]))
+                }
+                print("(a good explanation has a large MoRF AOPC and a small LeRF AOPC)")
+            case "randomisation":
+                guard let mode = ModelRandomisation.Mode(rawValue: mode) else {
+                    throw ExplainError(.invalidArgument, "--mode \(self.mode): use cascading or independent")
+                }
+                let check = ModelRandomisation(mode: mode, seed: UInt64(max(0, seed)))
+                let (_, steps) = try check.run(model: explainable, input: x, target: selection) {
+                    try registry.makeAnalyzer(method, model: $0, options: options)
+                }
+                let width = max(20, steps.map(\.layer.count).max() ?? 0)
+                print("\(method): model randomisation (\(mode.rawValue)), Spearman correlation with the original explanation, mean over samples")
+                print("layer".padding(toLength: width, withPad: " ", startingAt: 0) + "  signed   |value|")
+                for step in steps {
+                    let signed = step.spearman.reduce(0, +) / Double(step.spearman.count)
+                    let absolute = step.spearmanAbsolute.reduce(0, +) / Double(step.spearmanAbsolute.count)
+                    print(step.layer.padding(toLength: width, withPad: " ", startingAt: 0) + String(format: "  %6.3f   %6.3f", signed, absolute))
+                }
+                print("(a method that explains the model should lose its correlation as layers are randomised)")
+            default:
+                throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping or randomisation")
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import ExplainKit
+import ExplainTestSupport
+import Foundation
+import Testing
+
+/// Pixel flipping against closed forms on a linear model, the rank correlation, and the
+/// model-randomisation check's known outcome (Adebayo et al.: guided backprop barely changes, the
+/// gradient does).
+@Suite struct EvaluationTests {
+    static let registry: Registry = {
+        var r = Registry()
+        for p in defaultPlugins() { try? p.register(into: &r) }
+        return r
+    }()
+
+    /// f = w · x on a (1, 4, 4) image; the attribution w ⊙ x orders the pixels exactly.
+    static func linearImage(seed: UInt64) throws -> (ExplainableModel, Tensor) {
+        var rng = TestRandom(seed: seed)
+        let w = rng.tensor([1, 16])
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x", shape: [nil, 1, 4, 4])
+        let flat = try b.add(Flatten(), inputs: [x], name: "flat")
+        let y = try b.add(try Dense(weight: w), inputs: [flat], name: "fc")
+        return (ExplainableModel(graph: try b.build(outputs: [y])), w)
+    }
+
+    @Test func pixelFlippingFollowsTheOrderAndTheSteps() throws {
+        let (model, w) = try Self.linearImage(seed: 1)
+        var rng = TestRandom(seed: 2)
+        let x = rng.tensor([1, 1, 4, 4])
+        let contributions = (0..<16).map { Double(w.scalars[$0]) * Double(x.scalars[$0]) }
+        let exact = try Tensor(shape: x.shape, scalars: contributions.map { Float($0) })
+        let flip = try PixelFlipping(steps: 3, order: .morf)
+        let r = try flip.evaluate(model: model, input: x, attribution: exact, target: .index(0))
+        // Steps remove ⌈16·j/3⌉ = 0, 6, 11, 16 pixels, most relevant first.
+        let sorted = contributions.sorted(by: >), fx = contributions.reduce(0, +)
+        for (j, count) in [0, 6, 11, 16].enumerated() {
+            #expect(abs(r.curves[0][j] - (fx - sorted.prefix(count).reduce(0, +))) < 1e-5, "step \(j)")
+        }
+        #expect(abs(r.aopc[0] - r.curves[0].reduce(0.0) { $0 + (r.curves[0][0] - $1) } / 4) < 1e-12)
+        // The exact attribution beats a shuffled one under MoRF, and MoRF beats LeRF.
+        let shuffled = try Tensor(shape: x.shape, scalars: exact.scalars.reversed())
+        let worse = try flip.evaluate(model: model, input: x, attribution: shuffled, target: .index(0)).aopc[0]
+        let lerf = try PixelFlipping(steps: 3, order: .lerf).evaluate(model: model, input: x, attribution: exact, target: .index(0)).aopc[0]
+        #expect(r.aopc[0] >= worse && r.aopc[0] > lerf)
+    }
+
+    @Test func regionsTileTheImageAndClipAtTheBorder() throws {
+        let two = try PixelFlipping(region: 2).regions(sampleShape: [2, 4, 4])
+        #expect(two.count == 4 && two.allSatisfy { $0.count == 8 } && Set(two.flatMap { $0 }).count == 32)
+        let three = try PixelFlipping(region: 3).regions(sampleShape: [1, 4, 4])
+        #expect(three.map(\.count) == [9, 3, 3, 1])
+        #expect(try PixelFlipping().regions(sampleShape: [5]).count == 5)
+    }
+
+    @Test func rankCorrelation() {
+        #expect(Similarity.ranks([1, 2, 2, 3]) == [1, 2.5, 2.5, 4])
+        #expect(abs(Similarity.spearman([1, 2, 3, 4], [10, 20, 30, 400]) - 1) < 1e-12)
+        #expect(abs(Similarity.spearman([1, 2, 3, 4], [4, 3, 2, 1]) + 1) < 1e-12)
+        #expect(Similarity.spearman([1, 1, 1], [1, 2, 3]) == 0)
+    }
+
+    /// A single dense layer: its gradient is a row of W, so after randomising the layer the
+    /// explanation is unrelated to the original one.
+    @Test func randomisingTheOnlyLayerDecorrelatesTheGradient() throws {
+        var rng = TestRandom(seed: 4)
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x", shape: [nil, 400])
+        let y = try b.add(try Dense(weight: rng.tensor([2, 400]), bias: rng.tensor([2])), inputs: [x], name: "fc")
+        let model = ExplainableModel(graph: try b.build(outputs: [y]))
+        let (_, steps) = try ModelRandomisation(seed: 1).run(model: model, input: rng.tensor([2, 400]), target: .index(0)) {
+            try Self.registry.makeAnalyzer("gradient", model: $0)
+        }
+        #expect(steps.count == 1 && steps[0].layer == "fc")
+        for rho in steps[0].spearman { #expect(abs(rho) < 0.2, "\(rho)") }
+    }
+
+    /// The sanity check's known outcome on the fixture CNN: guided backprop stays close to its
+    /// original explanation with every layer randomised; the gradient does not.
+    @Test func guidedBackpropFailsTheSanityCheckAndTheGradientPasses() throws {
+        let dir = TestPaths.reference + "/digits-cnn"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        func last(_ id: String) throws -> [ModelRandomisation.Step] {
+            try ModelRandomisation(mode: .cascading, seed: 0).run(model: model, input: x, target: .max) {
+                try Self.registry.makeAnalyzer(id, model: $0)
+            }.steps
+        }
+        let gradient = try last("gradient"), guided = try last("guided_backprop")
+        #expect(gradient.map(\.layer) == ["/fc2/Gemm", "/fc1/Gemm", "/conv3/Conv", "/conv2/Conv", "/conv1/Conv"])
+        let mean = { (v: [Double]) in v.reduce(0, +) / Double(v.count) }
+        #expect(mean(guided.last!.spearman) > 0.5 && abs(mean(gradient.last!.spearman)) < 0.2,
+                "guided \(mean(guided.last!.spearman)), gradient \(mean(gradient.last!.spearman))")
+    }
+
+    @Test func badArgumentsAreNamedErrors() throws {
+        let (model, _) = try Self.linearImage(seed: 1)
+        #expect(throws: ExplainError.self) { try PixelFlipping(steps: 0) }
+        #expect(throws: ExplainError.self) { try PixelFlipping(fraction: 0) }
+        let x = Tensor(shape: [1, 1, 4, 4], repeating: 1)
+        do {
+            _ = try PixelFlipping().evaluate(model: model, input: x, attribution: Tensor(shape: [1, 1, 2, 2]), target: .index(0))
+            Issue.record("a CAM-sized map must be rejected")
+        } catch let e as ExplainError { #expect("\(e)".contains("input-shaped")) }
+    }
+}
