@@ -228,4 +228,31 @@ import Testing
         #expect(unknown.status == 1)
         #expect(unknown.err.contains("nosuch") && unknown.err.contains("/conv2/Conv"))
     }
+
+    /// The newer families from the command line: a file given with `--set key=file:…` (feature
+    /// groups) reproduces the fixture; reference methods print the completeness gap; `evaluate`
+    /// prints AOPC per sample and the randomisation table; bad metrics and unloadable files are
+    /// named errors.
+    @Test func fileOptionsReferenceMethodsAndEvaluate() throws {
+        let dir = NSTemporaryDirectory() + "explainkit-eval-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fixture = "Tests/Fixtures/reference/digits-cnn"
+        let ablation = try run(["attribute", model, "--input", input, "--method", "feature_ablation", "--set", "groups=file:\(fixture)/feature_mask.npy",
+                                "--target", "file:\(fixture)/targets.npy", "--output", dir + "/fa.npy"])
+        #expect(ablation.status == 0, "\(ablation.err)")
+        let mine = try Numpy.readTensor(path: dir + "/fa.npy"), reference = try Numpy.readTensor(path: fixture + "/feature_ablation.npy")
+        #expect(Deviation(mine, reference).relL2 < 1e-5)
+        let deeplift = try run(["attribute", model, "--input", input, "--method", "deeplift"])
+        #expect(deeplift.status == 0 && deeplift.out.contains("completeness: Σ attribution − (f(x) − f(x0)) per sample:"), "\(deeplift.out)")
+        let flip = try run(["evaluate", model, "--input", input, "--method", "gradient", "--steps", "4", "--region", "4"])
+        #expect(flip.status == 0, "\(flip.err)")
+        #expect(flip.out.components(separatedBy: "AOPC MoRF").count == 5 && flip.out.contains("LERF mean curve:"))
+        let sanity = try run(["evaluate", model, "--input", input, "--method", "gradient", "--metric", "randomisation"])
+        #expect(sanity.status == 0 && sanity.out.contains("/conv1/Conv") && sanity.out.contains("signed"), "\(sanity.out)")
+        let badMetric = try run(["evaluate", model, "--input", input, "--method", "gradient", "--metric", "nope"])
+        #expect(badMetric.status == 1 && badMetric.err.contains("pixel_flipping"))
+        let missing = try run(["attribute", model, "--input", input, "--method", "feature_ablation", "--set", "groups=file:nope.npy"])
+        #expect(missing.status == 1 && missing.err.contains("nope.npy"))
+    }
 }
