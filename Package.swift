@@ -65,6 +65,7 @@ let package = Package(
 
         // Tests (Swift Testing) and their shared helpers.
         .target(name: "ExplainTestSupport", dependencies: ["ExplainCore", "ExplainArrays"], path: "Tests/Support"),
+        .target(name: "ExplainKitTestSupport", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/KitSupport"),
         .testTarget(name: "ExplainCoreTests", dependencies: ["ExplainCore", "ExplainTestSupport"], path: "Tests/ExplainCoreTests"),
         .testTarget(
             name: "ExplainONNXTests",
@@ -81,10 +82,10 @@ let package = Package(
             dependencies: ["ExplainKit", "ExplainTestSupport", "ExampleRulePlugin"],
             path: "Tests/ExplainRelevanceTests"
         ),
-        .testTarget(name: "ExplainEvaluationTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainEvaluationTests"),
-        .testTarget(name: "ExplainPerturbationTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainPerturbationTests"),
-        .testTarget(name: "ExplainCAMTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainCAMTests"),
-        .testTarget(name: "ExplainReferenceTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainReferenceTests"),
+        .testTarget(name: "ExplainEvaluationTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainEvaluationTests"),
+        .testTarget(name: "ExplainPerturbationTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainPerturbationTests"),
+        .testTarget(name: "ExplainCAMTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainCAMTests"),
+        .testTarget(name: "ExplainReferenceTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainReferenceTests"),
         .testTarget(name: "ExplainAnalysisTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainAnalysisTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 import ExplainKit
+import ExplainKitTestSupport
 import ExplainTestSupport
 import Foundation
 import Testing
@@ -6,16 +7,11 @@ import Testing
 /// The CAM family against closed forms, the identities the fixture README states, and bad input
 /// (the fixture comparison is in ConformanceTests).
 @Suite struct CAMTests {
-    static let registry: Registry = {
-        var r = Registry()
-        for p in defaultPlugins() { try? p.register(into: &r) }
-        return r
-    }()
+    static var registry: Registry { FixtureModels.registry }
 
     static func fixtureModel(_ name: String) throws -> (ExplainableModel, Tensor) {
-        let dir = TestPaths.reference + "/" + name
-        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
-        return (ExplainableModel(graph: imported.graph, output: imported.logits), try Numpy.readTensor(path: dir + "/input.npy"))
+        let f = try FixtureModels.load(name)
+        return (f.model, f.input)
     }
 
     func cam(_ id: String, _ model: ExplainableModel, _ x: Tensor, layer: String? = nil, upsample: Bool = false) throws -> Attribution {

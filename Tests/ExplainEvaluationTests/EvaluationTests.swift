@@ -1,4 +1,5 @@
 import ExplainKit
+import ExplainKitTestSupport
 import ExplainTestSupport
 import Foundation
 import Testing
@@ -7,11 +8,7 @@ import Testing
 /// model-randomisation check's known outcome (Adebayo et al.: guided backprop barely changes, the
 /// gradient does).
 @Suite struct EvaluationTests {
-    static let registry: Registry = {
-        var r = Registry()
-        for p in defaultPlugins() { try? p.register(into: &r) }
-        return r
-    }()
+    static var registry: Registry { FixtureModels.registry }
 
     /// f = w · x on a (1, 4, 4) image; the attribution w ⊙ x orders the pixels exactly.
     static func linearImage(seed: UInt64) throws -> (ExplainableModel, Tensor) {
@@ -78,10 +75,7 @@ import Testing
     /// The sanity check's known outcome on the fixture CNN: guided backprop stays close to its
     /// original explanation with every layer randomised; the gradient does not.
     @Test func guidedBackpropFailsTheSanityCheckAndTheGradientPasses() throws {
-        let dir = TestPaths.reference + "/digits-cnn"
-        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
-        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
-        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        let (model, x, _) = try FixtureModels.load("digits-cnn")
         func last(_ id: String) throws -> [ModelRandomisation.Step] {
             try ModelRandomisation(mode: .cascading, seed: 0).run(model: model, input: x, target: .max) {
                 try Self.registry.makeAnalyzer(id, model: $0)

@@ -1,4 +1,5 @@
 import ExplainKit
+import ExplainKitTestSupport
 import ExplainTestSupport
 import Foundation
 import Testing
@@ -6,17 +7,9 @@ import Testing
 /// The model-agnostic family against closed forms on linear models, the Shapley axioms, and the
 /// fixtures' own masks and groups (the attribution comparison is in ConformanceTests).
 @Suite struct PerturbationTests {
-    static let registry: Registry = {
-        var r = Registry()
-        for p in defaultPlugins() { try? p.register(into: &r) }
-        return r
-    }()
+    static var registry: Registry { FixtureModels.registry }
 
-    static func fixture(_ name: String) throws -> (ExplainableModel, Tensor, String) {
-        let dir = TestPaths.reference + "/" + name
-        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
-        return (ExplainableModel(graph: imported.graph, output: imported.logits), try Numpy.readTensor(path: dir + "/input.npy"), dir)
-    }
+    static func fixture(_ name: String) throws -> (ExplainableModel, Tensor, String) { try FixtureModels.load(name) }
 
     /// f(x) = W x + b on 6 features, 3 outputs.
     static func linear(seed: UInt64) throws -> (ExplainableModel, Tensor) {
@@ -187,5 +180,8 @@ import Testing
         #expect(message { _ = try make("occlusion", cnn, ["window": "1,20,20"]).analyze(x, target: .max) }.contains("window"))
         #expect(message { _ = try make("lime", cnn, ["grid": "40"]).analyze(x, target: .max) }.contains("grid"))
         #expect(message { _ = try make("lime", cnn, ["kernel_width": "0"]) }.contains("kernel_width"))
+        // Absurd budgets are refused before anything is allocated.
+        #expect(message { _ = try make("kernel_shap", mlp, ["samples": "10000000"]).analyze(xm, target: .max) }.contains("would not fit"))
+        #expect(message { _ = try make("rise", cnn, ["masks": "10000000"]).analyze(x, target: .max) }.contains("would not fit"))
     }
 }

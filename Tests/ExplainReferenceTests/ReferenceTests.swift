@@ -1,4 +1,5 @@
 import ExplainKit
+import ExplainKitTestSupport
 import ExplainTestSupport
 import Foundation
 import Testing
@@ -6,16 +7,11 @@ import Testing
 /// Integrated Gradients and DeepLIFT against closed forms and their defining properties (the
 /// fixture comparison is in ConformanceTests).
 @Suite struct ReferenceTests {
-    static let registry: Registry = {
-        var r = Registry()
-        for p in defaultPlugins() { try? p.register(into: &r) }
-        return r
-    }()
+    static var registry: Registry { FixtureModels.registry }
 
     static func fixtureModel(_ name: String) throws -> (ExplainableModel, Tensor) {
-        let dir = TestPaths.reference + "/" + name
-        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
-        return (ExplainableModel(graph: imported.graph, output: imported.logits), try Numpy.readTensor(path: dir + "/input.npy"))
+        let f = try FixtureModels.load(name)
+        return (f.model, f.input)
     }
 
     /// x → Dense → activation → Dense, with biases.

@@ -55,33 +55,16 @@ public struct NoiseTunnel: Analyzer {
         for s in 0..<n {
             let x = Array(input.scalars[(s * per)..<((s + 1) * per)])
             let sigma = Float(noiseLevel * Double((x.max() ?? 0) - (x.min() ?? 0)))
-            var done = 0
-            while done < samples {
-                let m = min(batchSize, samples - done)
-                var shape = input.shape
-                shape[0] = m
-                let noisy = Tensor(shape: shape) { p in
-                    for c in 0..<m {
-                        // Per copy, so that the noise does not depend on the batch size.
-                        rng.fillGaussian(UnsafeMutableBufferPointer(rebasing: p[(c * per)..<((c + 1) * per)]))
-                        for i in 0..<per { p[c * per + i] = x[i] + sigma * p[c * per + i] }
-                    }
+            diagnostics += try base.analyzeCopies(of: s, in: input, count: samples, batchSize: batchSize, target: target, resolved: picked) { _, p in
+                // Per copy, so that the noise does not depend on the batch size.
+                rng.fillGaussian(p)
+                for i in 0..<per { p[i] = x[i] + sigma * p[i] }
+            } use: { _, p in
+                for i in 0..<per {
+                    let v = Double(p[i])
+                    sum[s * per + i] += v
+                    sumSq[s * per + i] += v * v
                 }
-                let a = try base.analyze(noisy, target: try target.copies(ofSample: s, count: m, resolved: picked))
-                guard a.values.count == m * per else {
-                    throw ExplainError.shape("\(base.id) returned \(Shape.format(a.values.shape)); NoiseTunnel needs input-shaped attributions")
-                }
-                a.values.withUnsafeBufferPointer { p in
-                    for c in 0..<m {
-                        for i in 0..<per {
-                            let v = Double(p[c * per + i])
-                            sum[s * per + i] += v
-                            sumSq[s * per + i] += v * v
-                        }
-                    }
-                }
-                diagnostics.append(contentsOf: a.diagnostics)
-                done += m
             }
         }
         let k = Double(samples)

@@ -5,31 +5,36 @@ import ExplainCore
 /// (not divided by the group size; Captum `FeatureAblation`).
 public struct FeatureAblation: Analyzer {
     public let id: String
-    public let scorer: Scorer
-    public let baseline: Baseline
-    /// The groups for an input batch (default: every element its own group, as Captum).
-    public let groups: @Sendable (Tensor) throws -> FeatureGroups
+    public let perturbation: GroupPerturbation
 
+    /// `groups` defaults to every element its own group (as Captum).
     public init(id: String = "feature_ablation", model: ExplainableModel, baseline: Baseline = .zero, batchSize: Int = 64,
                 groups: @escaping @Sendable (Tensor) throws -> FeatureGroups = { FeatureGroups(elementsOf: $0) }) {
         self.id = id
-        self.scorer = Scorer(model: model, batchSize: batchSize)
-        self.baseline = baseline
-        self.groups = groups
+        self.perturbation = GroupPerturbation(model: model, baseline: baseline, batchSize: batchSize, groups: groups)
     }
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
-        let (output, seed, picked) = try scorer.start(input, target: target)
-        let x0 = try baseline.batch(like: input), g = try groups(input)
+        let setup = try perturbation.start(input, target: target)
+        let n = input.shape[0], per = input.count / n, k = setup.seed.count / n
         var values = [[Double]]()
-        for s in 0..<input.shape[0] {
-            let m = g.count[s]
-            // Coalition 0: everything present (f_t(x)); coalition 1 + j: all but group j.
-            let coalitions = [[Bool](repeating: true, count: m)] + (0..<m).map { j in (0..<m).map { $0 != j } }
-            let f = try scorer.coalitionScores(coalitions, sample: s, input: input, baseline: x0, groups: g, seed: seed)
+        for s in 0..<n {
+            let m = setup.groups.count[s], b0 = setup.baseline.shape[0] == 1 ? 0 : s
+            var members = [[Int]](repeating: [], count: m)
+            for (i, g) in setup.groups.index[s].enumerated() { members[g].append(i) }
+            // Copy 0: the input (f_t(x)); copy 1 + j: group j at the baseline.
+            let f = try input.withUnsafeBufferPointer { px in
+                try setup.baseline.withUnsafeBufferPointer { pb in
+                    try perturbation.scorer.scores(count: m + 1, sampleShape: Array(input.shape.dropFirst()),
+                                                   seedRow: setup.seed.scalars[(s * k)..<((s + 1) * k)]) { j, out in
+                        for i in 0..<per { out[i] = px[s * per + i] }
+                        if j > 0 { for i in members[j - 1] { out[i] = pb[b0 * per + i] } }
+                    }
+                }
+            }
             values.append((0..<m).map { f[0] - f[1 + $0] })
         }
-        return Attribution(values: FeatureGroups.spread(values, over: g, shape: input.shape), output: output, targets: picked)
+        return Attribution(values: FeatureGroups.spread(values, over: setup.groups, shape: input.shape), output: setup.output, targets: setup.picked)
     }
 }
 

@@ -16,12 +16,10 @@ public struct Lime: Analyzer {
     }
 
     public let id: String
-    public let scorer: Scorer
-    public let baseline: Baseline
+    public let perturbation: GroupPerturbation
     public let samples: Samples
     public let kernelWidth: Double
     public let ridge: Double
-    public let groups: @Sendable (Tensor) throws -> FeatureGroups
 
     public init(id: String = "lime", model: ExplainableModel, samples: Samples, kernelWidth: Double = 0.25, ridge: Double = 1,
                 baseline: Baseline = .zero, batchSize: Int = 64,
@@ -29,22 +27,20 @@ public struct Lime: Analyzer {
         guard kernelWidth > 0, kernelWidth.isFinite else { throw ExplainError.argument("kernel_width must be > 0") }
         guard ridge >= 0, ridge.isFinite else { throw ExplainError.argument("ridge must be ≥ 0") }
         self.id = id
-        self.scorer = Scorer(model: model, batchSize: batchSize)
-        self.baseline = baseline
+        self.perturbation = GroupPerturbation(model: model, baseline: baseline, batchSize: batchSize, groups: groups)
         self.samples = samples
         self.kernelWidth = kernelWidth
         self.ridge = ridge
-        self.groups = groups
     }
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
-        let (output, seed, picked) = try scorer.start(input, target: target)
-        let x0 = try baseline.batch(like: input), g = try groups(input)
+        let setup = try perturbation.start(input, target: target)
+        let g = setup.groups
         var values = [[Double]](), intercepts = [Float]()
         for s in 0..<input.shape[0] {
             let m = g.count[s]
             let z = try vectors(sample: s, groups: m)
-            let y = try scorer.coalitionScores(z, sample: s, input: input, baseline: x0, groups: g, seed: seed)
+            let y = try perturbation.scorer.coalitionScores(z, sample: s, input: input, baseline: setup.baseline, groups: g, seed: setup.seed)
             let pi = z.map { row -> Double in
                 let k = Double(row.filter { $0 }.count)
                 let d = k == 0 ? 1 : 1 - (k / Double(m)).squareRoot()
@@ -54,7 +50,7 @@ public struct Lime: Analyzer {
             values.append(beta)
             intercepts.append(Float(b))
         }
-        var a = Attribution(values: FeatureGroups.spread(values, over: g, shape: input.shape), output: output, targets: picked)
+        var a = Attribution(values: FeatureGroups.spread(values, over: g, shape: input.shape), output: setup.output, targets: setup.picked)
         a.extras["intercepts"] = try Tensor(shape: [intercepts.count], scalars: intercepts)
         return a
     }
@@ -62,6 +58,7 @@ public struct Lime: Analyzer {
     func vectors(sample s: Int, groups m: Int) throws -> [[Bool]] {
         switch samples {
         case .random(let count, let seed):
+            try GroupPerturbation.requireAffordable(count, m, what: "LIME samples")
             var rng = SeededGenerator(seed: seed &+ UInt64(s))
             return [[Bool](repeating: true, count: m)] + (1..<max(count, 1)).map { _ in (0..<m).map { _ in rng.next() >> 63 == 1 } }
         case .given(let t):

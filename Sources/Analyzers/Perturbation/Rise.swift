@@ -41,6 +41,7 @@ public struct Rise: Analyzer {
             return (0..<t.shape[0]).map { Array(t.scalars[($0 * h * w)..<(($0 + 1) * h * w)]) }
         case .random(let count, let s, let seed):
             guard s >= 1, s <= min(h, w) else { throw ExplainError.argument("cells = \(s): give 1…\(min(h, w))") }
+            try GroupPerturbation.requireAffordable(count, h * w, what: "RISE masks")
             var rng = SeededGenerator(seed: seed)
             let cellH = (h + s - 1) / s, cellW = (w + s - 1) / s
             return (0..<count).map { _ in

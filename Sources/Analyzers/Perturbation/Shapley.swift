@@ -24,25 +24,21 @@ public struct ShapleyValues: Analyzer {
     }
 
     public let id: String
-    public let scorer: Scorer
-    public let baseline: Baseline
+    public let perturbation: GroupPerturbation
     public let estimator: Estimator
-    public let groups: @Sendable (Tensor) throws -> FeatureGroups
     /// Most groups `exact` accepts (2^M forward passes per sample).
     public static let exactLimit = 20
 
     public init(id: String, model: ExplainableModel, estimator: Estimator, baseline: Baseline = .zero, batchSize: Int = 64,
                 groups: @escaping @Sendable (Tensor) throws -> FeatureGroups = { try FeatureGroups.defaultGroups($0) }) {
         self.id = id
-        self.scorer = Scorer(model: model, batchSize: batchSize)
-        self.baseline = baseline
+        self.perturbation = GroupPerturbation(model: model, baseline: baseline, batchSize: batchSize, groups: groups)
         self.estimator = estimator
-        self.groups = groups
     }
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
-        let (output, seed, picked) = try scorer.start(input, target: target)
-        let x0 = try baseline.batch(like: input), g = try groups(input)
+        let setup = try perturbation.start(input, target: target)
+        let (seed, x0, g, scorer) = (setup.seed, setup.baseline, setup.groups, perturbation.scorer)
         var values = [[Double]]()
         for s in 0..<input.shape[0] {
             let m = g.count[s]
@@ -54,12 +50,15 @@ public struct ShapleyValues: Analyzer {
                 }
                 coalitions = (0..<(1 << m)).map { bits in (0..<m).map { bits >> $0 & 1 == 1 } }
                 weights = []
-            case .kernelSHAP(let samples, let seed):
-                var rng = SeededGenerator(seed: seed &+ UInt64(s))
-                (coalitions, weights) = KernelSHAPSampler.draw(groups: m, samples: samples ?? 2 * m + 2048, using: &rng)
+            case .kernelSHAP(let samples, let drawSeed):
+                let budget = samples ?? 2 * m + 2048
+                try GroupPerturbation.requireAffordable(budget, m, what: "coalitions")
+                var rng = SeededGenerator(seed: drawSeed &+ UInt64(s))
+                (coalitions, weights) = KernelSHAPSampler.draw(groups: m, samples: budget, using: &rng)
             case .given(let z, let w):
                 (coalitions, weights) = try Self.given(z, w, sample: s, groups: m)
             case .permutations(let count, let orderSeed):
+                try GroupPerturbation.requireAffordable(count * (m + 1), m, what: "coalitions (orders × (groups + 1))")
                 var rng = SeededGenerator(seed: orderSeed &+ UInt64(s))
                 let orders = (0..<count).map { _ in Self.shuffled(m, using: &rng) }
                 // Per order: ∅, then each group added in turn (the last coalition is everything).
@@ -91,7 +90,7 @@ public struct ShapleyValues: Analyzer {
                 values.append(try Self.constrainedFit(coalitions, weights, Array(f.prefix(coalitions.count)), fx: fx, f0: f0))
             }
         }
-        return Attribution(values: FeatureGroups.spread(values, over: g, shape: input.shape), output: output, targets: picked)
+        return Attribution(values: FeatureGroups.spread(values, over: g, shape: input.shape), output: setup.output, targets: setup.picked)
     }
 
     /// A uniformly random order of `0..<m` (Fisher–Yates).

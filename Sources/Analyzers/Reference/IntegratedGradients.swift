@@ -42,31 +42,17 @@ public struct IntegratedGradients: Analyzer {
         var diagnostics: [String] = []
         for s in 0..<n {
             let b0 = x0.shape[0] == 1 ? 0 : s
-            var done = 0
-            while done < steps {
-                let m = min(batchSize, steps - done)
-                var shape = input.shape
-                shape[0] = m
-                let points = Tensor(shape: shape) { p in
-                    input.withUnsafeBufferPointer { px in x0.withUnsafeBufferPointer { pb in
-                        for c in 0..<m {
-                            let alpha = Float(quadrature.alphas[done + c])
-                            for i in 0..<per {
-                                let base = pb[b0 * per + i]
-                                p[c * per + i] = base + alpha * (px[s * per + i] - base)
-                            }
-                        }
-                    } }
-                }
-                let a = try gradient.analyze(points, target: try target.copies(ofSample: s, count: m, resolved: picked))
-                a.values.withUnsafeBufferPointer { g in
-                    for c in 0..<m {
-                        let w = quadrature.weights[done + c]
-                        for i in 0..<per { total[s * per + i] += w * Double(g[c * per + i]) }
+            diagnostics += try gradient.analyzeCopies(of: s, in: input, count: steps, batchSize: batchSize, target: target, resolved: picked) { c, p in
+                let alpha = Float(quadrature.alphas[c])
+                input.withUnsafeBufferPointer { px in x0.withUnsafeBufferPointer { pb in
+                    for i in 0..<per {
+                        let base = pb[b0 * per + i]
+                        p[i] = base + alpha * (px[s * per + i] - base)
                     }
-                }
-                diagnostics.append(contentsOf: a.diagnostics)
-                done += m
+                } }
+            } use: { c, g in
+                let w = quadrature.weights[c]
+                for i in 0..<per { total[s * per + i] += w * Double(g[i]) }
             }
         }
         let values = Tensor(shape: input.shape) { p in

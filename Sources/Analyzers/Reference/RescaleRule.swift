@@ -9,8 +9,13 @@ public struct RescaleRule: Rule {
     public let eps: Float
 
     public init(eps: Float = 1e-10) throws {
-        guard eps >= 0, eps.isFinite else { throw ExplainError.argument("rescale: eps must be a finite number ≥ 0, got \(eps)") }
-        self.eps = eps
+        self.eps = try Self.checked(eps, "rescale")
+    }
+
+    /// `eps` if it is finite and ≥ 0; otherwise an error naming the rule.
+    static func checked(_ eps: Float, _ rule: String) throws -> Float {
+        guard eps >= 0, eps.isFinite else { throw ExplainError.argument("\(rule): eps must be a finite number ≥ 0, got \(eps)") }
+        return eps
     }
 
     public var description: String { "rescale" }
@@ -55,8 +60,7 @@ public struct DeepLiftMaxPoolRule: Rule {
     public let eps: Float
 
     public init(eps: Float = 1e-10) throws {
-        guard eps >= 0, eps.isFinite else { throw ExplainError.argument("maxpool rule: eps must be a finite number ≥ 0, got \(eps)") }
-        self.eps = eps
+        self.eps = try RescaleRule.checked(eps, "deeplift_maxpool")
     }
 
     public var description: String { "deeplift_maxpool" }

@@ -157,3 +157,36 @@ final class ReferenceCache: @unchecked Sendable {
         return computed
     }
 }
+
+extension Analyzer {
+    /// Explains `count` altered copies of sample `s` of `input` (noise tunnels, path integrals), in
+    /// batches of at most `batchSize`: `fill(copy, buffer)` writes each copy, every copy explains
+    /// what the sample explains (`Target.copies`), and `use(copy, values)` receives each copy's
+    /// input-shaped attribution. Returns the batches' diagnostics.
+    public func analyzeCopies(of s: Int, in input: Tensor, count: Int, batchSize: Int, target: Target, resolved: [Int]?,
+                              fill: (Int, UnsafeMutableBufferPointer<Float>) -> Void,
+                              use: (Int, UnsafeBufferPointer<Float>) -> Void) throws -> [String] {
+        let per = input.count / Swift.max(input.shape.first ?? 1, 1)
+        var diagnostics: [String] = []
+        var done = 0
+        while done < count {
+            let m = Swift.min(Swift.max(1, batchSize), count - done)
+            var shape = input.shape
+            shape[0] = m
+            let start = done
+            let copies = Tensor(shape: shape) { p in
+                for c in 0..<m { fill(start + c, UnsafeMutableBufferPointer(rebasing: p[(c * per)..<((c + 1) * per)])) }
+            }
+            let a = try analyze(copies, target: try target.copies(ofSample: s, count: m, resolved: resolved))
+            guard a.values.count == m * per else {
+                throw ExplainError.shape("\(id) returned \(Shape.format(a.values.shape)) for \(m) copies of \(Shape.format(Array(input.shape.dropFirst()))); input-shaped attributions are needed")
+            }
+            a.values.withUnsafeBufferPointer { p in
+                for c in 0..<m { use(start + c, UnsafeBufferPointer(rebasing: p[(c * per)..<((c + 1) * per)])) }
+            }
+            diagnostics += a.diagnostics
+            done += m
+        }
+        return diagnostics
+    }
+}
