@@ -67,13 +67,6 @@ enum CAMWeights {
         var weights = [[Double]]()
         for s in 0..<n {
             let masks = try a.sample(s).resizedBilinear(height: h, width: w, alignCorners: true)   // (1, C, H, W)
-            let scaled = masks.withUnsafeBufferPointer { pm in
-                (0..<c).map { ch -> [Float] in
-                    let m = UnsafeBufferPointer(rebasing: pm[(ch * plane)..<((ch + 1) * plane)])
-                    let lo = m.min() ?? 0, hi = m.max() ?? 0
-                    return m.map { ($0 - lo) / (hi - lo + 1e-8) }
-                }
-            }
             let xs = Array(x.scalars[(s * per)..<((s + 1) * per)]), seedRow = Array(seed.scalars[(s * k)..<((s + 1) * k)])
             var scores = [Double]()
             for start in stride(from: 0, to: c, by: batchSize) {
@@ -81,7 +74,14 @@ enum CAMWeights {
                 var shape = x.shape
                 shape[0] = m
                 let batch = Tensor(shape: shape) { p in
-                    for j in 0..<m { for i in 0..<per { p[j * per + i] = xs[i] * scaled[start + j][i % plane] } }
+                    masks.withUnsafeBufferPointer { pm in
+                        for j in 0..<m {
+                            // M_c: channel c's upsampled map scaled to [0, 1].
+                            let u = UnsafeBufferPointer(rebasing: pm[((start + j) * plane)..<((start + j + 1) * plane)])
+                            let lo = u.min() ?? 0, hi = u.max() ?? 0
+                            for i in 0..<per { p[j * per + i] = xs[i] * ((u[i % plane] - lo) / (hi - lo + 1e-8)) }
+                        }
+                    }
                 }
                 scores += explained(try BatchChunks.predict(model.graph, batch, output: model.output), seedRow: seedRow)
             }

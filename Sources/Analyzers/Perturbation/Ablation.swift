@@ -89,31 +89,40 @@ public struct Occlusion: Analyzer {
         guard positions <= 10_000_000 else { throw ExplainError(.tooLarge, "\(positions) window positions per sample: use larger strides") }
         var strides = [Int](repeating: 1, count: dims.count)
         for d in stride(from: dims.count - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * dims[d + 1] }
-        /// The flat indices inside window position `p`.
-        func elements(_ p: Int) -> [Int] {
-            var corner = [Int](repeating: 0, count: dims.count), rest = p
-            for d in stride(from: dims.count - 1, through: 0, by: -1) { corner[d] = (rest % counts[d]) * st[d]; rest /= counts[d] }
-            var out = [0]
-            for d in 0..<dims.count {
-                let range = corner[d]..<min(corner[d] + w[d], dims[d])
-                out = out.flatMap { base in range.map { base + $0 * strides[d] } }
+        /// Calls `body` with the flat index of every element inside window position `p`.
+        func forEachElement(_ p: Int, _ body: (Int) -> Void) {
+            var corner = [Int](repeating: 0, count: dims.count), end = corner, rest = p
+            for d in stride(from: dims.count - 1, through: 0, by: -1) {
+                corner[d] = (rest % counts[d]) * st[d]
+                end[d] = min(corner[d] + w[d], dims[d])
+                rest /= counts[d]
             }
-            return out
+            var index = corner
+            while true {
+                body(zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 })
+                var d = dims.count - 1
+                while d >= 0 {
+                    index[d] += 1
+                    if index[d] < end[d] { break }
+                    index[d] = corner[d]
+                    d -= 1
+                }
+                if d < 0 { return }
+            }
         }
-        let windows = (0..<positions).map(elements)
         var total = [Double](repeating: 0, count: input.count), covered = [Int](repeating: 0, count: per)
-        for win in windows { for i in win { covered[i] += 1 } }
+        for p in 0..<positions { forEachElement(p) { covered[$0] += 1 } }
         for s in 0..<n {
             let b0 = x0.shape[0] == 1 ? 0 : s
             let f = try input.withUnsafeBufferPointer { px in
                 try x0.withUnsafeBufferPointer { pb in
                     try scorer.scores(count: positions + 1, sampleShape: dims, seedRow: seed.scalars[(s * k)..<((s + 1) * k)]) { j, out in
                         for i in 0..<per { out[i] = px[s * per + i] }
-                        if j > 0 { for i in windows[j - 1] { out[i] = pb[b0 * per + i] } }
+                        if j > 0 { forEachElement(j - 1) { out[$0] = pb[b0 * per + $0] } }
                     }
                 }
             }
-            for (p, win) in windows.enumerated() { for i in win { total[s * per + i] += f[0] - f[1 + p] } }
+            for p in 0..<positions { forEachElement(p) { total[s * per + $0] += f[0] - f[1 + p] } }
         }
         let values = Tensor(shape: input.shape) { out in
             for i in 0..<out.count { out[i] = covered[i % per] > 0 ? Float(total[i] / Double(covered[i % per])) : 0 }

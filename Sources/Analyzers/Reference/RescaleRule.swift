@@ -33,15 +33,23 @@ public struct RescaleRule: Rule {
             throw ExplainError.shape("rescale: reference \(Shape.format(z0.shape)) does not fit the input \(Shape.format(z.shape))")
                 .at(node: site.node.name, op: site.node.layer.kind.rawValue)
         }
-        let shared = z0.count != n, eps = self.eps
+        let shared = z0.count != n, eps = self.eps, isRelu = f is Relu
         return [Tensor(shape: z.shape) { out in
             z.withUnsafeBufferPointer { pz in y.withUnsafeBufferPointer { py in
                 z0.withUnsafeBufferPointer { pz0 in y0.withUnsafeBufferPointer { py0 in
                     incoming.withUnsafeBufferPointer { pg in
-                        for i in 0..<n {
-                            let r = shared ? i % per : i
-                            let dz = pz[i] - pz0[r]
-                            out[i] = abs(dz) < eps ? pg[i] * f.derivative(x: pz[i], y: py[i]) : pg[i] * (py[i] - py0[r]) / dz
+                        nonisolated(unsafe) let (pz, py, pz0, py0, pg, out) = (pz, py, pz0, py0, pg, out)
+                        Parallel.forEachRange(n) { range in
+                            for i in range {
+                                let r = shared ? i % per : i
+                                let dz = pz[i] - pz0[r]
+                                if abs(dz) >= eps {
+                                    out[i] = pg[i] * (py[i] - py0[r]) / dz
+                                } else {
+                                    // The ordinary derivative at z (Relu: 1 for z > 0, else 0).
+                                    out[i] = isRelu ? (pz[i] > 0 ? pg[i] : 0) : pg[i] * f.derivative(x: pz[i], y: py[i])
+                                }
+                            }
                         }
                     }
                 } }
