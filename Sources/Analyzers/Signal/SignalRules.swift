@@ -34,10 +34,17 @@ public struct DeconvnetRule: Rule {
     }
 }
 
-/// Registers the signal family: `guided_backprop` and `deconvnet` (analyzers, rules and presets).
+/// Registers the signal family: `guided_backprop`, `deconvnet` (analyzers, rules and presets),
+/// `pattern_net` and `pattern_attribution` (patterns estimated from data).
 public enum SignalPlugin: Plugin {
     public static let guidedBackprop = Preset("guided_backprop") { when(.kind(.relu), use: GuidedBackpropRule()) }
     public static let deconvnet = Preset("deconvnet") { when(.kind(.relu), use: DeconvnetRule()) }
+
+    /// A `PatternRule` at every node that has a pattern.
+    public static func patternPreset(_ patterns: Patterns, attribution: Bool) -> Preset {
+        Preset(attribution ? "pattern_attribution" : "pattern_net",
+               entries: patterns.byNode.sorted { $0.key < $1.key }.map { Preset.Entry(.name($0.key), PatternRule(pattern: $0.value, attribution: attribution)) })
+    }
 
     public static func register(into registry: inout Registry) throws {
         try registry.register(AnalyzerEntry(
@@ -50,6 +57,33 @@ public enum SignalPlugin: Plugin {
             formula: "at every Relu: R_in = max(0, R_out); other layers: plain gradient",
             reference: "Zeiler & Fergus 2014; iNNvestigate Deconvnet, Captum Deconvolution"
         ) { model, _, _ in try BackpropAnalyzer(id: "deconvnet", model: model, preset: deconvnet) })
+
+        for attribution in [false, true] {
+            let id = attribution ? "pattern_attribution" : "pattern_net"
+            try registry.register(AnalyzerEntry(
+                id: id, family: "signal",
+                summary: attribution ? "PatternAttribution: the contribution of the signal, with W ⊙ A in the backward pass"
+                                     : "PatternNet: the signal projected back along patterns estimated from data",
+                formula: (attribution ? "at every Conv/Dense: R_in = (W ⊙ A)ᵀ R_out" : "at every Conv/Dense: R_in = Aᵀ R_out")
+                    + "; A_j = cov_j / (w_jᵀ cov_j), cov_j = E[x y_j] − E[x]E[y_j] over data (relu: where y_j > 0); Relu, pooling: gradient; seed: the target output",
+                reference: "Kindermans et al. 2018; iNNvestigate \(attribution ? "PatternAttribution" : "PatternNet")",
+                parameters: [Parameter("data", default: "(required)", "file:X.npy: inputs (e.g. training samples) to estimate the patterns from"),
+                             Parameter("estimator", default: "relu", "relu (two-component: samples with y > 0) or linear (all samples)"),
+                             Parameter("batch_size", default: "64", "data samples per forward batch")]
+            ) { model, options, _ in
+                guard let data = try options.tensor("data") else {
+                    throw ExplainError(.invalidArgument, "\(id) estimates its patterns from data: give --set data=file:X.npy (inputs shaped like the model's)")
+                }
+                let name = options.string("estimator", default: "relu")
+                guard let estimator = Patterns.Estimator(rawValue: name) else {
+                    throw ExplainError(.invalidArgument, "estimator = '\(name)': use relu or linear")
+                }
+                let patterns = try Patterns(model: model, data: data, estimator: estimator, batchSize: try options.int("batch_size", default: 64, range: 1...100_000))
+                var analyzer = try BackpropAnalyzer(id: id, model: model, preset: patternPreset(patterns, attribution: attribution), seedValue: .outputValue)
+                analyzer.reportsConservation = false   // the signal is not a conserved quantity
+                return analyzer
+            })
+        }
 
         try registry.register(RuleEntry(id: "guided_backprop", summary: "Relu: max(0, R) · 1[z > 0]", arguments: []) { _ in GuidedBackpropRule() })
         try registry.register(RuleEntry(id: "deconvnet", summary: "Relu: max(0, R)", arguments: []) { _ in DeconvnetRule() })

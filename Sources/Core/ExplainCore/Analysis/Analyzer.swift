@@ -41,6 +41,9 @@ public struct BackpropAnalyzer: Analyzer {
     public let seedValue: Target.SeedValue
     /// Multiply the result by the input (Input × Gradient).
     public let timesInput: Bool
+    /// Report conservation, Σ values − Σ seed per sample, as the delta (LRP; default: when the
+    /// seed holds the output value).
+    public var reportsConservation: Bool
     /// Node names whose incoming relevance/gradient is returned in `Attribution.captured`.
     public let keep: [String]
     /// Notes from making the analyzer (e.g. a user rule entry that matched no node), added to
@@ -69,6 +72,7 @@ public struct BackpropAnalyzer: Analyzer {
         self.model = m
         self.bound = bound
         self.seedValue = seedValue
+        self.reportsConservation = seedValue == .outputValue
         self.timesInput = timesInput
         self.keep = keep
     }
@@ -125,7 +129,7 @@ public struct BackpropAnalyzer: Analyzer {
         if let bad = result.firstNonFinite { notes.append("first non-finite value at node '\(bad)'") }
         var attribution = Attribution(values: values, output: output, targets: picked, captured: captured, diagnostics: notes)
         // Relevance methods report conservation: Σ input relevance − Σ seed, per sample.
-        if seedValue == .outputValue {
+        if reportsConservation {
             attribution.delta = zip(attribution.sums, seed.sampleSums).map { $0 - $1 }
         }
         // Reference methods report completeness: Σ values − Σ seed ⊙ (f(x) − f(x0)), per sample.
