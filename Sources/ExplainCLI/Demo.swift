@@ -38,7 +38,13 @@ struct Demo: ParsableCommand {
             // Bounds of the input space for the box rules: the preprocessed images of 0 and 255.
             let low = (0 * spec.scale - (spec.mean?.first ?? 0)) / (spec.std?.first ?? 1)
             let high = (255 * spec.scale - (spec.mean?.first ?? 0)) / (spec.std?.first ?? 1)
-            let shared = ["low": "\(low)", "high": "\(high)"]
+            var shared = Options(["low": "\(low)", "high": "\(high)"])
+            // Training samples for the methods that learn from data (pattern_net, pattern_attribution).
+            let dataPath = example + "/train_sample.npy"
+            if FileManager.default.fileExists(atPath: dataPath) {
+                shared.values["data"] = "file:" + dataPath
+                shared.tensors["data"] = try Numpy.readTensor(path: dataPath)
+            }
             let ids = methods.map { $0.split(separator: ",").map(String.init) }
                 ?? registry.analyzers.keys.sorted().filter { $0 != "lrp" }
             let progress = Progress(total: ids.count)
@@ -48,7 +54,7 @@ struct Demo: ParsableCommand {
             let layout = GridLayout(cell: cell, labelScale: cell >= 80 ? 2 : 1)
             for id in ids {
                 progress.step(id)
-                let options = try registry.options(for: id, from: Options(shared))
+                let options = try registry.options(for: id, from: shared)
                 do {
                     let analyzer = try registry.makeAnalyzer(id, model: model, options: options)
                     let t0 = DispatchTime.now().uptimeNanoseconds

@@ -192,6 +192,17 @@ import Testing
         #expect(worstRule < 1e-4 && worstPlain > 100 * worstRule, "plain \(worstPlain), rule \(worstRule)")
     }
 
+    /// Arrays given as options travel with the options a wrapper passes on: SmoothGrad over DeepLIFT
+    /// with a baseline image (as `--set baseline=file:B.npy` gives it) at noise level 0 is DeepLIFT.
+    @Test func arrayOptionsReachWrappedAnalyzers() throws {
+        let (model, x) = try Self.fixtureModel("digits-cnn")
+        var options = Options(["base": "deeplift", "baseline": "file:b.npy", "noise_level": "0", "samples": "2"])
+        options.tensors["baseline"] = Tensor(shape: [1, 16, 16], repeating: -0.5)
+        let smooth = try Self.registry.makeAnalyzer("smoothgrad", model: model, options: options).analyze(x, target: .max)
+        let plain = try Self.registry.makeAnalyzer("deeplift", model: model, options: Options(["baseline": "-0.5"])).analyze(x, target: .max)
+        #expect(Deviation(smooth.values, plain.values).maxAbs < 1e-5)
+    }
+
     // MARK: errors
 
     @Test func badOptionsAndMissingReferencesAreNamedErrors() throws {

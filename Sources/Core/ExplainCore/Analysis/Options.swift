@@ -12,6 +12,13 @@ public struct Options: Sendable, CustomStringConvertible {
         values.keys.sorted().compactMap { k in values[k].flatMap { $0.hasPrefix("file:") ? (k, String($0.dropFirst(5))) : nil } }
     }
 
+    /// The options whose keys satisfy `keep`, with their arrays.
+    public func filter(_ keep: (String) -> Bool) -> Options {
+        var o = Options(values.filter { keep($0.key) })
+        o.tensors = tensors.filter { keep($0.key) }
+        return o
+    }
+
     /// The array given for `key`; nil when the key is absent. A `file:` value that was not loaded
     /// is an error naming the key.
     public func tensor(_ key: String) throws -> Tensor? {

@@ -31,7 +31,7 @@ public struct AnalyzerEntry: Sendable {
     /// The options that are not this entry's own parameters (for the wrapped analyzer).
     public func foreignOptions(_ options: Options) -> Options {
         let own = Set(parameters.map(\.name))
-        return Options(options.values.filter { !own.contains($0.key) })
+        return options.filter { !own.contains($0) }
     }
 }
 
@@ -200,7 +200,7 @@ public struct Registry: Sendable {
     /// The part of `options` that analyzer `id` takes (for options shared by several methods).
     public func options(for id: String, from options: Options) throws -> Options {
         let names = Set(try parameterNames(id, options: options))
-        return Options(options.values.filter { names.contains($0.key) })
+        return options.filter { names.contains($0) }
     }
 
     /// Creates an analyzer by id, after checking that every option is a declared parameter.
