@@ -203,6 +203,46 @@ import Testing
         #expect(Deviation(smooth.values, plain.values).maxAbs < 1e-5)
     }
 
+    /// RevealCancel on x → Dense → Relu → Dense against the rule written out here (positive and
+    /// negative terms through their own multipliers), with a non-zero baseline; summation to delta is
+    /// exact, also on the CNN with the max-pool rule.
+    @Test func revealCancelMatchesTheClosedForm() throws {
+        let (model, w1, b1, w2, _) = try Self.twoLayer(Relu(), seed: 21)
+        var rng = TestRandom(seed: 22)
+        let input = rng.tensor([3, 5], -2...2)
+        let x0: [Float] = [0.2, -0.1, 0, 0.4, -0.3]
+        let a = try Self.registry.makeAnalyzer("deeplift", model: model, options: Options(["rule": "reveal_cancel", "baseline": "0"]))
+        var analyzer = try #require(a as? BackpropAnalyzer)
+        analyzer.baseline = .tensor(try Tensor(shape: [5], scalars: x0))
+        let result = try analyzer.analyze(input, target: .index(2))
+        #expect(analyzer.bound.summary.contains("fc1: reveal_cancel") && analyzer.bound.summary.contains("act: through"))
+        func relu(_ v: Double) -> Double { max(v, 0) }
+        for s in 0..<3 {
+            let dx = (0..<5).map { Double(input.scalars[s * 5 + $0]) - Double(x0[$0]) }
+            var mult = [Double](repeating: 0, count: 5)
+            for j in 0..<6 {
+                let w = (0..<5).map { Double(w1.scalars[j * 5 + $0]) }
+                let z0 = (0..<5).reduce(Double(b1.scalars[j])) { $0 + w[$1] * Double(x0[$1]) }
+                let terms = (0..<5).map { w[$0] * dx[$0] }
+                let up = terms.filter { $0 > 0 }.reduce(0, +), down = terms.filter { $0 < 0 }.reduce(0, +)
+                let dyUp = 0.5 * (relu(z0 + up) - relu(z0)) + 0.5 * (relu(z0 + down + up) - relu(z0 + down))
+                let dyDown = 0.5 * (relu(z0 + down) - relu(z0)) + 0.5 * (relu(z0 + up + down) - relu(z0 + up))
+                let mUp = abs(up) > 1e-9 ? dyUp / up : 0, mDown = abs(down) > 1e-9 ? dyDown / down : 0
+                let outer = Double(w2.scalars[2 * 6 + j])
+                for i in 0..<5 { mult[i] += outer * w[i] * (terms[i] > 0 ? mUp : terms[i] < 0 ? mDown : 0.5 * (mUp + mDown)) }
+            }
+            for i in 0..<5 {
+                let expected = dx[i] * mult[i]
+                #expect(abs(Double(result.values.scalars[s * 5 + i]) - expected) < 1e-4 * max(1, abs(expected)), "sample \(s) feature \(i)")
+            }
+        }
+        for d in try #require(result.delta) { #expect(abs(d) < 1e-5) }
+        let (cnn, x) = try Self.fixtureModel("digits-cnn")
+        let full = try Self.registry.makeAnalyzer("deeplift", model: cnn, options: Options(["rule": "reveal_cancel", "maxpool": "deeplift"])).analyze(x, target: .max)
+        for d in try #require(full.delta) { #expect(abs(d) < 1e-4) }
+        #expect(throws: ExplainError.self) { try Self.registry.makeAnalyzer("deeplift", model: cnn, options: Options(["rule": "cancel"])) }
+    }
+
     // MARK: errors
 
     @Test func badOptionsAndMissingReferencesAreNamedErrors() throws {

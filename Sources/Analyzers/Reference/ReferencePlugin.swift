@@ -1,7 +1,7 @@
 import ExplainCore
 
 /// Registers the reference family: `integrated_gradients` and `deeplift` (analyzers, the
-/// `rescale` and `deeplift_maxpool` rules, the `deeplift` presets).
+/// `rescale`, `reveal_cancel`, `through` and `deeplift_maxpool` rules, the `deeplift` presets).
 public enum ReferencePlugin: Plugin {
     /// Captum's DeepLIFT: Rescale at every Relu, Sigmoid and Tanh; other layers use their gradient
     /// (MaxPool too, as in Captum when a MaxPool consumes a Relu's output).
@@ -13,6 +13,20 @@ public enum ReferencePlugin: Plugin {
     }
 
     static let maxPoolChoices = ["gradient", "deeplift"]
+
+    /// DeepLIFT with RevealCancel: every Conv/Dense whose output feeds only a Relu gets
+    /// `RevealCancelRule` and that Relu `ThroughRule`; the other nonlinearities keep Rescale.
+    public static func revealCancelPreset(for graph: Graph, eps: Float = 1e-10, maxPoolRule: Bool = false) throws -> Preset {
+        let consumers = graph.consumers, outputs = Set(graph.outputs)
+        var entries: [Preset.Entry] = []
+        for node in graph.nodes where node.layer is any AffineLayer && !outputs.contains(node.output) {
+            guard consumers[node.output].count == 1, case let relu = graph.nodes[consumers[node.output][0]], relu.layer is Relu else { continue }
+            entries.append(Preset.Entry(.name(node.name), try RevealCancelRule(eps: eps)))
+            entries.append(Preset.Entry(.name(relu.name), ThroughRule()))
+        }
+        let rescale = try deepLiftPreset(eps: eps, maxPoolRule: maxPoolRule)
+        return Preset("deeplift.reveal_cancel", entries: entries + rescale.entries)
+    }
 
     public static func register(into registry: inout Registry) throws {
         try registry.register(AnalyzerEntry(
@@ -50,21 +64,28 @@ public enum ReferencePlugin: Plugin {
                 Parameter("eps", default: "1e-10", "below this |z − z0| the ordinary derivative is used"),
                 Parameter("maxpool", default: "gradient",
                           "MaxPool: gradient (Captum's result when a MaxPool consumes a Relu) or deeplift (Captum's max-pool rule)"),
+                Parameter("rule", default: "rescale", "rescale, or reveal_cancel at every Conv/Dense that feeds a Relu (Rescale elsewhere)"),
             ]
         ) { model, options, _ in
+            let rule = options.string("rule", default: "rescale")
+            guard ["rescale", "reveal_cancel"].contains(rule) else { throw ExplainError(.invalidArgument, "rule = '\(rule)': use rescale or reveal_cancel") }
             let pool = options.string("maxpool", default: "gradient")
             guard maxPoolChoices.contains(pool) else {
                 throw ExplainError(.invalidArgument, "maxpool = '\(pool)': use gradient or deeplift")
             }
             let eps = Float(try options.double("eps", default: 1e-10, range: 0...1))
-            var analyzer = try BackpropAnalyzer(id: "deeplift", model: model, preset: try deepLiftPreset(eps: eps, maxPoolRule: pool == "deeplift"),
-                                                timesInput: true)
+            let preset = rule == "reveal_cancel" ? try revealCancelPreset(for: model.graph, eps: eps, maxPoolRule: pool == "deeplift")
+                : try deepLiftPreset(eps: eps, maxPoolRule: pool == "deeplift")
+            var analyzer = try BackpropAnalyzer(id: "deeplift", model: model, preset: preset, timesInput: true)
             analyzer.baseline = try Baseline.from(options)
             return analyzer
         })
 
         try registry.register(RuleEntry(id: "rescale", summary: "DeepLIFT Rescale at an element-wise activation: R · Δy/Δz (needs a baseline)",
                                         arguments: ["eps"]) { a in try RescaleRule(eps: Float(a.first ?? 1e-10)) })
+        try registry.register(RuleEntry(id: "reveal_cancel", summary: "DeepLIFT RevealCancel at a Conv/Dense feeding a Relu (with `through` on the Relu; needs a baseline)",
+                                        arguments: ["eps"]) { a in try RevealCancelRule(eps: Float(a.first ?? 1e-10)) })
+        try registry.register(RuleEntry(id: "through", summary: "passes the multiplier through an activation unchanged", arguments: []) { _ in ThroughRule() })
         try registry.register(RuleEntry(id: "deeplift_maxpool", summary: "DeepLIFT max-pool rule (Captum; needs a baseline)",
                                         arguments: ["eps"]) { a in try DeepLiftMaxPoolRule(eps: Float(a.first ?? 1e-10)) })
         try registry.register(PresetEntry(id: "deeplift", summary: "rescale on every Relu, Sigmoid and Tanh") { _ in try deepLiftPreset() })
