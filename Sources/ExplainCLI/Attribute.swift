@@ -110,10 +110,15 @@ struct Describe: ParsableCommand {
                 print("formula:   \(e.formula)")
                 print("reference: \(e.reference)")
                 if e.parameters.isEmpty { print("parameters: none") }
-                for p in e.parameters {
-                    let option = "  --set \(p.name)=\(p.defaultValue)"
-                    print(option.padding(toLength: max(34, option.count + 2), withPad: " ", startingAt: 0) + p.summary)
+                // Literal defaults stand in the option; described ones ("(required)", "2M + 2048") follow the summary.
+                let rows = e.parameters.map { p -> (String, String) in
+                    let literal = !p.defaultValue.contains(" ") && !p.defaultValue.hasPrefix("(")
+                    let described = p.defaultValue.hasPrefix("(") && p.defaultValue.hasSuffix(")") ? String(p.defaultValue.dropFirst().dropLast()) : p.defaultValue
+                    return (literal ? "  --set \(p.name)=\(p.defaultValue)" : "  --set \(p.name)=…",
+                            literal ? p.summary : "\(p.summary) (default: \(described))")
                 }
+                let width = (rows.map(\.0.count).max() ?? 0) + 2
+                for (option, summary) in rows { print(option.padding(toLength: width, withPad: " ", startingAt: 0) + summary) }
                 print("usage: explain attribute MODEL.onnx --input X.npy --method \(e.id)")
             }
             if let e = r.rules[id] { found = true; print("rule \(e.id): \(e.summary)") }
