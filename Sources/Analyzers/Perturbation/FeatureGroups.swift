@@ -53,6 +53,12 @@ public struct FeatureGroups: Sendable {
         count = Array(repeating: k * k, count: n)
     }
 
+    /// Given group indices (0..<count[s] per sample).
+    init(index: [[Int]], count: [Int]) {
+        self.index = index
+        self.count = count
+    }
+
     /// Every element its own group.
     public init(elementsOf input: Tensor) {
         let n = input.shape[0], per = input.count / max(n, 1)
@@ -60,11 +66,16 @@ public struct FeatureGroups: Sendable {
         count = Array(repeating: per, count: n)
     }
 
-    /// The `groups` option (`file:G.npy`, an integer tensor) or the `grid` option (k × k blocks for
-    /// images); without either, `fallback`.
+    /// The `groups` option (`file:G.npy`, an integer tensor), the `grid` option (k × k blocks for
+    /// images) or the `slic` option (about k superpixels per image, with `compactness`); without
+    /// any, `fallback`.
     public static func from(_ options: Options, input: Tensor, fallback: () throws -> FeatureGroups) throws -> FeatureGroups {
         if let mask = try options.tensor("groups") { return try FeatureGroups(mask: mask, input: input) }
         if options.values["grid"] != nil { return try FeatureGroups(grid: try options.int("grid", default: 4, range: 1...4096), input: input) }
+        if options.values["slic"] != nil {
+            return try FeatureGroups(superpixels: try options.int("slic", default: 16, range: 2...1_000_000),
+                                     compactness: try options.double("compactness", default: 0.1), input: input)
+        }
         return try fallback()
     }
 

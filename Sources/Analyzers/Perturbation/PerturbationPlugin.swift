@@ -9,6 +9,8 @@ public enum PerturbationPlugin: Plugin {
     static func grid(_ fallback: String) -> Parameter {
         Parameter("grid", default: fallback, "images: k × k rectangular blocks over H and W, shared by the channels (instead of groups)")
     }
+    static let slic = [Parameter("slic", default: "(off)", "images: about k SLIC superpixels per image, shared by the channels (instead of groups)"),
+                       Parameter("compactness", default: "0.1", "SLIC: weight of closeness against similarity of values (scaled to [0, 1])")]
     static let seed = Parameter("seed", default: "0", "random seed (same seed, same result)")
 
     /// The groups an analyzer uses for an input: the options' `groups` or `grid`, else `fallback`.
@@ -42,7 +44,7 @@ public enum PerturbationPlugin: Plugin {
         try registry.register(AnalyzerEntry(
             id: "feature_ablation", family: family, summary: "Feature ablation: drop of the target output when each group takes the baseline's values",
             formula: "R_i = f_t(x) − f_t(x with group(i) := x0)", reference: "Captum FeatureAblation",
-            parameters: [groups, grid("(every element its own group)"), Baseline.parameter, batch]
+            parameters: [groups, grid("(every element its own group)")] + slic + [Baseline.parameter, batch]
         ) { model, o, _ in
             FeatureAblation(model: model, baseline: try Baseline.from(o), batchSize: try o.int("batch_size", default: 64, range: 1...100_000),
                             groups: try grouping(o) { FeatureGroups(elementsOf: $0) })
@@ -51,7 +53,7 @@ public enum PerturbationPlugin: Plugin {
             id: "shapley_values", family: family, summary: "Exact Shapley values of feature groups (all 2^M coalitions)",
             formula: "φ_g = Σ_{S ∌ g} |S|!(M−|S|−1)!/M! (v(S ∪ g) − v(S)), v(S) = f_t(x with groups ∉ S := x0); Σ φ = f_t(x) − f_t(x0)",
             reference: "Shapley 1953; Štrumbelj & Kononenko 2014; Captum ShapleyValues",
-            parameters: [groups, grid("3 (images); every feature (vectors)"), Baseline.parameter, batch]
+            parameters: [groups, grid("3 (images); every feature (vectors)")] + slic + [Baseline.parameter, batch]
         ) { model, o, _ in
             ShapleyValues(id: "shapley_values", model: model, estimator: .exact, baseline: try Baseline.from(o),
                           batchSize: try o.int("batch_size", default: 64, range: 1...100_000),
@@ -62,7 +64,7 @@ public enum PerturbationPlugin: Plugin {
             formula: "φ_g = mean over random orders π of v(groups before g in π ∪ {g}) − v(groups before g in π); Σ φ = f_t(x) − f_t(x0)",
             reference: "Castro, Gómez & Tejada 2009; Captum ShapleyValueSampling",
             parameters: [Parameter("samples", default: "25", "random orders per sample (M + 1 forward passes each)"), seed,
-                         groups, grid("4 (images); every feature (vectors)"), Baseline.parameter, batch]
+                         groups, grid("4 (images); every feature (vectors)")] + slic + [Baseline.parameter, batch]
         ) { model, o, _ in
             ShapleyValues(id: "shapley_sampling", model: model,
                           estimator: .permutations(count: try o.int("samples", default: 25, range: 1...1_000_000), seed: try seedValue(o)),
@@ -75,7 +77,7 @@ public enum PerturbationPlugin: Plugin {
             reference: "Lundberg & Lee 2017; shap KernelExplainer, Captum KernelShap",
             parameters: [Parameter("samples", default: "2M + 2048", "coalitions (all of them, exactly, when ≥ 2^M − 2), or file:Z.npy (N, S, M) with weights"),
                          Parameter("weights", default: "(Shapley kernel)", "file:W.npy (N, S): weights of given coalitions"),
-                         seed, groups, grid("4 (images); every feature (vectors)"), Baseline.parameter, batch]
+                         seed, groups, grid("4 (images); every feature (vectors)")] + slic + [Baseline.parameter, batch]
         ) { model, o, _ in
             let estimator: ShapleyValues.Estimator
             if let z = try o.tensor("samples") {
@@ -95,7 +97,7 @@ public enum PerturbationPlugin: Plugin {
             parameters: [Parameter("samples", default: "1000", "random presence vectors (the first all ones), or file:Z.npy (N, S, M)"),
                          Parameter("kernel_width", default: "0.25", "width of the exponential kernel on the cosine distance"),
                          Parameter("ridge", default: "1", "ridge penalty α (the intercept is not penalised)"),
-                         seed, groups, grid("4 (images); every feature (vectors)"), Baseline.parameter, batch]
+                         seed, groups, grid("4 (images); every feature (vectors)")] + slic + [Baseline.parameter, batch]
         ) { model, o, _ in
             let samples: Lime.Samples = try o.tensor("samples").map { .given($0) }
                 ?? .random(count: try o.int("samples", default: 1000, range: 2...10_000_000), seed: try seedValue(o))
