@@ -60,4 +60,11 @@ import Testing
         #expect(Deviation(chunked, whole).relL2 < 1e-6 && chunked.shape == whole.shape)
         #expect(throws: ExplainError.self) { try BatchChunks.predict(model.graph, x, output: model.output, budget: perSample) }
     }
+
+    /// Batches of altered copies stay under 2^28 values however large the requested batch.
+    @Test func copiesPerBatchIsCapped() {
+        #expect(BatchChunks.copiesPerBatch(5, elementsPerCopy: 10) == 5)
+        #expect(BatchChunks.copiesPerBatch(100, elementsPerCopy: 1 << 27) == 2)
+        #expect(BatchChunks.copiesPerBatch(3, elementsPerCopy: 1 << 30) == 1)
+    }
 }

@@ -69,8 +69,9 @@ enum CAMWeights {
             let masks = try a.sample(s).resizedBilinear(height: h, width: w, alignCorners: true)   // (1, C, H, W)
             let xs = Array(x.scalars[(s * per)..<((s + 1) * per)]), seedRow = Array(seed.scalars[(s * k)..<((s + 1) * k)])
             var scores = [Double]()
-            for start in stride(from: 0, to: c, by: batchSize) {
-                let m = min(batchSize, c - start)
+            let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per)
+            for start in stride(from: 0, to: c, by: size) {
+                let m = min(size, c - start)
                 var shape = x.shape
                 shape[0] = m
                 let batch = Tensor(shape: shape) { p in
@@ -103,8 +104,9 @@ enum CAMWeights {
             let sample = try x.sample(s), seedRow = Array(seed.scalars[(s * k)..<((s + 1) * k)])
             let y = explained(try full.sample(s), seedRow: seedRow)[0]
             var ablated = [Double]()
-            for start in stride(from: 0, to: c, by: batchSize) {
-                let m = min(batchSize, c - start)
+            let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: sample.count)
+            for start in stride(from: 0, to: c, by: size) {
+                let m = min(size, c - start)
                 let copies = try Tensor.concatenateBatches([Tensor](repeating: sample, count: m))
                 let zeroing: (Tensor) throws -> Tensor = { t in
                     var t = t

@@ -41,8 +41,11 @@ public struct Patterns: Sendable {
         var count = rowCounts.map { [Double](repeating: 0, count: $0) }, sumY = count
         var sumX = sizes.map { [Double](repeating: 0, count: $0) }, sumXY = sumX
         let n = data.shape[0]
-        for start in stride(from: 0, to: n, by: max(1, batchSize)) {
-            let batch = try data.samples(start..<min(n, start + max(1, batchSize)))
+        // Batches that fit into memory with every kept value (estimated like a backward analysis).
+        let size = try BatchChunks.samplesPerChunk(batch: max(1, min(batchSize, n)),
+                                                   bytesPerSample: try BatchChunks.backwardBytesPerSample(g, inputShape: data.shape))
+        for start in stride(from: 0, to: n, by: size) {
+            let batch = try data.samples(start..<min(n, start + size))
             let acts = try g.forward([batch], outputs: [model.output], retain: .values(keep))
             for (slot, (i, layer)) in nodes.enumerated() {
                 let node = g.nodes[i]

@@ -174,7 +174,7 @@ extension Analyzer {
         var diagnostics: [String] = []
         var done = 0
         while done < count {
-            let m = Swift.min(Swift.max(1, batchSize), count - done)
+            let m = Swift.min(BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per), count - done)
             var shape = input.shape
             shape[0] = m
             let start = done

@@ -35,6 +35,12 @@ public enum BatchChunks {
         return bytes < Double(Int.max / 2) ? Int(bytes) : Int.max / 2
     }
 
+    /// Copies of a sample per batch for methods that build batches of altered copies (noise,
+    /// path points, masks): the requested size, but at most 2^28 values (1 GiB) per batch.
+    public static func copiesPerBatch(_ requested: Int, elementsPerCopy: Int) -> Int {
+        max(1, min(requested, (1 << 28) / max(1, elementsPerCopy)))
+    }
+
     /// The consecutive ranges of at most `size` (≥ 1) samples that cover a batch of `n`.
     static func ranges(_ n: Int, size: Int) -> [Range<Int>] {
         stride(from: 0, to: n, by: max(1, size)).map { $0..<min(n, $0 + max(1, size)) }

@@ -29,8 +29,9 @@ public struct Scorer: Sendable {
         let per = sampleShape.reduce(1, *), seed = Array(seedRow)
         var result = [Double]()
         result.reserveCapacity(count)
-        for start in stride(from: 0, to: count, by: batchSize) {
-            let m = min(batchSize, count - start)
+        let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per)
+        for start in stride(from: 0, to: count, by: size) {
+            let m = min(size, count - start)
             let batch = Tensor(shape: [m] + sampleShape) { p in
                 for j in 0..<m { fill(start + j, UnsafeMutableBufferPointer(rebasing: p[(j * per)..<((j + 1) * per)])) }
             }
