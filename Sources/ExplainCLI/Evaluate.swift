@@ -54,12 +54,13 @@ struct Evaluate: ParsableCommand {
                     try registry.makeAnalyzer(method, model: $0, options: options)
                 }
                 let width = max(20, steps.map(\.layer.count).max() ?? 0)
-                print("\(method): model randomisation (\(mode.rawValue)), Spearman correlation with the original explanation, mean over samples")
-                print("layer".padding(toLength: width, withPad: " ", startingAt: 0) + "  signed   |value|")
+                print("\(method): model randomisation (\(mode.rawValue)), similarity to the original explanation (Spearman: signed and of |value|; SSIM of the scaled maps), mean over samples")
+                func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(max(v.count, 1)) }
+                print("layer".padding(toLength: width, withPad: " ", startingAt: 0) + "  signed   |value|  SSIM")
                 for step in steps {
-                    let signed = step.spearman.reduce(0, +) / Double(step.spearman.count)
-                    let absolute = step.spearmanAbsolute.reduce(0, +) / Double(step.spearmanAbsolute.count)
-                    print(step.layer.padding(toLength: width, withPad: " ", startingAt: 0) + String(format: "  %6.3f   %6.3f", signed, absolute))
+                    let ssim = step.ssim.map { String(format: "  %6.3f", mean($0)) } ?? "       —"
+                    print(step.layer.padding(toLength: width, withPad: " ", startingAt: 0)
+                          + String(format: "  %6.3f   %6.3f", mean(step.spearman), mean(step.spearmanAbsolute)) + ssim)
                 }
                 print("(a method that explains the model should lose its correlation as layers are randomised)")
             default:

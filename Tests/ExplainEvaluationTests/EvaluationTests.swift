@@ -57,6 +57,25 @@ import Testing
         #expect(Similarity.spearman([1, 1, 1], [1, 2, 3]) == 0)
     }
 
+    /// SSIM: 1 for identical maps, symmetric, below 1 for a changed map, equal to the single-window
+    /// formula written out on a 7 × 7 map; nil where the window does not fit.
+    @Test func structuralSimilarity() {
+        var rng = TestRandom(seed: 9)
+        let a = rng.tensor([7, 7], 0...1).scalars.map(Double.init), b = rng.tensor([7, 7], 0...1).scalars.map(Double.init)
+        #expect(abs(Similarity.ssim(a, a, height: 7, width: 7)! - 1) < 1e-12)
+        let ab = Similarity.ssim(a, b, height: 7, width: 7)!, ba = Similarity.ssim(b, a, height: 7, width: 7)!
+        #expect(abs(ab - ba) < 1e-12 && ab < 0.9)
+        // One window: luminance × contrast-structure with sample (n − 1) variances.
+        let n = 49.0, ma = a.reduce(0, +) / n, mb = b.reduce(0, +) / n
+        let va = a.reduce(0.0) { $0 + ($1 - ma) * ($1 - ma) } / (n - 1), vb = b.reduce(0.0) { $0 + ($1 - mb) * ($1 - mb) } / (n - 1)
+        let cov = zip(a, b).reduce(0.0) { $0 + ($1.0 - ma) * ($1.1 - mb) } / (n - 1)
+        let (c1, c2) = (0.0001, 0.0009)
+        let expected = (2 * ma * mb + c1) * (2 * cov + c2) / ((ma * ma + mb * mb + c1) * (va + vb + c2))
+        #expect(abs(ab - expected) < 1e-12)
+        #expect(Similarity.ssim(Array(a.prefix(36)), Array(a.prefix(36)), height: 6, width: 6) == nil)
+        #expect(Similarity.ssimPerSample(Tensor(shape: [2, 5]), Tensor(shape: [2, 5])) == nil)
+    }
+
     /// A single dense layer: its gradient is a row of W, so after randomising the layer the
     /// explanation is unrelated to the original one.
     @Test func randomisingTheOnlyLayerDecorrelatesTheGradient() throws {

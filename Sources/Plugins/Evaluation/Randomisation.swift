@@ -22,11 +22,13 @@ public struct ModelRandomisation: Sendable {
         self.seed = seed
     }
 
-    /// One step: the layer randomised last, and per sample the two rank correlations.
+    /// One step: the layer randomised last, and per sample the two rank correlations and, for
+    /// image attributions, the structural similarity of the min-max scaled maps.
     public struct Step: Sendable {
         public var layer: String
         public var spearman: [Double]
         public var spearmanAbsolute: [Double]
+        public var ssim: [Double]?
     }
 
     /// The randomised steps, output side first. `make` builds the explanation method for a model
@@ -51,7 +53,8 @@ public struct ModelRandomisation: Sendable {
                 throw ExplainError.shape("the randomised model's explanation has shape \(Shape.format(a.values.shape)), the original \(Shape.format(original.values.shape))")
             }
             steps.append(Step(layer: g.nodes[index].name, spearman: Self.perSample(original.values, a.values, absolute: false),
-                              spearmanAbsolute: Self.perSample(original.values, a.values, absolute: true)))
+                              spearmanAbsolute: Self.perSample(original.values, a.values, absolute: true),
+                              ssim: Similarity.ssimPerSample(original.values, a.values)))
         }
         return (original, steps)
     }
@@ -107,4 +110,50 @@ public enum Similarity {
 
     /// Spearman rank correlation: the Pearson correlation of the ranks (ties averaged).
     public static func spearman(_ x: [Double], _ y: [Double]) -> Double { pearson(ranks(x), ranks(y)) }
+
+    /// Mean structural similarity (Wang et al. 2004) of two `h × w` maps with values in a range of
+    /// `dataRange`, with scikit-image's defaults: 7 × 7 uniform windows over the positions where the
+    /// window fits, sample covariances, K1 = 0.01, K2 = 0.03. Maps smaller than the window: nil.
+    public static func ssim(_ a: [Double], _ b: [Double], height h: Int, width w: Int, dataRange: Double = 1) -> Double? {
+        let win = 7, np = Double(win * win)
+        guard h >= win, w >= win, a.count == h * w, b.count == h * w else { return nil }
+        let (c1, c2) = ((0.01 * dataRange) * (0.01 * dataRange), (0.03 * dataRange) * (0.03 * dataRange))
+        let unbiased = np / (np - 1)
+        var total = 0.0, windows = 0
+        for y in 0...(h - win) {
+            for x in 0...(w - win) {
+                var sa = 0.0, sb = 0.0, saa = 0.0, sbb = 0.0, sab = 0.0
+                for dy in 0..<win {
+                    for dx in 0..<win {
+                        let (u, v) = (a[(y + dy) * w + x + dx], b[(y + dy) * w + x + dx])
+                        sa += u; sb += v; saa += u * u; sbb += v * v; sab += u * v
+                    }
+                }
+                let (ma, mb) = (sa / np, sb / np)
+                let va = unbiased * (saa / np - ma * ma), vb = unbiased * (sbb / np - mb * mb), cov = unbiased * (sab / np - ma * mb)
+                total += ((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2))
+                windows += 1
+            }
+        }
+        return total / Double(windows)
+    }
+
+    /// Per sample of two (N, C, H, W) attributions: SSIM of the channel sums, each min-max scaled to
+    /// [0, 1] (as Adebayo et al. compare normalised maps); nil for other ranks or small maps.
+    public static func ssimPerSample(_ a: Tensor, _ b: Tensor) -> [Double]? {
+        guard a.rank == 4, a.shape == b.shape else { return nil }
+        let (n, c, h, w) = (a.shape[0], a.shape[1], a.shape[2], a.shape[3])
+        func map(_ t: Tensor, _ s: Int) -> [Double] {
+            var m = [Double](repeating: 0, count: h * w)
+            for ch in 0..<c { for i in 0..<(h * w) { m[i] += Double(t.scalars[(s * c + ch) * h * w + i]) } }
+            let lo = m.min() ?? 0, hi = m.max() ?? 0
+            return m.map { hi > lo ? ($0 - lo) / (hi - lo) : 0 }
+        }
+        var out = [Double]()
+        for s in 0..<n {
+            guard let v = ssim(map(a, s), map(b, s), height: h, width: w) else { return nil }
+            out.append(v)
+        }
+        return out
+    }
 }
