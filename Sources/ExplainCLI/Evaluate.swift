@@ -4,7 +4,7 @@ import Foundation
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate an explanation method: pixel flipping (AOPC) or the model-randomisation sanity check.")
+        abstract: "Evaluate an explanation method: pixel flipping (AOPC), the model-randomisation sanity check, infidelity or max-sensitivity.")
 
     @Argument(help: "The ONNX model file.") var model: String
     @Option(help: "Input batch as a .npy file (float32, batch first).") var input: String
@@ -12,13 +12,16 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable).") var settings: [String] = []
     @Option(help: "max (default), an output index, or file:T.npy.") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
-    @Option(help: "pixel_flipping or randomisation.") var metric: String = "pixel_flipping"
+    @Option(help: "pixel_flipping, randomisation, infidelity or sensitivity.") var metric: String = "pixel_flipping"
     @Option(help: "Pixel flipping: perturbation steps.") var steps: Int = 16
     @Option(help: "Pixel flipping: side of the square regions (images).") var region: Int = 1
     @Option(help: "Pixel flipping: share of the regions replaced by the last step.") var fraction: Double = 1
     @Option(help: "Pixel flipping: value of replaced regions (number, one per channel, or file:B.npy).") var baseline: String = "0"
     @Option(help: "Randomisation: cascading or independent.") var mode: String = "cascading"
-    @Option(help: "Randomisation: random seed.") var seed: Int = 0
+    @Option(help: "Randomisation, infidelity, sensitivity: random seed.") var seed: Int = 0
+    @Option(help: "Infidelity, sensitivity: perturbations per sample.") var samples: Int = 10
+    @Option(help: "Infidelity: standard deviation of the Gaussian perturbations.") var sigma: Double = 0.003
+    @Option(help: "Sensitivity: radius of the uniform perturbations.") var radius: Double = 0.02
 
     func run() throws {
         try reportingErrors {
@@ -63,8 +66,20 @@ struct Evaluate: ParsableCommand {
                           + String(format: "  %6.3f   %6.3f", mean(step.spearman), mean(step.spearmanAbsolute)) + ssim)
                 }
                 print("(a method that explains the model should lose its correlation as layers are randomised)")
+            case "infidelity":
+                let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
+                let fixed: Target = a.targets.map { .indices($0) } ?? selection
+                let values = try Infidelity(samples: samples, sigma: sigma, seed: UInt64(max(0, seed)))
+                    .evaluate(model: explainable, input: x, attribution: a.values, target: fixed)
+                print("\(method): infidelity, \(samples) Gaussian perturbations with σ = \(sigma) (lower is better)")
+                for (s, v) in values.enumerated() { print(String(format: "sample %d: %.6g", s, v)) }
+            case "sensitivity":
+                let analyzer = try registry.makeAnalyzer(method, model: explainable, options: options)
+                let values = try SensitivityMax(samples: samples, radius: radius, seed: UInt64(max(0, seed))).evaluate(analyzer, input: x, target: selection)
+                print("\(method): max-sensitivity, \(samples) uniform perturbations of radius \(radius) (lower is more robust)")
+                for (s, v) in values.enumerated() { print(String(format: "sample %d: %.6g", s, v)) }
             default:
-                throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping or randomisation")
+                throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, randomisation, infidelity or sensitivity")
             }
         }
     }

@@ -107,10 +107,36 @@ import Testing
                 "guided \(mean(guided.last!.spearman)), gradient \(mean(gradient.last!.spearman))")
     }
 
+    /// On an affine model the gradient predicts every output change exactly and never changes:
+    /// infidelity and max-sensitivity are 0; a doubled gradient is unfaithful unless normalised; a
+    /// ReLU network's gradient is sensitive.
+    @Test func infidelityAndSensitivity() throws {
+        let (model, _) = try Self.linearImage(seed: 3)
+        var rng = TestRandom(seed: 4)
+        let x = rng.tensor([2, 1, 4, 4])
+        let gradient = try Self.registry.makeAnalyzer("gradient", model: model)
+        let g = try gradient.analyze(x, target: .index(0)).values
+        let exact = try Infidelity(samples: 8, sigma: 0.1).evaluate(model: model, input: x, attribution: g, target: .index(0))
+        let doubled = Tensor(shape: g.shape) { p in for i in 0..<p.count { p[i] = 2 * g.scalars[i] } }
+        let wrong = try Infidelity(samples: 8, sigma: 0.1).evaluate(model: model, input: x, attribution: doubled, target: .index(0))
+        let rescued = try Infidelity(samples: 8, sigma: 0.1, normalize: true).evaluate(model: model, input: x, attribution: doubled, target: .index(0))
+        for s in 0..<2 {
+            #expect(exact[s] < 1e-10 && rescued[s] < 1e-10 && wrong[s] > 1e-4, "\(exact[s]) \(rescued[s]) \(wrong[s])")
+        }
+        #expect(try SensitivityMax(samples: 4).evaluate(gradient, input: x, target: .index(0)) == [0, 0])
+        let (cnn, xc, _) = try FixtureModels.load("digits-cnn")
+        let cnnGradient = try Self.registry.makeAnalyzer("gradient", model: cnn)
+        let sensitivity = try SensitivityMax(samples: 4, seed: 2).evaluate(cnnGradient, input: xc, target: .max)
+        let again = try SensitivityMax(samples: 4, seed: 2).evaluate(cnnGradient, input: xc, target: .max)
+        #expect(sensitivity.allSatisfy { $0 > 0 } && sensitivity == again)
+    }
+
     @Test func badArgumentsAreNamedErrors() throws {
         let (model, _) = try Self.linearImage(seed: 1)
         #expect(throws: ExplainError.self) { try PixelFlipping(steps: 0) }
         #expect(throws: ExplainError.self) { try PixelFlipping(fraction: 0) }
+        #expect(throws: ExplainError.self) { try Infidelity(sigma: 0) }
+        #expect(throws: ExplainError.self) { try SensitivityMax(samples: 0) }
         let x = Tensor(shape: [1, 1, 4, 4], repeating: 1)
         do {
             _ = try PixelFlipping().evaluate(model: model, input: x, attribution: Tensor(shape: [1, 1, 2, 2]), target: .index(0))
