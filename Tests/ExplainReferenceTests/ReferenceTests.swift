@@ -243,6 +243,41 @@ import Testing
         #expect(throws: ExplainError.self) { try Self.registry.makeAnalyzer("deeplift", model: cnn, options: Options(["rule": "cancel"])) }
     }
 
+    /// DeepLIFT-SHAP is the mean of DeepLIFT over the baselines, with exact summation to
+    /// `f(x) − mean f(x0)`; GradientSHAP with one baseline on an affine model is `w ⊙ (x − x0)`.
+    @Test func shapVariants() throws {
+        let (model, x) = try Self.fixtureModel("cancer-mlp")
+        var rng = TestRandom(seed: 31)
+        let set = rng.tensor([3, 30], -1...1)
+        var options = Options(["baselines": "file:b.npy"])
+        options.tensors["baselines"] = set
+        let shap = try Self.registry.makeAnalyzer("deeplift_shap", model: model, options: options).analyze(x, target: .max)
+        var mean = Tensor(shape: x.shape)
+        for k in 0..<3 {
+            var one = Options(["baseline": "file:b"])
+            one.tensors["baseline"] = try set.sample(k)
+            mean = mean.adding(try Self.registry.makeAnalyzer("deeplift", model: model, options: one).analyze(x, target: .indices(shap.targets!)).values)
+        }
+        #expect(Deviation(shap.values, Tensor(shape: mean.shape) { p in for i in 0..<p.count { p[i] = mean.scalars[i] / 3 } }).relL2 < 1e-5)
+        for d in try #require(shap.delta) { #expect(abs(d) < 1e-4) }
+
+        var b = GraphBuilder()
+        let input = b.addInput(name: "x", shape: [nil, 4])
+        let w = rng.tensor([2, 4])
+        let y = try b.add(try Dense(weight: w, bias: rng.tensor([2])), inputs: [input], name: "fc")
+        let linear = ExplainableModel(graph: try b.build(outputs: [y]))
+        let xs = rng.tensor([2, 4])
+        let g = try Self.registry.makeAnalyzer("gradient_shap", model: linear, options: Options(["baselines": "0.25", "samples": "7", "seed": "3"]))
+            .analyze(xs, target: .index(1))
+        for i in 0..<8 { #expect(abs(g.values.scalars[i] - w.scalars[4 + i % 4] * (xs.scalars[i] - 0.25)) < 1e-5) }
+        for d in try #require(g.delta) { #expect(abs(d) < 1e-5) }
+        let noisy = try Self.registry.makeAnalyzer("gradient_shap", model: linear, options: Options(["stdev": "0.1", "seed": "3"]))
+        #expect(try noisy.analyze(xs, target: .index(1)).values == (try noisy.analyze(xs, target: .index(1)).values))
+        var wrong = Options(["baselines": "file:b"])
+        wrong.tensors["baselines"] = Tensor(shape: [2, 7])
+        #expect(throws: ExplainError.self) { try Self.registry.makeAnalyzer("deeplift_shap", model: model, options: wrong).analyze(x, target: .max) }
+    }
+
     // MARK: errors
 
     @Test func badOptionsAndMissingReferencesAreNamedErrors() throws {

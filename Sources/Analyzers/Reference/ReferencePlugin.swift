@@ -1,6 +1,7 @@
 import ExplainCore
 
-/// Registers the reference family: `integrated_gradients` and `deeplift` (analyzers, the
+/// Registers the reference family: `integrated_gradients`, `deeplift`, `gradient_shap`,
+/// `deeplift_shap` (analyzers, the
 /// `rescale`, `reveal_cancel`, `through` and `deeplift_maxpool` rules, the `deeplift` presets).
 public enum ReferencePlugin: Plugin {
     /// Captum's DeepLIFT: Rescale at every Relu, Sigmoid and Tanh; other layers use their gradient
@@ -79,6 +80,38 @@ public enum ReferencePlugin: Plugin {
             var analyzer = try BackpropAnalyzer(id: "deeplift", model: model, preset: preset, timesInput: true)
             analyzer.baseline = try Baseline.from(options)
             return analyzer
+        })
+
+        try registry.register(AnalyzerEntry(
+            id: "gradient_shap", family: "reference",
+            summary: "GradientSHAP (expected gradients): (x + ε − x0) times the gradient at a random point between a random baseline and x",
+            formula: "R = mean_k (x + ε_k − x0_k) ⊙ ∇f_t(x0_k + α_k (x + ε_k − x0_k)), x0_k from the baselines, α_k ~ U(0,1), ε_k ~ N(0, stdev²)",
+            reference: "Lundberg & Lee 2017; Erion et al. 2021 (expected gradients); Captum GradientShap, shap GradientExplainer",
+            parameters: [BaselineSet.parameter, Parameter("samples", default: "5", "random draws per input (Captum n_samples)"),
+                         Parameter("stdev", default: "0", "standard deviation of the noise added to the input"),
+                         Parameter("seed", default: "0", "random seed (same seed, same result)"),
+                         Parameter("batch_size", default: "16", "draws per batch")]
+        ) { model, options, _ in
+            let o = options
+            return try GradientShap(model: model, baselines: { try BaselineSet(from: o, like: $0) },
+                                    samples: try options.int("samples", default: 5, range: 1...1_000_000),
+                                    stdev: try options.double("stdev", default: 0, range: 0...1_000_000),
+                                    seed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
+                                    batchSize: try options.int("batch_size", default: 16, range: 1...100_000))
+        })
+        try registry.register(AnalyzerEntry(
+            id: "deeplift_shap", family: "reference",
+            summary: "DeepLIFT-SHAP: DeepLIFT (Rescale) averaged over a set of baselines",
+            formula: "R = mean_k DeepLIFT(x; x0_k); Σ R = f_t(x) − mean_k f_t(x0_k)",
+            reference: "Lundberg & Lee 2017; Captum DeepLiftShap, shap DeepExplainer",
+            parameters: [BaselineSet.parameter, Parameter("eps", default: "1e-10", "below this |z − z0| the ordinary derivative is used"),
+                         Parameter("batch_size", default: "16", "baselines per batch")]
+        ) { model, options, _ in
+            let eps = Float(try options.double("eps", default: 1e-10, range: 0...1))
+            let o = options
+            return DeepLiftShap(deeplift: try BackpropAnalyzer(id: "deeplift", model: model, preset: try deepLiftPreset(eps: eps), timesInput: true),
+                                baselines: { try BaselineSet(from: o, like: $0) },
+                                batchSize: try options.int("batch_size", default: 16, range: 1...100_000))
         })
 
         try registry.register(RuleEntry(id: "rescale", summary: "DeepLIFT Rescale at an element-wise activation: R · Δy/Δz (needs a baseline)",
