@@ -129,6 +129,23 @@ import Testing
         #expect(throws: ExplainError.self) { try Tensor(shape: [2, 2]).resizedBilinear(height: 3, width: 3) }
     }
 
+    /// Guided Grad-CAM is guided backprop times the raw Grad-CAM map resized by nearest neighbour
+    /// (PyTorch's convention: output i reads input ⌊i · in / out⌋).
+    @Test func guidedGradCAMComposesItsParts() throws {
+        let (resnet, x) = try Self.fixtureModel("digits-resnet")
+        let combined = try Self.registry.makeAnalyzer("guided_gradcam", model: resnet).analyze(x, target: .max)
+        let guided = try Self.registry.makeAnalyzer("guided_backprop", model: resnet).analyze(x, target: .max).values
+        let raw = try cam("gradcam", resnet, x).values   // (4, 1, 8, 8)
+        #expect(raw.shape == [4, 1, 8, 8])
+        for s in 0..<4 { for y in 0..<16 { for col in 0..<16 {
+            let i = (s * 16 + y) * 16 + col
+            #expect(abs(combined.values.scalars[i] - guided.scalars[i] * raw.scalars[(s * 8 + y / 2) * 8 + col / 2]) < 1e-6)
+        } } }
+        let t = try Tensor(shape: [1, 1, 1, 3], scalars: [1, 2, 3])
+        #expect(try t.resizedNearest(height: 1, width: 5).scalars == [1, 1, 2, 2, 3])
+        #expect(throws: ExplainError.self) { try Self.registry.makeAnalyzer("guided_gradcam", model: resnet, options: Options(["interpolation": "cubic"])) }
+    }
+
     @Test func badLayersAndOptionsAreNamedErrors() throws {
         let (cnn, x) = try Self.fixtureModel("digits-cnn")
         func message(_ body: () throws -> Void) -> String {

@@ -1,7 +1,8 @@
 import ExplainCore
 
 /// Registers the CAM family: `gradcam`, `gradcam_pp`, `xgradcam`, `layercam`, `hirescam`,
-/// `scorecam`, `ablationcam`, `eigencam`.
+/// `scorecam`, `ablationcam`, `eigencam`, and `guided_gradcam` (with the registry's guided
+/// backpropagation).
 public enum CAMPlugin: Plugin {
     static let entries: [(CAMAnalyzer.Variant, String, String, String)] = [
         (.gradCAM, "Grad-CAM: feature-map channels weighted by their mean gradient",
@@ -50,6 +51,22 @@ public enum CAMPlugin: Plugin {
                                 batchSize: try options.int("batch_size", default: 32, range: 1...100_000))
             })
         }
+        try registry.register(AnalyzerEntry(
+            id: "guided_gradcam", family: "cam", summary: "Guided Grad-CAM: guided backpropagation times the Grad-CAM map resized to the input",
+            formula: "R = guided_backprop(x) ⊙ resize(relu(Σ_c mean_ij(∂f_t/∂A_c) A_c))",
+            reference: "Selvaraju et al. 2017; Captum GuidedGradCam",
+            parameters: [layerParameter,
+                         Parameter("interpolation", default: "nearest", "resizing of the Grad-CAM map: nearest (Captum's default) or bilinear"),
+                         Parameter("guided", default: "guided_backprop", "id of the input-shaped analyzer multiplied by the map")]
+        ) { model, options, registry in
+            let interpolation = options.string("interpolation", default: "nearest")
+            guard ["nearest", "bilinear"].contains(interpolation) else {
+                throw ExplainError(.invalidArgument, "interpolation = '\(interpolation)': use nearest or bilinear")
+            }
+            return GuidedGradCAM(gradcam: try CAMAnalyzer(model: model, variant: .gradCAM, layer: options.values["layer"], upsample: false),
+                                 guided: try registry.makeAnalyzer(options.string("guided", default: "guided_backprop"), model: model),
+                                 bilinear: interpolation == "bilinear")
+        })
         let methods: [(String, CAMAnalyzer.Variant, Bool)] = [
             ("LayerGradCam", .gradCAM, false), ("LayerGradCam+interpolate", .gradCAM, true), ("GradCAMPlusPlus", .gradCAMPlusPlus, false),
             ("XGradCAM", .xGradCAM, false), ("LayerCAM", .layerCAM, false), ("HiResCAM", .hiResCAM, false),

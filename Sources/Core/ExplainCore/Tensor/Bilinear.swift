@@ -54,3 +54,25 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// Every `(h, w)` plane of an `(N, C, h, w)` tensor resized to `height × width` by nearest
+    /// neighbour, PyTorch's `mode="nearest"`: output index `i` reads input `⌊i · in / out⌋`.
+    public func resizedNearest(height: Int, width: Int) throws -> Tensor {
+        guard rank == 4, shape[2] > 0, shape[3] > 0 else {
+            throw ExplainError.shape("nearest resize needs an (N, C, H, W) tensor with H, W > 0, got \(Shape.format(shape))")
+        }
+        guard height > 0, width > 0, height <= 1 << 16, width <= 1 << 16 else {
+            throw ExplainError.argument("resize to \(height)×\(width): give a size between 1 and 65536")
+        }
+        let (h, w, planes) = (shape[2], shape[3], shape[0] * shape[1])
+        let rows = (0..<height).map { min(h - 1, $0 * h / height) }, cols = (0..<width).map { min(w - 1, $0 * w / width) }
+        return Tensor(shape: [shape[0], shape[1], height, width]) { out in
+            withUnsafeBufferPointer { src in
+                for p in 0..<planes { for (y, r) in rows.enumerated() { for (x, c) in cols.enumerated() {
+                    out[(p * height + y) * width + x] = src[(p * h + r) * w + c]
+                } } }
+            }
+        }
+    }
+}
