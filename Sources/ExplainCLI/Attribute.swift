@@ -81,8 +81,11 @@ struct List: ParsableCommand {
             let width = (ids.map(\.count).max() ?? 0) + 1
             func line(_ id: String, _ rest: String) -> String { "  " + id.padding(toLength: width, withPad: " ", startingAt: 0) + rest }
             print("analyzers:")
+            let familyWidth = (r.analyzers.values.map(\.family.count).max() ?? 0) + 2
             for e in r.analyzers.values.sorted(by: { ($0.family, $0.id) < ($1.family, $1.id) }) {
-                print(line(e.id, e.family.padding(toLength: max(10, e.family.count + 1), withPad: " ", startingAt: 0) + e.summary))
+                let also = r.aliases(of: e.id)
+                print(line(e.id, e.family.padding(toLength: familyWidth, withPad: " ", startingAt: 0) + e.summary
+                           + (also.isEmpty ? "" : " (also: \(also.joined(separator: ", ")))")))
             }
             print("rules:")
             for e in r.rules.values.sorted(by: { $0.id < $1.id }) { print(line(e.id, e.summary)) }
@@ -104,7 +107,7 @@ struct Describe: ParsableCommand {
         try reportingErrors {
             let r = try registry()
             var found = false
-            if let e = r.analyzers[id] {
+            if let e = try? r.analyzer(id) {
                 found = true
                 print("\(e.id) (\(e.family)): \(e.summary)")
                 print("formula:   \(e.formula)")

@@ -26,7 +26,7 @@ struct Bench: ParsableCommand {
             if let threads { try BLAS.setThreads(threads) }
             let ids = methods.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
             let registry = try registry()
-            for id in ids where id != "forward" && registry.analyzers[id] == nil {
+            for id in ids where id != "forward" && (try? registry.analyzer(id)) == nil {
                 throw ExplainError(.unknownName, "unknown method '\(id)'"
                     + (Registry.closest(id, in: ["forward"] + registry.analyzers.keys).map { "; did you mean '\($0)'?" } ?? "")
                     + " Bench methods are forward and the analyzers " + registry.analyzers.keys.sorted().joined(separator: ", "))

@@ -87,6 +87,33 @@ enum TestPlugin: Plugin {
         return r
     }
 
+    /// Other libraries' names resolve to the same analyzer; an alias must be new and name a
+    /// registered analyzer; unknown names are suggested from ids and aliases. `saliency` is the
+    /// absolute gradient.
+    @Test func aliasesAndSaliency() throws {
+        var r = try registry()
+        #expect(try r.analyzer("input_x_gradient").id == "input_t_gradient")
+        #expect(try r.analyzer("deconvolution").id == "deconvnet" && r.aliases(of: "gradcam") == ["layer_gradcam"])
+        #expect(throws: ExplainError.self) { try r.register(alias: "gradient", for: "saliency") }
+        #expect(throws: ExplainError.self) { try r.register(alias: "input_x_gradient", for: "gradient") }
+        #expect(throws: ExplainError.self) { try r.register(alias: "x", for: "nosuch") }
+        #expect(throws: ExplainError.self) {
+            try r.register(AnalyzerEntry(id: "kernelshap", family: "x", summary: "", formula: "", reference: "") { _, _, _ in throw ExplainError.argument("") })
+        }
+        do { _ = try r.analyzer("input_x_gradiant"); Issue.record("typo accepted") } catch let e as ExplainError {
+            #expect(e.message.contains("input_x_gradient"))
+        }
+        let dir = TestPaths.reference + "/digits-cnn"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        let gradient = try r.makeAnalyzer("gradient", model: model).analyze(x, target: .max).values
+        let saliency = try r.makeAnalyzer("saliency", model: model).analyze(x, target: .max).values
+        #expect(saliency.scalars == gradient.scalars.map(abs))
+        #expect(try r.makeAnalyzer("input_x_gradient", model: model).analyze(x, target: .max).values
+                == r.makeAnalyzer("input_t_gradient", model: model).analyze(x, target: .max).values)
+    }
+
     @Test func duplicateIdsThrow() throws {
         var r = try registry()
         #expect(throws: ExplainError.self) { try GradientPlugin.register(into: &r) }

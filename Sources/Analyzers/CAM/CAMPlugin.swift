@@ -67,6 +67,8 @@ public enum CAMPlugin: Plugin {
                                  guided: try registry.makeAnalyzer(options.string("guided", default: "guided_backprop"), model: model),
                                  bilinear: interpolation == "bilinear")
         })
+        try registry.register(alias: "layer_gradcam", for: "gradcam")   // Captum's LayerGradCam
+        try registry.register(alias: "gradcam_plusplus", for: "gradcam_pp")
         let methods: [(String, CAMAnalyzer.Variant, Bool)] = [
             ("LayerGradCam", .gradCAM, false), ("LayerGradCam+interpolate", .gradCAM, true), ("GradCAMPlusPlus", .gradCAMPlusPlus, false),
             ("XGradCAM", .xGradCAM, false), ("LayerCAM", .layerCAM, false), ("HiResCAM", .hiResCAM, false),

@@ -1,6 +1,7 @@
 import ExplainCore
 
-/// Registers the gradient family: `gradient`, `input_t_gradient`, `smoothgrad`, `smoothgrad.squared`, `vargrad`.
+/// Registers the gradient family: `gradient`, `saliency`, `input_t_gradient`, `smoothgrad`,
+/// `smoothgrad.squared`, `vargrad` (and Captum's names `input_x_gradient`, `noise_tunnel`).
 public enum GradientPlugin: Plugin {
     static let noiseParameters = [
         Parameter("base", default: "gradient", "id of the analyzer applied to each noisy copy (any input-shaped analyzer; other --set values go to it)"),
@@ -15,6 +16,11 @@ public enum GradientPlugin: Plugin {
             id: "gradient", family: "gradient", summary: "Gradient of the target output with respect to the input (saliency, signed)",
             formula: "R = ∂f_t(x)/∂x", reference: "Simonyan, Vedaldi & Zisserman 2014; iNNvestigate Gradient, Captum Saliency(abs=False)"
         ) { model, _, _ in try BackpropAnalyzer(id: "gradient", model: model) })
+
+        try registry.register(AnalyzerEntry(
+            id: "saliency", family: "gradient", summary: "Saliency: the absolute gradient (Captum Saliency's default abs=True)",
+            formula: "R = |∂f_t(x)/∂x|", reference: "Simonyan, Vedaldi & Zisserman 2014; Captum Saliency"
+        ) { model, _, _ in AbsoluteValue(id: "saliency", base: try BackpropAnalyzer(id: "gradient", model: model)) })
 
         try registry.register(AnalyzerEntry(
             id: "input_t_gradient", family: "gradient", summary: "Input times gradient",
@@ -50,8 +56,30 @@ public enum GradientPlugin: Plugin {
 
         try registry.register(CaseTranslator(method: "Gradient") { _ in ("gradient", Options()) })
         try registry.register(CaseTranslator(method: "Saliency") { c in
-            c.params["abs"]?.bool == true ? nil : ("gradient", Options())
+            (c.params["abs"]?.bool == true ? "saliency" : "gradient", Options())
         })
+        // Captum's names for the same methods.
+        try registry.register(alias: "input_x_gradient", for: "input_t_gradient")
+        try registry.register(alias: "noise_tunnel", for: "smoothgrad")
         try registry.register(CaseTranslator(method: "InputXGradient") { _ in ("input_t_gradient", Options()) })
+    }
+}
+
+/// The element-wise absolute value of another analyzer's attribution.
+public struct AbsoluteValue: Analyzer {
+    public let id: String
+    public let base: any Analyzer
+
+    public init(id: String, base: any Analyzer) {
+        self.id = id
+        self.base = base
+    }
+
+    public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
+        var a = try base.analyze(input, target: target)
+        let v = a.values
+        a.values = Tensor(shape: v.shape) { p in v.withUnsafeBufferPointer { q in for i in 0..<p.count { p[i] = abs(q[i]) } } }
+        a.delta = nil
+        return a
     }
 }

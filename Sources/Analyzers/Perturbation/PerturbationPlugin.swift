@@ -120,6 +120,9 @@ public enum PerturbationPlugin: Plugin {
                             batchSize: try o.int("batch_size", default: 64, range: 1...100_000))
         })
 
+        // Captum's names.
+        try registry.register(alias: "shapley_value_sampling", for: "shapley_sampling")
+        try registry.register(alias: "kernelshap", for: "kernel_shap")
         try registerTranslators(into: &registry)
     }
 

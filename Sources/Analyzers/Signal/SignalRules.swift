@@ -90,6 +90,7 @@ public enum SignalPlugin: Plugin {
         try registry.register(PresetEntry(id: "guided_backprop", summary: "GuidedBackpropRule on every Relu") { _ in guidedBackprop })
         try registry.register(PresetEntry(id: "deconvnet", summary: "DeconvnetRule on every Relu") { _ in deconvnet })
 
+        try registry.register(alias: "deconvolution", for: "deconvnet")   // Captum's name
         try registry.register(CaseTranslator(method: "GuidedBackprop") { _ in ("guided_backprop", Options()) })
         try registry.register(CaseTranslator(method: "Deconvolution") { _ in ("deconvnet", Options()) })
     }

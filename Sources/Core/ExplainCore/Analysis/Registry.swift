@@ -149,6 +149,8 @@ public enum JSONValue: Sendable, Equatable {
 /// build their own; applications build one at startup with `ExplainSystem.bootstrap`.
 public struct Registry: Sendable {
     public private(set) var analyzers: [String: AnalyzerEntry] = [:]
+    /// Other names of analyzers (another library's name, e.g. Captum's `input_x_gradient`) → id.
+    public private(set) var aliases: [String: String] = [:]
     public private(set) var rules: [String: RuleEntry] = [:]
     public private(set) var presets: [String: PresetEntry] = [:]
     public private(set) var canonizers: [String: CanonizerEntry] = [:]
@@ -163,7 +165,18 @@ public struct Registry: Sendable {
         guard !existing.contains(id) else { throw ExplainError(.invalidArgument, "\(what) '\(id)' is registered twice") }
     }
 
-    public mutating func register(_ e: AnalyzerEntry) throws { try Self.checkNew(e.id, analyzers.keys, "analyzer"); analyzers[e.id] = e }
+    public mutating func register(_ e: AnalyzerEntry) throws {
+        try Self.checkNew(e.id, Array(analyzers.keys) + Array(aliases.keys), "analyzer")
+        analyzers[e.id] = e
+    }
+    /// Makes `alias` another name of analyzer `id` (registered before); it must be new.
+    public mutating func register(alias: String, for id: String) throws {
+        guard analyzers[id] != nil else { throw Self.unknown(id, kind: "analyzer", known: Array(analyzers.keys)) }
+        try Self.checkNew(alias, Array(analyzers.keys) + Array(aliases.keys), "analyzer")
+        aliases[alias] = id
+    }
+    /// The other names of analyzer `id`, sorted.
+    public func aliases(of id: String) -> [String] { aliases.filter { $0.value == id }.map(\.key).sorted() }
     public mutating func register(_ e: RuleEntry) throws { try Self.checkNew(e.id, rules.keys, "rule"); rules[e.id] = e }
     public mutating func register(_ e: PresetEntry) throws { try Self.checkNew(e.id, presets.keys, "preset"); presets[e.id] = e }
     public mutating func register(_ e: CanonizerEntry) throws { try Self.checkNew(e.id, canonizers.keys, "canonizer"); canonizers[e.id] = e }
@@ -171,7 +184,9 @@ public struct Registry: Sendable {
 
     /// The analyzer entry for an id; unknown ids throw with the known ids and the closest match.
     public func analyzer(_ id: String) throws -> AnalyzerEntry {
-        guard let e = analyzers[id] else { throw Self.unknown(id, kind: "analyzer", known: Array(analyzers.keys)) }
+        guard let e = analyzers[id] ?? aliases[id].flatMap({ analyzers[$0] }) else {
+            throw Self.unknown(id, kind: "analyzer", known: Array(analyzers.keys) + Array(aliases.keys))
+        }
         return e
     }
 
@@ -191,7 +206,7 @@ public struct Registry: Sendable {
         let entry = try analyzer(id)
         var names = entry.parameters.map(\.name)
         if let key = entry.wrapping, let p = entry.parameters.first(where: { $0.name == key }),
-           let wrapped = analyzers[options.values[key] ?? p.defaultValue] {
+           let wrapped = try? analyzer(options.values[key] ?? p.defaultValue) {
             names += wrapped.parameters.map(\.name).filter { !names.contains($0) }
         }
         return names
