@@ -32,4 +32,22 @@ import Testing
         #expect(Deviation(firstOnly.values, try Tensor(shape: plain.values.shape, scalars: plain.values.scalars.map { max(0, $0) })).maxAbs < 1e-6)
         #expect(try registry.rule("epsilon_positive").make([0.5]).description == "epsilon_positive(0.5)")
     }
+
+    /// The HowTo's reference-reading rule, bound by a user preset with a baseline, gives DeepLIFT's
+    /// numbers (they differ only where an input equals its reference exactly).
+    @Test func aRuleReadingTheReferencePass() throws {
+        var r = Registry()
+        for p in defaultPlugins() { try p.register(into: &r) }
+        let dir = TestPaths.reference + "/cancer-mlp"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        var analyzer = try BackpropAnalyzer(id: "mine", model: model, preset: Preset("mine") { when(.kind(.relu), use: DifferenceRatioRule()) },
+                                            timesInput: true)
+        analyzer.baseline = .value(0.1)
+        let mine = try analyzer.analyze(x, target: .max)
+        let deeplift = try r.makeAnalyzer("deeplift", model: model, options: Options(["baseline": "0.1"])).analyze(x, target: .max)
+        #expect(Deviation(mine.values, deeplift.values).relL2 < 1e-5)
+        #expect(mine.delta?.allSatisfy { abs($0) < 1e-4 } == true)
+    }
 }
