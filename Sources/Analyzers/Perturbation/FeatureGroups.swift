@@ -29,7 +29,7 @@ public struct FeatureGroups: Sendable {
             }
             let distinct = Array(Set(ids)).sorted()
             let rank = Dictionary(uniqueKeysWithValues: distinct.enumerated().map { ($1, $0) })
-            index.append(ids.map { rank[$0]! })
+            index.append(ids.map { rank[$0] ?? 0 })   // every id is in `rank`
             count.append(distinct.count)
         }
         self.index = index

@@ -21,9 +21,9 @@ public enum PerturbationPlugin: Plugin {
     }
 
     static func integers(_ options: Options, _ key: String) throws -> [Int]? {
-        guard options.values[key] != nil else { return nil }
+        guard let whole = options.values[key] else { return nil }
         return try options.list(key).map { text in
-            guard let v = Int(text) else { throw ExplainError(.invalidArgument, "\(key) = '\(options.values[key]!)': '\(text)' is not an integer") }
+            guard let v = Int(text) else { throw ExplainError(.invalidArgument, "\(key) = '\(whole)': '\(text)' is not an integer") }
             return v
         }
     }

@@ -193,7 +193,7 @@ public enum KernelSHAPSampler {
             left -= new.count
         }
         let draws = Double(drawn.values.reduce(0, +))
-        for c in order { rows.append(c); weights.append(remaining * Double(drawn[c]!) / draws) }
+        for c in order { rows.append(c); weights.append(remaining * Double(drawn[c] ?? 0) / draws) }
         return (rows, weights)
     }
 
