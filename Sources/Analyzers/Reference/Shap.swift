@@ -82,13 +82,8 @@ public struct GradientShap: Analyzer {
         }
         let values = Tensor(shape: input.shape) { p in for i in 0..<p.count { p[i] = Float(total[i] / Double(samples)) } }
         var a = Attribution(values: values, output: output, targets: picked, diagnostics: Array(Set(diagnostics)).sorted())
-        a.delta = try completeness(a, seed: seedTensor, baselines: set)
+        a.delta = try ShapCompleteness.delta(a, seed: seedTensor, model: model, baselines: set)
         return a
-    }
-
-    /// Σ R − Σ seed ⊙ (f(x) − mean over the baselines of f(x0)), per sample.
-    func completeness(_ a: Attribution, seed: Tensor, baselines set: BaselineSet) throws -> [Double] {
-        try ShapCompleteness.delta(a, seed: seed, model: model, baselines: set)
     }
 }
 
