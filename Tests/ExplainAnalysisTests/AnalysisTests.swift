@@ -80,6 +80,30 @@ enum TestPlugin: Plugin {
     }
 }
 
+/// `forwardTail` reruns only what follows a value: from the graph input it is the whole forward
+/// pass; from an inner value, unchanged copies give the original output, a changed one its own.
+@Suite struct ForwardTailTests {
+    @Test func tailsAgreeWithWholePasses() throws {
+        let dir = TestPaths.reference + "/digits-resnet"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let g = imported.graph
+        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        let one = try x.sample(0)
+        let base = try g.forward([one], outputs: [imported.logits], retain: .all)
+        let whole = try g.forwardTail(from: g.inputs[0], replacement: x, base: base, outputs: [imported.logits])[0]
+        #expect(Deviation(whole, try g.predict(x, output: imported.logits)).maxAbs < 1e-5)
+        // From the first block's output (a residual Add reads a value from before it).
+        let inner = try g.value(named: "/block1/relu1/Relu")
+        let a = try base.value(inner)
+        var copies = try Tensor.concatenateBatches([a, a])
+        copies.withUnsafeMutableBufferPointer { p in for i in (p.count / 2)..<p.count { p[i] *= 0.5 } }
+        let out = try g.forwardTail(from: inner, replacement: copies, base: base, outputs: [imported.logits])[0]
+        let original = try base.value(imported.logits)
+        #expect(Deviation(try out.sample(0), original).maxAbs < 1e-5)
+        #expect(Deviation(try out.sample(1), original).maxAbs > 1e-3)
+    }
+}
+
 @Suite struct RegistryTests {
     func registry() throws -> Registry {
         var r = Registry()

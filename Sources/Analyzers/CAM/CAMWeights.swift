@@ -103,20 +103,19 @@ enum CAMWeights {
         for s in 0..<n {
             let sample = try x.sample(s), seedRow = Array(seed.scalars[(s * k)..<((s + 1) * k)])
             let y = explained(try full.sample(s), seedRow: seedRow)[0]
+            // One pass of the sample keeps every value; the ablated copies rerun only the nodes after A.
+            let base = try model.graph.forward([sample], outputs: [model.output, value], retain: .all)
+            let one = try base.value(value)
             var ablated = [Double]()
-            let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: sample.count)
+            let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: one.count)
             for start in stride(from: 0, to: c, by: size) {
                 let m = min(size, c - start)
-                let copies = try Tensor.concatenateBatches([Tensor](repeating: sample, count: m))
-                let zeroing: (Tensor) throws -> Tensor = { t in
-                    var t = t
-                    t.withUnsafeMutableBufferPointer { p in
-                        for j in 0..<m { (p.baseAddress! + (j * c + start + j) * hw).update(repeating: 0, count: hw) }
-                    }
-                    return t
+                var copies = try Tensor.concatenateBatches([Tensor](repeating: one, count: m))
+                copies.withUnsafeMutableBufferPointer { p in
+                    for j in 0..<m { (p.baseAddress! + (j * c + start + j) * hw).update(repeating: 0, count: hw) }
                 }
-                let acts = try model.graph.forward([copies], outputs: [model.output], altering: [value: zeroing])
-                ablated += explained(try acts.value(model.output), seedRow: seedRow)
+                let out = try model.graph.forwardTail(from: value, replacement: copies, base: base, outputs: [model.output])[0]
+                ablated += explained(out, seedRow: seedRow)
             }
             weights.append(ablated.map { y == 0 ? 0 : (y - $0) / y })
         }

@@ -62,11 +62,7 @@ extension Graph {
     ///   - inputs: one tensor per graph input, batch first.
     ///   - outputs: the values to compute (default: the graph outputs); only the nodes they need run.
     ///   - retain: which intermediate values to keep.
-    ///   - altering: values replaced as soon as they are computed, by what the closure returns for
-    ///     them (same shape), e.g. a channel of a feature map set to 0 (Ablation-CAM); later nodes
-    ///     see the replacement.
-    public func forward(_ inputs: [Tensor], outputs requested: [ValueID]? = nil, retain: Retention = .outputsOnly,
-                        altering: [ValueID: (Tensor) throws -> Tensor] = [:]) throws -> Activations {
+    public func forward(_ inputs: [Tensor], outputs requested: [ValueID]? = nil, retain: Retention = .outputsOnly) throws -> Activations {
         guard inputs.count == self.inputs.count else {
             throw ExplainError.argument("the graph has \(self.inputs.count) input(s), \(inputs.count) given")
         }
@@ -84,16 +80,6 @@ extension Graph {
 
         var values = [Tensor?](repeating: nil, count: valueNames.count)
         for (v, t) in zip(self.inputs, inputs) { values[v] = t }
-        /// A node's result, replaced where the caller alters it.
-        func altered(_ t: Tensor, _ node: Node) throws -> Tensor {
-            guard let change = altering[node.output] else { return t }
-            let r = try change(t)
-            guard r.shape == t.shape else {
-                throw ExplainError.shape("the replacement \(Shape.format(r.shape)) does not match \(Shape.format(t.shape))")
-                    .at(node: node.name, op: node.layer.kind.rawValue)
-            }
-            return r
-        }
         let graphInputs = Set(self.inputs)
         for (step, i) in order.enumerated() {
             let node = nodes[i]
@@ -113,7 +99,7 @@ extension Graph {
                 } catch let e as ExplainError {
                     throw e.at(node: node.name, op: node.layer.kind.rawValue)
                 }
-                values[node.output] = try altered(t, node)
+                values[node.output] = t
                 continue
             }
             var args: [Tensor] = []
@@ -125,7 +111,7 @@ extension Graph {
                 args.append(t)
             }
             do {
-                values[node.output] = try altered(try node.layer.forward(args), node)
+                values[node.output] = try node.layer.forward(args)
             } catch let e as ExplainError {
                 throw e.at(node: node.name, op: node.layer.kind.rawValue)
             }
@@ -140,5 +126,40 @@ extension Graph {
     public func predict(_ input: Tensor, output: ValueID? = nil) throws -> Tensor {
         let target = output ?? outputs[0]
         return try forward([input], outputs: [target]).value(target)
+    }
+}
+
+extension Graph {
+    /// Runs only the part of the graph after `value`: `replacement` (a batch of m versions of that
+    /// value) flows through the nodes that depend on it; every other input those nodes read comes
+    /// from `base` (a forward pass of one sample that kept them), repeated m times. Much cheaper
+    /// than a whole forward pass when `value` lies near the output (Ablation-CAM, layer
+    /// perturbations). Returns the requested outputs.
+    public func forwardTail(from value: ValueID, replacement: Tensor, base: Activations, outputs requested: [ValueID]) throws -> [Tensor] {
+        let m = replacement.shape.first ?? 0
+        var depends = [Bool](repeating: false, count: valueNames.count)
+        depends[value] = true
+        var values: [ValueID: Tensor] = [value: replacement]
+        let needed = Set(nodesNeeded(for: requested))
+        for (i, node) in nodes.enumerated() where needed.contains(i) && node.inputs.contains(where: { depends[$0] }) {
+            var args: [Tensor] = []
+            for v in node.inputs {
+                if depends[v], let t = values[v] { args.append(t); continue }
+                let one = try base.value(v)
+                guard one.shape.first == 1 else { throw ExplainError.shape("forwardTail needs a base pass of one sample; '\(valueNames[v])' has \(Shape.format(one.shape))") }
+                args.append(try Tensor.concatenateBatches([Tensor](repeating: one, count: m)))
+            }
+            do {
+                values[node.output] = try node.layer.forward(args)
+            } catch let e as ExplainError {
+                throw e.at(node: node.name, op: node.layer.kind.rawValue)
+            }
+            depends[node.output] = true
+        }
+        return try requested.map { v in
+            if let t = values[v] { return t }
+            let one = try base.value(v)   // an output that does not depend on `value`
+            return try Tensor.concatenateBatches([Tensor](repeating: one, count: m))
+        }
     }
 }
