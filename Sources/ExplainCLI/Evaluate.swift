@@ -22,6 +22,17 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Infidelity, sensitivity: perturbations per sample.") var samples: Int = 10
     @Option(help: "Infidelity: standard deviation of the Gaussian perturbations.") var sigma: Double = 0.003
     @Option(help: "Sensitivity: radius of the uniform perturbations.") var radius: Double = 0.02
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    /// Prints `object` as JSON when `--json` is given; otherwise runs `text`.
+    func report(_ object: [String: Any], text: () -> Void) throws {
+        guard json else { return text() }
+        var all = object
+        all["method"] = method
+        all["metric"] = metric
+        let data = try JSONSerialization.data(withJSONObject: all, options: [.prettyPrinted, .sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
 
     func run() throws {
         try reportingErrors {
@@ -35,19 +46,25 @@ struct Evaluate: ParsableCommand {
                 let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
                 let fixed: Target = a.targets.map { .indices($0) } ?? selection
                 let x0 = baseline.hasPrefix("file:") ? Baseline.tensor(try Numpy.readTensor(path: String(baseline.dropFirst(5)))) : try Baseline.parse(baseline)
-                print("\(method): pixel flipping, \(steps) steps, regions \(region)×\(region), \(Int(fraction * 100)) % replaced by the end")
-                var aopc: [PixelFlipping.Order: [Double]] = [:]
+                var results: [PixelFlipping.Order: PixelFlipping.Result] = [:]
                 for order in PixelFlipping.Order.allCases {
                     let flip = try PixelFlipping(steps: steps, region: region, fraction: fraction, order: order, baseline: x0)
-                    let r = try flip.evaluate(model: explainable, input: x, attribution: a.values, target: fixed)
-                    aopc[order] = r.aopc
-                    let mean = (0...steps).map { j in r.curves.reduce(0.0) { $0 + $1[j] } / Double(r.curves.count) }
-                    print("\(order.rawValue.uppercased()) mean curve: " + mean.map { String(format: "%.4g", $0) }.joined(separator: " "))
+                    results[order] = try flip.evaluate(model: explainable, input: x, attribution: a.values, target: fixed)
                 }
-                for s in 0..<x.shape[0] {
-                    print(String(format: "sample %d: AOPC MoRF %.5g, LeRF %.5g", s, aopc[.morf]![s], aopc[.lerf]![s]))
+                func mean(_ r: PixelFlipping.Result) -> [Double] { (0...steps).map { j in r.curves.reduce(0.0) { $0 + $1[j] } / Double(r.curves.count) } }
+                try report(Dictionary(uniqueKeysWithValues: PixelFlipping.Order.allCases.map { o in
+                    (o.rawValue, ["aopc": results[o]?.aopc ?? [], "curves": results[o]?.curves ?? []] as [String: Any])
+                }).merging(["steps": steps, "region": region, "fraction": fraction]) { $1 }) {
+                    print("\(method): pixel flipping, \(steps) steps, regions \(region)×\(region), \(Int(fraction * 100)) % replaced by the end")
+                    for order in PixelFlipping.Order.allCases {
+                        guard let r = results[order] else { continue }
+                        print("\(order.rawValue.uppercased()) mean curve: " + mean(r).map { String(format: "%.4g", $0) }.joined(separator: " "))
+                    }
+                    for s in 0..<x.shape[0] {
+                        print(String(format: "sample %d: AOPC MoRF %.5g, LeRF %.5g", s, results[.morf]?.aopc[s] ?? .nan, results[.lerf]?.aopc[s] ?? .nan))
+                    }
+                    print("(a good explanation has a large MoRF AOPC and a small LeRF AOPC)")
                 }
-                print("(a good explanation has a large MoRF AOPC and a small LeRF AOPC)")
             case "randomisation":
                 guard let mode = ModelRandomisation.Mode(rawValue: mode) else {
                     throw ExplainError(.invalidArgument, "--mode \(self.mode): use cascading or independent")
@@ -56,28 +73,38 @@ struct Evaluate: ParsableCommand {
                 let (_, steps) = try check.run(model: explainable, input: x, target: selection) {
                     try registry.makeAnalyzer(method, model: $0, options: options)
                 }
-                let width = max(20, steps.map(\.layer.count).max() ?? 0)
-                print("\(method): model randomisation (\(mode.rawValue)), similarity to the original explanation (Spearman: signed and of |value|; SSIM of the scaled maps), mean over samples")
-                func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(max(v.count, 1)) }
-                print("layer".padding(toLength: width, withPad: " ", startingAt: 0) + "  signed   |value|  SSIM")
-                for step in steps {
-                    let ssim = step.ssim.map { String(format: "  %6.3f", mean($0)) } ?? "       —"
-                    print(step.layer.padding(toLength: width, withPad: " ", startingAt: 0)
-                          + String(format: "  %6.3f   %6.3f", mean(step.spearman), mean(step.spearmanAbsolute)) + ssim)
+                try report(["mode": mode.rawValue, "steps": steps.map { step -> [String: Any] in
+                    var entry: [String: Any] = ["layer": step.layer, "spearman": step.spearman, "spearman_abs": step.spearmanAbsolute]
+                    if let ssim = step.ssim { entry["ssim"] = ssim }
+                    return entry
+                }]) {
+                    let width = max(20, steps.map(\.layer.count).max() ?? 0)
+                    print("\(method): model randomisation (\(mode.rawValue)), similarity to the original explanation (Spearman: signed and of |value|; SSIM of the scaled maps), mean over samples")
+                    func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(max(v.count, 1)) }
+                    print("layer".padding(toLength: width, withPad: " ", startingAt: 0) + "  signed   |value|  SSIM")
+                    for step in steps {
+                        let ssim = step.ssim.map { String(format: "  %6.3f", mean($0)) } ?? "       —"
+                        print(step.layer.padding(toLength: width, withPad: " ", startingAt: 0)
+                              + String(format: "  %6.3f   %6.3f", mean(step.spearman), mean(step.spearmanAbsolute)) + ssim)
+                    }
+                    print("(a method that explains the model should lose its correlation as layers are randomised)")
                 }
-                print("(a method that explains the model should lose its correlation as layers are randomised)")
             case "infidelity":
                 let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
                 let fixed: Target = a.targets.map { .indices($0) } ?? selection
                 let values = try Infidelity(samples: samples, sigma: sigma, seed: UInt64(max(0, seed)))
                     .evaluate(model: explainable, input: x, attribution: a.values, target: fixed)
-                print("\(method): infidelity, \(samples) Gaussian perturbations with σ = \(sigma) (lower is better)")
-                for (s, v) in values.enumerated() { print(String(format: "sample %d: %.6g", s, v)) }
+                try report(["infidelity": values, "samples": samples, "sigma": sigma]) {
+                    print("\(method): infidelity, \(samples) Gaussian perturbations with σ = \(sigma) (lower is better)")
+                    for (s, v) in values.enumerated() { print(String(format: "sample %d: %.6g", s, v)) }
+                }
             case "sensitivity":
                 let analyzer = try registry.makeAnalyzer(method, model: explainable, options: options)
                 let values = try SensitivityMax(samples: samples, radius: radius, seed: UInt64(max(0, seed))).evaluate(analyzer, input: x, target: selection)
-                print("\(method): max-sensitivity, \(samples) uniform perturbations of radius \(radius) (lower is more robust)")
-                for (s, v) in values.enumerated() { print(String(format: "sample %d: %.6g", s, v)) }
+                try report(["sensitivity": values, "samples": samples, "radius": radius]) {
+                    print("\(method): max-sensitivity, \(samples) uniform perturbations of radius \(radius) (lower is more robust)")
+                    for (s, v) in values.enumerated() { print(String(format: "sample %d: %.6g", s, v)) }
+                }
             default:
                 throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, randomisation, infidelity or sensitivity")
             }

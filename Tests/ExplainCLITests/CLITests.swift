@@ -250,6 +250,9 @@ import Testing
         #expect(flip.out.components(separatedBy: "AOPC MoRF").count == 5 && flip.out.contains("LERF mean curve:"))
         let sanity = try run(["evaluate", model, "--input", input, "--method", "gradient", "--metric", "randomisation"])
         #expect(sanity.status == 0 && sanity.out.contains("/conv1/Conv") && sanity.out.contains("signed"), "\(sanity.out)")
+        let json = try run(["evaluate", model, "--input", input, "--method", "gradient", "--metric", "infidelity", "--samples", "2", "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any]
+        #expect((object?["infidelity"] as? [Double])?.count == 4 && object?["metric"] as? String == "infidelity", "\(json.out)")
         let badMetric = try run(["evaluate", model, "--input", input, "--method", "gradient", "--metric", "nope"])
         #expect(badMetric.status == 1 && badMetric.err.contains("pixel_flipping"))
         let missing = try run(["attribute", model, "--input", input, "--method", "feature_ablation", "--set", "groups=file:nope.npy"])
