@@ -44,7 +44,7 @@ struct Evaluate: ParsableCommand {
             switch metric {
             case "pixel_flipping":
                 let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
-                let fixed: Target = a.targets.map { .indices($0) } ?? selection
+                let fixed = a.sameTargets(or: selection)
                 let x0 = baseline.hasPrefix("file:") ? Baseline.tensor(try Numpy.readTensor(path: String(baseline.dropFirst(5)))) : try Baseline.parse(baseline)
                 var results: [PixelFlipping.Order: PixelFlipping.Result] = [:]
                 for order in PixelFlipping.Order.allCases {
@@ -91,7 +91,7 @@ struct Evaluate: ParsableCommand {
                 }
             case "infidelity":
                 let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
-                let fixed: Target = a.targets.map { .indices($0) } ?? selection
+                let fixed = a.sameTargets(or: selection)
                 let values = try Infidelity(samples: samples, sigma: sigma, seed: UInt64(max(0, seed)))
                     .evaluate(model: explainable, input: x, attribution: a.values, target: fixed)
                 try report(["infidelity": values, "samples": samples, "sigma": sigma]) {

@@ -73,8 +73,10 @@ public struct CAMAnalyzer: Analyzer {
         try input.requireFinite("the input")
         let g = model.graph
         let a = try featureMap(for: input.shape)
-        // The feature map is a requested output, so no layer overwrites it in place.
-        var acts = try g.forward([input], outputs: [model.output, a], retain: variant.usesGradient ? .backward(reads: bound.reads) : .outputsOnly)
+        // The feature map is a requested output, so no layer overwrites it in place; Ablation-CAM
+        // keeps every value (its ablated copies rerun only the nodes after the feature map).
+        let retention: Retention = variant.usesGradient ? .backward(reads: bound.reads) : variant == .ablationCAM ? .all : .outputsOnly
+        var acts = try g.forward([input], outputs: [model.output, a], retain: retention)
         let activation = try acts.value(a), output = try acts.value(model.output)
         guard activation.rank == 4, activation.shape[0] == input.shape[0] else {
             throw ExplainError.shape("CAM needs a feature map (N, C, H, W); '\(g.valueNames[a])' has shape \(Shape.format(activation.shape))")
@@ -88,7 +90,7 @@ public struct CAMAnalyzer: Analyzer {
         case .scoreCAM:
             weighted = try CAMWeights.score(activation: activation, input: input, model: model, seed: seed, batchSize: batchSize)
         case .ablationCAM:
-            weighted = try CAMWeights.ablation(activation: activation, at: a, input: input, model: model, seed: seed, batchSize: batchSize)
+            weighted = try CAMWeights.ablation(activation: activation, at: a, base: acts, model: model, seed: seed, batchSize: batchSize)
         case .eigenCAM:
             weighted = CAMWeights.eigen(activation: activation)
         }

@@ -4,28 +4,32 @@ import ExplainCore
 /// The channel combinations `Σ_c w_c ⊙ A_c` (before the final relu) of the CAM variants, per sample,
 /// as `(N, 1, h, w)` tensors. Sums run in Double.
 enum CAMWeights {
-    /// The gradient-based variants.
+    /// The gradient-based variants: element-wise (Layer-CAM, HiRes-CAM) or one weight per channel.
     static func fromGradient(_ variant: CAMAnalyzer.Variant, activation a: Tensor, gradient g: Tensor) throws -> Tensor {
         guard g.shape == a.shape else { throw ExplainError.shape("gradient \(Shape.format(g.shape)) does not match the feature map \(Shape.format(a.shape))") }
         let (n, c, hw) = (a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
-        return Tensor(shape: [n, 1, a.shape[2], a.shape[3]]) { out in
-            a.withUnsafeBufferPointer { pa in g.withUnsafeBufferPointer { pg in
-                for s in 0..<n {
-                    var map = [Double](repeating: 0, count: hw)
-                    for ch in 0..<c {
-                        let base = (s * c + ch) * hw
-                        let A = UnsafeBufferPointer(rebasing: pa[base..<(base + hw)]), G = UnsafeBufferPointer(rebasing: pg[base..<(base + hw)])
-                        switch variant {
-                        case .layerCAM: for i in 0..<hw { map[i] += Double(max(G[i], 0)) * Double(A[i]) }
-                        case .hiResCAM: for i in 0..<hw { map[i] += Double(G[i]) * Double(A[i]) }
-                        default:
-                            let w = weight(variant, A, G)
-                            for i in 0..<hw { map[i] += w * Double(A[i]) }
-                        }
-                    }
-                    for i in 0..<hw { out[s * hw + i] = Float(map[i]) }
-                }
+        guard variant == .layerCAM || variant == .hiResCAM else {
+            let weights = a.withUnsafeBufferPointer { pa in g.withUnsafeBufferPointer { pg in
+                (0..<n).map { s in (0..<c).map { ch in
+                    let base = (s * c + ch) * hw
+                    return weight(variant, UnsafeBufferPointer(rebasing: pa[base..<(base + hw)]), UnsafeBufferPointer(rebasing: pg[base..<(base + hw)]))
+                } }
             } }
+            return combine(a, weights)
+        }
+        let positive = variant == .layerCAM
+        return Tensor(shape: [n, 1, a.shape[2], a.shape[3]]) { out in
+            for s in 0..<n {
+                var map = [Double](repeating: 0, count: hw)
+                for ch in 0..<c {
+                    let base = (s * c + ch) * hw
+                    for i in 0..<hw {
+                        let grad = g.scalars[base + i]
+                        map[i] += Double(positive ? max(grad, 0) : grad) * Double(a.scalars[base + i])
+                    }
+                }
+                for i in 0..<hw { out[s * hw + i] = Float(map[i]) }
+            }
         }
     }
 
@@ -51,40 +55,24 @@ enum CAMWeights {
         }
     }
 
-    /// Σ_k seed_k · out[row, k]: the explained value of each row of a forward output.
-    static func explained(_ out: Tensor, seedRow: [Float]) -> [Double] {
-        let k = seedRow.count, rows = out.count / max(k, 1)
-        return out.withUnsafeBufferPointer { p in
-            (0..<rows).map { r in (0..<k).reduce(0.0) { $0 + Double(seedRow[$1]) * Double(p[r * k + $1]) } }
-        }
-    }
-
     /// Score-CAM: `s_c = f_t(x ⊙ M_c)` for masks from each channel, weights `softmax(s)`.
     static func score(activation a: Tensor, input x: Tensor, model: ExplainableModel, seed: Tensor, batchSize: Int) throws -> Tensor {
         guard x.rank == 4 else { throw ExplainError.shape("Score-CAM masks images (N, C, H, W); the input is \(Shape.format(x.shape))") }
         let (n, c, h, w) = (a.shape[0], a.shape[1], x.shape[2], x.shape[3])
-        let per = x.count / n, plane = h * w, k = seed.count / n
+        let per = x.count / n, plane = h * w
+        let scorer = Scorer(model: model, batchSize: batchSize)
         var weights = [[Double]]()
         for s in 0..<n {
             let masks = try a.sample(s).resizedBilinear(height: h, width: w, alignCorners: true)   // (1, C, H, W)
-            let xs = Array(x.scalars[(s * per)..<((s + 1) * per)]), seedRow = Array(seed.scalars[(s * k)..<((s + 1) * k)])
-            var scores = [Double]()
-            let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per)
-            for start in stride(from: 0, to: c, by: size) {
-                let m = min(size, c - start)
-                var shape = x.shape
-                shape[0] = m
-                let batch = Tensor(shape: shape) { p in
-                    masks.withUnsafeBufferPointer { pm in
-                        for j in 0..<m {
-                            // M_c: channel c's upsampled map scaled to [0, 1].
-                            let u = UnsafeBufferPointer(rebasing: pm[((start + j) * plane)..<((start + j + 1) * plane)])
-                            let lo = u.min() ?? 0, hi = u.max() ?? 0
-                            for i in 0..<per { p[j * per + i] = xs[i] * ((u[i % plane] - lo) / (hi - lo + 1e-8)) }
-                        }
+            let scores = try masks.withUnsafeBufferPointer { pm in
+                try x.withUnsafeBufferPointer { px in
+                    try scorer.scores(count: c, sampleShape: Array(x.shape.dropFirst()), seed: seed, sample: s) { ch, out in
+                        // M_c: channel c's upsampled map scaled to [0, 1].
+                        let u = UnsafeBufferPointer(rebasing: pm[(ch * plane)..<((ch + 1) * plane)])
+                        let lo = u.min() ?? 0, hi = u.max() ?? 0
+                        for i in 0..<per { out[i] = px[s * per + i] * ((u[i % plane] - lo) / (hi - lo + 1e-8)) }
                     }
                 }
-                scores += explained(try BatchChunks.predict(model.graph, batch, output: model.output), seedRow: seedRow)
             }
             let top = scores.max() ?? 0
             let e = scores.map { exp($0 - top) }, total = e.reduce(0, +)
@@ -93,19 +81,17 @@ enum CAMWeights {
         return combine(a, weights)
     }
 
-    /// Ablation-CAM: `w_c = (y − y_c) / y`, `y_c` with channel c of the feature map set to 0.
-    static func ablation(activation a: Tensor, at value: ValueID, input x: Tensor, model: ExplainableModel, seed: Tensor,
+    /// Ablation-CAM: `w_c = (y − y_c) / y`, `y_c` with channel c of the feature map set to 0. `base` is
+    /// the batch's forward pass keeping every value: the ablated copies rerun only the nodes after A.
+    static func ablation(activation a: Tensor, at value: ValueID, base: Activations, model: ExplainableModel, seed: Tensor,
                          batchSize: Int) throws -> Tensor {
         let (n, c, hw) = (a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
-        let k = seed.count / n
-        let full = try BatchChunks.predict(model.graph, x, output: model.output)
+        let k = seed.count / n, output = try base.value(model.output)
         var weights = [[Double]]()
         for s in 0..<n {
-            let sample = try x.sample(s), seedRow = Array(seed.scalars[(s * k)..<((s + 1) * k)])
-            let y = explained(try full.sample(s), seedRow: seedRow)[0]
-            // One pass of the sample keeps every value; the ablated copies rerun only the nodes after A.
-            let base = try model.graph.forward([sample], outputs: [model.output, value], retain: .all)
-            let one = try base.value(value)
+            let seedRow = Array(seed.scalars[(s * k)..<((s + 1) * k)])
+            let y = try Scorer.explained(try output.sample(s), seedRow: seedRow)[0]
+            let one = try a.sample(s)
             var ablated = [Double]()
             let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: one.count)
             for start in stride(from: 0, to: c, by: size) {
@@ -114,8 +100,8 @@ enum CAMWeights {
                 copies.withUnsafeMutableBufferPointer { p in
                     for j in 0..<m { (p.baseAddress! + (j * c + start + j) * hw).update(repeating: 0, count: hw) }
                 }
-                let out = try model.graph.forwardTail(from: value, replacement: copies, base: base, outputs: [model.output])[0]
-                ablated += explained(out, seedRow: seedRow)
+                let out = try model.graph.forwardTail(from: value, replacement: copies, base: base, sample: s, outputs: [model.output])[0]
+                ablated += try Scorer.explained(out, seedRow: seedRow)
             }
             weights.append(ablated.map { y == 0 ? 0 : (y - $0) / y })
         }

@@ -18,7 +18,7 @@ public struct GuidedGradCAM: Analyzer {
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
         guard input.rank == 4 else { throw ExplainError.shape("Guided Grad-CAM needs an image batch (N, C, H, W); the input is \(Shape.format(input.shape))") }
         let cam = try gradcam.analyze(input, target: target)
-        let fixed: Target = cam.targets.map { .indices($0) } ?? target
+        let fixed = cam.sameTargets(or: target)
         let g = try guided.analyze(input, target: fixed)
         guard g.values.shape == input.shape else { throw ExplainError.shape("\(guided.id) returned \(Shape.format(g.values.shape)); an input-shaped attribution is needed") }
         let (h, w) = (input.shape[2], input.shape[3])

@@ -42,13 +42,8 @@ public struct NoiseTunnel: Analyzer {
     }
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
-        guard input.rank >= 1, input.shape[0] >= 1 else {
-            throw ExplainError.shape("input \(Shape.format(input.shape)) needs a batch dimension with at least one sample")
-        }
-        try input.requireFinite("the input")
+        let (clean, _, picked) = try model.cleanPass(input, target: target)
         let n = input.shape[0], per = input.count / n
-        let clean = try BatchChunks.predict(model.graph, input, output: model.output)
-        let picked = try target.indices(for: clean)
         var rng = SeededGenerator(seed: seed)
         var sum = [Double](repeating: 0, count: input.count), sumSq = sum
         var diagnostics: [String] = []

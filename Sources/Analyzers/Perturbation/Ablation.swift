@@ -16,7 +16,7 @@ public struct FeatureAblation: Analyzer {
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
         let setup = try perturbation.start(input, target: target)
-        let n = input.shape[0], per = input.count / n, k = setup.seed.count / n
+        let n = input.shape[0], per = input.count / n
         var values = [[Double]]()
         for s in 0..<n {
             let m = setup.groups.count[s], b0 = setup.baseline.shape[0] == 1 ? 0 : s
@@ -25,8 +25,7 @@ public struct FeatureAblation: Analyzer {
             // Copy 0: the input (f_t(x)); copy 1 + j: group j at the baseline.
             let f = try input.withUnsafeBufferPointer { px in
                 try setup.baseline.withUnsafeBufferPointer { pb in
-                    try perturbation.scorer.scores(count: m + 1, sampleShape: Array(input.shape.dropFirst()),
-                                                   seedRow: setup.seed.scalars[(s * k)..<((s + 1) * k)]) { j, out in
+                    try perturbation.scorer.scores(count: m + 1, sampleShape: Array(input.shape.dropFirst()), seed: setup.seed, sample: s) { j, out in
                         for i in 0..<per { out[i] = px[s * per + i] }
                         if j > 0 { for i in members[j - 1] { out[i] = pb[b0 * per + i] } }
                     }
@@ -80,10 +79,10 @@ public struct Occlusion: Analyzer {
     }
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
-        let (output, seed, picked) = try scorer.start(input, target: target)
+        let (output, seed, picked) = try scorer.model.cleanPass(input, target: target)
         let dims = Array(input.shape.dropFirst()), (w, st) = try resolve(dims)
         let x0 = try baseline.batch(like: input)
-        let n = input.shape[0], per = input.count / n, k = seed.count / n
+        let n = input.shape[0], per = input.count / n
         let counts = zip(dims, zip(w, st)).map { d, ws in (d - ws.0 + ws.1 - 1) / ws.1 + 1 }
         let positions = counts.reduce(1, *)
         guard positions <= 10_000_000 else { throw ExplainError(.tooLarge, "\(positions) window positions per sample: use larger strides") }
@@ -116,7 +115,7 @@ public struct Occlusion: Analyzer {
             let b0 = x0.shape[0] == 1 ? 0 : s
             let f = try input.withUnsafeBufferPointer { px in
                 try x0.withUnsafeBufferPointer { pb in
-                    try scorer.scores(count: positions + 1, sampleShape: dims, seedRow: seed.scalars[(s * k)..<((s + 1) * k)]) { j, out in
+                    try scorer.scores(count: positions + 1, sampleShape: dims, seed: seed, sample: s) { j, out in
                         for i in 0..<per { out[i] = px[s * per + i] }
                         if j > 0 { forEachElement(j - 1) { out[$0] = pb[b0 * per + $0] } }
                     }

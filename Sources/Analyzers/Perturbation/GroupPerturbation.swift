@@ -24,7 +24,7 @@ public struct GroupPerturbation: Sendable {
 
     /// The clean output, seed and targets, the baseline batch and the groups of `input`.
     public func start(_ input: Tensor, target: Target) throws -> Setup {
-        let (output, seed, picked) = try scorer.start(input, target: target)
+        let (output, seed, picked) = try scorer.model.cleanPass(input, target: target)
         return Setup(output: output, seed: seed, picked: picked, baseline: try baseline.batch(like: input), groups: try groups(input))
     }
 

@@ -29,6 +29,16 @@ public enum PerturbationPlugin: Plugin {
     }
 
     static func seedValue(_ o: Options) throws -> UInt64 { UInt64(try o.int("seed", default: 0, range: 0...Int.max)) }
+    static func batchSize(_ o: Options) throws -> Int { try o.int("batch_size", default: 64, range: 1...100_000) }
+
+    /// The trailing parameters of the group-based methods: groups, grid (with its default for this
+    /// method), SLIC, baseline, batch size.
+    static func groupParameters(grid fallback: String) -> [Parameter] { [groups, grid(fallback)] + slic + [Baseline.parameter, batch] }
+
+    /// The default grouping of most group-based methods (4 × 4 blocks for images, every feature otherwise).
+    static func defaultGrouping(_ o: Options) throws -> @Sendable (Tensor) throws -> FeatureGroups {
+        try grouping(o) { try FeatureGroups.defaultGroups($0) }
+    }
 
     public static func register(into registry: inout Registry) throws {
         try registry.register(AnalyzerEntry(
@@ -39,37 +49,37 @@ public enum PerturbationPlugin: Plugin {
                          Parameter("strides", default: "⌈window/2⌉", "step per sample dimension"), Baseline.parameter, batch]
         ) { model, o, _ in
             Occlusion(model: model, window: try integers(o, "window"), strides: try integers(o, "strides"), baseline: try Baseline.from(o),
-                      batchSize: try o.int("batch_size", default: 64, range: 1...100_000))
+                      batchSize: try batchSize(o))
         })
         try registry.register(AnalyzerEntry(
             id: "feature_ablation", family: family, summary: "Feature ablation: drop of the target output when each group takes the baseline's values",
             formula: "R_i = f_t(x) − f_t(x with group(i) := x0)", reference: "Captum FeatureAblation",
-            parameters: [groups, grid("(every element its own group)")] + slic + [Baseline.parameter, batch]
+            parameters: groupParameters(grid: "(every element its own group)")
         ) { model, o, _ in
-            FeatureAblation(model: model, baseline: try Baseline.from(o), batchSize: try o.int("batch_size", default: 64, range: 1...100_000),
+            FeatureAblation(model: model, baseline: try Baseline.from(o), batchSize: try batchSize(o),
                             groups: try grouping(o) { FeatureGroups(elementsOf: $0) })
         })
         try registry.register(AnalyzerEntry(
             id: "shapley_values", family: family, summary: "Exact Shapley values of feature groups (all 2^M coalitions)",
             formula: "φ_g = Σ_{S ∌ g} |S|!(M−|S|−1)!/M! (v(S ∪ g) − v(S)), v(S) = f_t(x with groups ∉ S := x0); Σ φ = f_t(x) − f_t(x0)",
             reference: "Shapley 1953; Štrumbelj & Kononenko 2014; Captum ShapleyValues",
-            parameters: [groups, grid("3 (images); every feature (vectors)")] + slic + [Baseline.parameter, batch]
+            parameters: groupParameters(grid: "3 (images); every feature (vectors)")
         ) { model, o, _ in
             ShapleyValues(id: "shapley_values", model: model, estimator: .exact, baseline: try Baseline.from(o),
-                          batchSize: try o.int("batch_size", default: 64, range: 1...100_000),
+                          batchSize: try batchSize(o),
                           groups: try grouping(o) { $0.rank == 4 ? try FeatureGroups(grid: min(3, $0.shape[2], $0.shape[3]), input: $0) : FeatureGroups(elementsOf: $0) })
         })
         try registry.register(AnalyzerEntry(
             id: "shapley_sampling", family: family, summary: "Shapley value sampling: mean marginal contribution of each group over random orders",
             formula: "φ_g = mean over random orders π of v(groups before g in π ∪ {g}) − v(groups before g in π); Σ φ = f_t(x) − f_t(x0)",
             reference: "Castro, Gómez & Tejada 2009; Captum ShapleyValueSampling",
-            parameters: [Parameter("samples", default: "25", "random orders per sample (M + 1 forward passes each)"), seed,
-                         groups, grid("4 (images); every feature (vectors)")] + slic + [Baseline.parameter, batch]
+            parameters: [Parameter("samples", default: "25", "random orders per sample (M + 1 forward passes each)"), seed]
+                         + groupParameters(grid: "4 (images); every feature (vectors)")
         ) { model, o, _ in
             ShapleyValues(id: "shapley_sampling", model: model,
                           estimator: .permutations(count: try o.int("samples", default: 25, range: 1...1_000_000), seed: try seedValue(o)),
-                          baseline: try Baseline.from(o), batchSize: try o.int("batch_size", default: 64, range: 1...100_000),
-                          groups: try grouping(o) { try FeatureGroups.defaultGroups($0) })
+                          baseline: try Baseline.from(o), batchSize: try batchSize(o),
+                          groups: try defaultGrouping(o))
         })
         try registry.register(AnalyzerEntry(
             id: "kernel_shap", family: family, summary: "KernelSHAP: Shapley values of feature groups by weighted regression over coalitions",
@@ -77,7 +87,8 @@ public enum PerturbationPlugin: Plugin {
             reference: "Lundberg & Lee 2017; shap KernelExplainer, Captum KernelShap",
             parameters: [Parameter("samples", default: "2M + 2048", "coalitions (all of them, exactly, when ≥ 2^M − 2), or file:Z.npy (N, S, M) with weights"),
                          Parameter("weights", default: "(Shapley kernel)", "file:W.npy (N, S): weights of given coalitions"),
-                         seed, groups, grid("4 (images); every feature (vectors)")] + slic + [Baseline.parameter, batch]
+                         seed]
+                         + groupParameters(grid: "4 (images); every feature (vectors)")
         ) { model, o, _ in
             let estimator: ShapleyValues.Estimator
             if let z = try o.tensor("samples") {
@@ -88,7 +99,7 @@ public enum PerturbationPlugin: Plugin {
                 estimator = .kernelSHAP(samples: samples, seed: try seedValue(o))
             }
             return ShapleyValues(id: "kernel_shap", model: model, estimator: estimator, baseline: try Baseline.from(o),
-                                 batchSize: try o.int("batch_size", default: 64, range: 1...100_000), groups: try grouping(o) { try FeatureGroups.defaultGroups($0) })
+                                 batchSize: try batchSize(o), groups: try defaultGrouping(o))
         })
         try registry.register(AnalyzerEntry(
             id: "lime", family: family, summary: "LIME: a weighted ridge regression of the target output on random group-presence vectors",
@@ -97,13 +108,14 @@ public enum PerturbationPlugin: Plugin {
             parameters: [Parameter("samples", default: "1000", "random presence vectors (the first all ones), or file:Z.npy (N, S, M)"),
                          Parameter("kernel_width", default: "0.25", "width of the exponential kernel on the cosine distance"),
                          Parameter("ridge", default: "1", "ridge penalty α (the intercept is not penalised)"),
-                         seed, groups, grid("4 (images); every feature (vectors)")] + slic + [Baseline.parameter, batch]
+                         seed]
+                         + groupParameters(grid: "4 (images); every feature (vectors)")
         ) { model, o, _ in
             let samples: Lime.Samples = try o.tensor("samples").map { .given($0) }
                 ?? .random(count: try o.int("samples", default: 1000, range: 2...10_000_000), seed: try seedValue(o))
             return try Lime(model: model, samples: samples, kernelWidth: try o.double("kernel_width", default: 0.25),
                             ridge: try o.double("ridge", default: 1), baseline: try Baseline.from(o),
-                            batchSize: try o.int("batch_size", default: 64, range: 1...100_000), groups: try grouping(o) { try FeatureGroups.defaultGroups($0) })
+                            batchSize: try batchSize(o), groups: try defaultGrouping(o))
         })
         try registry.register(AnalyzerEntry(
             id: "rise", family: family, summary: "RISE: the target output averaged over random smooth masks, weighting each mask",
@@ -117,7 +129,7 @@ public enum PerturbationPlugin: Plugin {
                 ?? .random(count: try o.int("masks", default: 1000, range: 1...10_000_000), cells: try o.int("cells", default: 8, range: 1...4096),
                            seed: try seedValue(o))
             return try Rise(model: model, masks: masks, keep: try o.double("p", default: 0.5), baseline: try Baseline.from(o),
-                            batchSize: try o.int("batch_size", default: 64, range: 1...100_000))
+                            batchSize: try batchSize(o))
         })
 
         // Captum's names.

@@ -79,16 +79,16 @@ public struct Rise: Analyzer {
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
         guard input.rank == 4 else { throw ExplainError.shape("RISE masks images (N, C, H, W); the input is \(Shape.format(input.shape))") }
-        let (output, seed, picked) = try scorer.start(input, target: target)
+        let (output, seed, picked) = try scorer.model.cleanPass(input, target: target)
         let x0 = try baseline.batch(like: input)
-        let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3]), plane = h * w, per = input.count / n, k = seed.count / n
+        let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3]), plane = h * w, per = input.count / n
         let all = try masks(height: h, width: w)
         var saliency = [Double](repeating: 0, count: n * plane)
         for s in 0..<n {
             let b0 = x0.shape[0] == 1 ? 0 : s
             let f = try input.withUnsafeBufferPointer { px in
                 try x0.withUnsafeBufferPointer { pb in
-                    try scorer.scores(count: all.count, sampleShape: Array(input.shape.dropFirst()), seedRow: seed.scalars[(s * k)..<((s + 1) * k)]) { j, out in
+                    try scorer.scores(count: all.count, sampleShape: Array(input.shape.dropFirst()), seed: seed, sample: s) { j, out in
                         let mask = all[j]
                         for i in 0..<per {
                             let base = pb[b0 * per + i]

@@ -5,11 +5,11 @@ extension Scorer {
     /// the baseline's values: `x_i` where `present(copy)[group(i)]`, else `x0_i`.
     public func coalitionScores(_ coalitions: [[Bool]], sample s: Int, input: Tensor, baseline x0: Tensor, groups: FeatureGroups,
                                 seed: Tensor) throws -> [Double] {
-        let n = input.shape[0], per = input.count / n, k = seed.count / n
+        let n = input.shape[0], per = input.count / n
         let b0 = x0.shape[0] == 1 ? 0 : s, index = groups.index[s]
         return try input.withUnsafeBufferPointer { px in
             try x0.withUnsafeBufferPointer { pb in
-                try scores(count: coalitions.count, sampleShape: Array(input.shape.dropFirst()), seedRow: seed.scalars[(s * k)..<((s + 1) * k)]) { j, out in
+                try scores(count: coalitions.count, sampleShape: Array(input.shape.dropFirst()), seed: seed, sample: s) { j, out in
                     let z = coalitions[j]
                     for i in 0..<per { out[i] = z[index[i]] ? px[s * per + i] : pb[b0 * per + i] }
                 }

@@ -27,15 +27,10 @@ public struct IntegratedGradients: Analyzer {
     }
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
-        guard input.rank >= 1, input.shape[0] >= 1 else {
-            throw ExplainError.shape("input \(Shape.format(input.shape)) needs a batch dimension with at least one sample")
-        }
-        try input.requireFinite("the input")
+        let (output, seed, picked) = try model.cleanPass(input, target: target)
         let x0 = try baseline.batch(like: input)
         let n = input.shape[0], per = input.count / n
-        let output = try BatchChunks.predict(model.graph, input, output: model.output)
         let referenceOutput = try BatchChunks.predict(model.graph, x0, output: model.output)
-        let (seed, picked) = try target.seed(for: output)
         let difference = try input.minus(baseline: x0)
         let steps = quadrature.alphas.count
         var total = [Double](repeating: 0, count: input.count)

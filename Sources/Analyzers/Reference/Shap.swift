@@ -55,11 +55,8 @@ public struct GradientShap: Analyzer {
     }
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
-        guard input.rank >= 1, input.shape[0] >= 1 else { throw ExplainError.shape("input \(Shape.format(input.shape)) needs a batch dimension") }
-        try input.requireFinite("the input")
+        let (output, seedTensor, picked) = try model.cleanPass(input, target: target)
         let set = try baselines(input)
-        let output = try BatchChunks.predict(model.graph, input, output: model.output)
-        let (seedTensor, picked) = try target.seed(for: output)
         let n = input.shape[0], per = input.count / n
         var rng = SeededGenerator(seed: seed)
         var total = [Double](repeating: 0, count: input.count), diagnostics: [String] = []
@@ -102,12 +99,9 @@ public struct DeepLiftShap: Analyzer {
     }
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
-        guard input.rank >= 1, input.shape[0] >= 1 else { throw ExplainError.shape("input \(Shape.format(input.shape)) needs a batch dimension") }
-        try input.requireFinite("the input")
-        let set = try baselines(input)
         let model = deeplift.model
-        let output = try BatchChunks.predict(model.graph, input, output: model.output)
-        let (seedTensor, picked) = try target.seed(for: output)
+        let (output, seedTensor, picked) = try model.cleanPass(input, target: target)
+        let set = try baselines(input)
         let n = input.shape[0], per = input.count / n, b = set.count
         var total = [Double](repeating: 0, count: input.count), diagnostics: [String] = []
         let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per)

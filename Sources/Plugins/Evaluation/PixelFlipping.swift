@@ -67,9 +67,9 @@ public struct PixelFlipping: Sendable {
         }
         try attribution.requireFinite("the attribution")
         let scorer = Scorer(model: model, batchSize: batchSize)
-        let (_, seed, _) = try scorer.start(input, target: target)
+        let (_, seed, _) = try scorer.model.cleanPass(input, target: target)
         let x0 = try baseline.batch(like: input)
-        let dims = Array(input.shape.dropFirst()), n = input.shape[0], per = input.count / n, k = seed.count / n
+        let dims = Array(input.shape.dropFirst()), n = input.shape[0], per = input.count / n
         let units = regions(sampleShape: dims)
         let removed = min(units.count, Int((Double(units.count) * fraction).rounded(.up)))
         // After step j (1…K), the first ⌈j · removed / K⌉ regions of the order are replaced.
@@ -83,7 +83,7 @@ public struct PixelFlipping: Sendable {
             let b0 = x0.shape[0] == 1 ? 0 : s
             let curve = try input.withUnsafeBufferPointer { px in
                 try x0.withUnsafeBufferPointer { pb in
-                    try scorer.scores(count: steps + 1, sampleShape: dims, seedRow: seed.scalars[(s * k)..<((s + 1) * k)]) { j, out in
+                    try scorer.scores(count: steps + 1, sampleShape: dims, seed: seed, sample: s) { j, out in
                         for i in 0..<per { out[i] = px[s * per + i] }
                         for u in ranked.prefix(counts[j]) { for i in units[u] { out[i] = pb[b0 * per + i] } }
                     }

@@ -37,7 +37,7 @@ public struct ModelRandomisation: Sendable {
                     make: (ExplainableModel) throws -> any Analyzer) throws -> (original: Attribution, steps: [Step]) {
         let original = try make(model).analyze(input, target: target)
         // Keep explaining the same neurons as the original model.
-        let fixed: Target = original.targets.map { .indices($0) } ?? target
+        let fixed = original.sameTargets(or: target)
         let g = model.graph
         let layers = g.nodes.indices.reversed().compactMap { i in (g.nodes[i].layer as? any AffineLayer).map { (i, $0) } }
         var rng = SeededGenerator(seed: seed)

@@ -28,8 +28,8 @@ public struct Infidelity: Sendable {
         }
         try attribution.requireFinite("the attribution")
         let scorer = Scorer(model: model, batchSize: batchSize)
-        let (_, seedTensor, _) = try scorer.start(input, target: target)
-        let n = input.shape[0], per = input.count / n, k = seedTensor.count / n
+        let (_, seedTensor, _) = try scorer.model.cleanPass(input, target: target)
+        let n = input.shape[0], per = input.count / n
         var rng = SeededGenerator(seed: seed)
         var result = [Double]()
         for s in 0..<n {
@@ -38,7 +38,7 @@ public struct Infidelity: Sendable {
             noise.withUnsafeMutableBufferPointer { rng.fillGaussian($0) }
             let sd = Float(sigma)
             let shifted = try input.withUnsafeBufferPointer { px in
-                try scorer.scores(count: samples + 1, sampleShape: Array(input.shape.dropFirst()), seedRow: seedTensor.scalars[(s * k)..<((s + 1) * k)]) { j, out in
+                try scorer.scores(count: samples + 1, sampleShape: Array(input.shape.dropFirst()), seed: seedTensor, sample: s) { j, out in
                     for i in 0..<per { out[i] = j == 0 ? px[s * per + i] : px[s * per + i] - sd * noise[(j - 1) * per + i] }
                 }
             }
@@ -75,7 +75,7 @@ public struct SensitivityMax: Sendable {
     /// Per sample of `input`: the max-sensitivity of `analyzer` (explaining `target`).
     public func evaluate(_ analyzer: any Analyzer, input: Tensor, target: Target) throws -> [Double] {
         let base = try analyzer.analyze(input, target: target)
-        let fixed: Target = base.targets.map { .indices($0) } ?? target
+        let fixed = base.sameTargets(or: target)
         let n = input.shape[0], values = base.values.count / n
         var rng = SeededGenerator(seed: seed)
         var worst = [Double](repeating: 0, count: n)

@@ -21,6 +21,19 @@ public struct ExplainableModel: Sendable {
 
     /// The single graph input.
     public var input: ValueID { graph.inputs[0] }
+
+    /// The pass on the unaltered input that methods perturbing or sampling around it start from:
+    /// checks the batch (present, finite), and returns the explained output, the seed (one row
+    /// per sample; `Target.seed` with ones) and the resolved target indices.
+    public func cleanPass(_ input: Tensor, target: Target) throws -> (output: Tensor, seed: Tensor, picked: [Int]?) {
+        guard input.rank >= 1, input.shape[0] >= 1 else {
+            throw ExplainError.shape("input \(Shape.format(input.shape)) needs a batch dimension with at least one sample")
+        }
+        try input.requireFinite("the input")
+        let out = try BatchChunks.predict(graph, input, output: output)
+        let (seed, picked) = try target.seed(for: out)
+        return (out, seed, picked)
+    }
 }
 
 /// An explanation method, created for one model: batch in, attribution batch out.

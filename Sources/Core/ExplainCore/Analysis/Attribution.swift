@@ -27,6 +27,10 @@ public struct Attribution: Sendable {
 
     /// Σ values per sample, in Double.
     public var sums: [Double] { values.sampleSums }
+
+    /// The neurons this attribution explained, as a target (so that a follow-up analysis of altered
+    /// inputs or models explains the same ones); `fallback` where none were picked (`.all`, a seed).
+    public func sameTargets(or fallback: Target) -> Target { targets.map { .indices($0) } ?? fallback }
 }
 
 extension Tensor {

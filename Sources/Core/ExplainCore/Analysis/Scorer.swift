@@ -11,22 +11,12 @@ public struct Scorer: Sendable {
         self.batchSize = max(1, batchSize)
     }
 
-    /// The clean output, the seed (one row per sample) and the resolved target indices.
-    public func start(_ input: Tensor, target: Target) throws -> (output: Tensor, seed: Tensor, picked: [Int]?) {
-        guard input.rank >= 1, input.shape[0] >= 1 else {
-            throw ExplainError.shape("input \(Shape.format(input.shape)) needs a batch dimension with at least one sample")
-        }
-        try input.requireFinite("the input")
-        let output = try BatchChunks.predict(model.graph, input, output: model.output)
-        let (seed, picked) = try target.seed(for: output)
-        return (output, seed, picked)
-    }
-
-    /// `f_t` of `count` copies of a sample of shape `sampleShape` (without the batch dimension),
-    /// each written by `fill(copy, buffer)`; `seedRow` is the sample's row of the seed.
-    public func scores(count: Int, sampleShape: [Int], seedRow: ArraySlice<Float>,
+    /// `f_t` of `count` copies of sample `s` of a batch of shape `[N] + sampleShape`, each written
+    /// by `fill(copy, buffer)`; `seed` is the batch's seed (`cleanPass`).
+    public func scores(count: Int, sampleShape: [Int], seed batchSeed: Tensor, sample s: Int,
                        fill: (Int, UnsafeMutableBufferPointer<Float>) -> Void) throws -> [Double] {
-        let per = sampleShape.reduce(1, *), seed = Array(seedRow)
+        let per = sampleShape.reduce(1, *), k = batchSeed.count / Swift.max(batchSeed.shape.first ?? 1, 1)
+        let seed = Array(batchSeed.scalars[(s * k)..<((s + 1) * k)])
         var result = [Double]()
         result.reserveCapacity(count)
         let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per)
@@ -35,13 +25,17 @@ public struct Scorer: Sendable {
             let batch = Tensor(shape: [m] + sampleShape) { p in
                 for j in 0..<m { fill(start + j, UnsafeMutableBufferPointer(rebasing: p[(j * per)..<((j + 1) * per)])) }
             }
-            let out = try BatchChunks.predict(model.graph, batch, output: model.output)
-            let k = out.count / m
-            guard k == seed.count else { throw ExplainError.shape("the output has \(k) values per sample, the seed \(seed.count)") }
-            out.withUnsafeBufferPointer { o in
-                for j in 0..<m { result.append((0..<k).reduce(0.0) { $0 + Double(seed[$1]) * Double(o[j * k + $1]) }) }
-            }
+            result += try Self.explained(try BatchChunks.predict(model.graph, batch, output: model.output), seedRow: seed)
         }
         return result
+    }
+
+    /// `Σ_k seedRow_k · output[row, k]` for every row of an output batch.
+    public static func explained(_ out: Tensor, seedRow: [Float]) throws -> [Double] {
+        let k = seedRow.count, rows = out.count / Swift.max(k, 1)
+        guard rows * k == out.count else { throw ExplainError.shape("the output \(Shape.format(out.shape)) does not fit a seed row of \(k)") }
+        return out.withUnsafeBufferPointer { o in
+            (0..<rows).map { r in (0..<k).reduce(0.0) { $0 + Double(seedRow[$1]) * Double(o[r * k + $1]) } }
+        }
     }
 }

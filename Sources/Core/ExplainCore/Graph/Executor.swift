@@ -132,10 +132,11 @@ extension Graph {
 extension Graph {
     /// Runs only the part of the graph after `value`: `replacement` (a batch of m versions of that
     /// value) flows through the nodes that depend on it; every other input those nodes read comes
-    /// from `base` (a forward pass of one sample that kept them), repeated m times. Much cheaper
-    /// than a whole forward pass when `value` lies near the output (Ablation-CAM, layer
+    /// from sample `sample` of `base` (a forward pass that kept them), repeated m times. Much
+    /// cheaper than a whole forward pass when `value` lies near the output (Ablation-CAM, layer
     /// perturbations). Returns the requested outputs.
-    public func forwardTail(from value: ValueID, replacement: Tensor, base: Activations, outputs requested: [ValueID]) throws -> [Tensor] {
+    public func forwardTail(from value: ValueID, replacement: Tensor, base: Activations, sample: Int = 0,
+                            outputs requested: [ValueID]) throws -> [Tensor] {
         let m = replacement.shape.first ?? 0
         var depends = [Bool](repeating: false, count: valueNames.count)
         depends[value] = true
@@ -145,9 +146,7 @@ extension Graph {
             var args: [Tensor] = []
             for v in node.inputs {
                 if depends[v], let t = values[v] { args.append(t); continue }
-                let one = try base.value(v)
-                guard one.shape.first == 1 else { throw ExplainError.shape("forwardTail needs a base pass of one sample; '\(valueNames[v])' has \(Shape.format(one.shape))") }
-                args.append(try Tensor.concatenateBatches([Tensor](repeating: one, count: m)))
+                args.append(try Tensor.concatenateBatches([Tensor](repeating: try base.value(v).sample(sample), count: m)))
             }
             do {
                 values[node.output] = try node.layer.forward(args)
@@ -158,8 +157,8 @@ extension Graph {
         }
         return try requested.map { v in
             if let t = values[v] { return t }
-            let one = try base.value(v)   // an output that does not depend on `value`
-            return try Tensor.concatenateBatches([Tensor](repeating: one, count: m))
+            // An output that does not depend on `value`.
+            return try Tensor.concatenateBatches([Tensor](repeating: try base.value(v).sample(sample), count: m))
         }
     }
 }
