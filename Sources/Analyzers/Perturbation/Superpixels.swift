@@ -68,10 +68,14 @@ public enum Superpixels {
             stack = [start]; members = [start]; out[start] = next
             while let p = stack.popLast() {
                 let (y, x) = (p / w, p % w)
-                for (qy, qx) in [(y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)] where qy >= 0 && qy < h && qx >= 0 && qx < w {
-                    let q = qy * w + qx
+                // The 4 neighbours inside the image.
+                func visit(_ q: Int) {
                     if out[q] < 0 && label[q] == label[start] { out[q] = next; stack.append(q); members.append(q) }
                 }
+                if y > 0 { visit(p - w) }
+                if y + 1 < h { visit(p + w) }
+                if x > 0 { visit(p - 1) }
+                if x + 1 < w { visit(p + 1) }
             }
             if members.count < minimum && adjacent >= 0 {
                 for p in members { out[p] = adjacent }
