@@ -30,6 +30,7 @@ let package = Package(
         .target(name: "ExplainReference", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Reference"),
         .target(name: "ExplainCAM", dependencies: ["ExplainCore"], path: "Sources/Analyzers/CAM"),
         .target(name: "ExplainPerturbation", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Perturbation"),
+        .target(name: "ExplainLayer", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Layer"),
 
         // Plugins.
         .target(
@@ -54,6 +55,7 @@ let package = Package(
             dependencies: [
                 "ExplainCore", "ExplainONNX", "ExplainArrays", "ExplainZoo", "ExplainConformance", "ExplainImaging", "ExplainEvaluation",
                 "ExplainGradient", "ExplainSignal", "ExplainRelevance", "ExplainReference", "ExplainCAM", "ExplainPerturbation",
+                "ExplainLayer",
             ],
             path: "Sources/ExplainKit"
         ),
@@ -85,6 +87,7 @@ let package = Package(
         .testTarget(name: "ExplainEvaluationTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainEvaluationTests"),
         .testTarget(name: "ExplainPerturbationTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainPerturbationTests"),
         .testTarget(name: "ExplainCAMTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainCAMTests"),
+        .testTarget(name: "ExplainLayerTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainLayerTests"),
         .testTarget(name: "ExplainReferenceTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainReferenceTests"),
         .testTarget(name: "ExplainAnalysisTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainAnalysisTests"),
     ],

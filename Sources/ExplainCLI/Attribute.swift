@@ -56,7 +56,9 @@ struct Attribute: ParsableCommand {
                 print(String(format: "sample %d:%@  Σ attribution %.6g", s, t, sum))
             }
             if let delta = a.delta {
-                let what = try registry.analyzer(method).family == "reference"
+                // Reference and layer methods promise completeness (except the relevance at a layer).
+                let family = try registry.analyzer(method).family
+                let what = family == "reference" || (family == "layer" && method != "layer_lrp")
                     ? "completeness: Σ attribution − (f(x) − f(x0)) per sample: " : "conservation: Σ relevance − Σ seed per sample: "
                 print(what + delta.map { String(format: "%.4g", $0) }.joined(separator: ", "))
             }

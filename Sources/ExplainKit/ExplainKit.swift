@@ -9,11 +9,13 @@
 @_exported import ExplainConformance
 @_exported import ExplainGradient
 @_exported import ExplainImaging
+@_exported import ExplainLayer
 @_exported import ExplainReference
 @_exported import ExplainRelevance
 @_exported import ExplainSignal
 
 /// The method families shipped with ExplainKit, in registration order.
 public func defaultPlugins() -> [any Plugin.Type] {
-    [GradientPlugin.self, SignalPlugin.self, RelevancePlugin.self, ReferencePlugin.self, CAMPlugin.self, PerturbationPlugin.self]
+    [GradientPlugin.self, SignalPlugin.self, RelevancePlugin.self, ReferencePlugin.self, CAMPlugin.self, PerturbationPlugin.self,
+     LayerPlugin.self]
 }

@@ -13,6 +13,8 @@ public enum TestPaths {
 
     public static var fixtures: String { root + "/Tests/Fixtures" }
     public static var reference: String { fixtures + "/reference" }
+    /// Captum layer-attribution fixtures (Tools/make_layer_fixtures.py).
+    public static var layer: String { fixtures + "/layer" }
     public static var models: String { fixtures + "/models" }
     public static var arrays: String { fixtures + "/arrays" }
 

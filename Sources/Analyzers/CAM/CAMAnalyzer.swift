@@ -60,11 +60,7 @@ public struct CAMAnalyzer: Analyzer {
     public func featureMap(for inputShape: [Int]) throws -> ValueID {
         let g = model.graph
         if let layer { return try g.value(named: layer) }
-        let shapes = try g.inferShapes([[1] + inputShape.dropFirst()])
-        for i in g.nodesNeeded(for: [model.output]).reversed() {
-            let v = g.nodes[i].output
-            if v != model.output, let s = shapes[v], s.count == 4, s[2] * s[3] > 1 { return v }
-        }
+        if let v = try model.lastFeatureMap(inputShape: inputShape) { return v }
         throw ExplainError.argument("the model has no feature map (N, C, H, W) with more than one position before the explained output: "
                                     + "give the layer (--set layer=NODE; `explain inspect` lists the nodes)")
     }

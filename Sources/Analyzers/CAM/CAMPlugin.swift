@@ -32,11 +32,7 @@ public enum CAMPlugin: Plugin {
 
     /// Reads `upsample`.
     static func upsample(_ options: Options) throws -> Bool {
-        switch options.string("upsample", default: "true").lowercased() {
-        case "true", "1", "yes": return true
-        case "false", "0", "no": return false
-        case let other: throw ExplainError(.invalidArgument, "upsample = '\(other)': use true or false")
-        }
+        try options.bool("upsample", default: true)
     }
 
     public static func register(into registry: inout Registry) throws {

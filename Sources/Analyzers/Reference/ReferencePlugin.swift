@@ -38,20 +38,14 @@ public enum ReferencePlugin: Plugin {
             parameters: [
                 Baseline.parameter,
                 Parameter("steps", default: "50", "number of points on the path (Captum n_steps)"),
-                Parameter("method", default: "gausslegendre",
-                          "quadrature: " + PathQuadrature.Method.allCases.map(\.rawValue).joined(separator: ", ")),
+                PathQuadrature.methodParameter,
                 Parameter("batch_size", default: "steps", "path points per batch (Captum internal_batch_size; memory grows with it)"),
             ]
         ) { model, options, _ in
-            let name = options.string("method", default: PathQuadrature.Method.gaussLegendre.rawValue)
-            guard let method = PathQuadrature.Method(rawValue: name) else {
-                throw ExplainError(.invalidArgument, "method = '\(name)' is not a quadrature; use one of "
-                                   + PathQuadrature.Method.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            let steps = try options.int("steps", default: 50, range: 1...100_000)
+            let quadrature = try PathQuadrature.from(options)
             return try IntegratedGradients(model: model, baseline: try Baseline.from(options),
-                                           quadrature: try PathQuadrature(method, steps: steps),
-                                           batchSize: try options.int("batch_size", default: steps, range: 1...100_000))
+                                           quadrature: quadrature,
+                                           batchSize: try options.int("batch_size", default: quadrature.alphas.count, range: 1...100_000))
         })
 
         try registry.register(AnalyzerEntry(

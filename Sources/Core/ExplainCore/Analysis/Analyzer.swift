@@ -1,41 +1,5 @@
 import Dispatch
 import Foundation
-/// A model to explain: a graph and the value whose output is explained (by default the logits,
-/// i.e. the input of a final Softmax).
-public struct ExplainableModel: Sendable {
-    public var graph: Graph
-    /// The explained value.
-    public var output: ValueID
-
-    public init(graph: Graph, output: ValueID? = nil) {
-        self.graph = graph
-        self.output = output ?? graph.outputs[0]
-    }
-
-    /// A copy that explains the value produced by the named node (or the named value).
-    public func explaining(node name: String) throws -> ExplainableModel {
-        var m = self
-        m.output = try graph.value(named: name)
-        return m
-    }
-
-    /// The single graph input.
-    public var input: ValueID { graph.inputs[0] }
-
-    /// The pass on the unaltered input that methods perturbing or sampling around it start from:
-    /// checks the batch (present, finite), and returns the explained output, the seed (one row
-    /// per sample; `Target.seed` with ones) and the resolved target indices.
-    public func cleanPass(_ input: Tensor, target: Target) throws -> (output: Tensor, seed: Tensor, picked: [Int]?) {
-        guard input.rank >= 1, input.shape[0] >= 1 else {
-            throw ExplainError.shape("input \(Shape.format(input.shape)) needs a batch dimension with at least one sample")
-        }
-        try input.requireFinite("the input")
-        let out = try BatchChunks.predict(graph, input, output: output)
-        let (seed, picked) = try target.seed(for: out)
-        return (out, seed, picked)
-    }
-}
-
 /// An explanation method, created for one model: batch in, attribution batch out.
 public protocol Analyzer: Sendable {
     /// The registry id (e.g. `gradient`, `lrp.epsilon`).
@@ -58,7 +22,7 @@ public struct BackpropAnalyzer: Analyzer {
     /// seed holds the output value).
     public var reportsConservation: Bool
     /// Node names whose incoming relevance/gradient is returned in `Attribution.captured`.
-    public let keep: [String]
+    public var keep: [String]
     /// Notes from making the analyzer (e.g. a user rule entry that matched no node), added to
     /// every attribution's diagnostics.
     public var notes: [String] = []

@@ -67,6 +67,16 @@ public struct Options: Sendable, CustomStringConvertible {
         return v
     }
 
+    /// A yes/no option: true/false, 1/0, yes/no (any letter case).
+    public func bool(_ key: String, default value: Bool) throws -> Bool {
+        guard let text = values[key] else { return value }
+        switch text.lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw ExplainError(.invalidArgument, "\(key) = '\(text)': use true or false")
+        }
+    }
+
     public func list(_ key: String) -> [String] {
         values[key].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } } ?? []
     }

@@ -137,16 +137,32 @@ extension Graph {
     /// perturbations). Returns the requested outputs.
     public func forwardTail(from value: ValueID, replacement: Tensor, base: Activations, sample: Int = 0,
                             outputs requested: [ValueID]) throws -> [Tensor] {
+        let tail = try tailActivations(from: value, replacement: replacement, base: base, sample: sample, outputs: requested)
+        return try requested.map { v in
+            if let t = tail.values[v] { return t }
+            // An output that does not depend on `value`.
+            return try Tensor.concatenateBatches([Tensor](repeating: try base.value(v).sample(sample), count: replacement.shape.first ?? 0))
+        }
+    }
+
+    /// The values of `forwardTail`: `replacement` at `value`, every node between it and `requested`,
+    /// and the (repeated) values of `base` those nodes read. A backward pass from a requested
+    /// output to `value` runs on them (Layer Integrated Gradients' path in a layer's space).
+    public func tailActivations(from value: ValueID, replacement: Tensor, base: Activations, sample: Int = 0,
+                                outputs requested: [ValueID]) throws -> Activations {
         let m = replacement.shape.first ?? 0
         var depends = [Bool](repeating: false, count: valueNames.count)
         depends[value] = true
-        var values: [ValueID: Tensor] = [value: replacement]
+        var values = [Tensor?](repeating: nil, count: valueNames.count)
+        values[value] = replacement
         let needed = Set(nodesNeeded(for: requested))
         for (i, node) in nodes.enumerated() where needed.contains(i) && node.inputs.contains(where: { depends[$0] }) {
             var args: [Tensor] = []
             for v in node.inputs {
-                if depends[v], let t = values[v] { args.append(t); continue }
-                args.append(try Tensor.concatenateBatches([Tensor](repeating: try base.value(v).sample(sample), count: m)))
+                if values[v] == nil {
+                    values[v] = try Tensor.concatenateBatches([Tensor](repeating: try base.value(v).sample(sample), count: m))
+                }
+                if let t = values[v] { args.append(t) }
             }
             do {
                 values[node.output] = try node.layer.forward(args)
@@ -155,10 +171,6 @@ extension Graph {
             }
             depends[node.output] = true
         }
-        return try requested.map { v in
-            if let t = values[v] { return t }
-            // An output that does not depend on `value`.
-            return try Tensor.concatenateBatches([Tensor](repeating: try base.value(v).sample(sample), count: m))
-        }
+        return Activations(values: values)
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import ExplainCore
 
 /// The points `α_k ∈ [0, 1]` and weights `w_k` at which Integrated Gradients evaluates the
 /// gradient along the straight path, `∫₀¹ g(α) dα ≈ Σ_k w_k g(α_k)` — the rules of Captum's
@@ -67,5 +66,24 @@ public struct PathQuadrature: Sendable, Equatable {
         }
         if n % 2 == 1 { nodes[n / 2] = 0 }
         return (nodes, weights)
+    }
+}
+
+extension PathQuadrature {
+    /// The `method` option's parameter (Captum's `method`).
+    public static let methodParameter = Parameter("method", default: "gausslegendre",
+                                                  "quadrature: " + Method.allCases.map(\.rawValue).joined(separator: ", "))
+
+    /// The quadrature named by the `method` option (default Gauss–Legendre, Captum's) with `steps`
+    /// points (option `steps`, default `defaultSteps`), plus `extra` points (Layer Conductance
+    /// evaluates n + 1 points of the rule for n steps).
+    public static func from(_ options: Options, defaultSteps: Int = 50, extra: Int = 0) throws -> PathQuadrature {
+        let name = options.string("method", default: Method.gaussLegendre.rawValue)
+        guard let method = Method(rawValue: name) else {
+            throw ExplainError(.invalidArgument, "method = '\(name)' is not a quadrature; use one of "
+                               + Method.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        let steps = try options.int("steps", default: defaultSteps, range: 1...100_000)
+        return try PathQuadrature(method, steps: steps + extra)
     }
 }

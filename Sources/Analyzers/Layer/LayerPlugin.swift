@@ -1,0 +1,129 @@
+import ExplainCore
+
+/// Registers the layer family (Captum's layer attributions): `layer_activation`,
+/// `layer_gradient_x_activation`, `internal_influence`, `layer_conductance`,
+/// `layer_integrated_gradients`, `layer_deeplift`, `layer_lrp`. Each attributes the explained
+/// output to the neurons of one layer; the result is shaped like that layer.
+public enum LayerPlugin: Plugin {
+    static let pathParameters = [
+        LayerChoice.parameter, Baseline.parameter,
+        Parameter("steps", default: "50", "number of points on the path (Captum n_steps)"),
+        PathQuadrature.methodParameter,
+        Parameter("batch_size", default: "steps", "path points per batch (Captum internal_batch_size; memory grows with it)"),
+    ]
+
+    /// A backward-pass analyzer made by id, to be read at a layer.
+    static func backprop(_ id: String, model: ExplainableModel, options: Options, registry: Registry, wrapper: String) throws -> BackpropAnalyzer {
+        let made = try registry.makeAnalyzer(id, model: model, options: options)
+        guard let b = made as? BackpropAnalyzer else {
+            throw ExplainError(.invalidArgument, "\(wrapper) reads a backward pass at a layer; '\(id)' is not a single backward pass (use gradient, deeplift, guided_backprop or an lrp.* method)")
+        }
+        return b
+    }
+
+    public static func register(into registry: inout Registry) throws {
+        try registry.register(AnalyzerEntry(
+            id: "layer_activation", family: "layer", summary: "The layer's output itself (independent of the target)",
+            formula: "R = A(x)", reference: "Captum LayerActivation", parameters: [LayerChoice.parameter]
+        ) { model, options, _ in try LayerActivation(model: model, layer: options.values["layer"]) })
+
+        try registry.register(AnalyzerEntry(
+            id: "layer_gradient_x_activation", family: "layer", summary: "The layer's output times the gradient at it (or the gradient alone)",
+            formula: "R = A(x) ⊙ ∂f_t/∂A (multiply=true), R = ∂f_t/∂A (multiply=false)",
+            reference: "Shrikumar et al. 2016 at a layer; Captum LayerGradientXActivation",
+            parameters: [LayerChoice.parameter, Parameter("multiply", default: "true", "multiply the gradient by the layer's output (Captum multiply_by_inputs)")]
+        ) { model, options, _ in
+            let multiply = try options.bool("multiply", default: true)
+            return try LayerBackprop(id: "layer_gradient_x_activation",
+                                     base: try BackpropAnalyzer(id: "gradient", model: model, timesInput: multiply), layer: options.values["layer"])
+        })
+
+        let paths: [(LayerPathGradients.Variant, String, String, String)] = [
+            (.internalInfluence, "Internal influence: the gradient at the layer integrated along the input-space path from the baseline",
+             "R = Σ_k w_k ∂f_t/∂A (x0 + α_k (x − x0))", "Leino et al. 2018; Captum InternalInfluence"),
+            (.conductance, "Layer conductance: the gradient at the layer times the layer's change along the input-space path",
+             "R = Σ_{k<n} ∂f_t/∂A (x_k) ⊙ (A(x_{k+1}) − A(x_k)), x_k = x0 + α_k (x − x0), n + 1 points of the rule; Σ R ≈ f_t(x) − f_t(x0)",
+             "Dhamdhere, Sundararajan & Yan 2018; Captum LayerConductance"),
+        ]
+        for (variant, summary, formula, reference) in paths {
+            try registry.register(AnalyzerEntry(
+                id: variant.rawValue, family: "layer", summary: summary, formula: formula, reference: reference, parameters: pathParameters
+            ) { model, options, _ in
+                let quadrature = try PathQuadrature.from(options, extra: variant == .conductance ? 1 : 0)
+                return try LayerPathGradients(variant: variant, model: model, layer: options.values["layer"], baseline: try Baseline.from(options),
+                                              quadrature: quadrature,
+                                              batchSize: try options.int("batch_size", default: quadrature.alphas.count, range: 1...100_000))
+            })
+        }
+
+        try registry.register(AnalyzerEntry(
+            id: "layer_integrated_gradients", family: "layer",
+            summary: "Integrated Gradients in a layer's space: the path runs from A(x0) to A(x), the rest of the network sees x",
+            formula: "R = (A(x) − A(x0)) ⊙ Σ_k w_k ∂f_t/∂A |_(A(x0) + α_k (A(x) − A(x0))); Σ R ≈ f_t(x) − f_t(x; A ← A(x0))",
+            reference: "Sundararajan, Taly & Yan 2017 at a layer; Captum LayerIntegratedGradients", parameters: pathParameters
+        ) { model, options, _ in
+            let quadrature = try PathQuadrature.from(options)
+            return try LayerIntegratedGradients(model: model, layer: options.values["layer"], baseline: try Baseline.from(options),
+                                                quadrature: quadrature,
+                                                batchSize: try options.int("batch_size", default: quadrature.alphas.count, range: 1...100_000))
+        })
+
+        try registry.register(AnalyzerEntry(
+            id: "layer_deeplift", family: "layer", summary: "DeepLIFT's multipliers at a layer times the layer's difference to the baseline's",
+            formula: "R = m_A ⊙ (A(x) − A(x0)), m_A = DeepLIFT multiplier of f_t at A (Rescale after the layer); Σ R = f_t(x) − f_t(x0)",
+            reference: "Shrikumar, Greenside & Kundaje 2017 at a layer; Captum LayerDeepLift",
+            parameters: [LayerChoice.parameter, Parameter("base", default: "deeplift", "the DeepLIFT analyzer whose options (baseline, rule, maxpool, eps) apply")],
+            wrapping: "base"
+        ) { model, options, registry in
+            let baseID = options.string("base", default: "deeplift")
+            let base = try backprop(baseID, model: model, options: try registry.analyzer("layer_deeplift").foreignOptions(options),
+                                    registry: registry, wrapper: "layer_deeplift")
+            return try LayerBackprop(id: "layer_deeplift", base: base, layer: options.values["layer"])
+        })
+
+        try registry.register(AnalyzerEntry(
+            id: "layer_lrp", family: "layer", summary: "The relevance an LRP method (or any single backward pass) assigns to a layer's neurons",
+            formula: "R = relevance at A of the base method (conservation: Σ R = f_t(x) up to absorbed bias and ε terms)",
+            reference: "Bach et al. 2015 at a layer; Captum LayerLRP, zennit (relevance at an intermediate layer)",
+            parameters: [LayerChoice.parameter, Parameter("base", default: "lrp.epsilon", "the LRP method (any lrp.* id, or another backward-pass method); its options apply")],
+            wrapping: "base"
+        ) { model, options, registry in
+            let baseID = options.string("base", default: "lrp.epsilon")
+            let base = try backprop(baseID, model: model, options: try registry.analyzer("layer_lrp").foreignOptions(options),
+                                    registry: registry, wrapper: "layer_lrp")
+            return try LayerBackprop(id: "layer_lrp", base: base, layer: options.values["layer"])
+        })
+
+        // Fixture cases (Tests/Fixtures/layer, made by Tools/make_layer_fixtures.py with Captum).
+        @Sendable func layerOption(_ c: FixtureCase) -> Options? {
+            (c.params["onnx_tensor"]?.string ?? c.params["onnx_node"]?.string).map { Options(["layer": $0]) }
+        }
+        @Sendable func pathOptions(_ c: FixtureCase) -> Options? {
+            guard var o = layerOption(c), let method = c.params["method"]?.string, let steps = c.params["n_steps"]?.number else { return nil }
+            o.values["method"] = method
+            o.values["steps"] = "\(Int(steps))"
+            if let b = c.params["baseline"]?.number { o.values["baseline"] = "\(b)" }
+            return o
+        }
+        try registry.register(CaseTranslator(method: "LayerActivation") { c in layerOption(c).map { ("layer_activation", $0) } })
+        try registry.register(CaseTranslator(method: "LayerGradientXActivation") { c in
+            guard var o = layerOption(c) else { return nil }
+            o.values["multiply"] = "\(c.params["multiply_by_inputs"]?.bool != false)"
+            return ("layer_gradient_x_activation", o)
+        })
+        try registry.register(CaseTranslator(method: "InternalInfluence") { c in pathOptions(c).map { ("internal_influence", $0) } })
+        try registry.register(CaseTranslator(method: "LayerConductance") { c in pathOptions(c).map { ("layer_conductance", $0) } })
+        try registry.register(CaseTranslator(method: "LayerIntegratedGradients") { c in pathOptions(c).map { ("layer_integrated_gradients", $0) } })
+        try registry.register(CaseTranslator(method: "LayerDeepLift") { c in
+            guard c.params["multiply_by_inputs"]?.bool != false, var o = layerOption(c) else { return nil }
+            if let b = c.params["baseline"]?.number { o.values["baseline"] = "\(b)" }
+            return ("layer_deeplift", o)
+        })
+        try registry.register(CaseTranslator(method: "LayerLRP") { c in
+            guard c.params["rule"]?.string == "EpsilonRule", var o = layerOption(c) else { return nil }
+            o.values["base"] = "lrp.epsilon"
+            if let e = c.params["epsilon"]?.number { o.values["epsilon"] = "\(e)" }
+            return ("layer_lrp", o)
+        })
+    }
+}

@@ -1,0 +1,112 @@
+import ExplainKit
+import ExplainKitTestSupport
+import ExplainTestSupport
+import Foundation
+import Testing
+
+/// The layer family: Captum's numbers (Tests/Fixtures/layer), the identities that tie the methods
+/// together, completeness, the default layer, and bad input.
+@Suite struct LayerTests {
+    static var registry: Registry { FixtureModels.registry }
+
+    func analyze(_ id: String, _ model: ExplainableModel, _ x: Tensor, _ options: [String: String] = [:]) throws -> Attribution {
+        try Self.registry.makeAnalyzer(id, model: model, options: Options(options)).analyze(x, target: .max)
+    }
+
+    /// Every case of the Captum layer fixtures passes under its manifest tolerance.
+    @Test func captumFixturesPass() throws {
+        let out = NSTemporaryDirectory() + "explainkit-layer-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let summary = try ConformanceRunner(registry: Self.registry).run(fixtures: TestPaths.layer, out: out) { _ in }
+        for r in summary.results {
+            guard case .passed = r.outcome else { Issue.record("\(r.model)/\(r.id): \(r.outcome)"); continue }
+        }
+        #expect(summary.passed == 47 && summary.failed == 0 && summary.skipped.isEmpty)
+    }
+
+    /// On a ReLU network LRP-0 at a layer equals the layer's output times the gradient there
+    /// (the layer-wise form of "LRP-0 = Input × Gradient").
+    @Test func lrpZeroAtALayerIsGradientTimesActivation() throws {
+        for (name, layer) in [("digits-cnn", "/conv3/Conv_output_0"), ("digits-cnn", "/relu4/Relu_output_0"), ("cancer-mlp", "/relu1/Relu_output_0")] {
+            let f = try FixtureModels.load(name)
+            let lrp = try analyze("layer_lrp", f.model, f.input, ["layer": layer, "base": "lrp.z"])
+            let gxa = try analyze("layer_gradient_x_activation", f.model, f.input, ["layer": layer])
+            #expect(lrp.values.shape == gxa.values.shape)
+            #expect(relativeL2(lrp.values, gxa.values) < 1e-5, "\(name) \(layer)")
+            // Conservation is reported against the seed (the target logit).
+            #expect(lrp.delta?.count == f.input.shape[0])
+        }
+    }
+
+    /// DeepLIFT at a layer that every path to the output crosses is complete: Σ R = f_t(x) − f_t(x0).
+    /// Inside a residual block it is not (part of the change flows around the layer), and the delta shows it.
+    @Test func layerDeepLiftIsComplete() throws {
+        for (name, layer) in [("digits-cnn", "/conv3/Conv"), ("digits-resnet", "/block1/relu2/Relu")] {
+            let f = try FixtureModels.load(name)
+            let delta = try #require(try analyze("layer_deeplift", f.model, f.input, ["layer": layer]).delta)
+            #expect(delta.count == 4)
+            for (s, d) in delta.enumerated() { #expect(abs(d) < 1e-4, "\(name) sample \(s): \(d)") }
+        }
+        let f = try FixtureModels.load("digits-resnet")
+        let inside = try #require(try analyze("layer_deeplift", f.model, f.input, ["layer": "/block1/relu1/Relu"]).delta)
+        #expect(inside.map(abs).max()! > 0.1)
+    }
+
+    /// Where only a linear head follows the layer, Layer IG (any steps) and conductance with both end
+    /// points are exactly complete; in general Layer IG converges to completeness along its path.
+    @Test func pathMethodsAreComplete() throws {
+        let f = try FixtureModels.load("digits-cnn")
+        for (id, options) in [("layer_integrated_gradients", ["steps": "4"]), ("layer_conductance", ["steps": "16", "method": "riemann_trapezoid"])] {
+            let delta = try #require(try analyze(id, f.model, f.input, options.merging(["layer": "/relu4/Relu"]) { $1 }).delta)
+            for d in delta { #expect(abs(d) < 1e-4, "\(id): \(d)") }
+        }
+        let r = try FixtureModels.load("digits-resnet")
+        func worst(_ steps: Int) throws -> Double {
+            let a = try analyze("layer_integrated_gradients", r.model, r.input, ["layer": "/block1/relu1/Relu", "steps": "\(steps)"])
+            return try #require(a.delta).map(abs).max() ?? 0
+        }
+        let coarse = try worst(8), fine = try worst(256)
+        #expect(fine < 0.02 && fine < coarse / 4, "delta \(coarse) at 8 steps, \(fine) at 256")
+    }
+
+    /// Internal influence with one point at α = 1 is the gradient at the layer.
+    @Test func internalInfluenceWithOnePointIsTheLayerGradient() throws {
+        let f = try FixtureModels.load("digits-cnn")
+        let influence = try analyze("internal_influence", f.model, f.input, ["layer": "/conv3/Conv", "steps": "1", "method": "riemann_right"])
+        let gradient = try analyze("layer_gradient_x_activation", f.model, f.input, ["layer": "/conv3/Conv", "multiply": "false"])
+        #expect(relativeL2(influence.values, gradient.values) < 1e-6)
+    }
+
+    /// Without a layer: the last feature map of an image model, the input of the last Dense of an MLP.
+    @Test func defaultLayer() throws {
+        let cnn = try FixtureModels.load("digits-cnn")
+        let a = try analyze("layer_activation", cnn.model, cnn.input)
+        #expect(a.values.shape == [4, 16, 8, 8])
+        #expect(a.diagnostics.contains("layer: '/relu3/Relu_output_0'"))
+        let mlp = try FixtureModels.load("cancer-mlp")
+        let b = try analyze("layer_gradient_x_activation", mlp.model, mlp.input)
+        #expect(b.values.shape == [4, 8])
+        #expect(b.diagnostics.contains("layer: '/relu2/Relu_output_0'"))
+    }
+
+    @Test func badInputGetsNamedErrors() throws {
+        let f = try FixtureModels.load("digits-cnn")
+        let unknown = #expect(throws: ExplainError.self) { try analyze("layer_conductance", f.model, f.input, ["layer": "/conv9/Conv"]) }
+        #expect(unknown?.message.contains("/conv9/Conv") == true)
+        let input = #expect(throws: ExplainError.self) { try analyze("layer_deeplift", f.model, f.input, ["layer": "input"]) }
+        #expect(input?.message.contains("input") == true)
+        let wrapped = #expect(throws: ExplainError.self) { try analyze("layer_lrp", f.model, f.input, ["base": "smoothgrad"]) }
+        #expect(wrapped?.message.contains("single backward pass") == true)
+        let flag = #expect(throws: ExplainError.self) { try analyze("layer_gradient_x_activation", f.model, f.input, ["multiply": "maybe"]) }
+        #expect(flag?.message.contains("multiply") == true)
+        #expect(throws: ExplainError.self) { try analyze("layer_integrated_gradients", f.model, f.input, ["method": "simpson"]) }
+    }
+
+    func relativeL2(_ a: Tensor, _ b: Tensor) -> Double {
+        var num = 0.0, den = 0.0
+        a.withUnsafeBufferPointer { p in b.withUnsafeBufferPointer { q in
+            for i in 0..<min(p.count, q.count) { num += Double(p[i] - q[i]) * Double(p[i] - q[i]); den += Double(q[i]) * Double(q[i]) }
+        } }
+        return (num / max(den, 1e-30)).squareRoot()
+    }
+}

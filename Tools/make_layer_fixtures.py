@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Makes the layer-attribution fixture set Tests/Fixtures/layer (same format as the shared
+reference fixtures, ../shared/fixtures/README.md): Captum's layer methods on the three shared
+models, computed in float64 from their float32 weights and inputs. Run once; the outputs are
+committed and CI never needs torch.
+
+    pip install torch==2.5.1 onnx onnx2torch captum==0.9.0 matplotlib tqdm
+    python3 Tools/make_layer_fixtures.py [../shared/fixtures]
+
+Each model folder gets copies of model.onnx, input.npy, targets.npy and logits.npy from the
+shared set, a manifest.json and one .npy per case. Tolerances: rtol/atol are 20 times the
+difference between Captum in float32 and in float64 (at least 1e-5 / 1e-6).
+"""
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+import onnx
+import onnx2torch
+import torch
+from captum.attr import (InternalInfluence, LayerActivation, LayerConductance, LayerDeepLift,
+                         LayerGradientXActivation, LayerIntegratedGradients, LayerLRP)
+
+SRC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures")
+DST = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "layer")
+
+# Per model: (ONNX node, why this layer).
+LAYERS = {
+    "digits-cnn": [("/conv3/Conv", "last Conv, before its Relu"), ("/relu4/Relu", "hidden Dense layer after its Relu")],
+    "digits-resnet": [("/block1/relu1/Relu", "inside the residual block (the skip path keeps the input's values)"),
+                      ("/block1/relu2/Relu", "after the residual Add and its Relu")],
+    "cancer-mlp": [("/relu1/Relu", "first hidden layer after its Relu"),
+                   ("/fc1/Gemm", "first Dense layer (LayerLRP only)"), ("/fc2/Gemm", "second Dense layer (LayerLRP only)")],
+}
+# Captum's LRP has rules only for Linear/Conv/pooling/BatchNorm modules (none for ReLU outputs, and
+# it fails on Flatten), so LayerLRP is computed on the MLP's Dense layers only.
+LRP_ONLY = {"/fc1/Gemm", "/fc2/Gemm"}
+
+
+def cases_for(node, why):
+    """(case id suffix, Captum class, constructor kwargs, attribute kwargs, params, notes)."""
+    steps = 16
+    base = {"baselines": 0.0}
+    if node in LRP_ONLY:
+        return [("lrp_epsilon", LayerLRP, {}, {}, {"rule": "EpsilonRule", "epsilon": 1e-9},
+                 "LayerLRP with Captum's default EpsilonRule (epsilon 1e-9) at every layer: the relevance at the layer's output, "
+                 "starting from the target logit.")]
+    return [
+        ("activation", LayerActivation, {}, {}, {},
+         "LayerActivation: the layer's output A(x)."),
+        ("gradient_x_activation", LayerGradientXActivation, {}, {}, {"multiply_by_inputs": True},
+         "LayerGradientXActivation: A(x) * d f_t / dA."),
+        ("gradient", LayerGradientXActivation, {"multiply_by_inputs": False}, {}, {"multiply_by_inputs": False},
+         "LayerGradientXActivation(multiply_by_inputs=False): d f_t / dA."),
+        ("internal_influence_gausslegendre_16", InternalInfluence, {}, dict(base, n_steps=steps, method="gausslegendre"),
+         {"baseline": 0.0, "n_steps": steps, "method": "gausslegendre"},
+         "InternalInfluence: sum_k w_k dF_t/dA at x0 + a_k (x - x0) (input-space path), not multiplied."),
+        ("conductance_gausslegendre_16", LayerConductance, {}, dict(base, n_steps=steps, method="gausslegendre"),
+         {"baseline": 0.0, "n_steps": steps, "method": "gausslegendre"},
+         "LayerConductance: n+1 points a_0..a_n of the rule for n+1 steps; sum_{k<n} dF_t/dA(x_k) * (A(x_{k+1}) - A(x_k))."),
+        ("conductance_riemann_trapezoid_16", LayerConductance, {}, dict(base, n_steps=steps, method="riemann_trapezoid"),
+         {"baseline": 0.0, "n_steps": steps, "method": "riemann_trapezoid"},
+         "LayerConductance with riemann_trapezoid points (0 and 1 included, so the sum telescopes to completeness)."),
+        ("integrated_gradients_gausslegendre_16", LayerIntegratedGradients, {}, dict(base, n_steps=steps, method="gausslegendre"),
+         {"baseline": 0.0, "n_steps": steps, "method": "gausslegendre"},
+         "LayerIntegratedGradients: path in the layer's output space from A(x0) to A(x); every other value "
+         "the rest of the network reads (a skip connection) comes from x; (A(x) - A(x0)) * sum_k w_k dF_t/dA."),
+        ("integrated_gradients_riemann_right_16", LayerIntegratedGradients, {}, dict(base, n_steps=steps, method="riemann_right"),
+         {"baseline": 0.0, "n_steps": steps, "method": "riemann_right"},
+         "LayerIntegratedGradients with riemann_right."),
+        ("deeplift", LayerDeepLift, {}, dict(base), {"baseline": 0.0, "multiply_by_inputs": True},
+         "LayerDeepLift (Rescale at every Relu after the layer): (A(x) - A(x0)) * multiplier at A."),
+    ]
+
+
+def run(cls, net, layer, ctor, attr, x, t):
+    if cls is LayerActivation:
+        return cls(net, layer).attribute(x)
+    if cls is LayerDeepLift:
+        return cls(net, layer, **ctor).attribute(x, target=t, **attr)
+    return cls(net, layer, **ctor).attribute(x, target=t, **attr)
+
+
+def main():
+    torch.manual_seed(0)
+    for model_id, layers in LAYERS.items():
+        src, dst = os.path.join(SRC, model_id), os.path.join(DST, model_id)
+        os.makedirs(dst, exist_ok=True)
+        for f in ["model.onnx", "input.npy", "targets.npy", "logits.npy"]:
+            shutil.copyfile(os.path.join(src, f), os.path.join(dst, f))
+        proto = onnx.load(os.path.join(src, "model.onnx"))
+        tensor_of = {n.name: n.output[0] for n in proto.graph.node}
+        x32 = torch.from_numpy(np.load(os.path.join(src, "input.npy")))
+        targets = torch.from_numpy(np.load(os.path.join(src, "targets.npy")))
+        nets = {}
+        for dtype in (torch.float64, torch.float32):
+            net = onnx2torch.convert(proto).to(dtype).eval()
+            nets[dtype] = (net, dict(net.named_modules()))
+        cases = []
+        for node, why in layers:
+            short = node.strip("/").replace("/", "_").lower()
+            for suffix, cls, ctor, attr, params, notes in cases_for(node, why):
+                results = {}
+                for dtype, (net, modules) in nets.items():
+                    layer = modules[node.strip("/")]
+                    results[dtype] = run(cls, net, layer, ctor, attr, x32.to(dtype), targets).detach().numpy()
+                ref, low = results[torch.float64], results[torch.float32]
+                n = ref.shape[0]
+                rel = max(np.linalg.norm((low - ref)[i]) / max(np.linalg.norm(ref[i]), 1e-30) for i in range(n))
+                mabs = float(np.abs(low - ref).max())
+                case_id = f"layer_{suffix}_{short}"
+                np.save(os.path.join(dst, case_id + ".npy"), ref.astype(np.float32))
+                cases.append({
+                    "id": case_id, "family": "layer", "method": cls.__name__, "peer": "captum 0.9.0 (model via onnx2torch)",
+                    "params": dict(params, layer=node.strip("/"), onnx_node=node, onnx_tensor=tensor_of[node]),
+                    "output": case_id + ".npy", "output_shape": list(ref.shape),
+                    "start_relevance": "output gradient = one-hot(target) on the logits",
+                    "tolerance": {"rtol": max(1e-5, 20 * rel), "atol": max(1e-6, 20 * mabs)},
+                    "notes": f"{notes} Layer: {why}.",
+                    "diagnostics": {"float32_vs_float64": {"rel_l2_max": rel, "max_abs": mabs},
+                                    "max_abs_reference": float(np.abs(ref).max())},
+                })
+                print(f"{model_id} {case_id}: shape {ref.shape}, f32 vs f64 rel {rel:.2e}")
+        # How far each case is from its nearest other case (a check that can fail tells them apart).
+        arrays = {c["id"]: np.load(os.path.join(dst, c["output"])).astype(np.float64) for c in cases}
+        for c in cases:
+            ref = arrays[c["id"]]
+            others = [(max(np.linalg.norm((arrays[o] - ref)[i]) / max(np.linalg.norm(ref[i]), 1e-30) for i in range(ref.shape[0])), o)
+                      for o in arrays if o != c["id"] and arrays[o].shape == ref.shape]
+            if others:
+                d, o = min(others)
+                c["diagnostics"]["nearest_other_case"] = {"id": o, "rel_l2": float(d)}
+        manifest = {"model_id": model_id, "model": {"source": f"../shared/fixtures/{model_id}/model.onnx"},
+                    "conventions": {"comparison": "per case: rel_l2 = max over samples of ||cand - ref|| / ||ref|| <= rtol AND max |cand - ref| <= atol",
+                                    "references": "captum in float64 from the stored float32 weights and inputs, stored as float32"},
+                    "cases": cases}
+        with open(os.path.join(dst, "manifest.json"), "w") as f:
+            json.dump(manifest, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
