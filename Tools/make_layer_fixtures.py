@@ -21,7 +21,8 @@ import onnx
 import onnx2torch
 import torch
 from captum.attr import (InternalInfluence, LayerActivation, LayerConductance, LayerDeepLift,
-                         LayerGradientXActivation, LayerIntegratedGradients, LayerLRP)
+                         LayerGradientXActivation, LayerIntegratedGradients, LayerLRP, NeuronDeconvolution,
+                         NeuronDeepLift, NeuronGradient, NeuronGuidedBackprop, NeuronIntegratedGradients)
 
 SRC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures")
 DST = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "layer")
@@ -37,6 +38,28 @@ LAYERS = {
 # Captum's LRP has rules only for Linear/Conv/pooling/BatchNorm modules (none for ReLU outputs, and
 # it fails on Flatten), so LayerLRP is computed on the MLP's Dense layers only.
 LRP_ONLY = {"/fc1/Gemm", "/fc2/Gemm"}
+
+# Neuron methods (the input attributed to one neuron of an inner layer): per model (ONNX node, the
+# neuron as Captum's selector, i.e. an index tuple into one sample's layer output).
+NEURONS = {
+    "digits-cnn": [("/conv3/Conv", (3, 4, 5)), ("/relu4/Relu", (8,))],
+    "digits-resnet": [("/block1/relu1/Relu", (2, 3, 6))],
+    "cancer-mlp": [("/relu1/Relu", (5,))],
+}
+
+
+def neuron_cases():
+    steps = 16
+    return [
+        ("gradient", NeuronGradient, {}, {}, "NeuronGradient: d A_neuron / d x."),
+        ("integrated_gradients_gausslegendre_16", NeuronIntegratedGradients, {},
+         {"baselines": 0.0, "n_steps": steps, "method": "gausslegendre"},
+         "NeuronIntegratedGradients: Integrated Gradients of the neuron's value (x0 = 0)."),
+        ("deeplift", NeuronDeepLift, {}, {"baselines": 0.0},
+         "NeuronDeepLift: DeepLIFT (Rescale at every Relu before the neuron) of the neuron's value, x0 = 0."),
+        ("guided_backprop", NeuronGuidedBackprop, {}, {}, "NeuronGuidedBackprop: guided backprop from the neuron."),
+        ("deconvolution", NeuronDeconvolution, {}, {}, "NeuronDeconvolution: deconvnet from the neuron."),
+    ]
 
 
 def cases_for(node, why):
@@ -119,6 +142,36 @@ def main():
                     "start_relevance": "output gradient = one-hot(target) on the logits",
                     "tolerance": {"rtol": max(1e-5, 20 * rel), "atol": max(1e-6, 20 * mabs)},
                     "notes": f"{notes} Layer: {why}.",
+                    "diagnostics": {"float32_vs_float64": {"rel_l2_max": rel, "max_abs": mabs},
+                                    "max_abs_reference": float(np.abs(ref).max())},
+                })
+                print(f"{model_id} {case_id}: shape {ref.shape}, f32 vs f64 rel {rel:.2e}")
+        for node, neuron in NEURONS.get(model_id, []):
+            short = node.strip("/").replace("/", "_").lower()
+            for suffix, cls, ctor, attr, notes in neuron_cases():
+                results = {}
+                for dtype, (net, modules) in nets.items():
+                    layer = modules[node.strip("/")]
+                    results[dtype] = cls(net, layer, **ctor).attribute(x32.to(dtype), neuron_selector=neuron, **attr).detach().numpy()
+                ref, low = results[torch.float64], results[torch.float32]
+                rel = max(np.linalg.norm((low - ref)[i]) / max(np.linalg.norm(ref[i]), 1e-30) for i in range(ref.shape[0]))
+                mabs = float(np.abs(low - ref).max())
+                net64, modules64 = nets[torch.float64]
+                shape = LayerActivation(net64, modules64[node.strip("/")]).attribute(x32[:1].double()).shape[1:]
+                case_id = f"neuron_{suffix}_{short}_" + "_".join(map(str, neuron))
+                np.save(os.path.join(dst, case_id + ".npy"), ref.astype(np.float32))
+                params = {"layer": node.strip("/"), "neuron_node": tensor_of[node], "neuron_selector": list(neuron),
+                          "neuron_index": int(np.ravel_multi_index(neuron, tuple(shape)))}
+                if "n_steps" in attr:
+                    params.update({"n_steps": attr["n_steps"], "method": attr["method"], "baseline": 0.0})
+                elif "baselines" in attr:
+                    params.update({"baseline": 0.0, "rule": "rescale", "multiply_by_inputs": True})
+                cases.append({
+                    "id": case_id, "family": "neuron", "method": cls.__name__, "peer": "captum 0.9.0 (model via onnx2torch)",
+                    "params": params, "output": case_id + ".npy", "output_shape": list(ref.shape),
+                    "start_relevance": "output gradient = one-hot at the neuron (same neuron for every sample)",
+                    "tolerance": {"rtol": max(1e-5, 20 * rel), "atol": max(1e-6, 20 * mabs)},
+                    "notes": f"{notes} Neuron {neuron} of the output of {node}; params.neuron_index is its flat index in one sample.",
                     "diagnostics": {"float32_vs_float64": {"rel_l2_max": rel, "max_abs": mabs},
                                     "max_abs_reference": float(np.abs(ref).max())},
                 })

@@ -13,7 +13,8 @@ import Testing
         try Self.registry.makeAnalyzer(id, model: model, options: Options(options)).analyze(x, target: .max)
     }
 
-    /// Every case of the Captum layer fixtures passes under its manifest tolerance.
+    /// Every case of the Captum layer and neuron fixtures passes under its manifest tolerance (the
+    /// neuron cases run the input methods on an inner node: `--output-node` and a target index).
     @Test func captumFixturesPass() throws {
         let out = NSTemporaryDirectory() + "explainkit-layer-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: out) }
@@ -21,7 +22,26 @@ import Testing
         for r in summary.results {
             guard case .passed = r.outcome else { Issue.record("\(r.model)/\(r.id): \(r.outcome)"); continue }
         }
-        #expect(summary.passed == 47 && summary.failed == 0 && summary.skipped.isEmpty)
+        #expect(summary.passed == 67 && summary.failed == 0 && summary.skipped.isEmpty)
+        #expect(summary.results.filter { $0.id.hasPrefix("neuron_") }.count == 20)
+    }
+
+    /// A neuron case must say which neuron: the case fails with a message, the others still run.
+    @Test func neuronCaseWithoutIndexFails() throws {
+        let dir = NSTemporaryDirectory() + "explainkit-neuron-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = dir + "/mlp"
+        try FileManager.default.createDirectory(atPath: model, withIntermediateDirectories: true)
+        for f in ["model.onnx", "input.npy", "targets.npy", "layer_gradient_relu1_relu.npy"] {
+            try FileManager.default.copyItem(atPath: TestPaths.layer + "/cancer-mlp/" + f, toPath: model + "/" + f)
+        }
+        let manifest = #"{"cases": [{"id": "n", "method": "NeuronGradient", "params": {"neuron_node": "/relu1/Relu"}}, "#
+            + #"{"id": "layer_gradient_relu1_relu", "method": "LayerGradientXActivation", "params": {"onnx_node": "/relu1/Relu", "multiply_by_inputs": false}}]}"#
+        try manifest.write(toFile: model + "/manifest.json", atomically: true, encoding: .utf8)
+        let summary = try ConformanceRunner(registry: Self.registry).run(fixtures: dir, out: dir + "/out") { _ in }
+        #expect(summary.passed == 1 && summary.failed == 1)
+        guard case .failed(let why) = summary.results.first(where: { $0.id == "n" })?.outcome else { Issue.record("not failed"); return }
+        #expect(why.contains("neuron_index"))
     }
 
     /// On a ReLU network LRP-0 at a layer equals the layer's output times the gradient there

@@ -55,6 +55,7 @@ public enum GradientPlugin: Plugin {
         }
 
         try registry.register(CaseTranslator(method: "Gradient") { _ in ("gradient", Options()) })
+        try registry.register(CaseTranslator(method: "NeuronGradient") { _ in ("gradient", Options()) })   // an inner neuron
         try registry.register(CaseTranslator(method: "Saliency") { c in
             (c.params["abs"]?.bool == true ? "saliency" : "gradient", Options())
         })

@@ -120,14 +120,21 @@ public enum ReferencePlugin: Plugin {
             try deepLiftPreset(maxPoolRule: true)
         })
 
-        try registry.register(CaseTranslator(method: "IntegratedGradients") { c in
+        // Captum's Neuron* variants explain an inner neuron with the same method (the runner picks the neuron).
+        for prefix in ["", "Neuron"] {
+            try registerTranslators(prefix, into: &registry)
+        }
+    }
+
+    static func registerTranslators(_ prefix: String, into registry: inout Registry) throws {
+        try registry.register(CaseTranslator(method: prefix + "IntegratedGradients") { c in
             guard c.params["multiply_by_inputs"]?.bool != false, let method = c.params["method"]?.string,
                   let steps = c.params["n_steps"]?.number else { return nil }
             var o = Options(["method": method, "steps": "\(Int(steps))"])
             if let b = c.params["baseline"]?.number { o.values["baseline"] = "\(b)" }
             return ("integrated_gradients", o)
         })
-        try registry.register(CaseTranslator(method: "DeepLift") { c in
+        try registry.register(CaseTranslator(method: prefix + "DeepLift") { c in
             guard c.params["rule"]?.string == "rescale", c.params["multiply_by_inputs"]?.bool != false else { return nil }
             var o = Options()
             if let b = c.params["baseline"]?.number { o.values["baseline"] = "\(b)" }

@@ -8,6 +8,8 @@ import Foundation
 /// writes each result, then compares it with the stored reference under the case's tolerance.
 ///
 /// The runner never reads a reference array before its own result for that case is written.
+/// A case whose params name `neuron_node` and `neuron_index` explains that value of an inner node
+/// (the flat index within one sample) instead of the target logit (Captum's `Neuron*` methods).
 public struct ConformanceRunner {
     /// One case's outcome.
     public enum Outcome: Equatable, Sendable {
@@ -138,8 +140,17 @@ public struct ConformanceRunner {
                     guard Self.isPlainName(path) else { throw ExplainError(.invalidArgument, "\(key): '\(path)' is not a file of the model's folder") }
                     options.tensors[key] = try Numpy.readTensor(path: "\(dir)/\(path)")
                 }
-                let analyzer = try registry.makeAnalyzer(analyzerID, model: model, options: options)
-                let attribution = try analyzer.analyze(input, target: .indices(targets))
+                // A neuron case (Captum's Neuron* methods) explains one value of an inner node for every sample.
+                var explained = model, target = Target.indices(targets)
+                if let node = fixture.params["neuron_node"]?.string {
+                    guard let index = fixture.params["neuron_index"]?.number, index >= 0, index == index.rounded() else {
+                        throw ExplainError(.malformedFile, "a case with neuron_node needs neuron_index (the flat index of the neuron in one sample)")
+                    }
+                    explained = try model.explaining(node: node)
+                    target = .index(Int(index))
+                }
+                let analyzer = try registry.makeAnalyzer(analyzerID, model: explained, options: options)
+                let attribution = try analyzer.analyze(input, target: target)
                 // Our results are written before the references are read.
                 try Numpy.write(attribution.values, path: "\(out)/\(id).npy")
                 for (key, t) in attribution.extras where Self.isPlainName(key) { try Numpy.write(t, path: "\(out)/\(id).\(key).npy") }
