@@ -74,11 +74,20 @@ struct Demo: ParsableCommand {
                 let t = try Preprocessing(grayscale: true, scale: 1).tensor(from: img)
                 return try gray.render(t, size: (layout.cell, layout.cell))
             }
-            let rows = names.enumerated().map { s, name in
-                GridLayout.Row(label: ["true \(labels[name] ?? -1)", "pred \(predicted[s])"],
-                               cells: [inputCells[s]] + heatmaps.map { $0[s] })
+            // Methods as columns; with more methods than images, methods as rows (a long, narrow grid).
+            let grid: Image
+            if columns.count <= images.count {
+                let rows = names.enumerated().map { s, name in
+                    GridLayout.Row(label: ["true \(labels[name] ?? -1)", "pred \(predicted[s])"],
+                                   cells: [inputCells[s]] + heatmaps.map { $0[s] })
+                }
+                grid = try layout.render(rows: rows, columns: ["input"] + columns)
+            } else {
+                let width = 12   // characters per label line; the label column grows to fit
+                let rows = [GridLayout.Row(label: ["input"], cells: inputCells)]
+                    + zip(columns, heatmaps).map { GridLayout.Row(label: GridLayout.wrap($0, limit: width), cells: $1) }
+                grid = try layout.render(rows: rows, columns: names.indices.map { "true \(labels[names[$0]] ?? -1)\npred \(predicted[$0])" })
             }
-            let grid = try layout.render(rows: rows, columns: ["input"] + columns)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             try grid.writePNG(path: out + "/grid.png")
             let command = (["explain"] + CommandLine.arguments.dropFirst()).joined(separator: " ")

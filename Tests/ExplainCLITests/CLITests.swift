@@ -160,6 +160,12 @@ import Testing
         #expect(html.contains("<code>gradient</code>") && html.contains("<code>input_t_gradient</code>"))
         #expect(html.contains("explain demo --methods gradient,input_t_gradient"))
         #expect(r.out.contains("wrote"))
+        // More methods than images: one row per method, one column per image.
+        let many = "gradient,saliency,input_t_gradient,deconvnet,guided_backprop,lrp.z,lrp.epsilon,lrp.flat,gradcam,layer_activation"
+        let tall = try run(["demo", "--methods", many, "--out", out + "/tall", "--cell", "32"])
+        #expect(tall.status == 0, "\(tall.err)")
+        let transposed = try Image.read(path: out + "/tall/grid.png")
+        #expect(transposed.height > 11 * 32 && transposed.width < 11 * 32 + 200)   // 11 rows (input + 10 methods), 8 image columns
         let missing = try run(["demo", "--example", out + "/nope", "--out", out])
         #expect(missing.status == 1 && missing.err.contains("--example"))
     }

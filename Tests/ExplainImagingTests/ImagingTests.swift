@@ -113,6 +113,8 @@ import Testing
         #expect(dark.allSatisfy { ($0 % 20) >= 2 && ($0 % 20) < 2 + w && ($0 / 20) >= 2 && ($0 / 20) < 2 + h })
         #expect(throws: ExplainError.self) { try layout.render(rows: [GridLayout.Row(label: [], cells: [cell])], columns: ["a", "b"]) }
         #expect(GridLayout.wrap("lrp.epsilon_plus_flat", limit: 8) == ["lrp.", "epsilon_", "plus_", "flat"])
+        #expect(GridLayout.wrap("true 3\npred 3", limit: 8) == ["true 3", "pred 3"])
+        #expect(GridLayout.wrap("a\nlrp.epsilon_plus", limit: 8) == ["a", "lrp.", "epsilon_", "plus"])
     }
 
     @Test func preprocessingMatchesHandComputedValues() throws {

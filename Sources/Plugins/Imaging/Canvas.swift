@@ -86,8 +86,10 @@ public struct GridLayout: Sendable {
         (rows.flatMap(\.label).map { Canvas.textSize($0, scale: labelScale).width }.max() ?? 0) + 2 * gap
     }
 
-    /// Splits a label into lines of at most `limit` characters, preferring breaks after `.` and `_`.
+    /// Splits a label into lines of at most `limit` characters, at its own line breaks and
+    /// otherwise preferring breaks after `.` and `_`.
     public static func wrap(_ s: String, limit: Int) -> [String] {
+        if s.contains("\n") { return s.split(separator: "\n", omittingEmptySubsequences: false).flatMap { wrap(String($0), limit: limit) } }
         var lines: [String] = []
         var rest = Substring(s)
         while rest.count > limit {

@@ -32,10 +32,13 @@ extension BackpropAnalyzer {
             throw ExplainError.argument("the explained output does not depend on '\(g.valueNames[layer])': choose a layer before it")
         }
         let x0 = try baseline?.batch(like: input)
+        // The reference pass (cached for a shared baseline) also keeps the layer's value.
         let references = try x0.map { x0 in
-            try referenceCache.activations(for: x0) { try g.forward([x0], outputs: [model.output], retain: .values(bound.referenceValues)) }
+            try referenceCache.activations(for: x0) { try g.forward([x0], outputs: [model.output, layer], retain: .values(bound.referenceValues)) }
         }
-        let referenceActivation = try x0.map { try BatchChunks.predict(g, $0, output: layer) }
+        let referenceActivation = try x0.map { x0 in
+            try references.flatMap { try? $0.value(layer) } ?? BatchChunks.predict(g, x0, output: layer)
+        }
         var acts = try g.forward([input], outputs: [model.output, layer], retain: .backward(reads: bound.reads))
         let output = try acts.value(model.output), activation = try acts.value(layer)
         let (seed, picked) = try target.seed(for: output, value: seedValue)
