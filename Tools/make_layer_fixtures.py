@@ -21,8 +21,9 @@ import onnx
 import onnx2torch
 import torch
 from captum.attr import (InternalInfluence, LayerActivation, LayerConductance, LayerDeepLift,
-                         LayerGradientXActivation, LayerIntegratedGradients, LayerLRP, NeuronDeconvolution,
-                         NeuronDeepLift, NeuronGradient, NeuronGuidedBackprop, NeuronIntegratedGradients)
+                         LayerFeatureAblation, LayerGradientXActivation, LayerIntegratedGradients, LayerLRP,
+                         NeuronConductance, NeuronDeconvolution, NeuronDeepLift, NeuronGradient, NeuronGuidedBackprop,
+                         NeuronIntegratedGradients)
 
 SRC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures")
 DST = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "layer")
@@ -38,6 +39,7 @@ LAYERS = {
 # Captum's LRP has rules only for Linear/Conv/pooling/BatchNorm modules (none for ReLU outputs, and
 # it fails on Flatten), so LayerLRP is computed on the MLP's Dense layers only.
 LRP_ONLY = {"/fc1/Gemm", "/fc2/Gemm"}
+CHANNEL_ABLATION = {"/conv3/Conv", "/block1/relu1/Relu"}
 
 # Neuron methods (the input attributed to one neuron of an inner layer): per model (ONNX node, the
 # neuron as Captum's selector, i.e. an index tuple into one sample's layer output).
@@ -59,6 +61,9 @@ def neuron_cases():
          "NeuronDeepLift: DeepLIFT (Rescale at every Relu before the neuron) of the neuron's value, x0 = 0."),
         ("guided_backprop", NeuronGuidedBackprop, {}, {}, "NeuronGuidedBackprop: guided backprop from the neuron."),
         ("deconvolution", NeuronDeconvolution, {}, {}, "NeuronDeconvolution: deconvnet from the neuron."),
+        ("conductance_riemann_trapezoid_16", NeuronConductance, {}, {"baselines": 0.0, "n_steps": steps, "method": "riemann_trapezoid"},
+         "NeuronConductance: how the input features drive the target logit through the neuron: "
+         "(x - x0) * sum_k w_k (d f_t / d y_n)(x_k) (d y_n / dx)(x_k) (explains the target logit, not the neuron)."),
     ]
 
 
@@ -95,12 +100,22 @@ def cases_for(node, why):
          "LayerIntegratedGradients with riemann_right."),
         ("deeplift", LayerDeepLift, {}, dict(base), {"baseline": 0.0, "multiply_by_inputs": True},
          "LayerDeepLift (Rescale at every Relu after the layer): (A(x) - A(x0)) * multiplier at A."),
-    ]
+        ("feature_ablation", LayerFeatureAblation, {}, {}, {"layer_baselines": 0.0, "per": "neuron"},
+         "LayerFeatureAblation: f_t(x) - f_t(x with one neuron of A set to 0), per neuron; the rest of the network sees x."),
+    ] + ([("feature_ablation_channels", LayerFeatureAblation, {}, {"layer_mask": "channels"}, {"layer_baselines": 0.0, "per": "channel"},
+           "LayerFeatureAblation with layer_mask = channel index (1, C, 1, 1): whole channels set to 0.")]
+         if node in CHANNEL_ABLATION else [])
 
 
 def run(cls, net, layer, ctor, attr, x, t):
     if cls is LayerActivation:
         return cls(net, layer).attribute(x)
+    if cls is LayerFeatureAblation:
+        mask = None
+        if attr.get("layer_mask") == "channels":
+            channels = LayerActivation(net, layer).attribute(x[:1]).shape[1]
+            mask = torch.arange(channels).view(1, channels, 1, 1)
+        return cls(net, layer).attribute(x, target=t, layer_baselines=0.0, layer_mask=mask)
     if cls is LayerDeepLift:
         return cls(net, layer, **ctor).attribute(x, target=t, **attr)
     return cls(net, layer, **ctor).attribute(x, target=t, **attr)
@@ -152,7 +167,8 @@ def main():
                 results = {}
                 for dtype, (net, modules) in nets.items():
                     layer = modules[node.strip("/")]
-                    results[dtype] = cls(net, layer, **ctor).attribute(x32.to(dtype), neuron_selector=neuron, **attr).detach().numpy()
+                    extra = {"target": targets} if cls is NeuronConductance else {}
+                    results[dtype] = cls(net, layer, **ctor).attribute(x32.to(dtype), neuron_selector=neuron, **attr, **extra).detach().numpy()
                 ref, low = results[torch.float64], results[torch.float32]
                 rel = max(np.linalg.norm((low - ref)[i]) / max(np.linalg.norm(ref[i]), 1e-30) for i in range(ref.shape[0]))
                 mabs = float(np.abs(low - ref).max())
@@ -160,8 +176,10 @@ def main():
                 shape = LayerActivation(net64, modules64[node.strip("/")]).attribute(x32[:1].double()).shape[1:]
                 case_id = f"neuron_{suffix}_{short}_" + "_".join(map(str, neuron))
                 np.save(os.path.join(dst, case_id + ".npy"), ref.astype(np.float32))
-                params = {"layer": node.strip("/"), "neuron_node": tensor_of[node], "neuron_selector": list(neuron),
+                params = {"layer": node.strip("/"), "onnx_tensor": tensor_of[node], "neuron_selector": list(neuron),
                           "neuron_index": int(np.ravel_multi_index(neuron, tuple(shape)))}
+                if cls is not NeuronConductance:
+                    params["neuron_node"] = tensor_of[node]   # the runner explains this neuron instead of the logits
                 if "n_steps" in attr:
                     params.update({"n_steps": attr["n_steps"], "method": attr["method"], "baseline": 0.0})
                 elif "baselines" in attr:

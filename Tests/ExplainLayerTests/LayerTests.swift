@@ -22,8 +22,8 @@ import Testing
         for r in summary.results {
             guard case .passed = r.outcome else { Issue.record("\(r.model)/\(r.id): \(r.outcome)"); continue }
         }
-        #expect(summary.passed == 67 && summary.failed == 0 && summary.skipped.isEmpty)
-        #expect(summary.results.filter { $0.id.hasPrefix("neuron_") }.count == 20)
+        #expect(summary.passed == 78 && summary.failed == 0 && summary.skipped.isEmpty)
+        #expect(summary.results.filter { $0.id.hasPrefix("neuron_") }.count == 24)
     }
 
     /// A neuron case must say which neuron: the case fails with a message, the others still run.
@@ -97,6 +97,35 @@ import Testing
         #expect(relativeL2(influence.values, gradient.values) < 1e-6)
     }
 
+    /// Summed over every neuron of a layer that all paths cross, neuron conductance is Integrated
+    /// Gradients with the same quadrature (the chain rule through the layer).
+    @Test func neuronConductanceSumsToIntegratedGradients() throws {
+        let f = try FixtureModels.load("cancer-mlp")
+        let options = ["steps": "8", "method": "gausslegendre"]
+        let ig = try analyze("integrated_gradients", f.model, f.input, options)
+        var sum = [Double](repeating: 0, count: ig.values.count)
+        for neuron in 0..<16 {
+            let a = try analyze("neuron_conductance", f.model, f.input, options.merging(["layer": "/relu1/Relu", "neuron": "\(neuron)"]) { $1 })
+            for (i, v) in a.values.scalars.enumerated() { sum[i] += Double(v) }
+        }
+        let summed = try Tensor(shape: ig.values.shape, scalars: sum.map(Float.init))
+        #expect(relativeL2(summed, ig.values) < 1e-5)
+    }
+
+    /// Before a linear head, removing a neuron changes the logit by exactly its share:
+    /// feature ablation at the layer equals gradient × activation there.
+    @Test func layerAblationBeforeALinearHeadIsGradientTimesActivation() throws {
+        let f = try FixtureModels.load("digits-cnn")
+        let ablation = try analyze("layer_feature_ablation", f.model, f.input, ["layer": "/relu4/Relu"])
+        let gxa = try analyze("layer_gradient_x_activation", f.model, f.input, ["layer": "/relu4/Relu"])
+        #expect(relativeL2(ablation.values, gxa.values) < 1e-4)
+        // Per channel, every element of a channel holds the channel's value.
+        let channels = try analyze("layer_feature_ablation", f.model, f.input, ["layer": "/conv3/Conv", "per": "channel"])
+        let v = channels.values.scalars
+        #expect(channels.values.shape == [4, 16, 8, 8])
+        #expect((0..<(4 * 16)).allSatisfy { c in Set(v[(c * 64)..<(c * 64 + 64)]).count == 1 })
+    }
+
     /// Without a layer: the last feature map of an image model, the input of the last Dense of an MLP.
     @Test func defaultLayer() throws {
         let cnn = try FixtureModels.load("digits-cnn")
@@ -120,6 +149,11 @@ import Testing
         let flag = #expect(throws: ExplainError.self) { try analyze("layer_gradient_x_activation", f.model, f.input, ["multiply": "maybe"]) }
         #expect(flag?.message.contains("multiply") == true)
         #expect(throws: ExplainError.self) { try analyze("layer_integrated_gradients", f.model, f.input, ["method": "simpson"]) }
+        let noNeuron = #expect(throws: ExplainError.self) { try analyze("neuron_conductance", f.model, f.input, ["layer": "/conv3/Conv"]) }
+        #expect(noNeuron?.message.contains("neuron") == true)
+        let outside = #expect(throws: ExplainError.self) { try analyze("neuron_conductance", f.model, f.input, ["layer": "/conv3/Conv", "neuron": "1024"]) }
+        #expect(outside?.message.contains("1024 values") == true)
+        #expect(throws: ExplainError.self) { try analyze("layer_feature_ablation", f.model, f.input, ["per": "pixel"]) }
     }
 
     func relativeL2(_ a: Tensor, _ b: Tensor) -> Double {

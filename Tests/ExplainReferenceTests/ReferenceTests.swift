@@ -42,8 +42,12 @@ import Testing
         #expect(try PathQuadrature(.riemannRight, steps: 4).alphas == [0.25, 0.5, 0.75, 1])
         #expect(try PathQuadrature(.riemannLeft, steps: 4).alphas == [0, 0.25, 0.5, 0.75])
         #expect(try PathQuadrature(.riemannMiddle, steps: 2).alphas == [0.25, 0.75])
-        let t = try PathQuadrature(.riemannTrapezoid, steps: 3)
+        let t = try PathQuadrature(.trapezoid, steps: 3)
         #expect(t.alphas == [0, 0.5, 1] && t.weights == [0.25, 0.5, 0.25])
+        // Captum's riemann_trapezoid: the same points, weights 1/n halved at both ends (Σ = (n − 1)/n);
+        // its numbers are checked against Captum by the neuron_conductance fixture cases.
+        let c = try PathQuadrature(.riemannTrapezoid, steps: 3)
+        #expect(c.alphas == [0, 0.5, 1] && c.weights == [1.0 / 6, 1.0 / 3, 1.0 / 6])
 
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestPaths.reference + "/digits-cnn/manifest.json")))
         let cases = try #require((manifest as? [String: Any])?["cases"] as? [[String: Any]])
@@ -75,7 +79,7 @@ import Testing
         let y = try b.add(try Dense(weight: w, bias: bias), inputs: [x], name: "fc")
         let model = ExplainableModel(graph: try b.build(outputs: [y]))
         let input = rng.tensor([2, 4])
-        for method in ["riemann_left", "gausslegendre", "riemann_trapezoid"] {
+        for method in ["riemann_left", "gausslegendre", "trapezoid"] {
             let a = try Self.registry.makeAnalyzer("integrated_gradients", model: model,
                                                    options: Options(["method": method, "steps": "3", "baseline": "0.5"]))
                 .analyze(input, target: .indices([2, 0]))

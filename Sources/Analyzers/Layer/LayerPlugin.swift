@@ -2,8 +2,10 @@ import ExplainCore
 
 /// Registers the layer family (Captum's layer attributions): `layer_activation`,
 /// `layer_gradient_x_activation`, `internal_influence`, `layer_conductance`,
-/// `layer_integrated_gradients`, `layer_deeplift`, `layer_lrp`. Each attributes the explained
-/// output to the neurons of one layer; the result is shaped like that layer.
+/// `layer_integrated_gradients`, `layer_deeplift`, `layer_lrp`, `layer_feature_ablation`, and
+/// `neuron_conductance`. Each attributes the explained output to the neurons of one layer (the
+/// result is shaped like that layer), except neuron conductance (input-shaped: the input's share
+/// through one neuron).
 public enum LayerPlugin: Plugin {
     static let pathParameters = [
         LayerChoice.parameter, Baseline.parameter,
@@ -94,6 +96,49 @@ public enum LayerPlugin: Plugin {
             return try LayerBackprop(id: "layer_lrp", base: base, layer: options.values["layer"])
         })
 
+        try registry.register(AnalyzerEntry(
+            id: "layer_feature_ablation", family: "layer",
+            summary: "The drop of the target output when one neuron (or channel) of the layer is set to a value",
+            formula: "R_j = f_t(x) − f_t(x with A_j ← b); per channel: every element of channel c gets f_t(x) − f_t(x with A_c ← b)",
+            reference: "Captum LayerFeatureAblation",
+            parameters: [LayerChoice.parameter,
+                         Parameter("baseline", default: "0", "the value an ablated neuron takes (Captum layer_baselines)"),
+                         Parameter("per", default: "neuron", "what one ablation removes: neuron or channel (Captum layer_mask by channel)"),
+                         Parameter("batch_size", default: "64", "ablated copies per forward batch (only the network after the layer runs)")]
+        ) { model, options, _ in
+            let per = options.string("per", default: "neuron")
+            guard let unit = LayerFeatureAblation.Unit(rawValue: per) else {
+                throw ExplainError(.invalidArgument, "per = '\(per)': use neuron or channel")
+            }
+            return try LayerFeatureAblation(model: model, layer: options.values["layer"], unit: unit,
+                                            value: Float(try options.double("baseline", default: 0)),
+                                            batchSize: try options.int("batch_size", default: 64, range: 1...100_000))
+        })
+
+        try registry.register(AnalyzerEntry(
+            id: "neuron_conductance", family: "layer",
+            summary: "How each input feature drives the target output through one neuron of a layer (input-shaped)",
+            formula: "R = (x − x0) ⊙ Σ_k w_k ∂f_t/∂y_n (x_k) · ∂y_n/∂x (x_k), x_k = x0 + α_k (x − x0); Σ over a layer's neurons = Integrated Gradients",
+            reference: "Dhamdhere, Sundararajan & Yan 2018; Captum NeuronConductance",
+            parameters: [LayerChoice.parameter,
+                         Parameter("neuron", default: "(required)", "the neuron's flat index in one sample's layer output (Captum's (c, h, w) is c·H·W + h·W + w)"),
+                         Baseline.parameter,
+                         Parameter("steps", default: "50", "number of points on the path (Captum n_steps)"),
+                         Parameter("method", default: "riemann_trapezoid", "quadrature (Captum's default here): "
+                                   + PathQuadrature.Method.allCases.map(\.rawValue).joined(separator: ", ")),
+                         Parameter("batch_size", default: "steps", "path points per batch")]
+        ) { model, options, _ in
+            guard options.values["neuron"] != nil else {
+                throw ExplainError(.invalidArgument, "neuron_conductance needs the neuron: --set neuron=INDEX (its flat index in the layer's output of one sample)")
+            }
+            var o = options
+            if o.values["method"] == nil { o.values["method"] = PathQuadrature.Method.riemannTrapezoid.rawValue }
+            let quadrature = try PathQuadrature.from(o)
+            return try NeuronConductance(model: model, layer: options.values["layer"], neuron: try options.int("neuron", default: 0),
+                                         baseline: try Baseline.from(options), quadrature: quadrature,
+                                         batchSize: try options.int("batch_size", default: quadrature.alphas.count, range: 1...100_000))
+        })
+
         // Fixture cases (Tests/Fixtures/layer, made by Tools/make_layer_fixtures.py with Captum).
         @Sendable func layerOption(_ c: FixtureCase) -> Options? {
             (c.params["onnx_tensor"]?.string ?? c.params["onnx_node"]?.string).map { Options(["layer": $0]) }
@@ -118,6 +163,17 @@ public enum LayerPlugin: Plugin {
             guard c.params["multiply_by_inputs"]?.bool != false, var o = layerOption(c) else { return nil }
             if let b = c.params["baseline"]?.number { o.values["baseline"] = "\(b)" }
             return ("layer_deeplift", o)
+        })
+        try registry.register(CaseTranslator(method: "LayerFeatureAblation") { c in
+            guard var o = layerOption(c), let per = c.params["per"]?.string else { return nil }
+            o.values["per"] = per
+            if let b = c.params["layer_baselines"]?.number { o.values["baseline"] = "\(b)" }
+            return ("layer_feature_ablation", o)
+        })
+        try registry.register(CaseTranslator(method: "NeuronConductance") { c in
+            guard var o = pathOptions(c), let index = c.params["neuron_index"]?.number else { return nil }
+            o.values["neuron"] = "\(Int(index))"
+            return ("neuron_conductance", o)
         })
         try registry.register(CaseTranslator(method: "LayerLRP") { c in
             guard c.params["rule"]?.string == "EpsilonRule", var o = layerOption(c) else { return nil }

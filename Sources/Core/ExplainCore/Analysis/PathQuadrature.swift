@@ -2,7 +2,7 @@ import Foundation
 
 /// The points `α_k ∈ [0, 1]` and weights `w_k` at which Integrated Gradients evaluates the
 /// gradient along the straight path, `∫₀¹ g(α) dα ≈ Σ_k w_k g(α_k)` — the rules of Captum's
-/// `IntegratedGradients(method=…)`.
+/// `IntegratedGradients(method=…)` with Captum's numbers, and the textbook trapezoid rule.
 public struct PathQuadrature: Sendable, Equatable {
     /// The rule.
     public enum Method: String, Sendable, CaseIterable {
@@ -12,8 +12,11 @@ public struct PathQuadrature: Sendable, Equatable {
         case riemannRight = "riemann_right"
         /// α_k = (k − ½)/n, w = 1/n.
         case riemannMiddle = "riemann_middle"
-        /// α_k = (k − 1)/(n − 1), w = 1/(n − 1) (half at both ends).
+        /// α_k = (k − 1)/(n − 1), w = 1/n, half at both ends — Captum's weights, which sum to
+        /// (n − 1)/n rather than 1 (so the result is (n − 1)/n of the textbook rule's).
         case riemannTrapezoid = "riemann_trapezoid"
+        /// α_k = (k − 1)/(n − 1), w = 1/(n − 1), half at both ends: the textbook trapezoid rule.
+        case trapezoid = "trapezoid"
         /// Gauss–Legendre nodes and weights of order n mapped to [0, 1] (Captum's default).
         case gaussLegendre = "gausslegendre"
     }
@@ -24,17 +27,19 @@ public struct PathQuadrature: Sendable, Equatable {
 
     public init(_ method: Method, steps n: Int) throws {
         guard n >= 1, n <= 100_000 else { throw ExplainError.argument("steps = \(n): give 1…100000 integration steps") }
-        guard method != .riemannTrapezoid || n >= 2 else { throw ExplainError.argument("riemann_trapezoid needs steps ≥ 2") }
+        guard ![.riemannTrapezoid, .trapezoid].contains(method) || n >= 2 else {
+            throw ExplainError.argument("\(method.rawValue) needs steps ≥ 2")
+        }
         self.method = method
         let d = Double(n)
         switch method {
         case .riemannLeft: (alphas, weights) = ((0..<n).map { Double($0) / d }, Array(repeating: 1 / d, count: n))
         case .riemannRight: (alphas, weights) = ((1...n).map { Double($0) / d }, Array(repeating: 1 / d, count: n))
         case .riemannMiddle: (alphas, weights) = ((0..<n).map { (Double($0) + 0.5) / d }, Array(repeating: 1 / d, count: n))
-        case .riemannTrapezoid:
-            let h = 1 / (d - 1)
+        case .riemannTrapezoid, .trapezoid:
+            let h = 1 / (d - 1), w = method == .trapezoid ? h : 1 / d
             alphas = (0..<n).map { Double($0) * h }
-            weights = (0..<n).map { $0 == 0 || $0 == n - 1 ? h / 2 : h }
+            weights = (0..<n).map { $0 == 0 || $0 == n - 1 ? w / 2 : w }
         case .gaussLegendre:
             let (x, w) = Self.gaussLegendre(n)
             (alphas, weights) = (x.map { (1 + $0) / 2 }, w.map { $0 / 2 })

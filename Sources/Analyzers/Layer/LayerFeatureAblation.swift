@@ -1,0 +1,77 @@
+import ExplainCore
+
+/// Layer feature ablation (Captum's `LayerFeatureAblation`): each neuron (or each channel) of a
+/// layer is set to a value in turn and the drop of the target output is its attribution,
+/// `R_j = f_t(x) − f_t(x with A_j ← b)`; every element of an ablated channel gets the channel's
+/// value. Only the network after the layer reruns (`Graph.forwardTail`), with every value it reads
+/// from before the layer taken from `x`, in batches of `batchSize` ablated copies. The result is
+/// shaped like the layer.
+public struct LayerFeatureAblation: Analyzer {
+    /// What one ablation removes.
+    public enum Unit: String, Sendable, CaseIterable {
+        case neuron, channel
+    }
+
+    public let id = "layer_feature_ablation"
+    public let model: ExplainableModel
+    public let layer: LayerChoice
+    public let unit: Unit
+    /// The value an ablated neuron takes (Captum `layer_baselines`).
+    public let value: Float
+    public let batchSize: Int
+
+    public init(model: ExplainableModel, layer: String?, unit: Unit = .neuron, value: Float = 0, batchSize: Int = 64) throws {
+        self.model = model
+        self.layer = try LayerChoice(layer, in: model)
+        self.unit = unit
+        self.value = value
+        self.batchSize = max(1, batchSize)
+    }
+
+    public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
+        try input.requireFinite("the input")
+        let g = model.graph
+        let v = try layer.value(in: model, inputShape: input.shape)
+        guard !g.inputs.contains(v) else { throw ExplainError.argument("the layer is the model's input: use feature_ablation") }
+        let acts = try g.forward([input], outputs: [model.output, v], retain: .all)
+        let output = try acts.value(model.output), a = try acts.value(v)
+        let (seed, picked) = try target.seed(for: output)
+        let n = a.shape[0], size = a.count / n, outPer = output.count / n
+        let layerShape = Array(a.shape.dropFirst())
+        // Units: neurons, or channels (dimension 1) of `positions` consecutive values each.
+        guard unit == .neuron || a.rank >= 2 else { throw ExplainError.argument("per = channel needs a layer with channels; '\(g.valueNames[v])' is \(Shape.format(a.shape))") }
+        let positions = unit == .neuron ? 1 : size / max(a.shape[1], 1)
+        let units = size / positions
+        var values = [Float](repeating: 0, count: a.count)
+        for s in 0..<n {
+            let full = seed.withUnsafeBufferPointer { sd in output.withUnsafeBufferPointer { o in
+                (0..<outPer).reduce(0.0) { $0 + Double(sd[s * outPer + $1]) * Double(o[s * outPer + $1]) }
+            } }
+            var done = 0
+            while done < units {
+                let m = min(BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: size), units - done)
+                let first = done
+                let ablated = Tensor(shape: [m] + layerShape) { p in
+                    a.withUnsafeBufferPointer { pa in
+                        for c in 0..<m {
+                            for i in 0..<size { p[c * size + i] = pa[s * size + i] }
+                            let start = (first + c) * positions
+                            for i in start..<(start + positions) { p[c * size + i] = value }
+                        }
+                    }
+                }
+                let out = try g.forwardTail(from: v, replacement: ablated, base: acts, sample: s, outputs: [model.output])[0]
+                seed.withUnsafeBufferPointer { sd in out.withUnsafeBufferPointer { o in
+                    for c in 0..<m {
+                        let score = (0..<outPer).reduce(0.0) { $0 + Double(sd[s * outPer + $1]) * Double(o[c * outPer + $1]) }
+                        let start = (first + c) * positions
+                        for i in start..<(start + positions) { values[s * size + i] = Float(full - score) }
+                    }
+                } }
+                done += m
+            }
+        }
+        return Attribution(values: try Tensor(shape: a.shape, scalars: values), output: output, targets: picked,
+                           diagnostics: layer.note(v, in: model))
+    }
+}

@@ -1,0 +1,85 @@
+import ExplainCore
+
+/// Neuron conductance (Captum's `NeuronConductance`; Dhamdhere, Sundararajan & Yan 2018): how
+/// much each input feature drives the target output *through* one neuron `y_n` of a layer,
+/// `R = (x − x0) ⊙ Σ_k w_k ∂f_t/∂y_n (x_k) · ∂y_n/∂x (x_k)` along `x_k = x0 + α_k (x − x0)`.
+/// Summed over all neurons of a layer that every path to the output crosses it is Integrated
+/// Gradients with the same quadrature (the chain rule). The result is input-shaped.
+///
+/// Each batch of path points runs two gradient passes: from the target down to the layer (the
+/// neuron's share `∂f_t/∂y_n`) and from the neuron to the input.
+public struct NeuronConductance: Analyzer {
+    public let id = "neuron_conductance"
+    public let model: ExplainableModel
+    public let layer: LayerChoice
+    /// The neuron's flat (row-major) index in one sample's layer output.
+    public let neuron: Int
+    public let baseline: Baseline
+    public let quadrature: PathQuadrature
+    public let batchSize: Int
+    let gradient: BackpropAnalyzer
+
+    public init(model: ExplainableModel, layer: String?, neuron: Int, baseline: Baseline = .zero, quadrature: PathQuadrature,
+                batchSize: Int? = nil) throws {
+        self.gradient = try BackpropAnalyzer(id: "gradient", model: model)
+        self.model = gradient.model
+        self.layer = try LayerChoice(layer, in: model)
+        guard neuron >= 0 else { throw ExplainError.argument("neuron = \(neuron): give the neuron's flat index in one sample's layer output (≥ 0)") }
+        self.neuron = neuron
+        self.baseline = baseline
+        self.quadrature = quadrature
+        self.batchSize = max(1, batchSize ?? quadrature.alphas.count)
+    }
+
+    public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
+        let (output, _, picked) = try model.cleanPass(input, target: target)
+        let v = try layer.value(in: model, inputShape: input.shape)
+        let shapes = try model.graph.inferShapes([[1] + input.shape.dropFirst()])
+        let size = shapes[v].map { $0.dropFirst().reduce(1, *) } ?? 0
+        guard neuron < size else {
+            throw ExplainError.argument("neuron = \(neuron) is outside the \(size) values per sample of '\(model.graph.valueNames[v])'")
+        }
+        // The neuron's own gradient: the layer's value explained at that index.
+        let throughNeuron = try BackpropAnalyzer(id: "gradient", model: ExplainableModel(graph: model.graph, output: v))
+        let x0 = try baseline.batch(like: input)
+        let n = input.shape[0], per = input.count / n
+        let points = quadrature.alphas.count
+        var total = [Double](repeating: 0, count: input.count)
+        for s in 0..<n {
+            let b0 = x0.shape[0] == 1 ? 0 : s
+            var done = 0
+            while done < points {
+                let m = min(BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per), points - done)
+                var shape = input.shape
+                shape[0] = m
+                let first = done
+                let copies = Tensor(shape: shape) { p in
+                    input.withUnsafeBufferPointer { px in x0.withUnsafeBufferPointer { pb in
+                        for c in 0..<m {
+                            let alpha = Float(quadrature.alphas[first + c])
+                            for i in 0..<per {
+                                let base = pb[b0 * per + i]
+                                p[c * per + i] = base + alpha * (px[s * per + i] - base)
+                            }
+                        }
+                    } }
+                }
+                let share = try gradient.layerPass(copies, target: try target.copies(ofSample: s, count: m, resolved: picked), layer: v).cotangent
+                let inner = try throughNeuron.analyze(copies, target: .index(neuron)).values
+                share.withUnsafeBufferPointer { sh in inner.withUnsafeBufferPointer { g in
+                    for c in 0..<m {
+                        let w = quadrature.weights[first + c] * Double(sh[c * size + neuron])
+                        guard w != 0 else { continue }
+                        for i in 0..<per { total[s * per + i] += w * Double(g[c * per + i]) }
+                    }
+                } }
+                done += m
+            }
+        }
+        let difference = try input.minus(baseline: x0)
+        let values = Tensor(shape: input.shape) { p in
+            difference.withUnsafeBufferPointer { d in for i in 0..<p.count { p[i] = Float(total[i]) * d[i] } }
+        }
+        return Attribution(values: values, output: output, targets: picked, diagnostics: layer.note(v, in: model))
+    }
+}
