@@ -4,7 +4,7 @@ import Foundation
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate an explanation method: pixel flipping (AOPC), the model-randomisation sanity check, infidelity or max-sensitivity.")
+        abstract: "Evaluate an explanation method: pixel flipping (AOPC), the model-randomisation sanity check, infidelity, max-sensitivity or sensitivity-n.")
 
     @Argument(help: "The ONNX model file.") var model: String
     @Option(help: "Input batch as a .npy file (float32, batch first).") var input: String
@@ -12,13 +12,15 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable).") var settings: [String] = []
     @Option(help: "max (default), an output index, or file:T.npy.") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
-    @Option(help: "pixel_flipping, randomisation, infidelity or sensitivity.") var metric: String = "pixel_flipping"
+    @Option(help: "pixel_flipping, randomisation, infidelity, sensitivity or sensitivity_n.") var metric: String = "pixel_flipping"
     @Option(help: "Pixel flipping: perturbation steps.") var steps: Int = 16
-    @Option(help: "Pixel flipping: side of the square regions (images).") var region: Int = 1
+    @Option(help: "Pixel flipping, sensitivity-n: side of the square regions (images).") var region: Int = 1
     @Option(help: "Pixel flipping: share of the regions replaced by the last step.") var fraction: Double = 1
-    @Option(help: "Pixel flipping: value of replaced regions (number, one per channel, or file:B.npy).") var baseline: String = "0"
+    @Option(help: "Pixel flipping, sensitivity-n: value of replaced regions (number, one per channel, or file:B.npy).") var baseline: String = "0"
     @Option(help: "Randomisation: cascading or independent.") var mode: String = "cascading"
-    @Option(help: "Randomisation, infidelity, sensitivity: random seed.") var seed: Int = 0
+    @Option(help: "Randomisation, infidelity, sensitivity, sensitivity-n: random seed.") var seed: Int = 0
+    @Option(help: "Sensitivity-n: random subsets per size.") var subsets: Int = 100
+    @Option(help: "Sensitivity-n: comma-separated subset sizes in regions (default: 8 sizes from 1 to 80 % of the regions, log-spaced).") var sizes: String?
     @Option(help: "Infidelity, sensitivity: perturbations per sample.") var samples: Int = 10
     @Option(help: "Infidelity: standard deviation of the Gaussian perturbations.") var sigma: Double = 0.003
     @Option(help: "Sensitivity: radius of the uniform perturbations.") var radius: Double = 0.02
@@ -37,6 +39,9 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let registry = try registry()
+            func baselineValue() throws -> Baseline {
+                baseline.hasPrefix("file:") ? Baseline.tensor(try Numpy.readTensor(path: String(baseline.dropFirst(5)))) : try Baseline.parse(baseline)
+            }
             let options = try parseOptions(settings)
             let explainable = try loadExplainable(model, outputNode: outputNode)
             let x = try Numpy.readTensor(path: input)
@@ -45,7 +50,7 @@ struct Evaluate: ParsableCommand {
             case "pixel_flipping":
                 let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
                 let fixed = a.sameTargets(or: selection)
-                let x0 = baseline.hasPrefix("file:") ? Baseline.tensor(try Numpy.readTensor(path: String(baseline.dropFirst(5)))) : try Baseline.parse(baseline)
+                let x0 = try baselineValue()
                 var results: [PixelFlipping.Order: PixelFlipping.Result] = [:]
                 for order in PixelFlipping.Order.allCases {
                     let flip = try PixelFlipping(steps: steps, region: region, fraction: fraction, order: order, baseline: x0)
@@ -105,8 +110,27 @@ struct Evaluate: ParsableCommand {
                     print("\(method): max-sensitivity, \(samples) uniform perturbations of radius \(radius) (lower is more robust)")
                     for (s, v) in values.enumerated() { print(String(format: "sample %d: %.6g", s, v)) }
                 }
+            case "sensitivity_n":
+                let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
+                let list = try sizes.map { text in
+                    try text.split(separator: ",").map { part -> Int in
+                        guard let v = Int(part.trimmingCharacters(in: .whitespaces)) else {
+                            throw ExplainError(.invalidArgument, "--sizes: '\(part)' is not an integer")
+                        }
+                        return v
+                    }
+                }
+                let metric = try SensitivityN(sizes: list, subsets: subsets, region: region, baseline: try baselineValue(), seed: UInt64(max(0, seed)))
+                let r = try metric.evaluate(model: explainable, input: x, attribution: a.values, target: a.sameTargets(or: selection))
+                try report(["sizes": r.sizes, "correlations": r.correlations, "subsets": subsets, "region": region]) {
+                    print("\(method): sensitivity-n, \(subsets) random subsets of n regions (\(region)×\(region)) per n; Pearson correlation of Σ attribution and the output drop (1 is best)")
+                    print("n        " + r.sizes.map { String($0).padding(toLength: 8, withPad: " ", startingAt: 0) }.joined())
+                    for (s, row) in r.correlations.enumerated() {
+                        print("sample \(s) " + row.map { String(format: "%-8.3f", $0) }.joined())
+                    }
+                }
             default:
-                throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, randomisation, infidelity or sensitivity")
+                throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, randomisation, infidelity, sensitivity or sensitivity_n")
             }
         }
     }

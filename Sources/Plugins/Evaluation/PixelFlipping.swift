@@ -45,7 +45,10 @@ public struct PixelFlipping: Sendable {
     }
 
     /// The regions of one sample, as lists of flat element indices (all channels).
-    public func regions(sampleShape dims: [Int]) -> [[Int]] {
+    public func regions(sampleShape dims: [Int]) -> [[Int]] { Self.regions(sampleShape: dims, side: region) }
+
+    /// Square regions of side `region` (all channels) of a `(C, H, W)` sample; single elements otherwise.
+    public static func regions(sampleShape dims: [Int], side region: Int) -> [[Int]] {
         let per = dims.reduce(1, *)
         guard dims.count == 3 else { return (0..<per).map { [$0] } }
         let (c, h, w) = (dims[0], dims[1], dims[2])
