@@ -126,6 +126,21 @@ import Testing
         #expect((0..<(4 * 16)).allSatisfy { c in Set(v[(c * 64)..<(c * 64 + 64)]).count == 1 })
     }
 
+    /// A sample gives the same result alone and inside a batch; every target kind works.
+    @Test func batchesAndTargets() throws {
+        let f = try FixtureModels.load("digits-resnet")
+        for (id, options) in [("layer_integrated_gradients", ["steps": "5", "batch_size": "2"]), ("layer_conductance", ["steps": "4", "batch_size": "3"]),
+                              ("layer_feature_ablation", ["per": "channel", "batch_size": "5"]),
+                              ("neuron_conductance", ["steps": "4", "neuron": "10", "layer": "/block1/relu1/Relu"])] {
+            let analyzer = try Self.registry.makeAnalyzer(id, model: f.model, options: Options(options))
+            let batch = try analyzer.analyze(f.input, target: .max)
+            let alone = try analyzer.analyze(try f.input.sample(2), target: .index(try #require(batch.targets)[2]))
+            #expect(relativeL2(alone.values, try batch.values.sample(2)) < 1e-5, "\(id)")
+            let all = try analyzer.analyze(f.input, target: .all)
+            #expect(all.values.shape == batch.values.shape && all.targets == nil, "\(id)")
+        }
+    }
+
     /// Without a layer: the last feature map of an image model, the input of the last Dense of an MLP.
     @Test func defaultLayer() throws {
         let cnn = try FixtureModels.load("digits-cnn")

@@ -62,6 +62,10 @@ public struct SensitivityN: Sendable {
         let dims = Array(input.shape.dropFirst()), n = input.shape[0], per = input.count / n
         let units = PixelFlipping.regions(sampleShape: dims, side: region)
         let ns = try sizes(regions: units.count)
+        // The subsets of one size are kept as index lists: refuse what would not fit before drawing.
+        guard Double(subsets) * Double(ns.max() ?? 1) <= Double(1 << 28) else {
+            throw ExplainError(.tooLarge, "\(subsets) subsets of up to \(ns.max() ?? 1) regions would not fit into memory: lower --subsets or the sizes")
+        }
         var rng = SeededGenerator(seed: seed)
         var result = Result(sizes: ns, correlations: [])
         for s in 0..<n {
