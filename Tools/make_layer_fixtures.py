@@ -20,7 +20,7 @@ import numpy as np
 import onnx
 import onnx2torch
 import torch
-from captum.attr import (InternalInfluence, LayerActivation, LayerConductance, LayerDeepLift,
+from captum.attr import (InternalInfluence, LayerActivation, LayerConductance, LayerDeepLift, LayerDeepLiftShap,
                          LayerFeatureAblation, LayerGradientXActivation, LayerIntegratedGradients, LayerLRP,
                          NeuronConductance, NeuronDeconvolution, NeuronDeepLift, NeuronGradient, NeuronGuidedBackprop,
                          NeuronIntegratedGradients)
@@ -100,6 +100,8 @@ def cases_for(node, why):
          "LayerIntegratedGradients with riemann_right."),
         ("deeplift", LayerDeepLift, {}, dict(base), {"baseline": 0.0, "multiply_by_inputs": True},
          "LayerDeepLift (Rescale at every Relu after the layer): (A(x) - A(x0)) * multiplier at A."),
+        ("deeplift_shap", LayerDeepLiftShap, {}, {}, {"baselines": "baselines.npy"},
+         "LayerDeepLiftShap: LayerDeepLift averaged over the 3 baselines of baselines.npy."),
         ("feature_ablation", LayerFeatureAblation, {}, {}, {"layer_baselines": 0.0, "per": "neuron"},
          "LayerFeatureAblation: f_t(x) - f_t(x with one neuron of A set to 0), per neuron; the rest of the network sees x."),
     ] + ([("feature_ablation_channels", LayerFeatureAblation, {}, {"layer_mask": "channels"}, {"layer_baselines": 0.0, "per": "channel"},
@@ -107,9 +109,11 @@ def cases_for(node, why):
          if node in CHANNEL_ABLATION else [])
 
 
-def run(cls, net, layer, ctor, attr, x, t):
+def run(cls, net, layer, ctor, attr, x, t, baselines=None):
     if cls is LayerActivation:
         return cls(net, layer).attribute(x)
+    if cls is LayerDeepLiftShap:
+        return cls(net, layer).attribute(x, baselines=baselines.to(x.dtype), target=t)
     if cls is LayerFeatureAblation:
         mask = None
         if attr.get("layer_mask") == "channels":
@@ -131,6 +135,10 @@ def main():
         proto = onnx.load(os.path.join(src, "model.onnx"))
         tensor_of = {n.name: n.output[0] for n in proto.graph.node}
         x32 = torch.from_numpy(np.load(os.path.join(src, "input.npy")))
+        # Three reference inputs for the SHAP cases: zeros, the batch mean, and the batch minimum everywhere.
+        b = np.stack([np.zeros_like(x32[0].numpy()), x32.numpy().mean(axis=0), np.full_like(x32[0].numpy(), x32.numpy().min())])
+        np.save(os.path.join(dst, "baselines.npy"), b.astype(np.float32))
+        baselines = torch.from_numpy(b.astype(np.float32))
         targets = torch.from_numpy(np.load(os.path.join(src, "targets.npy")))
         nets = {}
         for dtype in (torch.float64, torch.float32):
@@ -143,7 +151,7 @@ def main():
                 results = {}
                 for dtype, (net, modules) in nets.items():
                     layer = modules[node.strip("/")]
-                    results[dtype] = run(cls, net, layer, ctor, attr, x32.to(dtype), targets).detach().numpy()
+                    results[dtype] = run(cls, net, layer, ctor, attr, x32.to(dtype), targets, baselines).detach().numpy()
                 ref, low = results[torch.float64], results[torch.float32]
                 n = ref.shape[0]
                 rel = max(np.linalg.norm((low - ref)[i]) / max(np.linalg.norm(ref[i]), 1e-30) for i in range(n))

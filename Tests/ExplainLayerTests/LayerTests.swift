@@ -22,7 +22,7 @@ import Testing
         for r in summary.results {
             guard case .passed = r.outcome else { Issue.record("\(r.model)/\(r.id): \(r.outcome)"); continue }
         }
-        #expect(summary.passed == 78 && summary.failed == 0 && summary.skipped.isEmpty)
+        #expect(summary.passed == 83 && summary.failed == 0 && summary.skipped.isEmpty)
         #expect(summary.results.filter { $0.id.hasPrefix("neuron_") }.count == 24)
     }
 
@@ -124,6 +124,22 @@ import Testing
         let v = channels.values.scalars
         #expect(channels.values.shape == [4, 16, 8, 8])
         #expect((0..<(4 * 16)).allSatisfy { c in Set(v[(c * 64)..<(c * 64 + 64)]).count == 1 })
+    }
+
+    /// Before a linear head the gradient at the layer is constant, so Layer GradientSHAP without
+    /// noise and with one baseline is Layer DeepLIFT against it, whatever the draws; Layer
+    /// DeepLIFT-SHAP is complete against the mean baseline output where every path crosses the layer.
+    @Test func layerShapVariants() throws {
+        let f = try FixtureModels.load("digits-cnn")
+        let shap = try analyze("layer_gradient_shap", f.model, f.input, ["layer": "/relu4/Relu", "samples": "7", "baselines": "-0.5"])
+        let deeplift = try analyze("layer_deeplift", f.model, f.input, ["layer": "/relu4/Relu", "baseline": "-0.5"])
+        #expect(relativeL2(shap.values, deeplift.values) < 1e-5)
+        let noisy = ["layer": "/conv3/Conv", "samples": "4", "stdev": "0.1", "seed": "3"]
+        #expect(try analyze("layer_gradient_shap", f.model, f.input, noisy).values == (try analyze("layer_gradient_shap", f.model, f.input, noisy).values))
+        var options = Options(["layer": "/conv3/Conv", "baselines": "file:baselines.npy"])
+        options.tensors["baselines"] = try Numpy.readTensor(path: TestPaths.layer + "/digits-cnn/baselines.npy")
+        let a = try Self.registry.makeAnalyzer("layer_deeplift_shap", model: f.model, options: options).analyze(f.input, target: .max)
+        for d in try #require(a.delta) { #expect(abs(d) < 1e-4) }
     }
 
     /// A sample gives the same result alone and inside a batch; every target kind works.

@@ -2,8 +2,8 @@ import ExplainCore
 
 /// Registers the layer family (Captum's layer attributions): `layer_activation`,
 /// `layer_gradient_x_activation`, `internal_influence`, `layer_conductance`,
-/// `layer_integrated_gradients`, `layer_deeplift`, `layer_lrp`, `layer_feature_ablation`, and
-/// `neuron_conductance`. Each attributes the explained output to the neurons of one layer (the
+/// `layer_integrated_gradients`, `layer_deeplift`, `layer_deeplift_shap`, `layer_gradient_shap`,
+/// `layer_lrp`, `layer_feature_ablation`, and `neuron_conductance`. Each attributes the explained output to the neurons of one layer (the
 /// result is shaped like that layer), except neuron conductance (input-shaped: the input's share
 /// through one neuron).
 public enum LayerPlugin: Plugin {
@@ -139,6 +139,42 @@ public enum LayerPlugin: Plugin {
                                          batchSize: try options.int("batch_size", default: quadrature.alphas.count, range: 1...100_000))
         })
 
+        try registry.register(AnalyzerEntry(
+            id: "layer_deeplift_shap", family: "layer", summary: "Layer DeepLIFT averaged over a set of baselines",
+            formula: "R = mean_j m_A^(j) ⊙ (A(x) − A(x0_j)); Σ R = f_t(x) − mean_j f_t(x0_j) where every path crosses the layer",
+            reference: "Lundberg & Lee 2017 at a layer; Captum LayerDeepLiftShap",
+            parameters: [LayerChoice.parameter, BaselineSet.parameter,
+                         Parameter("base", default: "deeplift", "the DeepLIFT analyzer whose options (rule, maxpool, eps) apply; its baseline is replaced by each of the set's"),
+                         Parameter("batch_size", default: "16", "baselines per batch")],
+            wrapping: "base"
+        ) { model, options, registry in
+            let baseID = options.string("base", default: "deeplift")
+            let own = try registry.analyzer("layer_deeplift_shap")
+            let base = try backprop(baseID, model: model, options: own.foreignOptions(options), registry: registry, wrapper: "layer_deeplift_shap")
+            let o = options
+            return try LayerDeepLiftShap(deeplift: base, layer: options.values["layer"], baselines: { try BaselineSet(from: o, like: $0) },
+                                         batchSize: try options.int("batch_size", default: 16, range: 1...100_000))
+        })
+
+        try registry.register(AnalyzerEntry(
+            id: "layer_gradient_shap", family: "layer",
+            summary: "GradientSHAP at a layer: the layer's difference to a random baseline's times the gradient at a random point between them",
+            formula: "R = mean_k (A(x + ε_k) − A(x0_k)) ⊙ ∂f_t/∂A (x0_k + α_k (x + ε_k − x0_k)), x0_k from the baselines, α_k ~ U(0,1), ε_k ~ N(0, stdev²)",
+            reference: "Lundberg & Lee 2017 at a layer; Captum LayerGradientShap",
+            parameters: [LayerChoice.parameter, BaselineSet.parameter,
+                         Parameter("samples", default: "5", "random draws per input (Captum n_samples)"),
+                         Parameter("stdev", default: "0", "standard deviation of the noise added to the input"),
+                         Parameter("seed", default: "0", "random seed (same seed, same result)"),
+                         Parameter("batch_size", default: "16", "draws per batch")]
+        ) { model, options, _ in
+            let o = options
+            return try LayerGradientShap(model: model, layer: options.values["layer"], baselines: { try BaselineSet(from: o, like: $0) },
+                                         samples: try options.int("samples", default: 5, range: 1...1_000_000),
+                                         stdev: try options.double("stdev", default: 0, range: 0...1e6),
+                                         seed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
+                                         batchSize: try options.int("batch_size", default: 16, range: 1...100_000))
+        })
+
         // Fixture cases (Tests/Fixtures/layer, made by Tools/make_layer_fixtures.py with Captum).
         @Sendable func layerOption(_ c: FixtureCase) -> Options? {
             (c.params["onnx_tensor"]?.string ?? c.params["onnx_node"]?.string).map { Options(["layer": $0]) }
@@ -174,6 +210,11 @@ public enum LayerPlugin: Plugin {
             guard var o = pathOptions(c), let index = c.params["neuron_index"]?.number else { return nil }
             o.values["neuron"] = "\(Int(index))"
             return ("neuron_conductance", o)
+        })
+        try registry.register(CaseTranslator(method: "LayerDeepLiftShap") { c in
+            guard var o = layerOption(c), let file = c.params["baselines"]?.string else { return nil }
+            o.values["baselines"] = "file:" + file
+            return ("layer_deeplift_shap", o)
         })
         try registry.register(CaseTranslator(method: "LayerLRP") { c in
             guard c.params["rule"]?.string == "EpsilonRule", var o = layerOption(c) else { return nil }

@@ -1,32 +1,5 @@
 import ExplainCore
 
-/// A set of reference inputs (a "background" distribution) for the SHAP-style methods: one or more
-/// samples shaped like one input sample, or a single value for every element.
-public struct BaselineSet: Sendable {
-    /// `(B, …)`: B baselines of one sample's shape.
-    public let samples: Tensor
-
-    /// The baselines of the `baselines` option: `file:B.npy` with B samples (or one sample's shape),
-    /// else a number (default 0) for a single baseline.
-    public init(from options: Options, like input: Tensor) throws {
-        var one = input.shape
-        one[0] = 1
-        if let t = try options.tensor("baselines") {
-            if t.shape == Array(input.shape.dropFirst()) { samples = try t.reshaped(one); return }
-            guard t.rank == input.rank, Array(t.shape.dropFirst()) == Array(input.shape.dropFirst()), t.shape[0] >= 1 else {
-                throw ExplainError.shape("baselines \(Shape.format(t.shape)): give (B, \(input.shape.dropFirst().map(String.init).joined(separator: ", "))) — B reference samples shaped like the input's")
-            }
-            try t.requireFinite("the baselines")
-            samples = t
-        } else {
-            samples = try Baseline.parse(options.string("baselines", default: "0"), key: "baselines").batch(like: try input.samples(0..<1))
-        }
-    }
-
-    public var count: Int { samples.shape[0] }
-    public static let parameter = Parameter("baselines", default: "0", "file:B.npy: reference samples (the background distribution), or one value")
-}
-
 /// GradientSHAP (Lundberg & Lee 2017; Captum `GradientShap`): expected gradients — the mean over
 /// random draws of `(x + ε − x0) ⊙ ∇f_t(x0 + α (x + ε − x0))`, with `x0` drawn from the baselines,
 /// `α ~ U(0, 1)` and `ε ~ N(0, σ²)` per element. Its expectation is Integrated Gradients averaged over
@@ -61,14 +34,8 @@ public struct GradientShap: Analyzer {
         var rng = SeededGenerator(seed: seed)
         var total = [Double](repeating: 0, count: input.count), diagnostics: [String] = []
         for s in 0..<n {
-            // The draws: baseline index, α and the noisy input, per copy.
-            let chosen = (0..<samples).map { _ in Int(rng.next() % UInt64(set.count)) }
-            let alphas = (0..<samples).map { _ in Float(Double(rng.next() >> 11) * 0x1.0p-53) }
-            var noisy = [Float](repeating: 0, count: samples * per)
-            noisy.withUnsafeMutableBufferPointer { p in
-                if stdev > 0 { rng.fillGaussian(p) }
-                for c in 0..<samples { for i in 0..<per { p[c * per + i] = input.scalars[s * per + i] + Float(stdev) * p[c * per + i] } }
-            }
+            let draws = ShapDraws(sample: s, of: input, count: samples, baselines: set.count, stdev: stdev, using: &rng)
+            let (chosen, alphas, noisy) = (draws.baselines, draws.alphas, draws.noisy)
             diagnostics += try gradient.analyzeCopies(of: s, in: input, count: samples, batchSize: batchSize, target: target, resolved: picked) { c, p in
                 let b = chosen[c] * per
                 for i in 0..<per { p[i] = set.samples.scalars[b + i] + alphas[c] * (noisy[c * per + i] - set.samples.scalars[b + i]) }
@@ -79,7 +46,7 @@ public struct GradientShap: Analyzer {
         }
         let values = Tensor(shape: input.shape) { p in for i in 0..<p.count { p[i] = Float(total[i] / Double(samples)) } }
         var a = Attribution(values: values, output: output, targets: picked, diagnostics: Array(Set(diagnostics)).sorted())
-        a.delta = try ShapCompleteness.delta(a, seed: seedTensor, model: model, baselines: set)
+        a.delta = try set.completenessDelta(a, seed: seedTensor, model: model)
         return a
     }
 }
@@ -122,21 +89,7 @@ public struct DeepLiftShap: Analyzer {
         }
         let values = Tensor(shape: input.shape) { p in for i in 0..<p.count { p[i] = Float(total[i] / Double(b)) } }
         var a = Attribution(values: values, output: output, targets: picked, diagnostics: Array(Set(diagnostics)).sorted())
-        a.delta = try ShapCompleteness.delta(a, seed: seedTensor, model: model, baselines: set)
+        a.delta = try set.completenessDelta(a, seed: seedTensor, model: model)
         return a
-    }
-}
-
-enum ShapCompleteness {
-    /// Σ R − Σ seed ⊙ (f(x) − mean_k f(x0_k)), per sample.
-    static func delta(_ a: Attribution, seed: Tensor, model: ExplainableModel, baselines set: BaselineSet) throws -> [Double] {
-        let reference = try BatchChunks.predict(model.graph, set.samples, output: model.output)
-        let k = reference.count / set.count
-        let mean = (0..<k).map { j in (0..<set.count).reduce(0.0) { $0 + Double(reference.scalars[$1 * k + j]) } / Double(set.count) }
-        let n = a.output.shape[0]
-        return (0..<n).map { s in
-            let change = (0..<k).reduce(0.0) { $0 + Double(seed.scalars[s * k + $1]) * (Double(a.output.scalars[s * k + $1]) - mean[$1]) }
-            return a.sums[s] - change
-        }
     }
 }
