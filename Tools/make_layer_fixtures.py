@@ -125,6 +125,18 @@ def run(cls, net, layer, ctor, attr, x, t, baselines=None):
     return cls(net, layer, **ctor).attribute(x, target=t, **attr)
 
 
+def rel_l2(a, ref):
+    """Max over samples of ||a - ref|| / ||ref|| (the fixtures' comparison)."""
+    return max(np.linalg.norm((a - ref)[i]) / max(np.linalg.norm(ref[i]), 1e-30) for i in range(ref.shape[0]))
+
+
+def precision(low, ref):
+    """Tolerance and diagnostics from Captum's own float32-vs-float64 difference."""
+    rel, mabs = rel_l2(low, ref), float(np.abs(low - ref).max())
+    return ({"rtol": max(1e-5, 20 * rel), "atol": max(1e-6, 20 * mabs)},
+            {"float32_vs_float64": {"rel_l2_max": rel, "max_abs": mabs}, "max_abs_reference": float(np.abs(ref).max())})
+
+
 def main():
     torch.manual_seed(0)
     for model_id, layers in LAYERS.items():
@@ -153,9 +165,7 @@ def main():
                     layer = modules[node.strip("/")]
                     results[dtype] = run(cls, net, layer, ctor, attr, x32.to(dtype), targets, baselines).detach().numpy()
                 ref, low = results[torch.float64], results[torch.float32]
-                n = ref.shape[0]
-                rel = max(np.linalg.norm((low - ref)[i]) / max(np.linalg.norm(ref[i]), 1e-30) for i in range(n))
-                mabs = float(np.abs(low - ref).max())
+                tolerance, diagnostics = precision(low, ref)
                 case_id = f"layer_{suffix}_{short}"
                 np.save(os.path.join(dst, case_id + ".npy"), ref.astype(np.float32))
                 cases.append({
@@ -163,12 +173,11 @@ def main():
                     "params": dict(params, layer=node.strip("/"), onnx_node=node, onnx_tensor=tensor_of[node]),
                     "output": case_id + ".npy", "output_shape": list(ref.shape),
                     "start_relevance": "output gradient = one-hot(target) on the logits",
-                    "tolerance": {"rtol": max(1e-5, 20 * rel), "atol": max(1e-6, 20 * mabs)},
+                    "tolerance": tolerance,
                     "notes": f"{notes} Layer: {why}.",
-                    "diagnostics": {"float32_vs_float64": {"rel_l2_max": rel, "max_abs": mabs},
-                                    "max_abs_reference": float(np.abs(ref).max())},
+                    "diagnostics": diagnostics,
                 })
-                print(f"{model_id} {case_id}: shape {ref.shape}, f32 vs f64 rel {rel:.2e}")
+                print(f"{model_id} {case_id}: shape {ref.shape}, f32 vs f64 rel {diagnostics['float32_vs_float64']['rel_l2_max']:.2e}")
         for node, neuron in NEURONS.get(model_id, []):
             short = node.strip("/").replace("/", "_").lower()
             for suffix, cls, ctor, attr, notes in neuron_cases():
@@ -178,8 +187,7 @@ def main():
                     extra = {"target": targets} if cls is NeuronConductance else {}
                     results[dtype] = cls(net, layer, **ctor).attribute(x32.to(dtype), neuron_selector=neuron, **attr, **extra).detach().numpy()
                 ref, low = results[torch.float64], results[torch.float32]
-                rel = max(np.linalg.norm((low - ref)[i]) / max(np.linalg.norm(ref[i]), 1e-30) for i in range(ref.shape[0]))
-                mabs = float(np.abs(low - ref).max())
+                tolerance, diagnostics = precision(low, ref)
                 net64, modules64 = nets[torch.float64]
                 shape = LayerActivation(net64, modules64[node.strip("/")]).attribute(x32[:1].double()).shape[1:]
                 case_id = f"neuron_{suffix}_{short}_" + "_".join(map(str, neuron))
@@ -196,18 +204,16 @@ def main():
                     "id": case_id, "family": "neuron", "method": cls.__name__, "peer": "captum 0.9.0 (model via onnx2torch)",
                     "params": params, "output": case_id + ".npy", "output_shape": list(ref.shape),
                     "start_relevance": "output gradient = one-hot at the neuron (same neuron for every sample)",
-                    "tolerance": {"rtol": max(1e-5, 20 * rel), "atol": max(1e-6, 20 * mabs)},
+                    "tolerance": tolerance,
                     "notes": f"{notes} Neuron {neuron} of the output of {node}; params.neuron_index is its flat index in one sample.",
-                    "diagnostics": {"float32_vs_float64": {"rel_l2_max": rel, "max_abs": mabs},
-                                    "max_abs_reference": float(np.abs(ref).max())},
+                    "diagnostics": diagnostics,
                 })
-                print(f"{model_id} {case_id}: shape {ref.shape}, f32 vs f64 rel {rel:.2e}")
+                print(f"{model_id} {case_id}: shape {ref.shape}, f32 vs f64 rel {diagnostics['float32_vs_float64']['rel_l2_max']:.2e}")
         # How far each case is from its nearest other case (a check that can fail tells them apart).
         arrays = {c["id"]: np.load(os.path.join(dst, c["output"])).astype(np.float64) for c in cases}
         for c in cases:
             ref = arrays[c["id"]]
-            others = [(max(np.linalg.norm((arrays[o] - ref)[i]) / max(np.linalg.norm(ref[i]), 1e-30) for i in range(ref.shape[0])), o)
-                      for o in arrays if o != c["id"] and arrays[o].shape == ref.shape]
+            others = [(rel_l2(arrays[o], ref), o) for o in arrays if o != c["id"] and arrays[o].shape == ref.shape]
             if others:
                 d, o = min(others)
                 c["diagnostics"]["nearest_other_case"] = {"id": o, "rel_l2": float(d)}

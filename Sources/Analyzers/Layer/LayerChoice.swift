@@ -27,6 +27,20 @@ public struct LayerChoice: Sendable {
         throw ExplainError.argument("the model has no hidden layer before the explained output: give one (--set layer=NODE; `explain inspect` lists the nodes)")
     }
 
+    /// The input's forward pass keeping every value, for methods that rerun the network after the
+    /// layer (`Graph.forwardTail`): the layer's value id, the pass, the explained output and `A(x)`.
+    /// `instead` names the input-space method to use when the layer is the input itself.
+    func inputPass(_ input: Tensor, model: ExplainableModel, instead: String) throws -> (ValueID, Activations, Tensor, Tensor) {
+        try input.requireFinite("the input")
+        guard input.rank >= 1, input.shape[0] >= 1 else {
+            throw ExplainError.shape("input \(Shape.format(input.shape)) needs a batch dimension with at least one sample")
+        }
+        let v = try value(in: model, inputShape: input.shape)
+        guard !model.graph.inputs.contains(v) else { throw ExplainError.argument("the layer is the model's input: use \(instead)") }
+        let acts = try model.graph.forward([input], outputs: [model.output, v], retain: .all)
+        return (v, acts, try acts.value(model.output), try acts.value(v))
+    }
+
     /// The diagnostic naming a default choice.
     func note(_ v: ValueID, in model: ExplainableModel) -> [String] {
         name == nil ? ["layer: '\(model.graph.valueNames[v])'"] : []

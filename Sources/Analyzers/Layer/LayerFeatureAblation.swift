@@ -29,12 +29,8 @@ public struct LayerFeatureAblation: Analyzer {
     }
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
-        try input.requireFinite("the input")
+        let (v, acts, output, a) = try layer.inputPass(input, model: model, instead: "feature_ablation")
         let g = model.graph
-        let v = try layer.value(in: model, inputShape: input.shape)
-        guard !g.inputs.contains(v) else { throw ExplainError.argument("the layer is the model's input: use feature_ablation") }
-        let acts = try g.forward([input], outputs: [model.output, v], retain: .all)
-        let output = try acts.value(model.output), a = try acts.value(v)
         let (seed, picked) = try target.seed(for: output)
         let n = a.shape[0], size = a.count / n, outPer = output.count / n
         let layerShape = Array(a.shape.dropFirst())

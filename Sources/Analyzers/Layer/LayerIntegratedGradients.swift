@@ -29,19 +29,11 @@ public struct LayerIntegratedGradients: Analyzer {
     }
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
-        try input.requireFinite("the input")
-        guard input.rank >= 1, input.shape[0] >= 1 else {
-            throw ExplainError.shape("input \(Shape.format(input.shape)) needs a batch dimension with at least one sample")
-        }
-        let g = model.graph
-        let v = try layer.value(in: model, inputShape: input.shape)
-        guard !g.inputs.contains(v) else { throw ExplainError.argument("the layer is the model's input: use integrated_gradients") }
-        let acts = try g.forward([input], outputs: [model.output, v], retain: .all)
-        let output = try acts.value(model.output), a = try acts.value(v)
+        let (v, acts, output, a) = try layer.inputPass(input, model: model, instead: "integrated_gradients")
         let (seed, picked) = try target.seed(for: output)
+        let g = model.graph
         let a0 = try BatchChunks.predict(g, try baseline.batch(like: input), output: v)
         let n = input.shape[0], size = a.count / n
-        let layerShape = Array(a.shape.dropFirst())
         let difference = try a.minus(baseline: a0)
         let points = quadrature.alphas.count
         var total = [Double](repeating: 0, count: a.count)
@@ -52,17 +44,7 @@ public struct LayerIntegratedGradients: Analyzer {
             while done < points {
                 let m = min(BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: size), points - done)
                 let first = done
-                let replacement = Tensor(shape: [m] + layerShape) { p in
-                    a.withUnsafeBufferPointer { pa in a0.withUnsafeBufferPointer { pb in
-                        for c in 0..<m {
-                            let alpha = Float(quadrature.alphas[first + c])
-                            for i in 0..<size {
-                                let start = pb[b0 * size + i]
-                                p[c * size + i] = start + alpha * (pa[s * size + i] - start)
-                            }
-                        }
-                    } }
-                }
+                let replacement = try a.pathPoints(sample: s, baseline: a0, alphas: quadrature.alphas[first..<(first + m)])
                 var tail = try g.tailActivations(from: v, replacement: replacement, base: acts, sample: s, outputs: [model.output])
                 let (tailSeed, _) = try target.copies(ofSample: s, count: m, resolved: picked).seed(for: try tail.value(model.output))
                 let gradient = try bound.backward(&tail, seeds: [model.output: tailSeed], to: [v], checkFinite: false).inputs[0]

@@ -50,25 +50,12 @@ public struct LayerPathGradients: Analyzer {
         var layerShape: [Int] = []
         var total: [Double] = []
         for s in 0..<n {
-            let b0 = x0.shape[0] == 1 ? 0 : s
             var sum: [Double] = [], previous: [Float] = []
             var done = 0
             while done < points {
                 let m = min(BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per), points - done)
-                var shape = input.shape
-                shape[0] = m
                 let first = done
-                let copies = Tensor(shape: shape) { p in
-                    input.withUnsafeBufferPointer { px in x0.withUnsafeBufferPointer { pb in
-                        for c in 0..<m {
-                            let alpha = Float(quadrature.alphas[first + c])
-                            for i in 0..<per {
-                                let base = pb[b0 * per + i]
-                                p[c * per + i] = base + alpha * (px[s * per + i] - base)
-                            }
-                        }
-                    } }
-                }
+                let copies = try input.pathPoints(sample: s, baseline: x0, alphas: quadrature.alphas[first..<(first + m)])
                 let pass = try gradient.layerPass(copies, target: try target.copies(ofSample: s, count: m, resolved: picked), layer: v)
                 let size = pass.cotangent.count / m
                 if layerShape.isEmpty {

@@ -35,7 +35,7 @@ public struct LayerDeepLiftShap: Analyzer {
                 analyzer.baseline = .tensor(try set.samples.samples(start..<(start + m)))
                 let pass = try analyzer.layerPass(try Tensor.concatenateBatches([Tensor](repeating: sample, count: m)),
                                                   target: try target.copies(ofSample: s, count: m, resolved: picked), layer: v)
-                let reference = try pass.referenceActivation ?? Tensor(shape: pass.activation.shape)
+                let reference = pass.referenceActivation ?? Tensor(shape: pass.activation.shape)
                 let l = pass.cotangent.count / m
                 if total.isEmpty {
                     layerShape = Array(pass.cotangent.shape.dropFirst())
@@ -101,12 +101,7 @@ public struct LayerGradientShap: Analyzer {
                 shape[0] = m
                 let noisy = try Tensor(shape: shape, scalars: Array(draws.noisy[(start * per)..<((start + m) * per)]))
                 let points = Tensor(shape: shape) { p in
-                    set.samples.withUnsafeBufferPointer { pb in
-                        for c in 0..<m {
-                            let b = draws.baselines[start + c] * per, alpha = draws.alphas[start + c]
-                            for i in 0..<per { p[c * per + i] = pb[b + i] + alpha * (draws.noisy[(start + c) * per + i] - pb[b + i]) }
-                        }
-                    }
+                    for c in 0..<m { draws.point(start + c, baselines: set, into: UnsafeMutableBufferPointer(rebasing: p[(c * per)..<((c + 1) * per)])) }
                 }
                 let gradients = try gradient.layerPass(points, target: try target.copies(ofSample: s, count: m, resolved: picked), layer: v).cotangent
                 let noisyLayer = try BatchChunks.predict(model.graph, noisy, output: v)

@@ -46,24 +46,11 @@ public struct NeuronConductance: Analyzer {
         let points = quadrature.alphas.count
         var total = [Double](repeating: 0, count: input.count)
         for s in 0..<n {
-            let b0 = x0.shape[0] == 1 ? 0 : s
             var done = 0
             while done < points {
                 let m = min(BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per), points - done)
-                var shape = input.shape
-                shape[0] = m
                 let first = done
-                let copies = Tensor(shape: shape) { p in
-                    input.withUnsafeBufferPointer { px in x0.withUnsafeBufferPointer { pb in
-                        for c in 0..<m {
-                            let alpha = Float(quadrature.alphas[first + c])
-                            for i in 0..<per {
-                                let base = pb[b0 * per + i]
-                                p[c * per + i] = base + alpha * (px[s * per + i] - base)
-                            }
-                        }
-                    } }
-                }
+                let copies = try input.pathPoints(sample: s, baseline: x0, alphas: quadrature.alphas[first..<(first + m)])
                 let share = try gradient.layerPass(copies, target: try target.copies(ofSample: s, count: m, resolved: picked), layer: v).cotangent
                 let inner = try throughNeuron.analyze(copies, target: .index(neuron)).values
                 share.withUnsafeBufferPointer { sh in inner.withUnsafeBufferPointer { g in

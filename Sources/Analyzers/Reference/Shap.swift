@@ -35,10 +35,9 @@ public struct GradientShap: Analyzer {
         var total = [Double](repeating: 0, count: input.count), diagnostics: [String] = []
         for s in 0..<n {
             let draws = ShapDraws(sample: s, of: input, count: samples, baselines: set.count, stdev: stdev, using: &rng)
-            let (chosen, alphas, noisy) = (draws.baselines, draws.alphas, draws.noisy)
+            let (chosen, noisy) = (draws.baselines, draws.noisy)
             diagnostics += try gradient.analyzeCopies(of: s, in: input, count: samples, batchSize: batchSize, target: target, resolved: picked) { c, p in
-                let b = chosen[c] * per
-                for i in 0..<per { p[i] = set.samples.scalars[b + i] + alphas[c] * (noisy[c * per + i] - set.samples.scalars[b + i]) }
+                draws.point(c, baselines: set, into: p)
             } use: { c, g in
                 let b = chosen[c] * per
                 for i in 0..<per { total[s * per + i] += Double(g[i]) * Double(noisy[c * per + i] - set.samples.scalars[b + i]) }

@@ -65,12 +65,8 @@ public struct PixelFlipping: Sendable {
 
     /// Runs the perturbation on `input` ordered by `attribution` (input-shaped), explaining `target`.
     public func evaluate(model: ExplainableModel, input: Tensor, attribution: Tensor, target: Target) throws -> Result {
-        guard attribution.shape == input.shape else {
-            throw ExplainError.shape("pixel flipping needs an input-shaped attribution; got \(Shape.format(attribution.shape)) for the input \(Shape.format(input.shape)) (resize CAM maps first)")
-        }
-        try attribution.requireFinite("the attribution")
-        let scorer = Scorer(model: model, batchSize: batchSize)
-        let (_, seed, _) = try scorer.model.cleanPass(input, target: target)
+        let (scorer, seed) = try Scorer.checked("pixel flipping", model: model, input: input, attribution: attribution, target: target,
+                                                  batchSize: batchSize, hint: " (resize CAM maps first)")
         let x0 = try baseline.batch(like: input)
         let dims = Array(input.shape.dropFirst()), n = input.shape[0], per = input.count / n
         let units = regions(sampleShape: dims)

@@ -23,12 +23,8 @@ public struct Infidelity: Sendable {
 
     /// Per sample of `input`: the infidelity of `attribution` (input-shaped) for `target`.
     public func evaluate(model: ExplainableModel, input: Tensor, attribution: Tensor, target: Target, batchSize: Int = 64) throws -> [Double] {
-        guard attribution.shape == input.shape else {
-            throw ExplainError.shape("infidelity needs an input-shaped attribution; got \(Shape.format(attribution.shape)) for \(Shape.format(input.shape))")
-        }
-        try attribution.requireFinite("the attribution")
-        let scorer = Scorer(model: model, batchSize: batchSize)
-        let (_, seedTensor, _) = try scorer.model.cleanPass(input, target: target)
+        let (scorer, seedTensor) = try Scorer.checked("infidelity", model: model, input: input, attribution: attribution, target: target,
+                                                  batchSize: batchSize)
         let n = input.shape[0], per = input.count / n
         var rng = SeededGenerator(seed: seed)
         var result = [Double]()

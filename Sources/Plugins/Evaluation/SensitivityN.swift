@@ -52,12 +52,8 @@ public struct SensitivityN: Sendable {
 
     /// Evaluates `attribution` (input-shaped) on `input` for `target`.
     public func evaluate(model: ExplainableModel, input: Tensor, attribution: Tensor, target: Target) throws -> Result {
-        guard attribution.shape == input.shape else {
-            throw ExplainError.shape("sensitivity-n needs an input-shaped attribution; got \(Shape.format(attribution.shape)) for \(Shape.format(input.shape))")
-        }
-        try attribution.requireFinite("the attribution")
-        let scorer = Scorer(model: model, batchSize: batchSize)
-        let (_, seedTensor, _) = try scorer.model.cleanPass(input, target: target)
+        let (scorer, seedTensor) = try Scorer.checked("sensitivity-n", model: model, input: input, attribution: attribution, target: target,
+                                                  batchSize: batchSize)
         let x0 = try baseline.batch(like: input)
         let dims = Array(input.shape.dropFirst()), n = input.shape[0], per = input.count / n
         let units = PixelFlipping.regions(sampleShape: dims, side: region)

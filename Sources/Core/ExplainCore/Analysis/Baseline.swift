@@ -100,3 +100,29 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// The points `x0 + α (x − x0)` on the straight path from the baseline to sample `s` of this
+    /// batch, one per α, as a batch (`x0`: a batch of 1 or of this batch's size). Integrated
+    /// Gradients' path, in the input's or in a layer's space.
+    public func pathPoints(sample s: Int, baseline x0: Tensor, alphas: ArraySlice<Double>) throws -> Tensor {
+        let n = Swift.max(shape.first ?? 1, 1), per = count / n
+        guard (0..<n).contains(s), x0.count == per || x0.count == count else {
+            throw ExplainError.shape("baseline \(Shape.format(x0.shape)) does not fit sample \(s) of \(Shape.format(shape))")
+        }
+        let b0 = x0.count == per ? 0 : s
+        var pointsShape = shape
+        pointsShape[0] = alphas.count
+        return Tensor(shape: pointsShape) { p in
+            withUnsafeBufferPointer { px in x0.withUnsafeBufferPointer { pb in
+                for (c, alpha) in alphas.enumerated() {
+                    let a = Float(alpha)
+                    for i in 0..<per {
+                        let base = pb[b0 * per + i]
+                        p[c * per + i] = base + a * (px[s * per + i] - base)
+                    }
+                }
+            } }
+        }
+    }
+}

@@ -63,4 +63,13 @@ public struct ShapDraws: Sendable {
         }
         self.noisy = noisy
     }
+
+    /// Writes copy `c`'s evaluation point `x0 + α (x + ε − x0)` (its baseline from `set`) into `p`
+    /// (one sample's size).
+    public func point(_ c: Int, baselines set: BaselineSet, into p: UnsafeMutableBufferPointer<Float>) {
+        let per = p.count, b = baselines[c] * per, alpha = alphas[c]
+        set.samples.withUnsafeBufferPointer { pb in
+            for i in 0..<per { p[i] = pb[b + i] + alpha * (noisy[c * per + i] - pb[b + i]) }
+        }
+    }
 }
