@@ -33,6 +33,29 @@ import Testing
         #expect(try registry.rule("epsilon_positive").make([0.5]).description == "epsilon_positive(0.5)")
     }
 
+    /// Docs/HowTo/WriteAnAnalyzer.md: an analyzer from a separate module, registered, made by id
+    /// (with the registry's option checks), equal to its definition; bad input is a named error.
+    @Test func pluginAnalyzerWorksById() throws {
+        var registry = Registry()
+        for p in defaultPlugins() + [ExampleAnalyzerPlugin.self] { try p.register(into: &registry) }
+        let dir = TestPaths.reference + "/digits-cnn"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        let a = try registry.makeAnalyzer("example.saliency_max", model: model).analyze(x, target: .max)
+        let g = try registry.makeAnalyzer("gradient", model: model).analyze(x, target: .max).values
+        #expect(a.values.shape == [4, 1, 16, 16] && a.delta == nil)
+        // One input channel: the map is |gradient|.
+        #expect(a.values.scalars == g.scalars.map(abs))
+        #expect(throws: ExplainError.self) { try registry.makeAnalyzer("example.saliency_max", model: model, options: Options(["steps": "3"])) }
+        let mlp = try ONNXImporter.load(path: TestPaths.reference + "/cancer-mlp/model.onnx")
+        let wrong = #expect(throws: ExplainError.self) {
+            try registry.makeAnalyzer("example.saliency_max", model: ExplainableModel(graph: mlp.graph, output: mlp.logits))
+                .analyze(try Numpy.readTensor(path: TestPaths.reference + "/cancer-mlp/input.npy"), target: .max)
+        }
+        #expect(wrong?.message.contains("(N, C, H, W)") == true)
+    }
+
     /// The HowTo's reference-reading rule, bound by a user preset with a baseline, gives DeepLIFT's
     /// numbers (they differ only where an input equals its reference exactly).
     @Test func aRuleReadingTheReferencePass() throws {
