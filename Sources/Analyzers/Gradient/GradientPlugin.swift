@@ -1,7 +1,8 @@
 import ExplainCore
 
 /// Registers the gradient family: `gradient`, `saliency`, `input_t_gradient`, `smoothgrad`,
-/// `smoothgrad.squared`, `vargrad` (and Captum's names `input_x_gradient`, `noise_tunnel`).
+/// `smoothgrad.squared`, `vargrad`, `beta_smooth` (and Captum's names `input_x_gradient`,
+/// `noise_tunnel`), and the evaluation controls `random` and `input`.
 public enum GradientPlugin: Plugin {
     static let noiseParameters = [
         Parameter("base", default: "gradient", "id of the analyzer applied to each noisy copy (any input-shaped analyzer; other --set values go to it)"),
@@ -53,6 +54,33 @@ public enum GradientPlugin: Plugin {
                     batchSize: try options.int("batch_size", default: min(samples, 8), range: 1...100_000))
             })
         }
+
+        try registry.register(AnalyzerEntry(
+            id: "beta_smooth", family: "gradient",
+            summary: "Gradient with every Relu's derivative replaced by the softplus derivative σ(βz) (a smooth surrogate)",
+            formula: "R = ∂f_t/∂x with d relu(z)/dz := σ(β z) = 1 / (1 + e^(−βz)); → the gradient as β → ∞",
+            reference: "Dombrowski et al. 2019 (β-smoothing); zennit BetaSmooth composite",
+            parameters: [Parameter("beta", default: "10", "softplus sharpness β (zennit beta_smooth)")]
+        ) { model, options, _ in
+            let rule = try BetaSmoothRule(beta: Float(try options.double("beta", default: 10, range: 1e-6...1e6)))
+            return try BackpropAnalyzer(id: "beta_smooth", model: model, preset: Preset("beta_smooth") { when(.kind(.relu), use: rule) })
+        })
+        try registry.register(RuleEntry(id: "beta_smooth", summary: "Relu: R · σ(βz), the softplus derivative", arguments: ["beta"]) { a in
+            try BetaSmoothRule(beta: Float(a.first ?? 10))
+        })
+
+        try registry.register(AnalyzerEntry(
+            id: "random", family: "control", summary: "Control: standard normal noise shaped like the input (seeded), independent of the model",
+            formula: "R ~ N(0, stddev²) per element", reference: "iNNvestigate Random (a baseline for evaluations)",
+            parameters: [Parameter("stddev", default: "1", "standard deviation"), Parameter("seed", default: "0", "random seed (same seed, same result)")]
+        ) { model, options, _ in
+            try ControlAnalyzer(kind: .random, model: model, stddev: Float(try options.double("stddev", default: 1, range: 1e-30...1e30)),
+                                seed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)))
+        })
+        try registry.register(AnalyzerEntry(
+            id: "input", family: "control", summary: "Control: the input itself", formula: "R = x",
+            reference: "iNNvestigate Input (a baseline for evaluations)"
+        ) { model, _, _ in try ControlAnalyzer(kind: .input, model: model) })
 
         try registry.register(CaseTranslator(method: "Gradient") { _ in ("gradient", Options()) })
         try registry.register(CaseTranslator(method: "NeuronGradient") { _ in ("gradient", Options()) })   // an inner neuron

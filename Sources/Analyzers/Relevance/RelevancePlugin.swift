@@ -194,5 +194,8 @@ public enum RelevancePlugin: Plugin {
             let eps = c.params["epsilon"]?.number ?? 1e-6
             return ("lrp", Options(["rules": "first=zbox:\(low),\(high);affine=epsilon:\(eps)"]))
         })
+        // zennit's ExcitationBackprop composite (z⁺ on every Conv/Dense, norm on sums and average
+        // pooling) is lrp.z_plus in this algebra (see Docs/Methods/lrp.z_plus.md).
+        try registry.register(alias: "excitation_backprop", for: "lrp.z_plus")
     }
 }
