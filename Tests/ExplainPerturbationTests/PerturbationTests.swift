@@ -56,6 +56,36 @@ import Testing
         for i in 0..<12 { #expect(abs(occlusion.values.scalars[i] - w.scalars[6 + i % 6] * (x.scalars[i] - x0)) < 1e-5) }
     }
 
+    /// Feature permutation on a linear model: with two samples the only permutation that moves one
+    /// is the swap (as in Captum), so R_i = w_t,i (x_s,i − x_other,i), summed over a group; larger
+    /// batches draw a non-identity permutation per group (seeded).
+    @Test func featurePermutation() throws {
+        let (model, w) = try Self.linear(seed: 4)
+        var rng = TestRandom(seed: 5)
+        let x = rng.tensor([2, 6])
+        let groups = try Tensor(shape: [6], scalars: [0, 1, 1, 2, 3, 3])
+        let a = try make("feature_permutation", model, ["groups": "file:g.npy"], tensors: ["groups": groups]).analyze(x, target: .indices([1, 2]))
+        for (s, t) in [1, 2].enumerated() {
+            let c = (0..<6).map { Double(w.scalars[t * 6 + $0]) * Double(x.scalars[s * 6 + $0] - x.scalars[(1 - s) * 6 + $0]) }
+            let perGroup = [c[0], c[1] + c[2], c[3], c[4] + c[5]]
+            for i in 0..<6 { #expect(abs(Double(a.values.scalars[s * 6 + i]) - perGroup[Int(groups.scalars[i])]) < 1e-5) }
+        }
+        let four = rng.tensor([4, 6])
+        let p = try make("feature_permutation", model, ["seed": "3"])
+        let first = try p.analyze(four, target: .index(0)), again = try p.analyze(four, target: .index(0))
+        #expect(first.values == again.values)
+        // Each feature of each sample took the value of some other sample (or kept it where that equals).
+        for s in 0..<4 {
+            for i in 0..<6 {
+                let options = (0..<4).filter { $0 != s }.map { Double(w.scalars[i]) * Double(four.scalars[s * 6 + i] - four.scalars[$0 * 6 + i]) }
+                let value = Double(first.values.scalars[s * 6 + i])
+                #expect(options.contains { abs($0 - value) < 1e-5 } || abs(value) < 1e-6)
+            }
+        }
+        let alone = #expect(throws: ExplainError.self) { try make("feature_permutation", model).analyze(try x.sample(0), target: .index(0)) }
+        #expect(alone?.message.contains("at least 2") == true)
+    }
+
     /// Occlusion's window positions: corners 0, s, 2s, … with ⌈(D − w)/s⌉ + 1 positions, the last one
     /// clipped at the border; an element's value is the mean over the windows containing it.
     @Test func occlusionWindowsAndAveraging() throws {

@@ -2,32 +2,64 @@ import ExplainCore
 
 /// Feature ablation: each group in turn takes the baseline's values, and every element of the
 /// group receives the drop of the target output, `d_g = f_t(x) − f_t(x with group g := x0)`
-/// (not divided by the group size; Captum `FeatureAblation`).
+/// (not divided by the group size; Captum `FeatureAblation`). With `.permutation` the group takes
+/// instead the values of another sample of the batch, by a random permutation of the batch drawn
+/// per group that moves at least one sample (Captum `FeaturePermutation`: a batch-level importance
+/// for tabular data; the groups must be the same for every sample).
 public struct FeatureAblation: Analyzer {
+    /// Where an ablated group's values come from.
+    public enum Replacement: Sendable, Equatable {
+        case baseline
+        /// Another sample of the batch (seeded permutations; batches of at least 2).
+        case permutation(seed: UInt64)
+    }
+
     public let id: String
     public let perturbation: GroupPerturbation
+    public let replacement: Replacement
 
     /// `groups` defaults to every element its own group (as Captum).
-    public init(id: String = "feature_ablation", model: ExplainableModel, baseline: Baseline = .zero, batchSize: Int = 64,
-                groups: @escaping @Sendable (Tensor) throws -> FeatureGroups = { FeatureGroups(elementsOf: $0) }) {
+    public init(id: String = "feature_ablation", model: ExplainableModel, baseline: Baseline = .zero, replacement: Replacement = .baseline,
+                batchSize: Int = 64, groups: @escaping @Sendable (Tensor) throws -> FeatureGroups = { FeatureGroups(elementsOf: $0) }) {
         self.id = id
         self.perturbation = GroupPerturbation(model: model, baseline: baseline, batchSize: batchSize, groups: groups)
+        self.replacement = replacement
     }
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
         let setup = try perturbation.start(input, target: target)
         let n = input.shape[0], per = input.count / n
+        // The sample each group of each sample takes its values from (permutation only).
+        var source: [[Int]] = []
+        if case .permutation(let seed) = replacement {
+            guard n >= 2 else { throw ExplainError.argument("\(id) permutes features across the batch: give at least 2 samples") }
+            guard setup.groups.index.allSatisfy({ $0 == setup.groups.index[0] }) else {
+                throw ExplainError.argument("\(id) needs the same feature groups for every sample (a shared groups file or grid, not per-image superpixels)")
+            }
+            var rng = SeededGenerator(seed: seed)
+            source = (0..<setup.groups.count[0]).map { _ in
+                var perm = Array(0..<n)
+                repeat { perm.shuffle(using: &rng) } while perm == Array(0..<n)
+                return perm
+            }
+        }
         var values = [[Double]]()
         for s in 0..<n {
             let m = setup.groups.count[s], b0 = setup.baseline.shape[0] == 1 ? 0 : s
             var members = [[Int]](repeating: [], count: m)
             for (i, g) in setup.groups.index[s].enumerated() { members[g].append(i) }
-            // Copy 0: the input (f_t(x)); copy 1 + j: group j at the baseline.
+            // Copy 0: the input (f_t(x)); copy 1 + j: group j replaced.
             let f = try input.withUnsafeBufferPointer { px in
                 try setup.baseline.withUnsafeBufferPointer { pb in
                     try perturbation.scorer.scores(count: m + 1, sampleShape: Array(input.shape.dropFirst()), seed: setup.seed, sample: s) { j, out in
                         for i in 0..<per { out[i] = px[s * per + i] }
-                        if j > 0 { for i in members[j - 1] { out[i] = pb[b0 * per + i] } }
+                        guard j > 0 else { return }
+                        if source.isEmpty {
+                            for i in members[j - 1] { out[i] = pb[b0 * per + i] }
+                        } else {
+                            let other = source[j - 1][s]
+                            for i in members[j - 1] { out[i] = px[other * per + i] }
+                        }
                     }
                 }
             }

@@ -1,6 +1,6 @@
 import ExplainCore
 
-/// Registers the model-agnostic family: `occlusion`, `feature_ablation`, `shapley_values`,
+/// Registers the model-agnostic family: `occlusion`, `feature_ablation`, `feature_permutation`, `shapley_values`,
 /// `shapley_sampling`, `kernel_shap`, `lime`, `rise`.
 public enum PerturbationPlugin: Plugin {
     static let family = "model-agnostic"
@@ -58,6 +58,17 @@ public enum PerturbationPlugin: Plugin {
         ) { model, o, _ in
             FeatureAblation(model: model, baseline: try Baseline.from(o), batchSize: try batchSize(o),
                             groups: try grouping(o) { FeatureGroups(elementsOf: $0) })
+        })
+        try registry.register(AnalyzerEntry(
+            id: "feature_permutation", family: family,
+            summary: "Feature permutation: drop of the target output when each group takes another sample's values (the batch permuted)",
+            formula: "R_i = f_t(x_s) − f_t(x_s with group(i) := x_π(s)), π a random permutation of the batch per group (not the identity)",
+            reference: "Breiman 2001 (permutation importance); Captum FeaturePermutation",
+            parameters: [groups, grid("(every element its own group)"), seed, batch]
+        ) { model, o, _ in
+            FeatureAblation(id: "feature_permutation", model: model,
+                            replacement: .permutation(seed: UInt64(try o.int("seed", default: 0, range: 0...Int.max))),
+                            batchSize: try batchSize(o), groups: try grouping(o) { FeatureGroups(elementsOf: $0) })
         })
         try registry.register(AnalyzerEntry(
             id: "shapley_values", family: family, summary: "Exact Shapley values of feature groups (all 2^M coalitions)",
