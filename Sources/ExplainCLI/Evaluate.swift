@@ -18,6 +18,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Pixel flipping: share of the regions replaced by the last step.") var fraction: Double = 1
     @Option(help: "Pixel flipping, sensitivity-n: value of replaced regions (number, one per channel, or file:B.npy).") var baseline: String = "0"
     @Option(help: "Randomisation: cascading or independent.") var mode: String = "cascading"
+    @Option(name: .customLong("hog-cell"), help: "Randomisation: HOG cell side in pixels (9 orientations, 3 × 3-cell blocks; maps need 3 cells per side).") var hogCell: Int = 8
     @Option(help: "Randomisation, infidelity, sensitivity, sensitivity-n: random seed.") var seed: Int = 0
     @Option(help: "Sensitivity-n: random subsets per size.") var subsets: Int = 100
     @Option(help: "Sensitivity-n: comma-separated subset sizes in regions (default: 8 sizes from 1 to 80 % of the regions, log-spaced).") var sizes: String?
@@ -74,23 +75,25 @@ struct Evaluate: ParsableCommand {
                 guard let mode = ModelRandomisation.Mode(rawValue: mode) else {
                     throw ExplainError(.invalidArgument, "--mode \(self.mode): use cascading or independent")
                 }
-                let check = ModelRandomisation(mode: mode, seed: UInt64(max(0, seed)))
+                let check = try ModelRandomisation(mode: mode, seed: UInt64(max(0, seed)), hog: try HOG(cell: hogCell))
                 let (_, steps) = try check.run(model: explainable, input: x, target: selection) {
                     try registry.makeAnalyzer(method, model: $0, options: options)
                 }
                 try report(["mode": mode.rawValue, "steps": steps.map { step -> [String: Any] in
                     var entry: [String: Any] = ["layer": step.layer, "spearman": step.spearman, "spearman_abs": step.spearmanAbsolute]
                     if let ssim = step.ssim { entry["ssim"] = ssim }
+                    if let hog = step.hog { entry["hog"] = hog }
                     return entry
                 }]) {
                     let width = max(20, steps.map(\.layer.count).max() ?? 0)
-                    print("\(method): model randomisation (\(mode.rawValue)), similarity to the original explanation (Spearman: signed and of |value|; SSIM of the scaled maps), mean over samples")
+                    print("\(method): model randomisation (\(mode.rawValue)), similarity to the original explanation (Spearman: signed and of |value|; SSIM and HOG correlation of the scaled maps), mean over samples")
                     func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(max(v.count, 1)) }
-                    print("layer".padding(toLength: width, withPad: " ", startingAt: 0) + "  signed   |value|  SSIM")
+                    print("layer".padding(toLength: width, withPad: " ", startingAt: 0) + "  signed   |value|  SSIM     HOG")
                     for step in steps {
                         let ssim = step.ssim.map { String(format: "  %6.3f", mean($0)) } ?? "       —"
+                        let hog = step.hog.map { String(format: "   %6.3f", mean($0)) } ?? "        —"
                         print(step.layer.padding(toLength: width, withPad: " ", startingAt: 0)
-                              + String(format: "  %6.3f   %6.3f", mean(step.spearman), mean(step.spearmanAbsolute)) + ssim)
+                              + String(format: "  %6.3f   %6.3f", mean(step.spearman), mean(step.spearmanAbsolute)) + ssim + hog)
                     }
                     print("(a method that explains the model should lose its correlation as layers are randomised)")
                 }

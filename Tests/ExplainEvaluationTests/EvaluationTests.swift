@@ -163,6 +163,28 @@ import Testing
         #expect(throws: ExplainError.self) { try SensitivityN(sizes: [17]).evaluate(model: model, input: x, attribution: ixg, target: .index(0)) }
     }
 
+    /// HOG features equal scikit-image's (`Tools/make_hog_fixture.py`: default and small cells, a
+    /// flat region, ties in the orientations); a map's HOG correlation with itself is 1; maps smaller
+    /// than a block have none.
+    @Test func hogMatchesScikitImage() throws {
+        let archive = try NumpyArchive.read(path: TestPaths.arrays + "/hog_cases.npz")
+        for k in 0..<4 {
+            guard case .float64(let map)? = archive["map\(k)"]?.elements, case .float64(let expected)? = archive["hog\(k)"]?.elements,
+                  let p = try archive["params\(k)"]?.integers(), p.count == 5 else { Issue.record("case \(k) missing"); continue }
+            let hog = try HOG(orientations: p[2], cell: p[3], block: p[4])
+            let mine = try #require(hog.features(map, height: p[0], width: p[1]))
+            #expect(mine.count == expected.count)
+            // skimage accumulates its cell histograms in float32 (differences ≈ 1e-8 of values ≤ 1).
+            let worst = zip(mine, expected).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst < 1e-6, "case \(k): max |Δ| \(worst)")
+        }
+        var rng = TestRandom(seed: 9)
+        let maps = rng.tensor([2, 1, 24, 24])
+        #expect(try Similarity.hogPerSample(maps, maps, hog: HOG())?.allSatisfy { abs($0 - 1) < 1e-12 } == true)
+        #expect(try Similarity.hogPerSample(rng.tensor([1, 1, 16, 16]), rng.tensor([1, 1, 16, 16]), hog: HOG()) == nil)
+        #expect(throws: ExplainError.self) { try HOG(cell: 0) }
+    }
+
     @Test func badArgumentsAreNamedErrors() throws {
         let (model, _) = try Self.linearImage(seed: 1)
         #expect(throws: ExplainError.self) { try PixelFlipping(steps: 0) }

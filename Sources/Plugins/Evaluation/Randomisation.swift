@@ -3,7 +3,8 @@ import ExplainCore
 /// The model-parameter randomisation test (Adebayo et al. 2018, "Sanity Checks for Saliency
 /// Maps"): the weights of the Conv/Dense layers are replaced by random ones — cascading from the
 /// output towards the input, or one layer at a time — and each randomised model's explanation is
-/// compared with the original one by Spearman rank correlation (signed and of absolute values).
+/// compared with the original one by Spearman rank correlation (signed and of absolute values), and
+/// for images by SSIM and the correlation of HOG features of the scaled maps.
 /// An explanation that stays similar when the model it explains is destroyed fails the check.
 public struct ModelRandomisation: Sendable {
     /// Which layers are randomised at each step.
@@ -16,10 +17,13 @@ public struct ModelRandomisation: Sendable {
 
     public let mode: Mode
     public let seed: UInt64
+    /// The HOG features compared (scikit-image's defaults: 9 orientations, 8 × 8 cells, 3 × 3 blocks).
+    public let hog: HOG
 
-    public init(mode: Mode = .cascading, seed: UInt64 = 0) {
+    public init(mode: Mode = .cascading, seed: UInt64 = 0, hog: HOG? = nil) throws {
         self.mode = mode
         self.seed = seed
+        self.hog = try hog ?? HOG()
     }
 
     /// One step: the layer randomised last, and per sample the two rank correlations and, for
@@ -29,6 +33,8 @@ public struct ModelRandomisation: Sendable {
         public var spearman: [Double]
         public var spearmanAbsolute: [Double]
         public var ssim: [Double]?
+        /// Pearson correlation of the HOG features of the scaled maps (nil for maps smaller than a HOG block).
+        public var hog: [Double]?
     }
 
     /// The randomised steps, output side first. `make` builds the explanation method for a model
@@ -54,7 +60,8 @@ public struct ModelRandomisation: Sendable {
             }
             steps.append(Step(layer: g.nodes[index].name, spearman: Self.perSample(original.values, a.values, absolute: false),
                               spearmanAbsolute: Self.perSample(original.values, a.values, absolute: true),
-                              ssim: Similarity.ssimPerSample(original.values, a.values)))
+                              ssim: Similarity.ssimPerSample(original.values, a.values),
+                              hog: Similarity.hogPerSample(original.values, a.values, hog: hog)))
         }
         return (original, steps)
     }
@@ -142,18 +149,23 @@ public enum Similarity {
     /// [0, 1] (as Adebayo et al. compare normalised maps); nil for other ranks or small maps.
     public static func ssimPerSample(_ a: Tensor, _ b: Tensor) -> [Double]? {
         guard a.rank == 4, a.shape == b.shape else { return nil }
-        let (n, c, h, w) = (a.shape[0], a.shape[1], a.shape[2], a.shape[3])
-        func map(_ t: Tensor, _ s: Int) -> [Double] {
-            var m = [Double](repeating: 0, count: h * w)
-            for ch in 0..<c { for i in 0..<(h * w) { m[i] += Double(t.scalars[(s * c + ch) * h * w + i]) } }
-            let lo = m.min() ?? 0, hi = m.max() ?? 0
-            return m.map { hi > lo ? ($0 - lo) / (hi - lo) : 0 }
-        }
         var out = [Double]()
-        for s in 0..<n {
-            guard let v = ssim(map(a, s), map(b, s), height: h, width: w) else { return nil }
+        for s in 0..<a.shape[0] {
+            guard let v = ssim(scaledMap(a, sample: s), scaledMap(b, sample: s), height: a.shape[2], width: a.shape[3]) else { return nil }
             out.append(v)
         }
         return out
+    }
+
+    /// Sample `s` of an (N, C, H, W) attribution summed over the channels and min-max scaled to [0, 1]
+    /// (a constant map becomes 0).
+    public static func scaledMap(_ t: Tensor, sample s: Int) -> [Double] {
+        let (c, hw) = (t.shape[1], t.shape[2] * t.shape[3])
+        var m = [Double](repeating: 0, count: hw)
+        t.withUnsafeBufferPointer { p in
+            for ch in 0..<c { for i in 0..<hw { m[i] += Double(p[(s * c + ch) * hw + i]) } }
+        }
+        let lo = m.min() ?? 0, hi = m.max() ?? 0
+        return m.map { hi > lo ? ($0 - lo) / (hi - lo) : 0 }
     }
 }
