@@ -185,6 +185,12 @@ import Testing
         let outside = #expect(throws: ExplainError.self) { try analyze("neuron_conductance", f.model, f.input, ["layer": "/conv3/Conv", "neuron": "1024"]) }
         #expect(outside?.message.contains("1024 values") == true)
         #expect(throws: ExplainError.self) { try analyze("layer_feature_ablation", f.model, f.input, ["per": "pixel"]) }
+        // A layer after the explained node.
+        let inner = try f.model.explaining(node: "/relu3/Relu")
+        for id in ["layer_integrated_gradients", "layer_feature_ablation", "layer_conductance", "layer_deeplift"] {
+            let after = #expect(throws: ExplainError.self) { try analyze(id, inner, f.input, ["layer": "/fc1/Gemm"]) }
+            #expect(after?.message.contains("does not depend") == true, "\(id)")
+        }
     }
 
     func relativeL2(_ a: Tensor, _ b: Tensor) -> Double {

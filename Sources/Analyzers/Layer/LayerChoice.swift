@@ -22,7 +22,13 @@ public struct LayerChoice: Sendable {
 
     /// The layer's value for inputs of this shape.
     public func value(in model: ExplainableModel, inputShape: [Int]) throws -> ValueID {
-        if let name { return try model.graph.value(named: name) }
+        if let name {
+            let g = model.graph, v = try g.value(named: name)
+            guard g.inputs.contains(v) || g.nodesNeeded(for: [model.output]).contains(where: { g.nodes[$0].output == v }) else {
+                throw ExplainError.argument("the explained output '\(g.valueNames[model.output])' does not depend on layer '\(name)': choose a layer before it")
+            }
+            return v
+        }
         if let v = try model.lastHiddenLayer(inputShape: inputShape) { return v }
         throw ExplainError.argument("the model has no hidden layer before the explained output: give one (--set layer=NODE; `explain inspect` lists the nodes)")
     }
