@@ -20,6 +20,7 @@ import numpy as np
 import onnx
 import onnx2torch
 import torch
+from captum.attr import LRP
 from captum.attr import (InternalInfluence, LayerActivation, LayerConductance, LayerDeepLift, LayerDeepLiftShap,
                          LayerFeatureAblation, LayerGradientXActivation, LayerIntegratedGradients, LayerLRP,
                          NeuronConductance, NeuronDeconvolution, NeuronDeepLift, NeuronGradient, NeuronGuidedBackprop,
@@ -178,6 +179,21 @@ def main():
                     "diagnostics": diagnostics,
                 })
                 print(f"{model_id} {case_id}: shape {ref.shape}, f32 vs f64 rel {diagnostics['float32_vs_float64']['rel_l2_max']:.2e}")
+        if model_id == "cancer-mlp":
+            # Captum's LRP (input attribution) with its default rules; it cannot run on the image
+            # models (no rule for Flatten), so the MLP only.
+            results = {dtype: LRP(net).attribute(x32.to(dtype), target=targets).detach().numpy() for dtype, (net, _) in nets.items()}
+            ref, low = results[torch.float64], results[torch.float32]
+            tolerance, diagnostics = precision(low, ref)
+            np.save(os.path.join(dst, "lrp_captum_default.npy"), ref.astype(np.float32))
+            cases.append({
+                "id": "lrp_captum_default", "family": "lrp", "method": "LRP", "peer": "captum 0.9.0 (model via onnx2torch)",
+                "params": {"rule": "EpsilonRule", "epsilon": 1e-9}, "output": "lrp_captum_default.npy", "output_shape": list(ref.shape),
+                "start_relevance": "the target logit", "tolerance": tolerance,
+                "notes": "Captum LRP with its default rules: EpsilonRule (epsilon 1e-9) at every Linear layer, ReLU passed through.",
+                "diagnostics": diagnostics,
+            })
+            print(f"{model_id} lrp_captum_default: shape {ref.shape}")
         for node, neuron in NEURONS.get(model_id, []):
             short = node.strip("/").replace("/", "_").lower()
             for suffix, cls, ctor, attr, notes in neuron_cases():

@@ -22,7 +22,7 @@ import Testing
         for r in summary.results {
             guard case .passed = r.outcome else { Issue.record("\(r.model)/\(r.id): \(r.outcome)"); continue }
         }
-        #expect(summary.passed == 83 && summary.failed == 0 && summary.skipped.isEmpty)
+        #expect(summary.passed == 84 && summary.failed == 0 && summary.skipped.isEmpty)
         #expect(summary.results.filter { $0.id.hasPrefix("neuron_") }.count == 24)
     }
 

@@ -197,5 +197,10 @@ public enum RelevancePlugin: Plugin {
         // zennit's ExcitationBackprop composite (z⁺ on every Conv/Dense, norm on sums and average
         // pooling) is lrp.z_plus in this algebra (see Docs/Methods/lrp.z_plus.md).
         try registry.register(alias: "excitation_backprop", for: "lrp.z_plus")
+        // Captum's LRP with its default rules (ε = 1e-9 at every Linear/Conv) is lrp.epsilon with that ε.
+        try registry.register(CaseTranslator(method: "LRP") { c in
+            guard c.params["rule"]?.string == "EpsilonRule" else { return nil }
+            return ("lrp.epsilon", Options(["epsilon": "\(c.params["epsilon"]?.number ?? 1e-9)"]))
+        })
     }
 }
