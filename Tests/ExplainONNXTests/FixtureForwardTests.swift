@@ -41,7 +41,7 @@ import Testing
     static let modelNames = TestPaths.folders(in: TestPaths.models)
 
     @Test func allPatternsArePresent() {
-        for name in ["vgg", "resnet", "mobilenetv2", "densenet", "squeezenet", "efficientnet", "misc-ops", "tf2onnx-style"] {
+        for name in ["vgg", "resnet", "mobilenetv2", "densenet", "squeezenet", "efficientnet", "misc-ops", "tf2onnx-style", "activations"] {
             #expect(Self.modelNames.contains(name), "missing test model \(name)")
         }
     }
@@ -58,6 +58,19 @@ import Testing
         let scale = Double(expected.scalars.map { abs($0) }.max() ?? 1)
         let atol = 1e-5 * max(1.0, scale)
         #expect(d.relL2 <= 1e-5 && d.maxAbs <= atol, "\(name): \(d)")
+    }
+
+    /// The activations model (HardSwish, Elu, Selu, Softplus, GELU as Erf, HardSigmoid, LeakyRelu):
+    /// the input gradient of the arg-max logit equals PyTorch's (`Tools/make_activation_model.py`).
+    @Test func activationGradientsMatchPyTorch() throws {
+        let dir = TestPaths.models + "/activations"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        let analyzer = try BackpropAnalyzer(id: "gradient", model: ExplainableModel(graph: imported.graph, output: imported.logits))
+        let g = try analyzer.analyze(x, target: .max).values
+        let expected = try Numpy.readTensor(path: dir + "/gradient.npy")
+        let d = Deviation(g, expected)
+        #expect(d.relL2 < 1e-5, "\(d)")
     }
 
     @Test func batchSizeIsDynamic() throws {

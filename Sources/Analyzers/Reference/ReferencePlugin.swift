@@ -4,11 +4,15 @@ import ExplainCore
 /// `deeplift_shap` (analyzers, the
 /// `rescale`, `reveal_cancel`, `through` and `deeplift_maxpool` rules, the `deeplift` presets).
 public enum ReferencePlugin: Plugin {
-    /// Captum's DeepLIFT: Rescale at every Relu, Sigmoid and Tanh; other layers use their gradient
+    /// The activations Captum's DeepLIFT treats with its multiplier rule (Relu, LeakyRelu, Elu,
+    /// Sigmoid, Tanh, Softplus); others (HardSwish, Erf, Clip, …) use their gradient, as there.
+    public static let rescaled: Matcher = .kind(.relu) || .kind(.leakyRelu) || .kind(.elu) || .kind(.sigmoid) || .kind(.tanh) || .kind(.softplus)
+
+    /// Captum's DeepLIFT: Rescale at every activation of `rescaled`; other layers use their gradient
     /// (MaxPool too, as in Captum when a MaxPool consumes a Relu's output).
     public static func deepLiftPreset(eps: Float = 1e-10, maxPoolRule: Bool = false) throws -> Preset {
         let rescale = try RescaleRule(eps: eps)
-        var entries = [Preset.Entry(.kind(.relu) || .kind(.sigmoid) || .kind(.tanh), rescale)]
+        var entries = [Preset.Entry(rescaled, rescale)]
         if maxPoolRule { entries.append(Preset.Entry(.kind(.maxPool), try DeepLiftMaxPoolRule(eps: eps))) }
         return Preset(maxPoolRule ? "deeplift.maxpool_rule" : "deeplift", entries: entries)
     }
@@ -51,7 +55,7 @@ public enum ReferencePlugin: Plugin {
         try registry.register(AnalyzerEntry(
             id: "deeplift", family: "reference",
             summary: "DeepLIFT (Rescale): differences to a baseline propagated with multipliers Δy/Δz at nonlinearities",
-            formula: "R = (x − x0) ⊙ m, m = modified gradient with m = (f(z) − f(z0))/(z − z0) at Relu/Sigmoid/Tanh "
+            formula: "R = (x − x0) ⊙ m, m = modified gradient with m = (f(z) − f(z0))/(z − z0) at Relu/LeakyRelu/Elu/Sigmoid/Tanh/Softplus "
                 + "(f′(z) where |z − z0| < eps); completeness: Σ R = f_t(x) − f_t(x0)",
             reference: "Shrikumar, Greenside & Kundaje 2017; Captum DeepLift (Rescale)",
             parameters: [
@@ -115,7 +119,7 @@ public enum ReferencePlugin: Plugin {
         try registry.register(RuleEntry(id: "through", summary: "passes the multiplier through an activation unchanged", arguments: []) { _ in ThroughRule() })
         try registry.register(RuleEntry(id: "deeplift_maxpool", summary: "DeepLIFT max-pool rule (Captum; needs a baseline)",
                                         arguments: ["eps"]) { a in try DeepLiftMaxPoolRule(eps: Float(a.first ?? 1e-10)) })
-        try registry.register(PresetEntry(id: "deeplift", summary: "rescale on every Relu, Sigmoid and Tanh") { _ in try deepLiftPreset() })
+        try registry.register(PresetEntry(id: "deeplift", summary: "rescale on every Relu, LeakyRelu, Elu, Sigmoid, Tanh and Softplus") { _ in try deepLiftPreset() })
         try registry.register(PresetEntry(id: "deeplift.maxpool_rule", summary: "deeplift, and deeplift_maxpool on every MaxPool") { _ in
             try deepLiftPreset(maxPoolRule: true)
         })

@@ -4,8 +4,7 @@ import ExplainCore
 public enum RelevancePresets {
     static let conv = Matcher.kind(.conv2d)
     static let dense = Matcher.kind(.dense)
-    static let activations: Matcher = .kind(.relu) || .kind(.leakyRelu) || .kind(.sigmoid) || .kind(.tanh) || .kind(.clip)
-        || .kind(.identity)
+    static let activations: Matcher = .activation || .kind(.identity)
     static let mixing: Matcher = .kind(.averagePool) || .kind(.globalAveragePool) || .kind(.add) || .kind(.concat)
 
     /// The entries every LRP preset ends with: activations pass relevance, merged BatchNorms pass

@@ -8,7 +8,7 @@ public enum RuleSpec {
     public static func matcher(_ text: String) throws -> Matcher {
         let aliases: [String: Matcher] = [
             "conv": .kind(.conv2d), "dense": .kind(.dense), "linear": .kind(.dense), "gemm": .kind(.dense),
-            "affine": .affine, "first": .first(.affine), "last": .last(.affine), "any": .any,
+            "affine": .affine, "activation": .activation, "first": .first(.affine), "last": .last(.affine), "any": .any,
             "pool": .kind(.averagePool) || .kind(.globalAveragePool), "add": .kind(.add), "bn": .kind(.batchNorm),
         ]
         if let m = aliases[text] { return m }

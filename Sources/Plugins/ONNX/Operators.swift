@@ -11,6 +11,17 @@ enum Operators {
         "Relu": { c in .layer(Relu(), [c.operand(0)]) }, "Sigmoid": { c in .layer(Sigmoid(), [c.operand(0)]) },
         "Tanh": { c in .layer(Tanh(), [c.operand(0)]) },
         "LeakyRelu": { c in .layer(LeakyRelu(alpha: try c.attributes.float("alpha", default: 0.01)), [c.operand(0)]) },
+        "HardSigmoid": { c in
+            .layer(HardSigmoid(alpha: try c.attributes.float("alpha", default: 0.2), beta: try c.attributes.float("beta", default: 0.5)), [c.operand(0)])
+        },
+        "HardSwish": { c in .layer(HardSwish(), [c.operand(0)]) },
+        "Elu": { c in .layer(Elu(alpha: try c.attributes.float("alpha", default: 1)), [c.operand(0)]) },
+        "Selu": { c in
+            .layer(Selu(alpha: try c.attributes.float("alpha", default: 1.67326319217681884765625),
+                        gamma: try c.attributes.float("gamma", default: 1.05070102214813232421875)), [c.operand(0)])
+        },
+        "Softplus": { c in .layer(Softplus(), [c.operand(0)]) },
+        "Erf": { c in .layer(Erf(), [c.operand(0)]) },
         "Clip": clip, "Softmax": softmax,
         "Add": { try binary($0, .add) }, "Sub": { try binary($0, .sub) },
         "Mul": { try binary($0, .mul) }, "Div": { try binary($0, .div) },

@@ -5,6 +5,8 @@ public indirect enum Matcher: Sendable, CustomStringConvertible {
     case kind(LayerKind)
     /// Layers conforming to `AffineLayer` (Conv, Dense).
     case affine
+    /// Element-wise activations (layers conforming to `ElementwiseActivation`: Relu, Sigmoid, …).
+    case activation
     /// The node with exactly this name.
     case name(String)
     /// Node names matching a glob pattern (`*` any run, `?` one character), e.g. `layer4.*`.
@@ -25,6 +27,7 @@ public indirect enum Matcher: Sendable, CustomStringConvertible {
         switch self {
         case .kind(let k): "kind \(k)"
         case .affine: "affine"
+        case .activation: "activation"
         case .name(let n): "name \(n)"
         case .pattern(let p): "name:\(p)"
         case .first(let m): "first(\(m))"
@@ -47,6 +50,7 @@ public indirect enum Matcher: Sendable, CustomStringConvertible {
         switch self {
         case .kind(let k): return node.layer.kind == k
         case .affine: return node.layer is any AffineLayer
+        case .activation: return node.layer is any ElementwiseActivation
         case .name(let n): return node.name == n
         case .pattern(let p): return Self.glob(p, node.name)
         case .first(let m): return graph.nodes.indices.first { m.matches($0, in: graph) } == index
