@@ -46,6 +46,8 @@ import Testing
             Case(name: "selu", layer: Selu(), shapes: [[2, 10]], range: -2...2),
             Case(name: "softplus", layer: Softplus(), shapes: [[2, 10]], range: -4...4),
             Case(name: "erf", layer: Erf(), shapes: [[2, 10]], range: -2...2),
+            Case(name: "layer norm last axis", layer: try! LayerNorm(scale: rng.tensor([6]), bias: rng.tensor([6])), shapes: [[2, 3, 6]]),
+            Case(name: "layer norm two axes", layer: try! LayerNorm(scale: rng.tensor([3, 4]), axis: 1, epsilon: 1e-3), shapes: [[2, 3, 4]]),
             Case(name: "softmax", layer: Softmax(axis: 1), shapes: [[2, 5, 3]]),
             Case(name: "softmax 2-D coerced", layer: Softmax(axis: 1, coerced2D: true), shapes: [[2, 3, 2]]),
             Case(name: "add broadcast", layer: Binary(.add), shapes: [[2, 3, 4], [3, 1]]),

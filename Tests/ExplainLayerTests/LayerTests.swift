@@ -167,6 +167,17 @@ import Testing
         let b = try analyze("layer_gradient_x_activation", mlp.model, mlp.input)
         #expect(b.values.shape == [4, 8])
         #expect(b.diagnostics.contains("layer: '/relu2/Relu_output_0'"))
+        // A pooled value turned channels-last, (N, 1, 1, C) as in ConvNeXt's head, is no feature map.
+        var rng = TestRandom(seed: 12)
+        var g = GraphBuilder()
+        let x = g.addInput(name: "x", shape: [nil, 2, 4, 4])
+        let conv = try g.add(try Conv2D(weight: rng.tensor([3, 2, 3, 3]), pads: (1, 1, 1, 1)), inputs: [x], name: "conv")
+        var v = try g.add(GlobalAveragePool(), inputs: [conv], name: "gap")
+        v = try g.add(Transpose(perm: [0, 2, 3, 1]), inputs: [v], name: "channels_last")
+        v = try g.add(Flatten(axis: 1), inputs: [v], name: "flat")
+        v = try g.add(try Dense(weight: rng.tensor([2, 3])), inputs: [v], name: "fc")
+        let model = ExplainableModel(graph: try g.build(outputs: [v]))
+        #expect(try model.lastFeatureMap(inputShape: [1, 2, 4, 4]) == conv)
     }
 
     @Test func badInputGetsNamedErrors() throws {

@@ -41,7 +41,7 @@ import Testing
     static let modelNames = TestPaths.folders(in: TestPaths.models)
 
     @Test func allPatternsArePresent() {
-        for name in ["vgg", "resnet", "mobilenetv2", "densenet", "squeezenet", "efficientnet", "misc-ops", "tf2onnx-style", "activations"] {
+        for name in ["vgg", "resnet", "mobilenetv2", "densenet", "squeezenet", "efficientnet", "misc-ops", "tf2onnx-style", "activations", "convnext-block"] {
             #expect(Self.modelNames.contains(name), "missing test model \(name)")
         }
     }
@@ -60,17 +60,19 @@ import Testing
         #expect(d.relL2 <= 1e-5 && d.maxAbs <= atol, "\(name): \(d)")
     }
 
-    /// The activations model (HardSwish, Elu, Selu, Softplus, GELU as Erf, HardSigmoid, LeakyRelu):
-    /// the input gradient of the arg-max logit equals PyTorch's (`Tools/make_activation_model.py`).
-    @Test func activationGradientsMatchPyTorch() throws {
-        let dir = TestPaths.models + "/activations"
+    /// The activations model (HardSwish, Elu, Selu, Softplus, GELU as Erf, HardSigmoid, LeakyRelu)
+    /// and a ConvNeXt-style network (LayerNormalization, depthwise 7×7, GELU, layer scale): the input
+    /// gradient of the arg-max logit equals PyTorch's (`Tools/make_modern_models.py`).
+    @Test(arguments: ["activations", "convnext-block"])
+    func gradientsMatchPyTorch(_ name: String) throws {
+        let dir = TestPaths.models + "/" + name
         let imported = try ONNXImporter.load(path: dir + "/model.onnx")
         let x = try Numpy.readTensor(path: dir + "/input.npy")
         let analyzer = try BackpropAnalyzer(id: "gradient", model: ExplainableModel(graph: imported.graph, output: imported.logits))
         let g = try analyzer.analyze(x, target: .max).values
         let expected = try Numpy.readTensor(path: dir + "/gradient.npy")
         let d = Deviation(g, expected)
-        #expect(d.relL2 < 1e-5, "\(d)")
+        #expect(d.relL2 < 1e-5, "\(name): \(d)")
     }
 
     @Test func batchSizeIsDynamic() throws {

@@ -61,7 +61,7 @@ public struct CAMAnalyzer: Analyzer {
         let g = model.graph
         if let layer { return try g.value(named: layer) }
         if let v = try model.lastFeatureMap(inputShape: inputShape) { return v }
-        throw ExplainError.argument("the model has no feature map (N, C, H, W) with more than one position before the explained output: "
+        throw ExplainError.argument("the model has no feature map (N, C, H, W) with more than one row and column before the explained output: "
                                     + "give the layer (--set layer=NODE; `explain inspect` lists the nodes)")
     }
 

@@ -27,7 +27,7 @@ public enum CAMPlugin: Plugin {
     ]
 
     static let layerParameter = Parameter("layer", default: "last feature map",
-                                          "node or value whose (N, C, h, w) output is combined (default: the last one with more than one position)")
+                                          "node or value whose (N, C, h, w) output is combined (default: the last one with more than one row and column)")
     static let upsampleParameter = Parameter("upsample", default: "true", "resize the map to the input's height and width (bilinear); false: (N, 1, h, w)")
 
     /// Reads `upsample`.

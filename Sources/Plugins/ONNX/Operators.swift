@@ -7,7 +7,7 @@ enum Operators {
     static let table: [String: Converter] = [
         "Conv": conv, "Gemm": gemm, "MatMul": matmul,
         "MaxPool": maxPool, "AveragePool": averagePool, "GlobalAveragePool": { c in .layer(GlobalAveragePool(), [c.operand(0)]) },
-        "BatchNormalization": batchNorm,
+        "BatchNormalization": batchNorm, "LayerNormalization": layerNorm,
         "Relu": { c in .layer(Relu(), [c.operand(0)]) }, "Sigmoid": { c in .layer(Sigmoid(), [c.operand(0)]) },
         "Tanh": { c in .layer(Tanh(), [c.operand(0)]) },
         "LeakyRelu": { c in .layer(LeakyRelu(alpha: try c.attributes.float("alpha", default: 0.01)), [c.operand(0)]) },
@@ -96,6 +96,16 @@ enum Operators {
             scale: try c.floatConstant(1, "scale"), bias: try c.floatConstant(2, "B"),
             mean: try c.floatConstant(3, "input_mean"), variance: try c.floatConstant(4, "input_var"),
             epsilon: try c.attributes.float("epsilon", default: 1e-5))
+        return .layer(layer, [c.operand(0)])
+    }
+
+    static func layerNorm(_ c: NodeContext) throws -> Conversion {
+        try c.requireInputs(2...3)
+        if try c.attributes.int("stash_type", default: 1) != 1 {
+            throw c.attributes.unsupported("stash_type", try c.attributes.int("stash_type", default: 1), "only float32 statistics (stash_type = 1) are supported")
+        }
+        let layer = try LayerNorm(scale: try c.floatConstant(1, "Scale"), bias: try c.optionalFloat(2, "B"),
+                                  axis: try c.attributes.int("axis", default: -1), epsilon: try c.attributes.float("epsilon", default: 1e-5))
         return .layer(layer, [c.operand(0)])
     }
 

@@ -38,13 +38,14 @@ public struct ExplainableModel: Sendable {
 
 extension ExplainableModel {
     /// The last value before the explained output that is a feature map `(N, C, H, W)` with more
-    /// than one position (the default layer of CAM and layer methods on image models); nil when
-    /// the network has none (e.g. an MLP).
+    /// than one row and more than one column (the default layer of CAM and layer methods on image
+    /// models; a pooled `(N, C, 1, 1)` value, or a channels-last `(N, 1, 1, C)` one as in ConvNeXt's
+    /// head, is not one); nil when the network has none (e.g. an MLP).
     public func lastFeatureMap(inputShape: [Int]) throws -> ValueID? {
         let shapes = try graph.inferShapes([[1] + inputShape.dropFirst()])
         for i in graph.nodesNeeded(for: [output]).reversed() {
             let v = graph.nodes[i].output
-            if v != output, let s = shapes[v], s.count == 4, s[2] * s[3] > 1 { return v }
+            if v != output, let s = shapes[v], s.count == 4, s[2] > 1, s[3] > 1 { return v }
         }
         return nil
     }

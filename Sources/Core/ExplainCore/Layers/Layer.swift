@@ -13,6 +13,7 @@ public struct LayerKind: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let averagePool = LayerKind(rawValue: "average_pool")
     public static let globalAveragePool = LayerKind(rawValue: "global_average_pool")
     public static let batchNorm = LayerKind(rawValue: "batch_norm")
+    public static let layerNorm = LayerKind(rawValue: "layer_norm")
     public static let relu = LayerKind(rawValue: "relu")
     public static let leakyRelu = LayerKind(rawValue: "leaky_relu")
     public static let sigmoid = LayerKind(rawValue: "sigmoid")
