@@ -16,6 +16,8 @@ import Testing
         ConvCase(c: 8, m: 16, k: (1, 1), stride: (2, 2), pads: (0, 0, 0, 0), dilation: (1, 1), groups: 1, bias: false), // downsample
         ConvCase(c: 8, m: 6, k: (1, 1), stride: (1, 1), pads: (0, 0, 0, 0), dilation: (1, 1), groups: 1, bias: true),   // pointwise
         ConvCase(c: 8, m: 8, k: (3, 3), stride: (2, 2), pads: (1, 1, 1, 1), dilation: (1, 1), groups: 8, bias: false), // depthwise
+        ConvCase(c: 5, m: 5, k: (7, 7), stride: (1, 1), pads: (3, 3, 3, 3), dilation: (1, 1), groups: 5, bias: true),  // depthwise 7×7 (ConvNeXt)
+        ConvCase(c: 4, m: 4, k: (3, 2), stride: (2, 3), pads: (0, 2, 1, 0), dilation: (2, 1), groups: 4, bias: true),  // depthwise, odd
         ConvCase(c: 4, m: 8, k: (3, 3), stride: (1, 1), pads: (0, 1, 1, 0), dilation: (1, 1), groups: 1, bias: true),  // asymmetric (TF SAME)
         ConvCase(c: 6, m: 6, k: (3, 3), stride: (1, 1), pads: (2, 2, 2, 2), dilation: (2, 2), groups: 3, bias: true),  // dilated, grouped
         ConvCase(c: 4, m: 4, k: (3, 2), stride: (2, 1), pads: (0, 1, 2, 0), dilation: (1, 2), groups: 2, bias: true),  // odd shapes

@@ -107,6 +107,14 @@ public struct Conv2D: AffineLayer, AccumulatingPullback, ReluMaskingPullback {
             winograd.run(x, transposed: false, bias: bias, padTop: window.pads.top, padLeft: window.pads.left, into: &y, accumulate: false)
             return y
         }
+        if isDepthwise {
+            return Tensor(shape: outShape) { out in
+                x.withUnsafeBufferPointer { px in weight.withUnsafeBufferPointer { pw in
+                    depthwiseForward(px.baseAddress!, weight: pw.baseAddress!, bias: self.bias?.scalars, into: out.baseAddress!,
+                                     samples: n, h: h, w: w, oh: oh, ow: ow)
+                } }
+            }
+        }
         let cg = inChannels / groups, mg = outChannels / groups
         let k = cg * window.kernel.h * window.kernel.w, plane = oh * ow
         let pointwise = window.isPointwise
@@ -220,6 +228,17 @@ public struct Conv2D: AffineLayer, AccumulatingPullback, ReluMaskingPullback {
             // transposed kernel and padding 2 − p.
             winograd.run(cotangent, transposed: true, bias: nil, padTop: 2 - window.pads.top,
                          padLeft: 2 - window.pads.left, into: &dx, accumulate: accumulate, epilogue: epilogue)
+            return
+        }
+        if isDepthwise {
+            dx.withUnsafeMutableBufferPointer { pdx in
+                cotangent.withUnsafeBufferPointer { pdy in wt.withUnsafeBufferPointer { pw in
+                    InputEpilogue.withRaw(epilogue) { finish in
+                        depthwiseTransposed(pdy.baseAddress!, weight: pw.baseAddress!, into: pdx.baseAddress!, accumulate: accumulate,
+                                            epilogue: finish, samples: n, h: h, w: w, oh: oh, ow: ow)
+                    }
+                } }
+            }
             return
         }
         let cg = inChannels / groups, mg = outChannels / groups

@@ -69,6 +69,13 @@ public struct MatMul: Layer {
         }
     }
 
+    /// Rows of the single product when the right operand is one matrix shared by the whole batch:
+    /// the left operand `(…, m, k)` is then one `(rows, k)` matrix (channels-last Linear layers of
+    /// ConvNeXt and transformers), and one GEMM replaces a product per leading index.
+    private func sharedRightRows(_ p: Plan) -> Int? {
+        p.b.count == 2 ? p.batch.reduce(p.m, *) : nil
+    }
+
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
         _ = try outputShape(inputs.map(\.shape))
         let (x, y) = operands(inputs)
@@ -76,6 +83,10 @@ public struct MatMul: Layer {
         return Tensor(shape: p.out) { out in
             x.withUnsafeBufferPointer { px in
                 y.withUnsafeBufferPointer { py in
+                    if let rows = sharedRightRows(p) {
+                        BLAS.gemm(m: rows, n: p.n, k: p.k, a: px.baseAddress!, lda: p.k, b: py.baseAddress!, ldb: p.n, c: out.baseAddress!, ldc: p.n)
+                        return
+                    }
                     forEachMatrix(p) { oa, ob, oo in
                         BLAS.gemm(m: p.m, n: p.n, k: p.k, a: px.baseAddress! + oa, lda: p.k,
                                   b: py.baseAddress! + ob, ldb: p.n, c: out.baseAddress! + oo, ldc: p.n)
@@ -89,6 +100,23 @@ public struct MatMul: Layer {
         try expectCotangent(cotangent, output)
         let (x, y) = operands(inputs)
         let p = try plan(x.shape, y.shape)
+        if let rows = sharedRightRows(p) {
+            // dA = dY · Bᵀ and dB = Aᵀ · dY over all rows at once (dB summed over the batch by the product).
+            let da = Tensor(shape: x.shape) { pda in
+                cotangent.withUnsafeBufferPointer { pg in y.withUnsafeBufferPointer { py in
+                    BLAS.gemm(transB: true, m: rows, n: p.k, k: p.n, a: pg.baseAddress!, lda: p.n, b: py.baseAddress!, ldb: p.n,
+                              c: pda.baseAddress!, ldc: p.k)
+                } }
+            }
+            if constantRight != nil { return [da] }
+            let db = Tensor(shape: [p.k, p.n]) { pdb in
+                x.withUnsafeBufferPointer { px in cotangent.withUnsafeBufferPointer { pg in
+                    BLAS.gemm(transA: true, m: p.k, n: p.n, k: rows, a: px.baseAddress!, lda: p.k, b: pg.baseAddress!, ldb: p.n,
+                              c: pdb.baseAddress!, ldc: p.n)
+                } }
+            }
+            return [da, try db.reshaped(y.shape)]
+        }
         let fullA = p.batch + [p.m, p.k], fullB = p.batch + [p.k, p.n]
         var da = Tensor(shape: fullA)
         var db = Tensor(shape: constantRight == nil ? fullB : [0])

@@ -18,6 +18,20 @@ public enum Kernels {
         }
     }
 
+    /// `y[i] += a · x[i]`.
+    @inline(__always)
+    public static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
+        var i = 0
+        let av = SIMD8<Float>(repeating: a)
+        while i &+ 8 <= n {
+            let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            let yv = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: yv + av * xv, as: SIMD8<Float>.self)
+            i &+= 8
+        }
+        while i < n { y[i] += a * x[i]; i &+= 1 }
+    }
+
     /// `g[i] = x[i] · g[i]`.
     public static func multiply(_ x: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, count n: Int) {
         var i = 0
