@@ -65,26 +65,38 @@ extension Conv2D {
         nonisolated(unsafe) let (px, pw, po) = (px, pw, po)
         Parallel.forEachRange(n * c) { planes in
             for p in planes {
-                let ch = p % c, x = px + p * h * w, y = po + p * oh * ow, k = pw + ch * kh * kw
+                let ch = p % c, x = UnsafeMutablePointer(mutating: px + p * h * w), y = po + p * oh * ow, k = pw + ch * kh * kw
                 if win.strides == (1, 1) {
-                    Self.correlate(x, sh: h, sw: w, kernel: k, kh: kh, kw: kw,
+                    Self.correlate(UnsafePointer(x), sh: h, sw: w, kernel: k, kh: kh, kw: kw,
                                    rows: -win.pads.top, rowStep: win.dilations.h, cols: -win.pads.left, colStep: win.dilations.w,
                                    into: y, dh: oh, dw: ow, start: bias?[ch] ?? 0, accumulate: false)
                     continue
                 }
                 y.update(repeating: bias?[ch] ?? 0, count: oh * ow)
-                for oy in 0..<oh {
-                    let row = y + oy * ow
-                    for ky in 0..<kh {
-                        let iy = oy * win.strides.h + ky * win.dilations.h - win.pads.top
-                        guard iy >= 0, iy < h else { continue }
-                        let xrow = x + iy * w
-                        for kx in 0..<kw {
-                            let wv = k[ky * kw + kx], offset = kx * win.dilations.w - win.pads.left
-                            for ox in Self.validColumns(offset: offset, stride: win.strides.w, width: w, outWidth: ow) {
-                                row[ox] += wv * xrow[ox * win.strides.w + offset]
-                            }
-                        }
+                stridedTaps(kernel: k, input: x, h: h, w: w, output: y, oh: oh, ow: ow, backwards: false)
+            }
+        }
+    }
+
+    /// A strided depthwise plane, tap by tap along the output rows: forwards `out[oy, ox] += k · in[iy, ix]`,
+    /// backwards `in[iy, ix] += k · out[oy, ox]` (the transposed convolution), for every tap whose input lies inside.
+    /// Only `output` is written forwards and only `input` backwards (the other side is read).
+    private func stridedTaps(kernel k: UnsafePointer<Float>, input: UnsafeMutablePointer<Float>, h: Int, w: Int,
+                             output: UnsafeMutablePointer<Float>, oh: Int, ow: Int, backwards: Bool) {
+        let win = window, (kh, kw) = (window.kernel.h, window.kernel.w), s = win.strides.w
+        for oy in 0..<oh {
+            let orow = output + oy * ow
+            for ky in 0..<kh {
+                let iy = oy * win.strides.h + ky * win.dilations.h - win.pads.top
+                guard iy >= 0, iy < h else { continue }
+                let irow = input + iy * w
+                for kx in 0..<kw {
+                    let wv = k[ky * kw + kx], offset = kx * win.dilations.w - win.pads.left
+                    let cols = Self.validColumns(offset: offset, stride: s, width: w, outWidth: ow)
+                    if backwards {
+                        for ox in cols { irow[ox * s + offset] += wv * orow[ox] }
+                    } else {
+                        for ox in cols { orow[ox] += wv * irow[ox * s + offset] }
                     }
                 }
             }
@@ -106,20 +118,7 @@ extension Conv2D {
                                    into: dx, dh: h, dw: w, start: 0, accumulate: accumulate)
                 } else {
                     if !accumulate { dx.update(repeating: 0, count: h * w) }
-                    for oy in 0..<oh {
-                        let grow = dy + oy * ow
-                        for ky in 0..<kh {
-                            let iy = oy * win.strides.h + ky * win.dilations.h - win.pads.top
-                            guard iy >= 0, iy < h else { continue }
-                            let drow = dx + iy * w
-                            for kx in 0..<kw {
-                                let wv = k[ky * kw + kx], offset = kx * win.dilations.w - win.pads.left
-                                for ox in Self.validColumns(offset: offset, stride: win.strides.w, width: w, outWidth: ow) {
-                                    drow[ox * win.strides.w + offset] += wv * grow[ox]
-                                }
-                            }
-                        }
-                    }
+                    stridedTaps(kernel: k, input: dx, h: h, w: w, output: UnsafeMutablePointer(mutating: dy), oh: oh, ow: ow, backwards: true)
                 }
                 epilogue?.apply(pdx, offset: p * h * w, count: h * w)
             }
