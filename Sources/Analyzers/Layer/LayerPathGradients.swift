@@ -63,6 +63,7 @@ public struct LayerPathGradients: Analyzer {
                     total = [Double](repeating: 0, count: n * size)
                 }
                 if sum.isEmpty { sum = [Double](repeating: 0, count: size) }
+                if previous.count != size { previous = [Float](repeating: 0, count: size) }
                 pass.cotangent.withUnsafeBufferPointer { g in pass.activation.withUnsafeBufferPointer { a in
                     for c in 0..<m {
                         let k = first + c, row = c * size
@@ -74,7 +75,7 @@ public struct LayerPathGradients: Analyzer {
                             // Σ_{k<n} g_k ⊙ (A_{k+1} − A_k): add g_{k−1} ⊙ A_k, subtract g_k ⊙ A_k.
                             if k >= 1 { for i in 0..<size { sum[i] += Double(previous[i]) * Double(a[row + i]) } }
                             if k < points - 1 { for i in 0..<size { sum[i] -= Double(g[row + i]) * Double(a[row + i]) } }
-                            previous = Array(UnsafeBufferPointer(rebasing: g[row..<(row + size)]))
+                            for i in 0..<size { previous[i] = g[row + i] }
                         }
                     }
                 } }
