@@ -191,8 +191,14 @@ import Testing
         let flag = #expect(throws: ExplainError.self) { try analyze("layer_gradient_x_activation", f.model, f.input, ["multiply": "maybe"]) }
         #expect(flag?.message.contains("multiply") == true)
         #expect(throws: ExplainError.self) { try analyze("layer_integrated_gradients", f.model, f.input, ["method": "simpson"]) }
-        let noNeuron = #expect(throws: ExplainError.self) { try analyze("neuron_conductance", f.model, f.input, ["layer": "/conv3/Conv"]) }
-        #expect(noNeuron?.message.contains("neuron") == true)
+        let badNeuron = #expect(throws: ExplainError.self) { try analyze("neuron_conductance", f.model, f.input, ["layer": "/conv3/Conv", "neuron": "first"]) }
+        #expect(badNeuron?.message.contains("neuron") == true)
+        // Without a neuron: the most active one of each sample, named in the diagnostics, equal to naming it.
+        let auto = try analyze("neuron_conductance", f.model, f.input, ["layer": "/relu4/Relu", "steps": "4"])
+        let note = try #require(auto.diagnostics.first { $0.hasPrefix("neurons (most active per sample): ") })
+        let first = try #require(Int(note.split(separator: "[")[1].split(separator: ",")[0]))
+        let named = try analyze("neuron_conductance", f.model, try f.input.sample(0), ["layer": "/relu4/Relu", "steps": "4", "neuron": "\(first)"])
+        #expect(relativeL2(named.values, try auto.values.sample(0)) < 1e-6)
         let outside = #expect(throws: ExplainError.self) { try analyze("neuron_conductance", f.model, f.input, ["layer": "/conv3/Conv", "neuron": "1024"]) }
         #expect(outside?.message.contains("1024 values") == true)
         #expect(throws: ExplainError.self) { try analyze("layer_feature_ablation", f.model, f.input, ["per": "pixel"]) }

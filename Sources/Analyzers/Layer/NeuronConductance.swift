@@ -12,19 +12,22 @@ public struct NeuronConductance: Analyzer {
     public let id = "neuron_conductance"
     public let model: ExplainableModel
     public let layer: LayerChoice
-    /// The neuron's flat (row-major) index in one sample's layer output.
-    public let neuron: Int
+    /// The neuron's flat (row-major) index in one sample's layer output; nil: in each sample the
+    /// neuron with the largest value there (the most active one).
+    public let neuron: Int?
     public let baseline: Baseline
     public let quadrature: PathQuadrature
     public let batchSize: Int
     let gradient: BackpropAnalyzer
 
-    public init(model: ExplainableModel, layer: String?, neuron: Int, baseline: Baseline = .zero, quadrature: PathQuadrature,
+    public init(model: ExplainableModel, layer: String?, neuron: Int?, baseline: Baseline = .zero, quadrature: PathQuadrature,
                 batchSize: Int? = nil) throws {
         self.gradient = try BackpropAnalyzer(id: "gradient", model: model)
         self.model = gradient.model
         self.layer = try LayerChoice(layer, in: model)
-        guard neuron >= 0 else { throw ExplainError.argument("neuron = \(neuron): give the neuron's flat index in one sample's layer output (≥ 0)") }
+        if let neuron, neuron < 0 {
+            throw ExplainError.argument("neuron = \(neuron): give the neuron's flat index in one sample's layer output (≥ 0), or max")
+        }
         self.neuron = neuron
         self.baseline = baseline
         self.quadrature = quadrature
@@ -36,9 +39,12 @@ public struct NeuronConductance: Analyzer {
         let v = try layer.value(in: model, inputShape: input.shape)
         let shapes = try model.graph.inferShapes([[1] + input.shape.dropFirst()])
         let size = shapes[v].map { $0.dropFirst().reduce(1, *) } ?? 0
-        guard neuron < size else {
+        if let neuron, neuron >= size {
             throw ExplainError.argument("neuron = \(neuron) is outside the \(size) values per sample of '\(model.graph.valueNames[v])'")
         }
+        // The neuron of each sample: the given one, or the most active.
+        let neurons = try neuron.map { [Int](repeating: $0, count: input.shape[0]) }
+            ?? Target.max.indices(for: try BatchChunks.predict(model.graph, input, output: v)) ?? []
         // The neuron's own gradient: the layer's value explained at that index.
         let throughNeuron = try BackpropAnalyzer(id: "gradient", model: ExplainableModel(graph: model.graph, output: v))
         let x0 = try baseline.batch(like: input)
@@ -46,6 +52,7 @@ public struct NeuronConductance: Analyzer {
         let points = quadrature.alphas.count
         var total = [Double](repeating: 0, count: input.count)
         for s in 0..<n {
+            let neuron = neurons[s]
             var done = 0
             while done < points {
                 let m = min(BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per), points - done)
@@ -67,6 +74,8 @@ public struct NeuronConductance: Analyzer {
         let values = Tensor(shape: input.shape) { p in
             difference.withUnsafeBufferPointer { d in for i in 0..<p.count { p[i] = Float(total[i]) * d[i] } }
         }
-        return Attribution(values: values, output: output, targets: picked, diagnostics: layer.note(v, in: model))
+        var notes = layer.note(v, in: model)
+        if self.neuron == nil { notes.append("neurons (most active per sample): \(neurons)") }
+        return Attribution(values: values, output: output, targets: picked, diagnostics: notes)
     }
 }
