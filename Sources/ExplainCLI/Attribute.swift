@@ -16,6 +16,7 @@ struct Attribute: ParsableCommand {
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
     @Option(help: "Write the attribution to this .npy file.") var output: String?
     @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Flag(help: "Print one JSON object (shapes, targets, per-sample sums and deltas, kept nodes, notes, files, seconds) instead of text.") var json = false
     @Option(name: .customLong("conv-algorithm"), help: "Convolution algorithm: automatic (Winograd for wide 3×3 layers), im2col, winograd.")
     var convAlgorithm: String = ConvAlgorithm.automatic.rawValue
 
@@ -40,15 +41,33 @@ struct Attribute: ParsableCommand {
             let a = try analyzer.analyze(x, target: selection)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let kept = a.captured.sorted(by: { $0.key < $1.key })
+            var written: [String: String] = [:]
             if let output {
                 try Numpy.write(a.values, path: output)
+                written["attribution"] = output
                 let stem = output.hasSuffix(".npy") ? String(output.dropLast(4)) : output
                 for (name, t) in kept {
                     let safe = name.map { $0.isLetter || $0.isNumber ? $0 : "_" }
                     let path = stem + ".\(String(safe)).npy"
                     try Numpy.write(t, path: path)
-                    print("wrote \(path) (relevance at \(name))")
+                    written[name] = path
+                    if !json { print("wrote \(path) (relevance at \(name))") }
                 }
+            }
+            // Reference and layer methods promise completeness (except the relevance at a layer).
+            let family = try registry.analyzer(method).family
+            let deltaKind = family == "reference" || (family == "layer" && method != "layer_lrp") ? "completeness" : "conservation"
+            if json {
+                var object: [String: Any] = [
+                    "method": method, "input_shape": x.shape, "shape": a.values.shape, "seconds": seconds,
+                    "sums": a.sums, "notes": a.diagnostics, "files": written,
+                    "kept": Dictionary(uniqueKeysWithValues: kept.map { ($0.key, ["shape": $0.value.shape, "sums": $0.value.sampleSums] as [String: Any]) }),
+                ]
+                if let targets = a.targets { object["targets"] = targets }
+                if let delta = a.delta { object[deltaKind] = delta }
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: data, as: UTF8.self))
+                return
             }
             print("\(method) on \(Shape.format(x.shape)) → \(Shape.format(a.values.shape)) in \(String(format: "%.4f", seconds)) s")
             for (s, sum) in a.sums.enumerated() {
@@ -56,9 +75,7 @@ struct Attribute: ParsableCommand {
                 print(String(format: "sample %d:%@  Σ attribution %.6g", s, t, sum))
             }
             if let delta = a.delta {
-                // Reference and layer methods promise completeness (except the relevance at a layer).
-                let family = try registry.analyzer(method).family
-                let what = family == "reference" || (family == "layer" && method != "layer_lrp")
+                let what = deltaKind == "completeness"
                     ? "completeness: Σ attribution − (f(x) − f(x0)) per sample: " : "conservation: Σ relevance − Σ seed per sample: "
                 print(what + delta.map { String(format: "%.4g", $0) }.joined(separator: ", "))
             }

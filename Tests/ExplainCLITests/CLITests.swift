@@ -148,6 +148,23 @@ import Testing
         #expect(inner.status == 0, "\(inner.err)")
     }
 
+    /// `attribute --json`: one parseable object with the per-sample sums, targets, the delta under its
+    /// name, kept nodes and the written files.
+    @Test func attributeJSON() throws {
+        let out = NSTemporaryDirectory() + "explainkit-json-\(UUID().uuidString).npy"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try run(["attribute", model, "--input", input, "--method", "lrp.epsilon_plus", "--keep", "/relu3/Relu", "--output", out, "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        #expect((object["sums"] as? [Double])?.count == 4 && (object["targets"] as? [Int])?.count == 4)
+        #expect((object["conservation"] as? [Double])?.count == 4 && object["completeness"] == nil)
+        #expect((object["files"] as? [String: String])?["attribution"] == out)
+        #expect(((object["kept"] as? [String: Any])?["/relu3/Relu"] as? [String: Any])?["shape"] as? [Int] == [4, 16, 8, 8])
+        let ig = try run(["attribute", model, "--input", input, "--method", "integrated_gradients", "--set", "steps=4", "--json"])
+        let igObject = try #require(try JSONSerialization.jsonObject(with: Data(ig.out.utf8)) as? [String: Any])
+        #expect((igObject["completeness"] as? [Double])?.count == 4)
+    }
+
     @Test func demoWritesGridAndReport() throws {
         let out = NSTemporaryDirectory() + "explainkit-demo-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: out) }
