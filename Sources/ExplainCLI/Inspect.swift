@@ -39,6 +39,15 @@ struct Inspect: ParsableCommand {
             if let concrete, let flops = try? g.flops([concrete]) {
                 print(String(format: "forward: %.3f GFLOP at batch %d", flops / 1e9, concrete[0]))
             }
+            // The layers CAM and the layer methods take when none is named (--set layer=…).
+            if let concrete {
+                let explainable = ExplainableModel(graph: g, output: imported.logits)
+                if let v = try? explainable.lastFeatureMap(inputShape: concrete) {
+                    print("default feature map (CAM, layer methods): '\(g.valueNames[v])'")
+                } else if let v = try? explainable.lastHiddenLayer(inputShape: concrete) {
+                    print("default layer (layer methods): '\(g.valueNames[v])'")
+                }
+            }
         }
     }
 }

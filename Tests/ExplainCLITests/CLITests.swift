@@ -63,6 +63,7 @@ import Testing
         #expect(r.out.contains("(1, 10)"))
         let imported = try ONNXImporter.load(path: TestPaths.root + "/" + model)
         #expect(r.out.contains("parameters: \(imported.graph.parameterCount)"))
+        #expect(r.out.contains("default feature map (CAM, layer methods): '/relu3/Relu_output_0'"))
     }
 
     @Test func benchPrintsJSON() throws {
