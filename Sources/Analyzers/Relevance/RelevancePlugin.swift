@@ -57,7 +57,26 @@ public enum RelevancePlugin: Plugin {
         for (entryText, entry) in zip(RuleSpec.split(text), user) where !g.nodes.indices.contains(where: { entry.matcher.matches($0, in: g) }) {
             analyzer.notes.append("rule entry '\(entryText)' matched no node")
         }
+        if let note = unruledNote(analyzer.bound) { analyzer.notes.append(note) }
         return analyzer
+    }
+
+    /// Layers whose plain pullback moves relevance unchanged (shapes, routing) or by the winner
+    /// (MaxPool): no rule needed.
+    static let ruleFree: Set<LayerKind> = [.flatten, .reshape, .transpose, .squeeze, .unsqueeze, .identity, .pad, .maxPool, .concat, .softmax]
+
+    /// A note when nodes between input and output have no LRP rule and are not shape-only (e.g.
+    /// LayerNorm, a product of two activations, a MatMul of activations): relevance crosses them
+    /// by their gradient, so conservation is not guaranteed there.
+    static func unruledNote(_ bound: BoundGraph) -> String? {
+        let g = bound.graph
+        var counts: [String: Int] = [:]
+        for i in g.nodes.indices where bound.bindings[i] == nil && !ruleFree.contains(g.nodes[i].layer.kind) {
+            counts[g.nodes[i].layer.kind.rawValue, default: 0] += 1
+        }
+        guard !counts.isEmpty else { return nil }
+        let list = counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+        return "no LRP rule at \(counts.values.reduce(0, +)) node(s) (\(list)): relevance crosses them by their gradient, so conservation is not guaranteed there"
     }
 
     public static func register(into registry: inout Registry) throws {
