@@ -5,11 +5,14 @@
 - activations: a small CNN with the element-wise activations beyond Relu/Sigmoid/Tanh (HardSwish,
   Elu, Selu, Softplus, exact GELU exported as Erf, HardSigmoid, LeakyRelu);
 - convnext-block: a ConvNeXt-style network (depthwise 7x7 convolution, channels-last
-  LayerNormalization, Linear-GELU-Linear, layer scale, residual) with a LayerNorm head.
+  LayerNormalization, Linear-GELU-Linear, layer scale, residual) with a LayerNorm head;
+- vit: a tiny torchvision VisionTransformer (class token expanded to the batch, multi-head
+  attention with the heads folded into the batch, Gather of q/k/v and of the class token), with a
+  random head (torchvision initialises it to zeros).
 
 Run once; the outputs are committed and CI never needs torch.
 
-    pip install torch==2.5.1 onnx onnxruntime numpy
+    pip install torch==2.5.1 torchvision==0.20.1 onnx onnxruntime numpy
     python3 Tools/make_modern_models.py
 """
 import os
@@ -19,6 +22,7 @@ import onnx
 import onnxruntime as ort
 import torch
 import torch.nn as nn
+from torchvision.models.vision_transformer import VisionTransformer
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "models")
 
@@ -85,6 +89,12 @@ def main():
     save("activations", activations, torch.randn(3, 2, 8, 8))
     torch.manual_seed(1)
     save("convnext-block", ConvNeXtLike().eval(), torch.randn(3, 2, 12, 12))
+    torch.manual_seed(2)
+    vit = VisionTransformer(image_size=16, patch_size=4, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32, num_classes=5).eval()
+    with torch.no_grad():
+        for p in vit.heads.parameters():
+            p.normal_(0, 0.5)
+    save("vit", vit, torch.randn(3, 3, 16, 16))
 
 
 if __name__ == "__main__":

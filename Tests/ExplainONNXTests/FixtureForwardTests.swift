@@ -41,7 +41,7 @@ import Testing
     static let modelNames = TestPaths.folders(in: TestPaths.models)
 
     @Test func allPatternsArePresent() {
-        for name in ["vgg", "resnet", "mobilenetv2", "densenet", "squeezenet", "efficientnet", "misc-ops", "tf2onnx-style", "activations", "convnext-block"] {
+        for name in ["vgg", "resnet", "mobilenetv2", "densenet", "squeezenet", "efficientnet", "misc-ops", "tf2onnx-style", "activations", "convnext-block", "vit"] {
             #expect(Self.modelNames.contains(name), "missing test model \(name)")
         }
     }
@@ -61,9 +61,10 @@ import Testing
     }
 
     /// The activations model (HardSwish, Elu, Selu, Softplus, GELU as Erf, HardSigmoid, LeakyRelu)
-    /// and a ConvNeXt-style network (LayerNormalization, depthwise 7×7, GELU, layer scale): the input
-    /// gradient of the arg-max logit equals PyTorch's (`Tools/make_modern_models.py`).
-    @Test(arguments: ["activations", "convnext-block"])
+    /// a ConvNeXt-style network (LayerNormalization, depthwise 7×7, GELU, layer scale) and a tiny
+    /// vision transformer (class token broadcast to the batch, attention, Gather): the input gradient
+    /// of the arg-max logit equals PyTorch's (`Tools/make_modern_models.py`).
+    @Test(arguments: ["activations", "convnext-block", "vit"])
     func gradientsMatchPyTorch(_ name: String) throws {
         let dir = TestPaths.models + "/" + name
         let imported = try ONNXImporter.load(path: dir + "/model.onnx")
@@ -73,6 +74,19 @@ import Testing
         let expected = try Numpy.readTensor(path: dir + "/gradient.npy")
         let d = Deviation(g, expected)
         #expect(d.relL2 < 1e-5, "\(name): \(d)")
+    }
+
+    /// The vision transformer runs at other batch sizes than the exported one (its class token is
+    /// broadcast to the batch, its attention folds the heads into the batch).
+    @Test func transformerBatchSizeIsDynamic() throws {
+        let dir = TestPaths.models + "/vit"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        let expected = try Numpy.readTensor(path: dir + "/expected.npy")
+        let one = try imported.graph.predict(try x.sample(1))
+        #expect(Deviation(one, try expected.sample(1)).relL2 < 1e-5)
+        let two = try imported.graph.predict(try x.samples(0..<2))
+        #expect(Deviation(two, try expected.samples(0..<2)).relL2 < 1e-5)
     }
 
     @Test func batchSizeIsDynamic() throws {

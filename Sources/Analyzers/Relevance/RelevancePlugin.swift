@@ -63,7 +63,8 @@ public enum RelevancePlugin: Plugin {
 
     /// Layers whose plain pullback moves relevance unchanged (shapes, routing) or by the winner
     /// (MaxPool): no rule needed.
-    static let ruleFree: Set<LayerKind> = [.flatten, .reshape, .transpose, .squeeze, .unsqueeze, .identity, .pad, .maxPool, .concat, .softmax]
+    static let ruleFree: Set<LayerKind> = [.flatten, .reshape, .transpose, .squeeze, .unsqueeze, .identity, .pad, .maxPool, .concat, .softmax,
+                                           .gather, .constant]
 
     /// A note when nodes between input and output have no LRP rule and are not shape-only (e.g.
     /// LayerNorm, a product of two activations, a MatMul of activations): relevance crosses them

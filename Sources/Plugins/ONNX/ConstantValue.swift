@@ -4,11 +4,26 @@ import ExplainCore
 enum SymInt: Equatable, CustomStringConvertible {
     case known(Int)
     case batch
+    /// k · N for k ≥ 2 (attention reshapes fold the heads into the batch).
+    case scaledBatch(Int)
+
+    /// k · N, normalised (1 · N is the batch itself).
+    static func batch(times k: Int) -> SymInt { k == 1 ? .batch : .scaledBatch(k) }
+
+    /// The multiple of the batch size this value is (nil for a known value).
+    var batchMultiple: Int? {
+        switch self {
+        case .known: nil
+        case .batch: 1
+        case .scaledBatch(let k): k
+        }
+    }
 
     var description: String {
         switch self {
         case .known(let v): "\(v)"
         case .batch: "N"
+        case .scaledBatch(let k): "\(k)N"
         }
     }
 }

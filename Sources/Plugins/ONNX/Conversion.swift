@@ -32,6 +32,8 @@ struct NodeContext {
     let operands: [Operand]
     let opset: Int
     let decoder: TensorDecoder
+    /// The graph's runtime input: what a constant broadcast to the batch takes its batch size from.
+    var batchSource: Operand = .absent
 
     var op: String { attributes.op }
 

@@ -82,6 +82,8 @@ struct GraphImport {
     var shapes: [ValueID: [Int]] = [:]
     var constants: [String: ConstantValue] = [:]
     var valueNodes: [ValueID: String] = [:]
+    /// The runtime input's value id.
+    var inputID: ValueID? = nil
 
     init(proto: Onnx_GraphProto, opset: Int, options: ImportOptions) {
         self.proto = proto
@@ -111,6 +113,7 @@ struct GraphImport {
         }
         let id = builder.addInput(name: input.name, shape: declared)
         values[input.name] = id
+        inputID = id
         if !declared.isEmpty, declared.dropFirst().allSatisfy({ $0 != nil }) {
             shapes[id] = [declared[0] ?? ShapeProbe.batch] + declared.dropFirst().map { $0! }
         }
@@ -157,8 +160,9 @@ struct GraphImport {
         guard let outputName = node.output.first, !outputName.isEmpty else {
             throw ExplainError(.malformedFile, "node has no output")
         }
-        let context = NodeContext(attributes: Attributes(node, name: name), operands: operands, opset: opset,
+        var context = NodeContext(attributes: Attributes(node, name: name), operands: operands, opset: opset,
                                   decoder: TensorDecoder(maxBytes: options.maxTensorBytes))
+        if let inputID { context.batchSource = .value(inputID, shape: shapes[inputID]) }
         let result = try converter(context)
         // Extra outputs (MaxPool indices, BatchNorm statistics, Dropout mask) must be unused.
         let extra = Set(node.output.dropFirst().filter { !$0.isEmpty })

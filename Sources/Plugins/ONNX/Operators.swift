@@ -30,7 +30,12 @@ enum Operators {
         "Squeeze": squeeze, "Unsqueeze": unsqueeze,
         "Identity": passThrough, "Dropout": dropout, "Pad": pad,
         "ReduceMean": { try reduce($0, .mean) }, "ReduceSum": { try reduce($0, .sum) },
-        "Constant": constant, "Shape": ShapeFolding.shape, "Gather": ShapeFolding.gather, "Cast": ShapeFolding.cast,
+        "Constant": constant, "Shape": ShapeFolding.shape, "Gather": gather, "Cast": ShapeFolding.cast,
+        "Equal": ShapeFolding.equal, "Where": ShapeFolding.whereSelect, "Mod": ShapeFolding.mod, "Expand": expand,
+        "Sqrt": { c in
+            if case .constant(let k) = c.operand(0) { return .constant(.float(try Sqrt().forward([try k.floatTensor("Sqrt input")]))) }
+            return .layer(Sqrt(), [c.operand(0)])
+        },
         "Slice": ShapeFolding.slice, "ConstantOfShape": ShapeFolding.constantOfShape,
     ]
 
@@ -97,6 +102,43 @@ enum Operators {
             mean: try c.floatConstant(3, "input_mean"), variance: try c.floatConstant(4, "input_var"),
             epsilon: try c.attributes.float("epsilon", default: 1e-5))
         return .layer(layer, [c.operand(0)])
+    }
+
+    /// Gather: folded on shape tensors; on a runtime value with constant indices, a `GatherAxis` layer.
+    static func gather(_ c: NodeContext) throws -> Conversion {
+        guard c.isRuntime(0) else { return try ShapeFolding.gather(c) }
+        let indices = try c.requireConstant(1, "indices").intTensor("indices")
+        let layer = try GatherAxis(axis: try c.attributes.int("axis", default: 0), indices: try indices.known("indices"), indicesShape: indices.shape)
+        return .layer(layer, [c.operand(0)])
+    }
+
+    /// Expand: folded when everything is known; a constant broadcast to a shape holding the batch
+    /// size becomes a `BatchBroadcast` of the graph input's batch; a runtime value is broadcast by
+    /// adding zeros of the target shape.
+    static func expand(_ c: NodeContext) throws -> Conversion {
+        try c.requireInputs(2...2)
+        let target = try c.requireConstant(1, "shape").intTensor("shape")
+        if case .constant(let k) = c.operand(0) {
+            if let known = try? target.known("shape") {
+                if case .int(let t) = k { return .constant(.int(try ShapeFolding.expand(t, to: known, c))) }
+                let x = try k.floatTensor("input")
+                return .constant(.float(try Tensor.broadcasting(x, Tensor(shape: try Shape.broadcast(x.shape, known)), AddFunction.self)))
+            }
+            guard target.values.first == .batch, let rest = try? IntTensor(shape: [target.values.count - 1], values: Array(target.values.dropFirst())).known("shape") else {
+                throw c.error(.unsupportedAttribute, "Expand to a shape with the batch size outside its first dimension is not supported")
+            }
+            let x = try k.floatTensor("input")
+            let full = try Shape.broadcast(x.shape, [1] + rest)
+            return .layer(try BatchBroadcast(value: x, shape: Array(full.dropFirst())), [c.batchSource])
+        }
+        let known = try target.values.enumerated().map { i, v -> Int in
+            if case .known(let d) = v { return d }
+            guard i == 0, let s = c.shape(0), s.first == ShapeProbe.batch else {
+                throw c.error(.unsupportedAttribute, "Expand of a runtime value to a shape with the batch size elsewhere is not supported")
+            }
+            return 1   // the input already carries the batch
+        }
+        return .layer(Binary(.add, constant: Tensor(shape: known), side: .right), [c.operand(0)])
     }
 
     static func layerNorm(_ c: NodeContext) throws -> Conversion {
@@ -241,13 +283,13 @@ enum Operators {
             case .known(-1): dims.append(.infer)
             case .known(0) where !allowZero: dims.append(.copy)
             case .known(let n): dims.append(.fixed(n))
-            case .batch:
-                if i == 0, let s = c.shape(0), s.first == ShapeProbe.batch {
+            case .batch, .scaledBatch:
+                if i == 0, v == .batch, let s = c.shape(0), s.first == ShapeProbe.batch {
                     dims.append(.copy)
-                } else if !target.values.contains(.known(-1)) {
+                } else if !target.values.contains(.known(-1)) && target.values.filter({ $0.batchMultiple != nil }).count == 1 {
                     dims.append(.infer)
                 } else {
-                    throw c.error(.unsupportedAttribute, "the target shape \(target.values) mixes the batch size with -1")
+                    throw c.error(.unsupportedAttribute, "the target shape \(target.values) has more than one extent that depends on the batch size")
                 }
             }
         }

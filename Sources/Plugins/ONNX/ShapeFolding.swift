@@ -7,10 +7,8 @@ enum ShapeFolding {
         guard let s = c.shape(0) else {
             throw c.error(.unsupportedAttribute, "the shape of the input is not known at import time; give the input shape (--input-shape)")
         }
-        var values = s.map { d -> SymInt in d == ShapeProbe.batch ? .batch : .known(d) }
-        if s.contains(where: { $0 != ShapeProbe.batch && $0 % ShapeProbe.batch == 0 }) {
-            throw c.error(.unsupportedAttribute, "a dimension of \(Shape.format(s)) is a multiple of the batch size; such shape expressions are not supported")
-        }
+        // The batch size, or a multiple of it (a reshape folded the heads into the batch).
+        var values = s.map { d -> SymInt in d > 0 && d % ShapeProbe.batch == 0 ? .batch(times: d / ShapeProbe.batch) : .known(d) }
         let rank = s.count
         var start = try c.attributes.int("start", default: 0), end = try c.attributes.int("end", default: rank)
         if start < 0 { start += rank }
@@ -161,9 +159,13 @@ enum ShapeFolding {
                     guard q != 0 else { throw c.error(.malformedFile, "integer division by zero") }
                     return .known(Int((Double(p) / Double(q)).rounded(.down)))
                 }
-            case (.batch, .known(1)) where op == .mul || op == .div: return .batch
-            case (.known(1), .batch) where op == .mul: return .batch
-            case (.batch, .known(0)) where op == .add || op == .sub: return .batch
+            case (.known(let k), let b) where op == .mul && b.batchMultiple != nil:
+                return .batch(times: k * (b.batchMultiple ?? 1))
+            case (let b, .known(let k)) where op == .mul && b.batchMultiple != nil:
+                return .batch(times: k * (b.batchMultiple ?? 1))
+            case (let b, .known(let k)) where op == .div && k > 0 && (b.batchMultiple ?? 0) % k == 0 && b.batchMultiple != nil:
+                return .batch(times: (b.batchMultiple ?? k) / k)
+            case (let b, .known(0)) where (op == .add || op == .sub) && b.batchMultiple != nil: return b
             default:
                 throw c.error(.unsupportedAttribute, "arithmetic on the batch size (\(x) \(op.rawValue) \(y)) is not supported")
             }
@@ -177,5 +179,76 @@ enum ShapeFolding {
         }
         let values = parts.flatMap(\.values)
         return IntTensor(shape: [values.count], values: values)
+    }
+
+    /// The integer operands of an element-wise folding op, broadcast to a common shape.
+    static func broadcastInts(_ c: NodeContext, _ count: Int) throws -> (shape: [Int], values: [[SymInt]]) {
+        let ts = try (0..<count).map { try c.requireConstant($0, "input \($0)").intTensor("input \($0)") }
+        let shape = try ts.dropFirst().reduce(ts[0].shape) { try Shape.broadcast($0, $1.shape) }
+        let n = shape.reduce(1, *)
+        let values = try ts.map { t -> [SymInt] in
+            if t.values.count == n && t.shape == shape { return t.values }
+            let strides = Shape.broadcastStrides(t.shape, into: shape), full = Shape.strides(shape)
+            return try (0..<n).map { flat in
+                var rest = flat, offset = 0
+                for d in shape.indices { offset += (rest / full[d]) * strides[d]; rest %= full[d] }
+                guard t.values.indices.contains(offset) else { throw c.error(.malformedFile, "broadcast index out of range") }
+                return t.values[offset]
+            }
+        }
+        return (shape, values)
+    }
+
+    /// Equal on shape values: the batch size equals itself and no constant below 1 (it is ≥ 1);
+    /// compared with a positive constant it is unknown at import time.
+    static func equal(_ c: NodeContext) throws -> Conversion {
+        let (shape, v) = try broadcastInts(c, 2)
+        let out = try zip(v[0], v[1]).map { a, b -> SymInt in
+            switch (a, b) {
+            case (.known(let p), .known(let q)): return .known(p == q ? 1 : 0)
+            case (.known(let q), let b), (let b, .known(let q)):
+                guard q < 1, b.batchMultiple != nil else { throw c.error(.unsupportedAttribute, "comparing the batch size with \(q) is only known at run time") }
+                return .known(0)
+            default:
+                guard a == b else { throw c.error(.unsupportedAttribute, "comparing \(a) with \(b) is only known at run time") }
+                return .known(1)
+            }
+        }
+        return .constant(.int(IntTensor(shape: shape, values: out)))
+    }
+
+    /// Where on shape values (the condition must be known).
+    static func whereSelect(_ c: NodeContext) throws -> Conversion {
+        let (shape, v) = try broadcastInts(c, 3)
+        let out = try (0..<v[0].count).map { i -> SymInt in
+            guard case .known(let cond) = v[0][i] else { throw c.error(.unsupportedAttribute, "Where's condition depends on the batch size") }
+            return cond != 0 ? v[1][i] : v[2][i]
+        }
+        return .constant(.int(IntTensor(shape: shape, values: out)))
+    }
+
+    /// Mod on known shape values (`fmod = 0`: the sign of the divisor, as Python).
+    static func mod(_ c: NodeContext) throws -> Conversion {
+        let (shape, v) = try broadcastInts(c, 2)
+        let out = try zip(v[0], v[1]).map { a, b -> SymInt in
+            guard case .known(let p) = a, case .known(let q) = b, q != 0 else {
+                throw c.error(.unsupportedAttribute, "Mod is only supported on known, non-zero shape values")
+            }
+            let r = p % q
+            return .known(r != 0 && (r < 0) != (q < 0) ? r + q : r)
+        }
+        return .constant(.int(IntTensor(shape: shape, values: out)))
+    }
+
+    /// An integer tensor broadcast to a known shape.
+    static func expand(_ t: IntTensor, to target: [Int], _ c: NodeContext) throws -> IntTensor {
+        let shape = try Shape.broadcast(t.shape, target)
+        let strides = Shape.broadcastStrides(t.shape, into: shape), full = Shape.strides(shape)
+        let values = (0..<shape.reduce(1, *)).map { flat -> SymInt in
+            var rest = flat, offset = 0
+            for d in shape.indices { offset += (rest / full[d]) * strides[d]; rest %= full[d] }
+            return t.values[offset]
+        }
+        return IntTensor(shape: shape, values: values)
     }
 }
