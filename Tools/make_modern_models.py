@@ -8,7 +8,9 @@
   LayerNormalization, Linear-GELU-Linear, layer scale, residual) with a LayerNorm head;
 - vit: a tiny torchvision VisionTransformer (class token expanded to the batch, multi-head
   attention with the heads folded into the batch, Gather of q/k/v and of the class token), with a
-  random head (torchvision initialises it to zeros).
+  random head (torchvision initialises it to zeros);
+- slicing: strided slices of activations (the Focus / patch-merging pattern `x[:, :, 0::2, 0::2]`),
+  a reversed slice and `torch.roll` (Slice + Concat at run time).
 
 Run once; the outputs are committed and CI never needs torch.
 
@@ -59,6 +61,22 @@ class Block(nn.Module):
         return x + y.permute(0, 3, 1, 2)
 
 
+class Slicing(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(2, 4, 3, padding=1)
+        self.conv2 = nn.Conv2d(16, 6, 3, padding=1)
+        self.fc = nn.Linear(6, 5)
+
+    def forward(self, x):
+        x = torch.relu(self.conv1(x))
+        x = torch.cat([x[:, :, 0::2, 0::2], x[:, :, 1::2, 0::2], x[:, :, 0::2, 1::2], x[:, :, 1::2, 1::2]], dim=1)
+        x = torch.roll(x, shifts=1, dims=3)
+        x = x[:, :, :, 1:] - x[:, :, :, :-1]
+        x = torch.relu(self.conv2(x))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
 class ConvNeXtLike(nn.Module):
     def __init__(self):
         super().__init__()
@@ -95,6 +113,8 @@ def main():
         for p in vit.heads.parameters():
             p.normal_(0, 0.5)
     save("vit", vit, torch.randn(3, 3, 16, 16))
+    torch.manual_seed(3)
+    save("slicing", Slicing().eval(), torch.randn(3, 2, 8, 8))
 
 
 if __name__ == "__main__":

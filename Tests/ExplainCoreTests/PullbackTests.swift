@@ -53,6 +53,8 @@ import Testing
             Case(name: "sqrt", layer: Sqrt(), shapes: [[2, 10]], range: 0.5...2),
             Case(name: "gather one index", layer: try! GatherAxis(axis: 1, indices: [0], indicesShape: []), shapes: [[2, 3, 4]]),
             Case(name: "gather repeated indices", layer: try! GatherAxis(axis: -1, indices: [2, -1, 2], indicesShape: [3]), shapes: [[2, 3, 4]]),
+            Case(name: "slice strided", layer: try! StridedSlice(axes: [2, 3], starts: [0, 1], ends: [Int.max, 5], steps: [2, 2]), shapes: [[2, 2, 5, 6]]),
+            Case(name: "slice reversed negative", layer: try! StridedSlice(axes: [-1], starts: [-1], ends: [-Int.max], steps: [-2]), shapes: [[2, 3, 5]]),
             Case(name: "layer norm last axis", layer: try! LayerNorm(scale: rng.tensor([6]), bias: rng.tensor([6])), shapes: [[2, 3, 6]]),
             Case(name: "layer norm two axes", layer: try! LayerNorm(scale: rng.tensor([3, 4]), axis: 1, epsilon: 1e-3), shapes: [[2, 3, 4]]),
             Case(name: "softmax", layer: Softmax(axis: 1), shapes: [[2, 5, 3]]),

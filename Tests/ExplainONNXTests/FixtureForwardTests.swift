@@ -41,7 +41,7 @@ import Testing
     static let modelNames = TestPaths.folders(in: TestPaths.models)
 
     @Test func allPatternsArePresent() {
-        for name in ["vgg", "resnet", "mobilenetv2", "densenet", "squeezenet", "efficientnet", "misc-ops", "tf2onnx-style", "activations", "convnext-block", "vit"] {
+        for name in ["vgg", "resnet", "mobilenetv2", "densenet", "squeezenet", "efficientnet", "misc-ops", "tf2onnx-style", "activations", "convnext-block", "vit", "slicing"] {
             #expect(Self.modelNames.contains(name), "missing test model \(name)")
         }
     }
@@ -62,9 +62,10 @@ import Testing
 
     /// The activations model (HardSwish, Elu, Selu, Softplus, GELU as Erf, HardSigmoid, LeakyRelu)
     /// a ConvNeXt-style network (LayerNormalization, depthwise 7×7, GELU, layer scale) and a tiny
-    /// vision transformer (class token broadcast to the batch, attention, Gather): the input gradient
+    /// vision transformer (class token broadcast to the batch, attention, Gather) and strided slices of
+    /// activations (patch merging, a reversed slice, `torch.roll`): the input gradient
     /// of the arg-max logit equals PyTorch's (`Tools/make_modern_models.py`).
-    @Test(arguments: ["activations", "convnext-block", "vit"])
+    @Test(arguments: ["activations", "convnext-block", "vit", "slicing"])
     func gradientsMatchPyTorch(_ name: String) throws {
         let dir = TestPaths.models + "/" + name
         let imported = try ONNXImporter.load(path: dir + "/model.onnx")

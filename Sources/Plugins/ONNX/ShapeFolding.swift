@@ -58,7 +58,17 @@ enum ShapeFolding {
 
     static func slice(_ c: NodeContext) throws -> Conversion {
         guard case .constant(.int(let data)) = c.operand(0) else {
-            throw c.error(.unsupportedOperator, "Slice is only supported on integer shape tensors known at import time")
+            // A runtime value (or float constant): a strided-slice layer (folded when constant).
+            let starts: [Int], ends: [Int], axes: [Int], steps: [Int]
+            if c.opset < 10 {
+                starts = try c.attributes.ints("starts") ?? []; ends = try c.attributes.ints("ends") ?? []
+                axes = try c.attributes.ints("axes") ?? Array(0..<starts.count); steps = [Int](repeating: 1, count: starts.count)
+            } else {
+                starts = try c.ints(1, "starts") ?? []; ends = try c.ints(2, "ends") ?? []
+                axes = try c.ints(3, "axes") ?? Array(0..<starts.count)
+                steps = try c.ints(4, "steps") ?? [Int](repeating: 1, count: starts.count)
+            }
+            return .layer(try StridedSlice(axes: axes, starts: starts, ends: ends, steps: steps), [c.operand(0)])
         }
         let rank = data.shape.count
         let starts: [Int], ends: [Int], axes: [Int], steps: [Int]

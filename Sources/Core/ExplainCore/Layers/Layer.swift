@@ -27,6 +27,7 @@ public struct LayerKind: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let erf = LayerKind(rawValue: "erf")
     public static let sqrt = LayerKind(rawValue: "sqrt")
     public static let gather = LayerKind(rawValue: "gather")
+    public static let slice = LayerKind(rawValue: "slice")
     public static let softmax = LayerKind(rawValue: "softmax")
     public static let add = LayerKind(rawValue: "add")
     public static let sub = LayerKind(rawValue: "sub")

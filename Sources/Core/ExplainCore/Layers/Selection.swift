@@ -125,3 +125,88 @@ public struct Sqrt: ElementwiseActivation {
     @inline(__always) public func value(_ x: Float) -> Float { x.squareRoot() }
     @inline(__always) public func derivative(x: Float, y: Float) -> Float { 0.5 / y }
 }
+
+/// A strided slice (ONNX `Slice` on a runtime value): along each listed axis the indices
+/// `start, start + step, …` before `end`, clamped as NumPy does (negative values count from the
+/// end; negative steps run backwards). The pullback adds each output entry back to its source.
+public struct StridedSlice: Layer {
+    public let axes: [Int]
+    public let starts: [Int]
+    public let ends: [Int]
+    public let steps: [Int]
+
+    public init(axes: [Int], starts: [Int], ends: [Int], steps: [Int]) throws {
+        guard axes.count == starts.count, ends.count == starts.count, steps.count == starts.count, !steps.contains(0) else {
+            throw ExplainError.argument("slice starts/ends/axes/steps must have equal lengths and non-zero steps")
+        }
+        self.axes = axes
+        self.starts = starts
+        self.ends = ends
+        self.steps = steps
+    }
+
+    public var kind: LayerKind { .slice }
+    public var arity: Int { 1 }
+    public var pullbackReadsInputs: Bool { false }
+    public var pullbackReadsOutput: Bool { false }
+    public var description: String { "Slice(axes \(axes), starts \(starts), ends \(ends), steps \(steps))" }
+
+    /// The picked indices of every dimension of an input shape.
+    func picks(_ shape: [Int]) throws -> [[Int]] {
+        var picks = shape.map { Array(0..<$0) }
+        for (k, axis) in axes.enumerated() {
+            let a = try Shape.axis(axis, rank: shape.count)
+            let n = shape[a], step = steps[k]
+            func clamp(_ v: Int, _ lo: Int, _ hi: Int) -> Int { min(max(v < 0 ? v + n : v, lo), hi) }
+            var out: [Int] = []
+            if step > 0 {
+                var i = clamp(starts[k], 0, n)
+                let e = clamp(ends[k], 0, n)
+                while i < e { out.append(i); i += step }
+            } else {
+                var i = clamp(starts[k], -1, n - 1)
+                let e = ends[k] < -n ? -1 : clamp(ends[k], -1, n - 1)
+                while i > e { out.append(i); i += step }
+            }
+            picks[a] = out
+        }
+        return picks
+    }
+
+    public func outputShape(_ inputShapes: [[Int]]) throws -> [Int] {
+        try expectInputs(inputShapes, 1)
+        return try picks(inputShapes[0]).map(\.count)
+    }
+
+    /// Calls `body(outputOffset, inputOffset)` for every output element, in order.
+    func forEachPick(_ shape: [Int], _ body: (Int, Int) -> Void) throws {
+        let p = try picks(shape), strides = Shape.strides(shape)
+        guard p.allSatisfy({ !$0.isEmpty }) else { return }
+        var o = 0
+        func walk(_ d: Int, _ offset: Int) {
+            if d == p.count { body(o, offset); o += 1; return }
+            for i in p[d] { walk(d + 1, offset + i * strides[d]) }
+        }
+        walk(0, 0)
+    }
+
+    public func forward(_ inputs: [Tensor]) throws -> Tensor {
+        let shape = try outputShape(inputs.map(\.shape))
+        let x = inputs[0]
+        var out = Tensor(shape: shape)
+        try out.withUnsafeMutableBufferPointer { po in
+            try x.withUnsafeBufferPointer { px in try forEachPick(x.shape) { o, i in po[o] = px[i] } }
+        }
+        return out
+    }
+
+    public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor) throws -> [Tensor] {
+        try expectCotangent(cotangent, output)
+        let x = inputs[0]
+        var dx = Tensor(shape: x.shape)
+        try dx.withUnsafeMutableBufferPointer { pd in
+            try cotangent.withUnsafeBufferPointer { pg in try forEachPick(x.shape) { o, i in pd[i] += pg[o] } }
+        }
+        return [dx]
+    }
+}
