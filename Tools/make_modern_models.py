@@ -9,6 +9,8 @@
 - vit: a tiny torchvision VisionTransformer (class token expanded to the batch, multi-head
   attention with the heads folded into the batch, Gather of q/k/v and of the class token), with a
   random head (torchvision initialises it to zeros);
+- swin: a tiny torchvision SwinTransformer (shifted windows: roll, window partition, the attention
+  mask built from Range/ScatterND/Equal/Where on constants, patch merging);
 - slicing: strided slices of activations (the Focus / patch-merging pattern `x[:, :, 0::2, 0::2]`),
   a reversed slice and `torch.roll` (Slice + Concat at run time).
 
@@ -24,6 +26,7 @@ import onnx
 import onnxruntime as ort
 import torch
 import torch.nn as nn
+from torchvision.models.swin_transformer import SwinTransformer
 from torchvision.models.vision_transformer import VisionTransformer
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "models")
@@ -115,6 +118,10 @@ def main():
     save("vit", vit, torch.randn(3, 3, 16, 16))
     torch.manual_seed(3)
     save("slicing", Slicing().eval(), torch.randn(3, 2, 8, 8))
+    torch.manual_seed(4)
+    swin = SwinTransformer(patch_size=[2, 2], embed_dim=8, depths=[2, 2], num_heads=[2, 2], window_size=[2, 2],
+                           num_classes=5).eval()
+    save("swin", swin, torch.randn(3, 3, 16, 16))
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ import Testing
     static let modelNames = TestPaths.folders(in: TestPaths.models)
 
     @Test func allPatternsArePresent() {
-        for name in ["vgg", "resnet", "mobilenetv2", "densenet", "squeezenet", "efficientnet", "misc-ops", "tf2onnx-style", "activations", "convnext-block", "vit", "slicing"] {
+        for name in ["vgg", "resnet", "mobilenetv2", "densenet", "squeezenet", "efficientnet", "misc-ops", "tf2onnx-style", "activations", "convnext-block", "vit", "slicing", "swin"] {
             #expect(Self.modelNames.contains(name), "missing test model \(name)")
         }
     }
@@ -63,9 +63,10 @@ import Testing
     /// The activations model (HardSwish, Elu, Selu, Softplus, GELU as Erf, HardSigmoid, LeakyRelu)
     /// a ConvNeXt-style network (LayerNormalization, depthwise 7×7, GELU, layer scale) and a tiny
     /// vision transformer (class token broadcast to the batch, attention, Gather) and strided slices of
-    /// activations (patch merging, a reversed slice, `torch.roll`): the input gradient
+    /// activations (patch merging, a reversed slice, `torch.roll`) and a shifted-window transformer
+    /// (Swin: its attention mask folded at import): the input gradient
     /// of the arg-max logit equals PyTorch's (`Tools/make_modern_models.py`).
-    @Test(arguments: ["activations", "convnext-block", "vit", "slicing"])
+    @Test(arguments: ["activations", "convnext-block", "vit", "slicing", "swin"])
     func gradientsMatchPyTorch(_ name: String) throws {
         let dir = TestPaths.models + "/" + name
         let imported = try ONNXImporter.load(path: dir + "/model.onnx")
@@ -77,10 +78,11 @@ import Testing
         #expect(d.relL2 < 1e-5, "\(name): \(d)")
     }
 
-    /// The vision transformer runs at other batch sizes than the exported one (its class token is
-    /// broadcast to the batch, its attention folds the heads into the batch).
-    @Test func transformerBatchSizeIsDynamic() throws {
-        let dir = TestPaths.models + "/vit"
+    /// The transformers run at other batch sizes than the exported one (ViT's class token is
+    /// broadcast to the batch, attention folds the heads and Swin's windows into the batch).
+    @Test(arguments: ["vit", "swin"])
+    func transformerBatchSizeIsDynamic(_ name: String) throws {
+        let dir = TestPaths.models + "/" + name
         let imported = try ONNXImporter.load(path: dir + "/model.onnx")
         let x = try Numpy.readTensor(path: dir + "/input.npy")
         let expected = try Numpy.readTensor(path: dir + "/expected.npy")

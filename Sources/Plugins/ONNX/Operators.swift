@@ -32,6 +32,7 @@ enum Operators {
         "ReduceMean": { try reduce($0, .mean) }, "ReduceSum": { try reduce($0, .sum) },
         "Constant": constant, "Shape": ShapeFolding.shape, "Gather": gather, "Cast": ShapeFolding.cast,
         "Equal": ShapeFolding.equal, "Where": ShapeFolding.whereSelect, "Mod": ShapeFolding.mod, "Expand": expand,
+        "Pow": ShapeFolding.pow, "Range": ShapeFolding.range, "Not": ShapeFolding.not, "ScatterND": ShapeFolding.scatterND,
         "Sqrt": { c in
             if case .constant(let k) = c.operand(0) { return .constant(.float(try Sqrt().forward([try k.floatTensor("Sqrt input")]))) }
             return .layer(Sqrt(), [c.operand(0)])

@@ -1,3 +1,4 @@
+import Foundation
 import ExplainCore
 
 /// Import-time evaluation of the integer shape sub-graphs that exporters write
@@ -154,11 +155,10 @@ enum ShapeFolding {
     static func arithmetic(_ a: IntTensor, _ b: IntTensor, _ op: Binary.Operation, _ c: NodeContext) throws -> IntTensor {
         let shape = try Shape.broadcast(a.shape, b.shape)
         let n = shape.reduce(1, *)
-        guard (a.values.count == n || a.values.count == 1), (b.values.count == n || b.values.count == 1) else {
-            throw c.error(.unsupportedOperator, "integer arithmetic is only supported element-wise or with a scalar")
-        }
+        let av = a.shape == shape ? a.values : try expand(a, to: shape, c).values
+        let bv = b.shape == shape ? b.values : try expand(b, to: shape, c).values
         let out = try (0..<n).map { i -> SymInt in
-            let x = a.values[a.values.count == 1 ? 0 : i], y = b.values[b.values.count == 1 ? 0 : i]
+            let x = av[i], y = bv[i]
             switch (x, y) {
             case (.known(let p), .known(let q)):
                 switch op {
@@ -184,11 +184,27 @@ enum ShapeFolding {
     }
 
     static func concat(_ parts: [IntTensor], axis: Int, _ c: NodeContext) throws -> IntTensor {
-        guard parts.allSatisfy({ $0.shape.count == 1 }), axis == 0 || axis == -1 else {
-            throw c.error(.unsupportedOperator, "Concat of integer tensors is only supported for 1-D shape tensors")
+        guard let first = parts.first else { throw c.error(.malformedFile, "Concat without inputs") }
+        let rank = first.shape.count
+        guard rank >= 1, parts.allSatisfy({ $0.shape.count == rank }) else {
+            throw c.error(.malformedFile, "Concat inputs must have the same rank")
         }
-        let values = parts.flatMap(\.values)
-        return IntTensor(shape: [values.count], values: values)
+        let a = try Shape.axis(axis, rank: rank)
+        for p in parts where Array(p.shape[..<a]) != Array(first.shape[..<a]) || Array(p.shape[(a + 1)...]) != Array(first.shape[(a + 1)...]) {
+            throw c.error(.malformedFile, "Concat inputs differ outside axis \(axis)")
+        }
+        // Blocks: for each index before the axis, every part's slab in turn.
+        let outer = first.shape[..<a].reduce(1, *), inner = first.shape[(a + 1)...].reduce(1, *)
+        var values: [SymInt] = []
+        for o in 0..<outer {
+            for p in parts {
+                let slab = p.shape[a] * inner
+                values += p.values[(o * slab)..<((o + 1) * slab)]
+            }
+        }
+        var shape = first.shape
+        shape[a] = parts.reduce(0) { $0 + $1.shape[a] }
+        return IntTensor(shape: shape, values: values)
     }
 
     /// The integer operands of an element-wise folding op, broadcast to a common shape.
@@ -260,5 +276,62 @@ enum ShapeFolding {
             return t.values[offset]
         }
         return IntTensor(shape: shape, values: values)
+    }
+
+    /// Pow of constants (element-wise, broadcasting).
+    static func pow(_ c: NodeContext) throws -> Conversion {
+        let x = try c.floatConstant(0, "X"), y = try c.floatConstant(1, "Y")
+        let shape = try Shape.broadcast(x.shape, y.shape)
+        let xb = try Tensor.broadcasting(x, Tensor(shape: shape), AddFunction.self), yb = try Tensor.broadcasting(y, Tensor(shape: shape), AddFunction.self)
+        return .constant(.float(try Tensor(shape: shape, scalars: zip(xb.scalars, yb.scalars).map { Foundation.pow($0, $1) })))
+    }
+
+    /// Range of constants: integers when all three are integers, else floats.
+    static func range(_ c: NodeContext) throws -> Conversion {
+        let parts = try (0..<3).map { try c.requireConstant($0, ["start", "limit", "delta"][$0]) }
+        if parts.allSatisfy({ if case .int = $0 { return true } else { return false } }) {
+            let v = try parts.map { try $0.ints("range operand") }.map { $0.first ?? 0 }
+            guard v[2] != 0 else { throw c.error(.malformedFile, "Range delta is 0") }
+            let n = max(0, Int((Double(v[1] - v[0]) / Double(v[2])).rounded(.up)))
+            guard n <= 10_000_000 else { throw c.error(.tooLarge, "Range of \(n) values is over the size limit") }
+            return .constant(.int(IntTensor((0..<n).map { v[0] + $0 * v[2] })))
+        }
+        let v = try parts.map { try $0.floatTensor("range operand").scalars.first ?? 0 }
+        guard v[2] != 0 else { throw c.error(.malformedFile, "Range delta is 0") }
+        let n = max(0, Int(((v[1] - v[0]) / v[2]).rounded(.up)))
+        guard n <= 10_000_000 else { throw c.error(.tooLarge, "Range of \(n) values is over the size limit") }
+        return .constant(.float(try Tensor(shape: [n], scalars: (0..<n).map { v[0] + Float($0) * v[2] })))
+    }
+
+    /// Not of a known boolean (0/1) tensor.
+    static func not(_ c: NodeContext) throws -> Conversion {
+        let t = try c.requireConstant(0, "X").intTensor("X")
+        return .constant(.int(IntTensor(shape: t.shape, values: try t.known("X").map { .known($0 == 0 ? 1 : 0) })))
+    }
+
+    /// ScatterND of constants (no reduction): `data` with the slices at `indices` replaced by `updates`.
+    static func scatterND(_ c: NodeContext) throws -> Conversion {
+        if let r = try? c.attributes.string("reduction"), r != "none" {
+            throw c.attributes.unsupported("reduction", r, "only reduction = none is supported")
+        }
+        let data = try c.floatConstant(0, "data"), updates = try c.floatConstant(2, "updates")
+        let idx = try c.requireConstant(1, "indices").intTensor("indices")
+        let indices = try idx.known("indices")
+        guard let k = idx.shape.last, k >= 1, k <= data.rank else { throw c.error(.malformedFile, "ScatterND indices must end in 1…rank(data)") }
+        let slice = data.shape[k...].reduce(1, *), count = indices.count / k
+        guard updates.count == count * slice else { throw c.error(.malformedFile, "ScatterND updates do not fit the indices") }
+        let strides = Shape.strides(data.shape)
+        var out = data.scalars
+        for u in 0..<count {
+            var offset = 0
+            for d in 0..<k {
+                var i = indices[u * k + d]
+                if i < 0 { i += data.shape[d] }
+                guard i >= 0 && i < data.shape[d] else { throw c.error(.malformedFile, "ScatterND index out of range") }
+                offset += i * strides[d]
+            }
+            for j in 0..<slice { out[offset + j] = updates.scalars[u * slice + j] }
+        }
+        return .constant(.float(try Tensor(shape: data.shape, scalars: out)))
     }
 }
