@@ -24,17 +24,11 @@ public struct LayerDeepLiftShap: Analyzer {
         let (output, seedTensor, picked) = try model.cleanPass(input, target: target)
         let v = try layer.value(in: model, inputShape: input.shape)
         let set = try baselines(input)
-        let n = input.shape[0], per = input.count / n, b = set.count
-        let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per)
+        let n = input.shape[0], b = set.count
         var total: [Double] = [], layerShape: [Int] = []
         for s in 0..<n {
-            let sample = try input.sample(s)
-            for start in stride(from: 0, to: b, by: size) {
-                let m = min(size, b - start)
-                var analyzer = deeplift
-                analyzer.baseline = .tensor(try set.samples.samples(start..<(start + m)))
-                let pass = try analyzer.layerPass(try Tensor.concatenateBatches([Tensor](repeating: sample, count: m)),
-                                                  target: try target.copies(ofSample: s, count: m, resolved: picked), layer: v)
+            try set.againstEach(sample: s, of: input, analyzer: deeplift, batchSize: batchSize, target: target, resolved: picked) { analyzer, copies, t, m in
+                let pass = try analyzer.layerPass(copies, target: t, layer: v)
                 let reference = pass.referenceActivation ?? Tensor(shape: pass.activation.shape)
                 let l = pass.cotangent.count / m
                 if total.isEmpty {

@@ -70,16 +70,9 @@ public struct DeepLiftShap: Analyzer {
         let set = try baselines(input)
         let n = input.shape[0], per = input.count / n, b = set.count
         var total = [Double](repeating: 0, count: input.count), diagnostics: [String] = []
-        let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per)
         for s in 0..<n {
-            let sample = try input.sample(s)
-            for start in stride(from: 0, to: b, by: size) {
-                let m = min(size, b - start)
-                // m copies of the sample, each against its own baseline.
-                var analyzer = deeplift
-                analyzer.baseline = .tensor(try set.samples.samples(start..<(start + m)))
-                let a = try analyzer.analyze(try Tensor.concatenateBatches([Tensor](repeating: sample, count: m)),
-                                             target: try target.copies(ofSample: s, count: m, resolved: picked))
+            try set.againstEach(sample: s, of: input, analyzer: deeplift, batchSize: batchSize, target: target, resolved: picked) { analyzer, copies, t, m in
+                let a = try analyzer.analyze(copies, target: t)
                 a.values.withUnsafeBufferPointer { p in
                     for c in 0..<m { for i in 0..<per { total[s * per + i] += Double(p[c * per + i]) } }
                 }

@@ -57,21 +57,9 @@ enum ShapeFolding {
         }
     }
 
+    /// Slice: on an integer shape tensor folded at import; on a runtime value (or a float constant,
+    /// then folded) a `StridedSlice` layer. Both select with `StridedSlice.picks`.
     static func slice(_ c: NodeContext) throws -> Conversion {
-        guard case .constant(.int(let data)) = c.operand(0) else {
-            // A runtime value (or float constant): a strided-slice layer (folded when constant).
-            let starts: [Int], ends: [Int], axes: [Int], steps: [Int]
-            if c.opset < 10 {
-                starts = try c.attributes.ints("starts") ?? []; ends = try c.attributes.ints("ends") ?? []
-                axes = try c.attributes.ints("axes") ?? Array(0..<starts.count); steps = [Int](repeating: 1, count: starts.count)
-            } else {
-                starts = try c.ints(1, "starts") ?? []; ends = try c.ints(2, "ends") ?? []
-                axes = try c.ints(3, "axes") ?? Array(0..<starts.count)
-                steps = try c.ints(4, "steps") ?? [Int](repeating: 1, count: starts.count)
-            }
-            return .layer(try StridedSlice(axes: axes, starts: starts, ends: ends, steps: steps), [c.operand(0)])
-        }
-        let rank = data.shape.count
         let starts: [Int], ends: [Int], axes: [Int], steps: [Int]
         if c.opset < 10 {
             starts = try c.attributes.ints("starts") ?? []; ends = try c.attributes.ints("ends") ?? []
@@ -81,27 +69,12 @@ enum ShapeFolding {
             axes = try c.ints(3, "axes") ?? Array(0..<starts.count)
             steps = try c.ints(4, "steps") ?? [Int](repeating: 1, count: starts.count)
         }
-        guard starts.count == ends.count, axes.count == starts.count, steps.count == starts.count, !steps.contains(0) else {
+        let layer: StridedSlice
+        do { layer = try StridedSlice(axes: axes, starts: starts, ends: ends, steps: steps) } catch {
             throw c.error(.malformedFile, "Slice starts/ends/axes/steps must have equal lengths and non-zero steps")
         }
-        var picks = data.shape.map { Array(0..<$0) }
-        for (k, axis) in axes.enumerated() {
-            let a = try Shape.axis(axis, rank: rank)
-            let n = data.shape[a], step = steps[k]
-            func clamp(_ v: Int, _ lo: Int, _ hi: Int) -> Int { min(max(v < 0 ? v + n : v, lo), hi) }
-            var out: [Int] = []
-            if step > 0 {
-                var i = clamp(starts[k], 0, n)
-                let e = clamp(ends[k], 0, n)
-                while i < e { out.append(i); i += step }
-            } else {
-                var i = clamp(starts[k], -1, n - 1)
-                let e = ends[k] < -n ? -1 : clamp(ends[k], -1, n - 1)
-                while i > e { out.append(i); i += step }
-            }
-            picks[a] = out
-        }
-        return .constant(.int(select(data, picks)))
+        guard case .constant(.int(let data)) = c.operand(0) else { return .layer(layer, [c.operand(0)]) }
+        return .constant(.int(select(data, try layer.picks(data.shape))))
     }
 
     /// The sub-tensor at the cartesian product of per-dimension indices.
@@ -212,16 +185,7 @@ enum ShapeFolding {
         let ts = try (0..<count).map { try c.requireConstant($0, "input \($0)").intTensor("input \($0)") }
         let shape = try ts.dropFirst().reduce(ts[0].shape) { try Shape.broadcast($0, $1.shape) }
         let n = shape.reduce(1, *)
-        let values = try ts.map { t -> [SymInt] in
-            if t.values.count == n && t.shape == shape { return t.values }
-            let strides = Shape.broadcastStrides(t.shape, into: shape), full = Shape.strides(shape)
-            return try (0..<n).map { flat in
-                var rest = flat, offset = 0
-                for d in shape.indices { offset += (rest / full[d]) * strides[d]; rest %= full[d] }
-                guard t.values.indices.contains(offset) else { throw c.error(.malformedFile, "broadcast index out of range") }
-                return t.values[offset]
-            }
-        }
+        let values = try ts.map { t in t.values.count == n && t.shape == shape ? t.values : try expand(t, to: shape, c).values }
         return (shape, values)
     }
 

@@ -39,6 +39,26 @@ extension BaselineSet {
     }
 }
 
+extension BaselineSet {
+    /// Sample `s` of `input` repeated against every baseline of the set, in batches of at most
+    /// `batchSize` copies (DeepLIFT-SHAP and its layer form): `body(analyzer, copies, target, m)`
+    /// gets `analyzer` with the batch's baselines as its per-sample baseline, m copies of the
+    /// sample, and the target for the copies.
+    public func againstEach(sample s: Int, of input: Tensor, analyzer: BackpropAnalyzer, batchSize: Int, target: Target,
+                            resolved: [Int]?, _ body: (BackpropAnalyzer, Tensor, Target, Int) throws -> Void) throws {
+        let per = input.count / Swift.max(input.shape.first ?? 1, 1)
+        let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per)
+        let sample = try input.sample(s)
+        for start in stride(from: 0, to: count, by: size) {
+            let m = Swift.min(size, count - start)
+            var chunk = analyzer
+            chunk.baseline = .tensor(try samples.samples(start..<(start + m)))
+            try body(chunk, try Tensor.concatenateBatches([Tensor](repeating: sample, count: m)),
+                     try target.copies(ofSample: s, count: m, resolved: resolved), m)
+        }
+    }
+}
+
 /// The random draws of GradientSHAP for one sample (Captum `GradientShap`, `LayerGradientShap`):
 /// per copy a baseline index, `α ~ U(0, 1)` and the input with Gaussian noise `ε ~ N(0, stdev²)`.
 public struct ShapDraws: Sendable {

@@ -151,8 +151,9 @@ public struct StridedSlice: Layer {
     public var pullbackReadsOutput: Bool { false }
     public var description: String { "Slice(axes \(axes), starts \(starts), ends \(ends), steps \(steps))" }
 
-    /// The picked indices of every dimension of an input shape.
-    func picks(_ shape: [Int]) throws -> [[Int]] {
+    /// The picked indices of every dimension of an input shape (also used to fold slices of
+    /// constants at import).
+    public func picks(_ shape: [Int]) throws -> [[Int]] {
         var picks = shape.map { Array(0..<$0) }
         for (k, axis) in axes.enumerated() {
             let a = try Shape.axis(axis, rank: shape.count)
