@@ -23,6 +23,7 @@ struct Inspect: ParsableCommand {
             print("producer: \(imported.producer.isEmpty ? "unknown" : imported.producer), opset \(imported.opset)")
             let text = declared.map { $0.map(String.init) ?? "N" }.joined(separator: ", ")
             print("input: \(imported.inputName) (\(text))")
+            if let note = imported.batchNote { print("batch: \(note)") }
             print(String(repeating: "-", count: 78))
             // Columns as wide as their longest entry: name, op kind, output shape, layer.
             let rows = g.nodes.map { node -> [String] in

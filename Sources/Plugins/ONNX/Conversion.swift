@@ -34,6 +34,15 @@ struct NodeContext {
     let decoder: TensorDecoder
     /// The graph's runtime input: what a constant broadcast to the batch takes its batch size from.
     var batchSource: Operand = .absent
+    /// The batch size the file fixes, while the importer generalises it: a constant shape with
+    /// this extent in the batch position stands for the batch size.
+    var fixedBatch: Int? = nil
+
+    /// Whether operand `i` is a runtime value that carries the batch in dimension 0 and the
+    /// extent `d` at position 0 of a constant shape applied to it stands for that batch.
+    func isFixedBatch(_ d: Int, of i: Int) -> Bool {
+        d == fixedBatch && shape(i)?.first == ShapeProbe.batch
+    }
 
     var op: String { attributes.op }
 

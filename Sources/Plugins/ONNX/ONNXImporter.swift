@@ -6,7 +6,7 @@ import SwiftProtobuf
 public struct ImportOptions: Sendable {
     /// Largest tensor (initializer or constant) accepted, in bytes; checked before allocating.
     public var maxTensorBytes: Int = 2 << 30
-    /// Overrides the declared input shape (dimension 0 is the batch and stays dynamic).
+    /// Overrides the declared input shape (dimension 0 is the batch; see `ImportedModel.batchNote`).
     public var inputShape: [Int]? = nil
 
     public init(maxTensorBytes: Int = 2 << 30, inputShape: [Int]? = nil) {
@@ -25,6 +25,9 @@ public struct ImportedModel: Sendable {
     public var inputName: String
     /// When the graph ends in Softmax: the value that feeds it (the logits).
     public var softmaxInput: ValueID?
+    /// For a file exported with a fixed batch size (`torch.onnx.export` without `dynamic_axes`):
+    /// whether the graph was generalised to any batch size, or why it runs at that size only.
+    public var batchNote: String? = nil
 
     /// The value to explain: the logits before a final Softmax, else the graph output.
     public var logits: ValueID { softmaxInput ?? graph.outputs[0] }
@@ -65,10 +68,31 @@ public enum ONNXImporter {
         guard supportedOpsets.contains(opset) else {
             throw ExplainError(.unsupportedAttribute, "opset \(opset) is not supported (\(supportedOpsets.lowerBound)–\(supportedOpsets.upperBound)); re-export with torch.onnx.export(..., opset_version=17)")
         }
-        var importer = GraphImport(proto: model.graph, opset: opset, options: options)
-        let (graph, inputName, softmaxInput) = try importer.run()
-        return ImportedModel(graph: graph, opset: opset, producer: model.producerName + (model.producerVersion.isEmpty ? "" : " " + model.producerVersion),
-                             inputName: inputName, softmaxInput: softmaxInput)
+        let decoder = TensorDecoder(maxBytes: options.maxTensorBytes)
+        var constants: [String: ConstantValue] = [:]
+        for t in model.graph.initializer {
+            constants[t.name] = try decoder.decode(t, what: "initializer '\(t.name)'")
+        }
+        let producer = model.producerName + (model.producerVersion.isEmpty ? "" : " " + model.producerVersion)
+        func imported(_ batch: GraphImport.BatchMode) throws -> ImportedModel {
+            var importer = GraphImport(proto: model.graph, opset: opset, options: options, constants: constants, batch: batch)
+            let (graph, inputName, softmaxInput) = try importer.run()
+            return ImportedModel(graph: graph, opset: opset, producer: producer, inputName: inputName, softmaxInput: softmaxInput)
+        }
+        var declared = try imported(.declared)
+        guard let fixed = declared.graph.declaredInputShapes.first?.first ?? nil else { return declared }
+        // A fixed batch size (the default of torch.onnx.export): try the graph with the batch left
+        // open, and keep it only when it computes every sample exactly as the file's graph does.
+        do {
+            let general = try imported(.generalized(from: fixed))
+            try BatchGeneralisation.check(general.graph, against: declared.graph, batch: fixed)
+            var model = general
+            model.batchNote = "exported with a fixed batch size of \(fixed); runs at any batch size (checked against the file's graph at \(fixed + 1) samples)"
+            return model
+        } catch let e as ExplainError {
+            declared.batchNote = "exported with a fixed batch size of \(fixed) and runs at that size only: \(e.description)"
+            return declared
+        }
     }
 }
 
@@ -84,18 +108,26 @@ struct GraphImport {
     var valueNodes: [ValueID: String] = [:]
     /// The runtime input's value id.
     var inputID: ValueID? = nil
+    let batch: BatchMode
 
-    init(proto: Onnx_GraphProto, opset: Int, options: ImportOptions) {
+    /// How the input's batch dimension is read.
+    enum BatchMode {
+        /// As the file declares it (fixed or dynamic).
+        case declared
+        /// Open, although the file fixes it at the given size: constant shapes with that size
+        /// in the batch position are read as the batch size.
+        case generalized(from: Int)
+    }
+
+    init(proto: Onnx_GraphProto, opset: Int, options: ImportOptions, constants: [String: ConstantValue], batch: BatchMode) {
         self.proto = proto
         self.opset = opset
         self.options = options
+        self.constants = constants
+        self.batch = batch
     }
 
     mutating func run() throws -> (Graph, String, ValueID?) {
-        let decoder = TensorDecoder(maxBytes: options.maxTensorBytes)
-        for t in proto.initializer {
-            constants[t.name] = try decoder.decode(t, what: "initializer '\(t.name)'")
-        }
         let runtimeInputs = proto.input.filter { constants[$0.name] == nil }
         guard runtimeInputs.count == 1, let input = runtimeInputs.first else {
             throw ExplainError(.unsupportedAttribute, "models with \(runtimeInputs.count) runtime inputs are not supported (exactly one is needed): \(runtimeInputs.map(\.name))")
@@ -109,8 +141,9 @@ struct GraphImport {
             guard override.count >= 1, override.allSatisfy({ $0 > 0 }) else {
                 throw ExplainError.init(.invalidArgument, "input shape \(override) must have positive dimensions")
             }
-            declared = [nil] + override.dropFirst().map { Optional($0) }
+            declared = [declared.first ?? nil] + override.dropFirst().map { Optional($0) }
         }
+        if case .generalized = batch, !declared.isEmpty { declared[0] = nil }
         let id = builder.addInput(name: input.name, shape: declared)
         values[input.name] = id
         inputID = id
@@ -163,6 +196,7 @@ struct GraphImport {
         var context = NodeContext(attributes: Attributes(node, name: name), operands: operands, opset: opset,
                                   decoder: TensorDecoder(maxBytes: options.maxTensorBytes))
         if let inputID { context.batchSource = .value(inputID, shape: shapes[inputID]) }
+        if case .generalized(let b) = batch { context.fixedBatch = b }
         let result = try converter(context)
         // Extra outputs (MaxPool indices, BatchNorm statistics, Dropout mask) must be unused.
         let extra = Set(node.output.dropFirst().filter { !$0.isEmpty })

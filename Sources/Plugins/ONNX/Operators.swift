@@ -114,26 +114,31 @@ enum Operators {
     }
 
     /// Expand: folded when everything is known; a constant broadcast to a shape holding the batch
-    /// size becomes a `BatchBroadcast` of the graph input's batch; a runtime value is broadcast by
-    /// adding zeros of the target shape.
+    /// size (or, while a fixed batch is generalised, that size) becomes a `BatchBroadcast` of the
+    /// graph input's batch; a runtime value is broadcast by adding zeros of the target shape.
     static func expand(_ c: NodeContext) throws -> Conversion {
         try c.requireInputs(2...2)
         let target = try c.requireConstant(1, "shape").intTensor("shape")
         if case .constant(let k) = c.operand(0) {
+            func toBatch(_ x: Tensor, _ rest: [Int]) throws -> Conversion {
+                let full = try Shape.broadcast(x.shape, [1] + rest)
+                return .layer(try BatchBroadcast(value: x, shape: Array(full.dropFirst())), [c.batchSource])
+            }
             if let known = try? target.known("shape") {
                 if case .int(let t) = k { return .constant(.int(try ShapeFolding.expand(t, to: known, c))) }
                 let x = try k.floatTensor("input")
+                if let b = c.fixedBatch, known.first == b, x.rank < known.count || x.shape.first == 1 {
+                    return try toBatch(x, Array(known.dropFirst()))   // e.g. ViT's class token
+                }
                 return .constant(.float(try Tensor.broadcasting(x, Tensor(shape: try Shape.broadcast(x.shape, known)), AddFunction.self)))
             }
             guard target.values.first == .batch, let rest = try? IntTensor(shape: [target.values.count - 1], values: Array(target.values.dropFirst())).known("shape") else {
                 throw c.error(.unsupportedAttribute, "Expand to a shape with the batch size outside its first dimension is not supported")
             }
-            let x = try k.floatTensor("input")
-            let full = try Shape.broadcast(x.shape, [1] + rest)
-            return .layer(try BatchBroadcast(value: x, shape: Array(full.dropFirst())), [c.batchSource])
+            return try toBatch(try k.floatTensor("input"), rest)
         }
         let known = try target.values.enumerated().map { i, v -> Int in
-            if case .known(let d) = v { return d }
+            if case .known(let d) = v { return i == 0 && c.isFixedBatch(d, of: 0) ? 1 : d }
             guard i == 0, let s = c.shape(0), s.first == ShapeProbe.batch else {
                 throw c.error(.unsupportedAttribute, "Expand of a runtime value to a shape with the batch size elsewhere is not supported")
             }
@@ -276,6 +281,10 @@ enum Operators {
         if case .constant(.int(let data)) = c.operand(0) {
             let shape = try Reshape(onnx: try target.known("shape"), allowZero: allowZero).reshape(data.shape)
             return .constant(.int(IntTensor(shape: shape, values: data.values)))
+        }
+        if let b = c.fixedBatch, let known = try? target.known("shape"), let input = c.shape(0),
+           let dims = BatchGeneralisation.reshape(known, input: input, batch: b, allowZero: allowZero) {
+            return .layer(try Reshape(dims), [c.operand(0)])
         }
         // The batch symbol becomes "copy" at position 0 or "infer" elsewhere.
         var dims: [Reshape.Dimension] = []

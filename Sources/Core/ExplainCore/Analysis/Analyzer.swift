@@ -60,7 +60,7 @@ public struct BackpropAnalyzer: Analyzer {
         let x0 = try baseline?.batch(like: input)
         let perSample = try BatchChunks.backwardBytesPerSample(model.graph, inputShape: input.shape)
         let size = try BatchChunks.samplesPerChunk(batch: input.shape[0], bytesPerSample: perSample, budget: memoryBudget)
-        return try BatchChunks.run(input, target: target, size: size) { range, x, t in
+        return try BatchChunks.run(input, target: target, size: size, graph: model.graph) { range, x, t in
             let chunkBaseline = try x0.map { b in b.shape[0] == 1 ? b : try b.samples(range) }
             return try run(x, target: t, baseline: chunkBaseline, timed: false).attribution
         }

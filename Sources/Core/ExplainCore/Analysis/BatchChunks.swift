@@ -51,7 +51,8 @@ public enum BatchChunks {
     public static func predict(_ graph: Graph, _ input: Tensor, output: ValueID? = nil, budget: Int? = nil) throws -> Tensor {
         guard input.rank >= 1, input.shape[0] > 1 else { return try graph.predict(input, output: output) }
         let n = input.shape[0]
-        let size = try samplesPerChunk(batch: n, bytesPerSample: try forwardBytesPerSample(graph, inputShape: input.shape), budget: budget)
+        let size = graph.runsOneSampleAtATime ? 1
+            : try samplesPerChunk(batch: n, bytesPerSample: try forwardBytesPerSample(graph, inputShape: input.shape), budget: budget)
         guard size < n else { return try graph.predict(input, output: output) }
         return try Tensor.concatenateBatches(try ranges(n, size: size).map { try graph.predict(try input.samples($0), output: output) })
     }
@@ -74,13 +75,16 @@ public enum BatchChunks {
 
     /// Runs `body` on each chunk of at most `size` samples of `input` (the samples' range, their
     /// part of `input` and of `target`) and joins the attributions; a note says how the batch was split.
-    public static func run(_ input: Tensor, target: Target, size: Int,
+    /// A graph that runs one sample at a time (`Graph.runsOneSampleAtATime`) gets chunks of one.
+    public static func run(_ input: Tensor, target: Target, size: Int, graph: Graph? = nil,
                            _ body: (Range<Int>, Tensor, Target) throws -> Attribution) throws -> Attribution {
-        let n = input.shape.first ?? 0, size = max(1, size)
+        let fixed = graph?.runsOneSampleAtATime ?? false
+        let n = input.shape.first ?? 0, size = fixed ? 1 : max(1, size)
         guard size < n else { return try body(0..<n, input, target) }
         let parts = try ranges(n, size: size).map { try body($0, try input.samples($0), try target.samples($0, of: n)) }
         var joined = try Attribution.joining(parts)
-        joined.diagnostics.append("the batch of \(n) ran in \(parts.count) chunks of at most \(size) sample\(size == 1 ? "" : "s") to fit into memory")
+        joined.diagnostics.append(fixed ? "the batch of \(n) ran one sample at a time: the model was exported with a fixed batch size of 1"
+            : "the batch of \(n) ran in \(parts.count) chunks of at most \(size) sample\(size == 1 ? "" : "s") to fit into memory")
         return joined
     }
 }

@@ -74,6 +74,13 @@ public struct Graph: Sendable {
         return g
     }
 
+    /// The batch size the graph is fixed at (the first declared extent of its input), nil when open.
+    public var fixedBatch: Int? { declaredInputShapes.first?.first ?? nil }
+
+    /// Whether the graph runs at batch size 1 only (a model exported with a fixed batch size of 1
+    /// whose graph could not be opened): batches then run one sample at a time.
+    public var runsOneSampleAtATime: Bool { fixedBatch == 1 }
+
     /// Checks a concrete input shape against the declared one.
     public func checkInputShape(_ shape: [Int], input: Int = 0) throws {
         guard declaredInputShapes.indices.contains(input) else { return }
@@ -82,7 +89,13 @@ public struct Graph: Sendable {
         let matches = declared.count == shape.count && zip(declared, shape).allSatisfy { $0.0 == nil || $0.0 == $0.1 }
         guard matches else {
             let text = "(" + declared.map { $0.map(String.init) ?? "?" }.joined(separator: ", ") + ")"
-            throw ExplainError.shape("input '\(valueNames[inputs[input]])' has shape \(Shape.format(shape)), the model expects \(text)")
+            var message = "input '\(valueNames[inputs[input]])' has shape \(Shape.format(shape)), the model expects \(text)"
+            if let b = declared.first ?? nil, shape.count == declared.count, shape.first != b,
+               zip(declared.dropFirst(), shape.dropFirst()).allSatisfy({ $0.0 == nil || $0.0 == $0.1 }) {
+                message += ": the model was exported with a fixed batch size of \(b) (`explain inspect` says why it runs at that size only);"
+                    + " re-export it with torch.onnx.export(..., dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}})"
+            }
+            throw ExplainError.shape(message)
         }
         guard !shape.contains(0) else { throw ExplainError.shape("input shape \(Shape.format(shape)) has no elements") }
     }
