@@ -49,6 +49,7 @@ import Testing
             Case(name: "elu", layer: Elu(alpha: 0.7), shapes: [[2, 10]], range: -2...2),
             Case(name: "selu", layer: Selu(), shapes: [[2, 10]], range: -2...2),
             Case(name: "softplus", layer: Softplus(), shapes: [[2, 10]], range: -4...4),
+            Case(name: "gelu", layer: Gelu(), shapes: [[2, 10]], range: -4...4),
             Case(name: "erf", layer: Erf(), shapes: [[2, 10]], range: -2...2),
             Case(name: "sqrt", layer: Sqrt(), shapes: [[2, 10]], range: 0.5...2),
             Case(name: "gather one index", layer: try! GatherAxis(axis: 1, indices: [0], indicesShape: []), shapes: [[2, 3, 4]]),

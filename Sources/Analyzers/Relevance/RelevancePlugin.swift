@@ -181,6 +181,9 @@ public enum RelevancePlugin: Plugin {
             return try analyzer("lrp", model: model, preset: base, options: options, registry: registry, userName: "user")
         })
 
+        // Transformers (LXT's gradient × input form).
+        try registerTransformerMethods(into: &registry)
+
         // Fixture translators.
         let compositeIDs = ["EpsilonPlus": "lrp.epsilon_plus", "EpsilonPlusFlat": "lrp.epsilon_plus_flat",
                             "EpsilonAlpha2Beta1": "lrp.epsilon_alpha2_beta1", "EpsilonAlpha2Beta1Flat": "lrp.epsilon_alpha2_beta1_flat",

@@ -25,6 +25,7 @@ public struct LayerKind: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let selu = LayerKind(rawValue: "selu")
     public static let softplus = LayerKind(rawValue: "softplus")
     public static let erf = LayerKind(rawValue: "erf")
+    public static let gelu = LayerKind(rawValue: "gelu")
     public static let sqrt = LayerKind(rawValue: "sqrt")
     public static let gather = LayerKind(rawValue: "gather")
     public static let slice = LayerKind(rawValue: "slice")

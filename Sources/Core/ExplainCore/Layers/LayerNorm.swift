@@ -76,7 +76,14 @@ public struct LayerNorm: Layer {
 
     /// `dx = r · (g′ − mean(g′) − x̂ · mean(g′ ⊙ x̂))` per row, with `g′ = g ⊙ scale`, `r` the inverse deviation.
     public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor) throws -> [Tensor] {
+        try pullback(inputs: inputs, output: output, cotangent: cotangent, holdingDeviation: false)
+    }
+
+    /// The pullback; with `holdingDeviation` the deviation is treated as a constant (its own
+    /// derivative dropped: `dx = r · (g′ − mean(g′))`), as LXT's AttnLRP and CP-LRP detach it.
+    public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor, holdingDeviation: Bool) throws -> [Tensor] {
         try expectCotangent(cotangent, output)
+        let keepsDeviation: Double = holdingDeviation ? 0 : 1
         let x = inputs[0]
         let (rows, w) = try split(x.shape)
         return [Tensor(shape: x.shape) { dx in
@@ -95,7 +102,7 @@ public struct LayerNorm: Layer {
                         meanGX /= Double(w)
                         for i in 0..<w {
                             let g = Double(pg[r * w + i]) * Double(ps[i]), xh = (Double(px[r * w + i]) - mean) * inverse
-                            dx[r * w + i] = Float(inverse * (g - meanG - xh * meanGX))
+                            dx[r * w + i] = Float(inverse * (g - meanG - keepsDeviation * xh * meanGX))
                         }
                     }
                 }

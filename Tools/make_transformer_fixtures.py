@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Makes the transformer LRP fixture set Tests/Fixtures/transformer: AttnLRP and CP-LRP computed by
+LXT (LRP eXplains Transformers, `lxt` 2.1, the authors' library) on two tiny torchvision
+VisionTransformers, in the format of the shared reference fixtures (per model: model.onnx,
+input.npy, targets.npy, logits.npy, manifest.json and one .npy per case).
+
+- CP-LRP is LXT's default map for torchvision's vision_transformer (identity rule at GELU, layer
+  norm with its deviation detached, no gradient through the attention's query and key).
+- AttnLRP uses the same identity and layer-norm rules and, inside nn.MultiheadAttention, the
+  uniform rule of the paper through LXT's `divide_gradient`: query and key gradients divided by 4
+  (two bilinear products on their path), value gradients by 2 — as LXT does for its language models.
+
+Relevance is `x * x.grad` at the pixel input with the gradient seeded with one-hot(target) at the
+logits (LXT's gradient × input form). References are computed in float64 from the float32 weights
+and inputs and stored as float32; rtol/atol are 20 times the float32-vs-float64 difference (at least
+1e-5 / 1e-6). Each variant runs in its own process, since LXT patches torch classes.
+
+Run once; the outputs are committed and CI never needs torch or lxt.
+
+    pip install torch==2.5.1 torchvision==0.20.1 onnx numpy zennit transformers==4.51.3
+    pip install --no-deps lxt==2.1
+    python3 Tools/make_transformer_fixtures.py
+"""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+from torchvision.models import vision_transformer
+from torchvision.models.vision_transformer import VisionTransformer
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "transformer")
+MODELS = {
+    # name: (seed, VisionTransformer arguments, samples)
+    "vit-tiny": (2, dict(image_size=16, patch_size=4, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32, num_classes=5), 3),
+    "vit-small": (5, dict(image_size=24, patch_size=6, num_layers=3, num_heads=4, hidden_dim=32, mlp_dim=48, num_classes=7), 3),
+}
+VARIANTS = {"cp_lrp": "LXT CP-LRP", "attnlrp": "LXT AttnLRP"}
+NOTES = {
+    "cp_lrp": "CP-LRP (Ali et al. 2022) as LXT's default map for torchvision ViT: GELU identity rule "
+              "(gradient f(x)/(x + 1e-10)), LayerNorm with std detached, query and key of every MultiheadAttention "
+              "detached (no gradient through the softmax); every other layer its plain gradient; R = x * grad.",
+    "attnlrp": "AttnLRP (Achtibat et al. 2024): GELU identity rule, LayerNorm with std detached, uniform rule in "
+               "MultiheadAttention via LXT's divide_gradient (query and key gradients / 4, value / 2: halved at each "
+               "bilinear product on their path); softmax and every other layer their plain gradient; R = x * grad.",
+}
+
+
+def build(name):
+    seed, args, n = MODELS[name]
+    torch.manual_seed(seed)
+    model = VisionTransformer(**args).eval()
+    with torch.no_grad():
+        for p in model.heads.parameters():   # torchvision initialises the head to zeros
+            p.normal_(0, 0.5)
+    x = torch.randn(n, 3, args["image_size"], args["image_size"])
+    return model, x
+
+
+def relevance(name, variant, dtype):
+    """Runs in a child process: patches torchvision with LXT and returns x * x.grad."""
+    from functools import partial
+    from lxt.efficient import monkey_patch
+    from lxt.efficient.models.vit_torch import cp_LRP
+    from lxt.efficient.patches import layer_norm_forward, non_linear_forward, patch_method
+    from lxt.efficient.rules import divide_gradient
+
+    if variant == "cp_lrp":
+        patch_map = cp_LRP
+    else:
+        def uniform_attention(self, query, key, value, *args, **kwargs):
+            return self.original_forward(divide_gradient(query, 4), divide_gradient(key, 4), divide_gradient(value, 2), *args, **kwargs)
+        patch_map = {
+            vision_transformer.nn.GELU: partial(patch_method, non_linear_forward, keep_original=True),
+            vision_transformer.nn.LayerNorm: partial(patch_method, layer_norm_forward),
+            vision_transformer.nn.MultiheadAttention: partial(patch_method, uniform_attention, keep_original=True),
+        }
+    monkey_patch(vision_transformer, patch_map)
+    model, x = build(name)
+    model = model.to(dtype)
+    x = x.to(dtype).requires_grad_()
+    logits = model(x)
+    targets = logits.argmax(1)
+    logits.gather(1, targets[:, None]).sum().backward()
+    return (x * x.grad).detach().double().numpy()
+
+
+def child(name, variant, out):
+    r64 = relevance(name, variant, torch.float64)
+    r32 = relevance(name, variant, torch.float32)   # the patches stay; a second model is fine
+    np.savez(out, r64=r64, r32=r32)
+
+
+def main():
+    if len(sys.argv) == 4:
+        return child(*sys.argv[1:])
+    for name in MODELS:
+        out = os.path.join(ROOT, name)
+        os.makedirs(out, exist_ok=True)
+        model, x = build(name)
+        torch.onnx.export(model, x, os.path.join(out, "model.onnx"), opset_version=17, input_names=["input"],
+                          output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
+        with torch.no_grad():
+            logits = model.double()(x.double()).float().numpy()
+        np.save(os.path.join(out, "input.npy"), x.numpy())
+        np.save(os.path.join(out, "logits.npy"), logits)
+        np.save(os.path.join(out, "targets.npy"), logits.argmax(1).astype(np.int64))
+        cases = []
+        for variant, method in VARIANTS.items():
+            tmp = os.path.join(out, f".{variant}.npz")
+            subprocess.run([sys.executable, __file__, name, variant, tmp], check=True)
+            data = np.load(tmp)
+            os.remove(tmp)
+            ref, r32 = data["r64"], data["r32"]
+            diff = r32 - ref
+            rel = max(float(np.linalg.norm(d) / max(np.linalg.norm(r), 1e-30)) for d, r in zip(diff, ref))
+            mabs = float(np.abs(diff).max())
+            np.save(os.path.join(out, f"{variant}.npy"), ref.astype(np.float32))
+            cases.append({
+                "id": variant, "family": "relevance", "method": method, "peer": "lxt 2.1 (LRP eXplains Transformers)",
+                "params": {}, "output": f"{variant}.npy", "output_shape": list(ref.shape),
+                "start_relevance": "output gradient = one-hot(target) on the logits; relevance = x * gradient",
+                "tolerance": {"rtol": max(1e-5, 20 * rel), "atol": max(1e-6, 20 * mabs)},
+                "notes": NOTES[variant],
+                "diagnostics": {"float32_vs_float64": {"rel_l2_max": rel, "max_abs": mabs},
+                                "max_abs_reference": float(np.abs(ref).max()),
+                                "sum_per_sample": [float(s) for s in ref.reshape(len(ref), -1).sum(1)],
+                                "target_logit": [float(logits[i, t]) for i, t in enumerate(logits.argmax(1))]},
+            })
+            print(f"{name} {variant}: f32 vs f64 rel {rel:.2e}, sums {cases[-1]['diagnostics']['sum_per_sample']}")
+        a, b = (np.load(os.path.join(out, f"{v}.npy")) for v in VARIANTS)
+        for c in cases:
+            c["diagnostics"]["nearest_other_case"] = {"id": "attnlrp" if c["id"] == "cp_lrp" else "cp_lrp",
+                                                      "rel_l2": float(np.linalg.norm(a - b) / np.linalg.norm(b if c["id"] == "cp_lrp" else a))}
+        manifest = {
+            "model_id": name,
+            "model": {"source": f"torchvision VisionTransformer({MODELS[name][1]}), seed {MODELS[name][0]}, random head"},
+            "conventions": {"comparison": "per case: rel_l2 = max over samples of ||cand - ref|| / ||ref|| <= rtol AND max |cand - ref| <= atol",
+                            "references": "lxt 2.1 in float64 from the float32 weights and inputs, stored as float32"},
+            "cases": cases,
+        }
+        with open(os.path.join(out, "manifest.json"), "w") as f:
+            json.dump(manifest, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
