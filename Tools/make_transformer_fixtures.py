@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Makes the transformer LRP fixture set Tests/Fixtures/transformer: AttnLRP and CP-LRP computed by
-LXT (LRP eXplains Transformers, `lxt` 2.1, the authors' library) on two tiny torchvision
-VisionTransformers, in the format of the shared reference fixtures (per model: model.onnx,
+"""Makes the transformer fixture set Tests/Fixtures/transformer: AttnLRP and CP-LRP computed by
+LXT (LRP eXplains Transformers, `lxt` 2.1, the authors' library), and pytorch-grad-cam's CAM
+variants on token layers, on two tiny torchvision VisionTransformers, in the format of the shared reference fixtures (per model: model.onnx,
 input.npy, targets.npy, logits.npy, manifest.json and one .npy per case).
 
 - CP-LRP is LXT's default map for torchvision's vision_transformer (identity rule at GELU, layer
@@ -17,7 +17,7 @@ and inputs and stored as float32; rtol/atol are 20 times the float32-vs-float64 
 
 Run once; the outputs are committed and CI never needs torch or lxt.
 
-    pip install torch==2.5.1 torchvision==0.20.1 onnx numpy zennit transformers==4.51.3
+    pip install torch==2.5.1 torchvision==0.20.1 onnx numpy zennit transformers==4.51.3 grad-cam==1.5.7
     pip install --no-deps lxt==2.1
     python3 Tools/make_transformer_fixtures.py
 """
@@ -93,6 +93,67 @@ def child(name, variant, out):
     np.savez(out, r64=r64, r32=r32)
 
 
+CAMS = {"gradcam": "GradCAM", "hirescam": "HiResCAM", "layercam": "LayerCAM", "xgradcam": "XGradCAM", "eigencam": "EigenCAM", "scorecam": "ScoreCAM"}
+
+
+def cam_raw(name, method, dtype):
+    """pytorch-grad-cam's raw map relu(get_cam_image(...)), (N, h, w), at the last block's ln_1 with
+    the ViT reshape_transform of its documentation (class token dropped, tokens on the patch grid)."""
+    import pytorch_grad_cam as pgc
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    model, x = build(name)
+    model, x = model.to(dtype), x.to(dtype)
+    grid = MODELS[name][1]["image_size"] // MODELS[name][1]["patch_size"]
+
+    def reshape_transform(t):
+        return t[:, 1:, :].reshape(t.size(0), grid, grid, t.size(2)).transpose(2, 3).transpose(1, 2)
+
+    layer = model.encoder.layers[-1].ln_1
+    cam = getattr(pgc, method)(model=model, target_layers=[layer], reshape_transform=reshape_transform)
+    outputs = cam.activations_and_grads(x)
+    targets = [ClassifierOutputTarget(int(c)) for c in outputs.argmax(1)]
+    if cam.uses_gradients:
+        model.zero_grad()
+        sum(t(o) for t, o in zip(targets, outputs)).backward(retain_graph=True)
+    acts = cam.activations_and_grads.activations[0].cpu().numpy()
+    grads = cam.activations_and_grads.gradients[0].cpu().numpy() if cam.uses_gradients else None
+    if method == "EigenCAM":
+        # get_2d_projection leaves the SVD's sign to LAPACK; the sign-corrected projection of the same
+        # module (flipped when |min| > |max|) is the convention of the shared fixtures' Eigen-CAM cases.
+        from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection_with_sign_correction
+        raw = np.maximum(get_2d_projection_with_sign_correction(acts), 0)
+    else:
+        raw = np.maximum(cam.get_cam_image(x, layer, targets, acts, grads, False), 0)
+    cam.activations_and_grads.release()
+    return raw[:, None].astype(np.float64)
+
+
+def cam_cases(name, out):
+    layers = MODELS[name][1]["num_layers"]
+    tensor = f"/encoder/layers/encoder_layer_{layers - 1}/ln_1/LayerNormalization_output_0"
+    cases = []
+    for cid, method in CAMS.items():
+        ref, r32 = cam_raw(name, method, torch.float64), cam_raw(name, method, torch.float32)
+        diff = r32 - ref
+        rel = max(float(np.linalg.norm(d) / max(np.linalg.norm(r), 1e-30)) for d, r in zip(diff, ref))
+        mabs = float(np.abs(diff).max())
+        np.save(os.path.join(out, f"{cid}_tokens_raw.npy"), ref.astype(np.float32))
+        cases.append({
+            "id": f"{cid}_tokens_raw", "family": "cam", "method": method, "peer": "pytorch-grad-cam 1.5.7",
+            "params": {"onnx_tensor": tensor, "layer": f"encoder.layers[{layers - 1}].ln_1",
+                       "reshape_transform": "tokens[:, 1:] on the patch grid, channels first"},
+            "output": f"{cid}_tokens_raw.npy", "output_shape": list(ref.shape),
+            "start_relevance": "output gradient = one-hot(target) on the logits",
+            "tolerance": {"rtol": max(1e-5, 20 * rel), "atol": max(1e-6, 20 * mabs)},
+            "notes": f"pytorch-grad-cam {method}: relu(get_cam_image(...)) before its min-max scaling and resizing, "
+                     "at the last encoder block's ln_1 with the ViT reshape_transform of its documentation.",
+            "diagnostics": {"float32_vs_float64": {"rel_l2_max": rel, "max_abs": mabs}, "max_abs_reference": float(np.abs(ref).max())},
+        })
+        print(f"{name} {cid}: f32 vs f64 rel {rel:.2e}")
+    return cases
+
+
 def main():
     if len(sys.argv) == 4:
         return child(*sys.argv[1:])
@@ -130,6 +191,7 @@ def main():
                                 "target_logit": [float(logits[i, t]) for i, t in enumerate(logits.argmax(1))]},
             })
             print(f"{name} {variant}: f32 vs f64 rel {rel:.2e}, sums {cases[-1]['diagnostics']['sum_per_sample']}")
+        cases += cam_cases(name, out)
         a, b = (np.load(os.path.join(out, f"{v}.npy")) for v in VARIANTS)
         for c in cases:
             c["diagnostics"]["nearest_other_case"] = {"id": "attnlrp" if c["id"] == "cp_lrp" else "cp_lrp",

@@ -157,4 +157,34 @@ import Testing
         let (mlp, xm) = try Self.fixtureModel("cancer-mlp")
         #expect(message { _ = try cam("scorecam", mlp, xm) }.contains("--set layer"))
     }
+
+    /// A transformer's tokens: the class token dropped when the rest tile the input's aspect ratio,
+    /// all tokens when they do; nothing else is a grid.
+    @Test func tokenGridsFollowTheInputsAspect() throws {
+        #expect(TokenGrid(tokens: 197, height: 224, width: 224) == TokenGrid(tokens: 197, height: 224, width: 224))
+        let vit = try #require(TokenGrid(tokens: 197, height: 224, width: 224))
+        #expect(vit.skip == 1 && vit.rows == 14 && vit.columns == 14)
+        let plain = try #require(TokenGrid(tokens: 8, height: 16, width: 32))
+        #expect(plain.skip == 0 && plain.rows == 2 && plain.columns == 4)
+        #expect(TokenGrid(tokens: 7, height: 16, width: 16) == nil)
+        let t = try Tensor(shape: [1, 3, 2], scalars: [9, 9, 1, 2, 3, 4])   // class token, then 2 patches × 2 channels
+        let map = try #require(TokenGrid(tokens: 3, height: 1, width: 2)).featureMap(t)
+        #expect(map.shape == [1, 2, 1, 2] && map.scalars == [1, 3, 2, 4])
+    }
+
+    /// On a ViT the default layer is the tokens entering the last attention (the last block's ln_1,
+    /// pytorch-grad-cam's advice); Ablation-CAM says it cannot ablate token layers.
+    @Test func transformerDefaultLayerIsTheLastAttentionsInput() throws {
+        let dir = TestPaths.fixtures + "/transformer/vit-small"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        let analyzer = try CAMAnalyzer(model: model, variant: .gradCAM, upsample: false)
+        let v = try #require(try analyzer.lastTokenLayer(inputShape: x.shape))
+        #expect(model.graph.valueNames[v] == "/encoder/layers/encoder_layer_2/ln_1/LayerNormalization_output_0")
+        let named = try cam("gradcam", model, x, layer: model.graph.valueNames[v])
+        #expect(try analyzer.analyze(x, target: .max).values.scalars == named.values.scalars && named.values.shape == [3, 1, 4, 4])
+        let error = #expect(throws: ExplainError.self) { try cam("ablationcam", model, x) }
+        #expect(error?.message.contains("token layers") == true)
+    }
 }

@@ -55,11 +55,13 @@ public struct CAMAnalyzer: Analyzer {
         self.bound = try BoundGraph(model.graph)
     }
 
-    /// The feature map's value: the named one, or the last rank-4 value with more than one
-    /// position that the explained output depends on.
+    /// The feature map's value: the named one; on a transformer the tokens entering its last
+    /// attention (`lastTokenLayer`); else the last rank-4 value with more than one position that the
+    /// explained output depends on.
     public func featureMap(for inputShape: [Int]) throws -> ValueID {
         let g = model.graph
         if let layer { return try g.value(named: layer) }
+        if let v = try lastTokenLayer(inputShape: inputShape) { return v }
         if let v = try model.lastFeatureMap(inputShape: inputShape) { return v }
         throw ExplainError.argument("the model has no feature map (N, C, H, W) with more than one row and column before the explained output: "
                                     + "give the layer (--set layer=NODE; `explain inspect` lists the nodes)")
@@ -73,15 +75,27 @@ public struct CAMAnalyzer: Analyzer {
         // keeps every value (its ablated copies rerun only the nodes after the feature map).
         let retention: Retention = variant.usesGradient ? .backward(reads: bound.reads) : variant == .ablationCAM ? .all : .outputsOnly
         var acts = try g.forward([input], outputs: [model.output, a], retain: retention)
-        let activation = try acts.value(a), output = try acts.value(model.output)
+        var activation = try acts.value(a)
+        let output = try acts.value(model.output)
+        // Tokens (N, T, C) of a vision transformer: the patch tokens on their grid.
+        let grid = activation.rank == 3 && input.rank == 4
+            ? TokenGrid(tokens: activation.shape[1], height: input.shape[2], width: input.shape[3]) : nil
+        if let grid {
+            guard variant != .ablationCAM else {
+                throw ExplainError(.invalidArgument, "ablationcam does not support token layers (N, T, C); use gradcam, scorecam or eigencam there")
+            }
+            activation = try grid.featureMap(activation)
+        }
         guard activation.rank == 4, activation.shape[0] == input.shape[0] else {
-            throw ExplainError.shape("CAM needs a feature map (N, C, H, W); '\(g.valueNames[a])' has shape \(Shape.format(activation.shape))")
+            throw ExplainError.shape("CAM needs a feature map (N, C, H, W) or a transformer's tokens (N, T, C) whose T or T − 1 patches "
+                                     + "tile the input; '\(g.valueNames[a])' has shape \(Shape.format(try acts.value(a).shape))")
         }
         let (seed, picked) = try target.seed(for: output)
         let weighted: Tensor
         switch variant {
         case .gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM:
-            let gradient = try bound.backward(&acts, seeds: [model.output: seed], to: [a], checkFinite: false).inputs[0]
+            var gradient = try bound.backward(&acts, seeds: [model.output: seed], to: [a], checkFinite: false).inputs[0]
+            if let grid { gradient = try grid.featureMap(gradient) }
             weighted = try CAMWeights.fromGradient(variant, activation: activation, gradient: gradient)
         case .scoreCAM:
             weighted = try CAMWeights.score(activation: activation, input: input, model: model, seed: seed, batchSize: batchSize)
@@ -97,6 +111,32 @@ public struct CAMAnalyzer: Analyzer {
             map = try map.resizedBilinear(height: input.shape[2], width: input.shape[3])
         }
         return Attribution(values: map, output: output, targets: picked,
-                           diagnostics: layer == nil ? ["feature map: '\(g.valueNames[a])' \(Shape.format(activation.shape))"] : [])
+                           diagnostics: layer == nil ? ["feature map: '\(g.valueNames[a])' \(Shape.format(activation.shape))"
+                                                         + (grid.map { " (tokens on a \($0.rows) × \($0.columns) grid)" } ?? "")] : [])
+    }
+
+    /// On a transformer: the tokens `(N, T, C)` that enter the last attention before the explained
+    /// output — the output of the LayerNorm nearest before its Softmax (pytorch-grad-cam's advice
+    /// for ViT: the last block's first norm; after it attention still mixes the tokens, while later
+    /// values reach the output through the class token only). Nil when there is none or its tokens
+    /// do not tile the input.
+    public func lastTokenLayer(inputShape: [Int]) throws -> ValueID? {
+        let g = model.graph
+        guard inputShape.count == 4, let softmax = g.nodesNeeded(for: [model.output]).last(where: { g.nodes[$0].layer.kind == .softmax }) else { return nil }
+        let producers = g.producers
+        var queue = [softmax], seen: Set<Int> = [softmax], found: Int? = nil
+        while !queue.isEmpty, found == nil {
+            let i = queue.removeFirst()
+            for v in g.nodes[i].inputs {
+                guard let p = producers[v], seen.insert(p).inserted else { continue }
+                if g.nodes[p].layer.kind == .layerNorm { found = p; break }
+                queue.append(p)
+            }
+        }
+        guard let ln = found else { return nil }
+        let v = g.nodes[ln].output
+        let shapes = try g.inferShapes([[1] + inputShape.dropFirst()])
+        guard let s = shapes[v], s.count == 3, TokenGrid(tokens: s[1], height: inputShape[2], width: inputShape[3]) != nil else { return nil }
+        return v
     }
 }

@@ -27,7 +27,8 @@ public enum CAMPlugin: Plugin {
     ]
 
     static let layerParameter = Parameter("layer", default: "last feature map",
-                                          "node or value whose (N, C, h, w) output is combined (default: the last one with more than one row and column)")
+                                          "node or value whose (N, C, h, w) output, or a transformer's tokens (N, T, C) on their patch grid, is combined "
+                                          + "(default: on a transformer the tokens entering its last attention, else the last map with more than one row and column)")
     static let upsampleParameter = Parameter("upsample", default: "true", "resize the map to the input's height and width (bilinear); false: (N, 1, h, w)")
 
     /// Reads `upsample`.
@@ -66,7 +67,8 @@ public enum CAMPlugin: Plugin {
         try registry.register(alias: "layer_gradcam", for: "gradcam")   // Captum's LayerGradCam
         try registry.register(alias: "gradcam_plusplus", for: "gradcam_pp")
         let methods: [(String, CAMAnalyzer.Variant, Bool)] = [
-            ("LayerGradCam", .gradCAM, false), ("LayerGradCam+interpolate", .gradCAM, true), ("GradCAMPlusPlus", .gradCAMPlusPlus, false),
+            ("LayerGradCam", .gradCAM, false), ("LayerGradCam+interpolate", .gradCAM, true), ("GradCAM", .gradCAM, false),
+            ("GradCAMPlusPlus", .gradCAMPlusPlus, false),
             ("XGradCAM", .xGradCAM, false), ("LayerCAM", .layerCAM, false), ("HiResCAM", .hiResCAM, false),
             ("ScoreCAM", .scoreCAM, false), ("AblationCAM", .ablationCAM, false), ("EigenCAM", .eigenCAM, false),
         ]
