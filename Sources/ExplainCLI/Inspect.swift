@@ -43,7 +43,9 @@ struct Inspect: ParsableCommand {
             // The layers CAM and the layer methods take when none is named (--set layer=…).
             if let concrete {
                 let explainable = ExplainableModel(graph: g, output: imported.logits)
-                if let v = try? explainable.lastFeatureMap(inputShape: concrete) {
+                if let v = try? explainable.lastTokenLayer(inputShape: concrete) {
+                    print("default layer (CAM on its patch grid, layer methods): '\(g.valueNames[v])' (tokens entering the last attention)")
+                } else if let v = try? explainable.lastFeatureMap(inputShape: concrete) {
                     print("default feature map (CAM, layer methods): '\(g.valueNames[v])'")
                 } else if let v = try? explainable.lastHiddenLayer(inputShape: concrete) {
                     print("default layer (layer methods): '\(g.valueNames[v])'")

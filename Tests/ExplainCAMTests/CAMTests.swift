@@ -180,7 +180,7 @@ import Testing
         let model = ExplainableModel(graph: imported.graph, output: imported.logits)
         let x = try Numpy.readTensor(path: dir + "/input.npy")
         let analyzer = try CAMAnalyzer(model: model, variant: .gradCAM, upsample: false)
-        let v = try #require(try analyzer.lastTokenLayer(inputShape: x.shape))
+        let v = try #require(try model.lastTokenLayer(inputShape: x.shape))
         #expect(model.graph.valueNames[v] == "/encoder/layers/encoder_layer_2/ln_1/LayerNormalization_output_0")
         let named = try cam("gradcam", model, x, layer: model.graph.valueNames[v])
         #expect(try analyzer.analyze(x, target: .max).values.scalars == named.values.scalars && named.values.shape == [3, 1, 4, 4])

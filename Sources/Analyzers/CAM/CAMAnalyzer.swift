@@ -61,7 +61,7 @@ public struct CAMAnalyzer: Analyzer {
     public func featureMap(for inputShape: [Int]) throws -> ValueID {
         let g = model.graph
         if let layer { return try g.value(named: layer) }
-        if let v = try lastTokenLayer(inputShape: inputShape) { return v }
+        if let v = try model.lastTokenLayer(inputShape: inputShape) { return v }
         if let v = try model.lastFeatureMap(inputShape: inputShape) { return v }
         throw ExplainError.argument("the model has no feature map (N, C, H, W) with more than one row and column before the explained output: "
                                     + "give the layer (--set layer=NODE; `explain inspect` lists the nodes)")
@@ -113,30 +113,5 @@ public struct CAMAnalyzer: Analyzer {
         return Attribution(values: map, output: output, targets: picked,
                            diagnostics: layer == nil ? ["feature map: '\(g.valueNames[a])' \(Shape.format(activation.shape))"
                                                          + (grid.map { " (tokens on a \($0.rows) × \($0.columns) grid)" } ?? "")] : [])
-    }
-
-    /// On a transformer: the tokens `(N, T, C)` that enter the last attention before the explained
-    /// output — the output of the LayerNorm nearest before its Softmax (pytorch-grad-cam's advice
-    /// for ViT: the last block's first norm; after it attention still mixes the tokens, while later
-    /// values reach the output through the class token only). Nil when there is none or its tokens
-    /// do not tile the input.
-    public func lastTokenLayer(inputShape: [Int]) throws -> ValueID? {
-        let g = model.graph
-        guard inputShape.count == 4, let softmax = g.nodesNeeded(for: [model.output]).last(where: { g.nodes[$0].layer.kind == .softmax }) else { return nil }
-        let producers = g.producers
-        var queue = [softmax], seen: Set<Int> = [softmax], found: Int? = nil
-        while !queue.isEmpty, found == nil {
-            let i = queue.removeFirst()
-            for v in g.nodes[i].inputs {
-                guard let p = producers[v], seen.insert(p).inserted else { continue }
-                if g.nodes[p].layer.kind == .layerNorm { found = p; break }
-                queue.append(p)
-            }
-        }
-        guard let ln = found else { return nil }
-        let v = g.nodes[ln].output
-        let shapes = try g.inferShapes([[1] + inputShape.dropFirst()])
-        guard let s = shapes[v], s.count == 3, TokenGrid(tokens: s[1], height: inputShape[2], width: inputShape[3]) != nil else { return nil }
-        return v
     }
 }

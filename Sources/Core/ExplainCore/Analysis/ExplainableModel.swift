@@ -50,9 +50,36 @@ extension ExplainableModel {
         return nil
     }
 
-    /// The last hidden value before the explained output: the last feature map, else the input of
-    /// the last layer with weights (the penultimate representation of an MLP).
+    /// On a transformer: the tokens `(N, T, C)` that enter the last attention before the explained
+    /// output — the output of the LayerNorm nearest before its Softmax (pytorch-grad-cam's advice
+    /// for ViT: the last block's first norm; after it attention still mixes the tokens, while later
+    /// values reach the output through the class token only). Nil when there is none or its tokens
+    /// do not tile the input.
+    public func lastTokenLayer(inputShape: [Int]) throws -> ValueID? {
+        let g = graph
+        guard inputShape.count == 4, let softmax = g.nodesNeeded(for: [output]).last(where: { g.nodes[$0].layer.kind == .softmax }) else { return nil }
+        let producers = g.producers
+        var queue = [softmax], seen: Set<Int> = [softmax], found: Int? = nil
+        while !queue.isEmpty, found == nil {
+            let i = queue.removeFirst()
+            for v in g.nodes[i].inputs {
+                guard let p = producers[v], seen.insert(p).inserted else { continue }
+                if g.nodes[p].layer.kind == .layerNorm { found = p; break }
+                queue.append(p)
+            }
+        }
+        guard let ln = found else { return nil }
+        let v = g.nodes[ln].output
+        let shapes = try g.inferShapes([[1] + inputShape.dropFirst()])
+        guard let s = shapes[v], s.count == 3, TokenGrid(tokens: s[1], height: inputShape[2], width: inputShape[3]) != nil else { return nil }
+        return v
+    }
+
+    /// The last hidden value before the explained output: on a transformer the tokens entering its
+    /// last attention (`lastTokenLayer`), else the last feature map, else the input of the last
+    /// layer with weights (the penultimate representation of an MLP).
     public func lastHiddenLayer(inputShape: [Int]) throws -> ValueID? {
+        if let v = try lastTokenLayer(inputShape: inputShape) { return v }
         if let v = try lastFeatureMap(inputShape: inputShape) { return v }
         for i in graph.nodesNeeded(for: [output]).reversed() where graph.nodes[i].layer is any AffineLayer {
             let v = graph.nodes[i].inputs[0]
