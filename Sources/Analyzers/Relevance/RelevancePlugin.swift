@@ -77,7 +77,9 @@ public enum RelevancePlugin: Plugin {
         }
         guard !counts.isEmpty else { return nil }
         let list = counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+        let transformer = counts.keys.contains(LayerKind.layerNorm.rawValue) || counts.keys.contains(LayerKind.matmul.rawValue)
         return "no LRP rule at \(counts.values.reduce(0, +)) node(s) (\(list)): relevance crosses them by their gradient, so conservation is not guaranteed there"
+            + (transformer ? "; for transformers use attnlrp or cp_lrp" : "")
     }
 
     public static func register(into registry: inout Registry) throws {
