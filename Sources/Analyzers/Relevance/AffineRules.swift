@@ -85,7 +85,7 @@ public struct AlphaBetaRule: AffineRule {
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         let groups = try prepared(site)
         let x = site.inputs[0], range = RelevanceKernels.range(of: x, at: site)
-        if range.min >= 0, groups.count > 2, let stacked = groups[2].first {
+        if range.min >= 0, groups.count > 2, let stacked = groups[2].first, StackedLayer.fits(stacked.layer, input: x) {
             // x ≥ 0 (after a Relu): the x⁻ terms vanish, z⁺ = W⁺x + b⁺, z⁻ = W⁻x + b⁻, and
             // R_in = x ⊙ (W⁺ᵀ α R/z⁺ − W⁻ᵀ β R/z⁻) is one transposed product of the stacked weights.
             let zp = try groups[0][0].layer.forward([x]), zn = try groups[1][0].layer.forward([x])
@@ -156,7 +156,7 @@ public struct GammaRule: AffineRule {
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
         let groups = try prepared(site)
         let x = site.inputs[0], z = site.output, range = RelevanceKernels.range(of: x, at: site)
-        if range.min >= 0, z.shape == incoming.shape, let stacked = groups[3].first {
+        if range.min >= 0, z.shape == incoming.shape, let stacked = groups[3].first, StackedLayer.fits(stacked.layer, input: x) {
             // x ≥ 0 (after a Relu): the x⁻ terms vanish and both denominators follow from the layer
             // output z = Wx + b and one product p = W⁺x + b⁺ (W⁻ = W − W⁺):
             //   z + γ(W⁺x + b⁺) = z + γp,   z + γ(z − p) = z + γ(W⁻x + b⁻);

@@ -40,6 +40,10 @@ enum StackedLayer {
         }
     }
 
+    /// Whether the stacked product serves an input of this shape: a Dense layer on rows of a
+    /// rank > 2 input would need its ratios stacked per row, which `RatioKernels.stacked` does not do.
+    static func fits(_ layer: any AffineLayer, input: Tensor) -> Bool { !(layer is Dense) || input.rank == 2 }
+
     /// How many blocks each sample of a stacked cotangent is cut into (the layer's groups).
     static func blocks(_ layer: any AffineLayer) -> Int { (layer as? Conv2D)?.groups ?? 1 }
 }

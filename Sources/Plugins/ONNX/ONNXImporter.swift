@@ -169,7 +169,7 @@ struct GraphImport {
             }
             outputs.append(v)
         }
-        let graph = try GeluFusion.fuse(try builder.build(outputs: outputs))
+        let graph = try BiasFusion.fuse(try GeluFusion.fuse(try builder.build(outputs: outputs)))
         var softmaxInput: ValueID? = nil
         if let out = outputs.first, let p = graph.producers[out], graph.nodes[p].layer.kind == .softmax {
             softmaxInput = graph.nodes[p].inputs[0]

@@ -84,8 +84,9 @@ enum Operators {
         try c.requireInputs(2...2)
         if !c.isRuntime(1) {
             let b = try c.floatConstant(1, "B")
-            // x (N, K) · B (K, M) is a Dense layer with weight Bᵀ: it then gets the affine LRP rules.
-            if b.rank == 2, c.isRuntime(0), let s = c.shape(0), s.count == 2 {
+            // x (…, K) · B (K, M) is a Dense layer with weight Bᵀ over the last axis: it then gets
+            // the affine LRP rules (a following bias Add is fused into it after import).
+            if b.rank == 2, c.isRuntime(0), let s = c.shape(0), s.count >= 2 {
                 return .layer(try Dense(weight: try b.transposed([1, 0])), [c.operand(0)])
             }
             return .layer(try MatMul(constantRight: b), [c.operand(0)])

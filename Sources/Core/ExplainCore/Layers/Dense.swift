@@ -1,4 +1,6 @@
-/// Fully connected layer (ONNX `Gemm`): `y = x · Wᵀ + b` for `x` of shape `(N, in)`.
+/// Fully connected layer (ONNX `Gemm`): `y = x · Wᵀ + b` for `x` of shape `(N, in)`, or row by row
+/// over the last axis of `(…, in)` (ONNX `MatMul` with a constant matrix, e.g. a transformer's
+/// Linear layers on tokens `(N, T, in)`).
 ///
 /// The weight is stored as `(out, in)` (PyTorch's layout); ONNX `alpha`/`beta`/`transB` are folded
 /// into it at import. `transposeInput` handles `transA = 1` (input laid out as `(in, N)`).
@@ -46,28 +48,33 @@ public struct Dense: AffineLayer {
     public func outputShape(_ inputShapes: [[Int]]) throws -> [Int] {
         try expectInputs(inputShapes, 1)
         let s = inputShapes[0]
-        guard s.count == 2 else { throw ExplainError.shape("dense input must have rank 2, got \(Shape.format(s))") }
-        let (rows, features) = transposeInput ? (s[1], s[0]) : (s[0], s[1])
+        guard s.count == 2 || (s.count > 2 && !transposeInput) else {
+            throw ExplainError.shape("dense input must have rank 2 (or more, rows over the last axis), got \(Shape.format(s))")
+        }
+        let (rows, features) = transposeInput ? (s[1], s[0]) : (s.dropLast().reduce(1, *), s[s.count - 1])
         guard features == inFeatures else {
             throw ExplainError.shape("dense expects \(inFeatures) input features, got \(features) in \(Shape.format(s))")
         }
         if let bias, !hasVectorBias {
-            guard try Shape.broadcast(bias.shape, [rows, outFeatures]) == [rows, outFeatures] else {
+            guard s.count == 2, try Shape.broadcast(bias.shape, [rows, outFeatures]) == [rows, outFeatures] else {
                 throw ExplainError.shape("dense bias \(Shape.format(bias.shape)) does not broadcast to (\(rows), \(outFeatures))")
             }
         }
-        return [rows, outFeatures]
+        return transposeInput ? [rows, outFeatures] : Array(s.dropLast()) + [outFeatures]
     }
+
+    /// Rows of an output shape: every extent but the last.
+    static func rows(_ outShape: [Int]) -> Int { outShape.dropLast().reduce(1, *) }
 
     public func flops(_ inputShapes: [[Int]]) -> Double {
         guard let out = try? outputShape(inputShapes) else { return 0 }
-        return 2 * Double(out[0]) * Double(weight.count)
+        return 2 * Double(Self.rows(out)) * Double(weight.count)
     }
 
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
         let outShape = try outputShape(inputs.map(\.shape))
         let x = inputs[0]
-        let (m, n, k) = (outShape[0], outFeatures, inFeatures)
+        let (m, n, k) = (Self.rows(outShape), outFeatures, inFeatures)
         var y = Tensor(shape: outShape) { out in
             x.withUnsafeBufferPointer { px in
                 weight.withUnsafeBufferPointer { pw in
@@ -109,7 +116,7 @@ public struct Dense: AffineLayer {
         }
         let wt = override ?? weight
         guard wt.shape == weight.shape else { throw ExplainError.shape("override weight has the wrong shape") }
-        let (m, n, k) = (outShape[0], outFeatures, inFeatures)
+        let (m, n, k) = (Self.rows(outShape), outFeatures, inFeatures)
         return Tensor(shape: inputShape) { dx in
             cotangent.withUnsafeBufferPointer { pdy in
                 wt.withUnsafeBufferPointer { pw in

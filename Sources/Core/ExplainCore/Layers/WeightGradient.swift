@@ -10,7 +10,7 @@ public protocol WeightGradient: AffineLayer {
 extension Dense: WeightGradient {
     public func weightGradient(input x: Tensor, cotangent: Tensor) throws -> Tensor {
         guard !transposeInput else { throw ExplainError.argument("weight gradients of a Gemm with transA = 1 are not supported") }
-        let n = x.shape.first ?? 0
+        let n = x.count / max(inFeatures, 1)   // rows: every extent of the input but the last
         guard x.count == n * inFeatures, cotangent.count == n * outFeatures else {
             throw ExplainError.shape("weight gradient: input \(Shape.format(x.shape)) and cotangent \(Shape.format(cotangent.shape)) do not fit \(self)")
         }
