@@ -52,7 +52,7 @@ public enum ONNXImporter {
 
     /// Imports a model from the bytes of an `.onnx` file.
     public static func decode(_ bytes: Data, options: ImportOptions = ImportOptions()) throws -> ImportedModel {
-        let model: Onnx_ModelProto
+        var model: Onnx_ModelProto
         do {
             var decoding = BinaryDecodingOptions()
             decoding.messageDepthLimit = 64
@@ -74,8 +74,12 @@ public enum ONNXImporter {
             constants[t.name] = try decoder.decode(t, what: "initializer '\(t.name)'")
         }
         let producer = model.producerName + (model.producerVersion.isEmpty ? "" : " " + model.producerVersion)
+        // The decoded initializers replace their protobuf copies (half the memory of a large model).
+        var graphProto = model.graph
+        graphProto.initializer = []
+        model = Onnx_ModelProto()
         func imported(_ batch: GraphImport.BatchMode) throws -> ImportedModel {
-            var importer = GraphImport(proto: model.graph, opset: opset, options: options, constants: constants, batch: batch)
+            var importer = GraphImport(proto: graphProto, opset: opset, options: options, constants: constants, batch: batch)
             let (graph, inputName, softmaxInput) = try importer.run()
             return ImportedModel(graph: graph, opset: opset, producer: producer, inputName: inputName, softmaxInput: softmaxInput)
         }
