@@ -15,7 +15,6 @@ Run once; the outputs are committed and CI never needs torch or zennit.
     pip install torch==2.5.1 onnx numpy zennit==0.5.1
     python3 Tools/make_token_lrp_fixtures.py
 """
-import json
 import os
 
 import numpy as np
@@ -26,6 +25,8 @@ from zennit.core import Composite
 from zennit.rules import AlphaBeta, Epsilon, Flat, Gamma, Pass, WSquare, ZPlus
 from zennit.types import Activation, Convolution, Linear
 from zennit.attribution import Gradient
+
+import fixture_manifest
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "transformer", "token-mlp")
 
@@ -90,29 +91,13 @@ def main():
     cases = []
     for cid, method, params, make in CASES:
         ref, r32 = relevance(model, x, make, torch.float64), relevance(model, x, make, torch.float32)
-        diff = r32 - ref
-        rel = max(float(np.linalg.norm(d) / max(np.linalg.norm(r), 1e-30)) for d, r in zip(diff, ref))
-        mabs = float(np.abs(diff).max())
-        np.save(os.path.join(OUT, f"{cid}.npy"), ref.astype(np.float32))
-        cases.append({
-            "id": cid, "family": "relevance", "method": method, "peer": "zennit 0.5.1",
-            "params": dict(params, stabilizer=1e-6, applies_to="every Conv and Linear layer (Linear on tokens (N, T, C))"),
-            "output": f"{cid}.npy", "output_shape": list(ref.shape),
-            "start_relevance": "initial relevance = one-hot(target) * logits",
-            "tolerance": {"rtol": max(1e-5, 20 * rel), "atol": max(1e-6, 20 * mabs)},
-            "notes": "zennit on a patch embedding and a token MLP: Linear layers on (N, T, C), exported as MatMul + Add.",
-            "diagnostics": {"float32_vs_float64": {"rel_l2_max": rel, "max_abs": mabs}, "max_abs_reference": float(np.abs(ref).max())},
-        })
-        print(f"{cid}: f32 vs f64 rel {rel:.2e}")
-    manifest = {
-        "model_id": "token-mlp",
-        "model": {"source": "Tools/make_token_lrp_fixtures.py TokenMLP, seed 7"},
-        "conventions": {"comparison": "per case: rel_l2 = max over samples of ||cand - ref|| / ||ref|| <= rtol AND max |cand - ref| <= atol",
-                        "references": "zennit 0.5.1 in float64 from the float32 weights and inputs, stored as float32"},
-        "cases": cases,
-    }
-    with open(os.path.join(OUT, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=1)
+        cases.append(fixture_manifest.case(
+            OUT, cid, "relevance", method, "zennit 0.5.1",
+            dict(params, stabilizer=1e-6, applies_to="every Conv and Linear layer (Linear on tokens (N, T, C))"), ref, r32,
+            "initial relevance = one-hot(target) * logits",
+            "zennit on a patch embedding and a token MLP: Linear layers on (N, T, C), exported as MatMul + Add."))
+    fixture_manifest.write(OUT, "token-mlp", "Tools/make_token_lrp_fixtures.py TokenMLP, seed 7",
+                           "zennit 0.5.1 in float64 from the float32 weights and inputs, stored as float32", cases)
 
 
 if __name__ == "__main__":

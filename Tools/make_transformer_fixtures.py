@@ -21,7 +21,6 @@ Run once; the outputs are committed and CI never needs torch or lxt.
     pip install --no-deps lxt==2.1
     python3 Tools/make_transformer_fixtures.py
 """
-import json
 import os
 import subprocess
 import sys
@@ -30,6 +29,8 @@ import numpy as np
 import torch
 from torchvision.models import vision_transformer
 from torchvision.models.vision_transformer import VisionTransformer
+
+import fixture_manifest
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "transformer")
 MODELS = {
@@ -135,22 +136,13 @@ def cam_cases(name, out):
     cases = []
     for cid, method in CAMS.items():
         ref, r32 = cam_raw(name, method, torch.float64), cam_raw(name, method, torch.float32)
-        diff = r32 - ref
-        rel = max(float(np.linalg.norm(d) / max(np.linalg.norm(r), 1e-30)) for d, r in zip(diff, ref))
-        mabs = float(np.abs(diff).max())
-        np.save(os.path.join(out, f"{cid}_tokens_raw.npy"), ref.astype(np.float32))
-        cases.append({
-            "id": f"{cid}_tokens_raw", "family": "cam", "method": method, "peer": "pytorch-grad-cam 1.5.7",
-            "params": {"onnx_tensor": tensor, "layer": f"encoder.layers[{layers - 1}].ln_1",
-                       "reshape_transform": "tokens[:, 1:] on the patch grid, channels first"},
-            "output": f"{cid}_tokens_raw.npy", "output_shape": list(ref.shape),
-            "start_relevance": "output gradient = one-hot(target) on the logits",
-            "tolerance": {"rtol": max(1e-5, 20 * rel), "atol": max(1e-6, 20 * mabs)},
-            "notes": f"pytorch-grad-cam {method}: relu(get_cam_image(...)) before its min-max scaling and resizing, "
-                     "at the last encoder block's ln_1 with the ViT reshape_transform of its documentation.",
-            "diagnostics": {"float32_vs_float64": {"rel_l2_max": rel, "max_abs": mabs}, "max_abs_reference": float(np.abs(ref).max())},
-        })
-        print(f"{name} {cid}: f32 vs f64 rel {rel:.2e}")
+        cases.append(fixture_manifest.case(
+            out, f"{cid}_tokens_raw", "cam", method, "pytorch-grad-cam 1.5.7",
+            {"onnx_tensor": tensor, "layer": f"encoder.layers[{layers - 1}].ln_1",
+             "reshape_transform": "tokens[:, 1:] on the patch grid, channels first"}, ref, r32,
+            "output gradient = one-hot(target) on the logits",
+            f"pytorch-grad-cam {method}: relu(get_cam_image(...)) before its min-max scaling and resizing, "
+            "at the last encoder block's ln_1 with the ViT reshape_transform of its documentation."))
     return cases
 
 
@@ -175,36 +167,19 @@ def main():
             data = np.load(tmp)
             os.remove(tmp)
             ref, r32 = data["r64"], data["r32"]
-            diff = r32 - ref
-            rel = max(float(np.linalg.norm(d) / max(np.linalg.norm(r), 1e-30)) for d, r in zip(diff, ref))
-            mabs = float(np.abs(diff).max())
-            np.save(os.path.join(out, f"{variant}.npy"), ref.astype(np.float32))
-            cases.append({
-                "id": variant, "family": "relevance", "method": method, "peer": "lxt 2.1 (LRP eXplains Transformers)",
-                "params": {}, "output": f"{variant}.npy", "output_shape": list(ref.shape),
-                "start_relevance": "output gradient = one-hot(target) on the logits; relevance = x * gradient",
-                "tolerance": {"rtol": max(1e-5, 20 * rel), "atol": max(1e-6, 20 * mabs)},
-                "notes": NOTES[variant],
-                "diagnostics": {"float32_vs_float64": {"rel_l2_max": rel, "max_abs": mabs},
-                                "max_abs_reference": float(np.abs(ref).max()),
-                                "sum_per_sample": [float(s) for s in ref.reshape(len(ref), -1).sum(1)],
-                                "target_logit": [float(logits[i, t]) for i, t in enumerate(logits.argmax(1))]},
-            })
-            print(f"{name} {variant}: f32 vs f64 rel {rel:.2e}, sums {cases[-1]['diagnostics']['sum_per_sample']}")
+            cases.append(fixture_manifest.case(
+                out, variant, "relevance", method, "lxt 2.1 (LRP eXplains Transformers)", {}, ref, r32,
+                "output gradient = one-hot(target) on the logits; relevance = x * gradient", NOTES[variant],
+                sum_per_sample=[float(s) for s in ref.reshape(len(ref), -1).sum(1)],
+                target_logit=[float(logits[i, t]) for i, t in enumerate(logits.argmax(1))]))
         cases += cam_cases(name, out)
         a, b = (np.load(os.path.join(out, f"{v}.npy")) for v in VARIANTS)
         for c in cases:
-            c["diagnostics"]["nearest_other_case"] = {"id": "attnlrp" if c["id"] == "cp_lrp" else "cp_lrp",
-                                                      "rel_l2": float(np.linalg.norm(a - b) / np.linalg.norm(b if c["id"] == "cp_lrp" else a))}
-        manifest = {
-            "model_id": name,
-            "model": {"source": f"torchvision VisionTransformer({MODELS[name][1]}), seed {MODELS[name][0]}, random head"},
-            "conventions": {"comparison": "per case: rel_l2 = max over samples of ||cand - ref|| / ||ref|| <= rtol AND max |cand - ref| <= atol",
-                            "references": "lxt 2.1 in float64 from the float32 weights and inputs, stored as float32"},
-            "cases": cases,
-        }
-        with open(os.path.join(out, "manifest.json"), "w") as f:
-            json.dump(manifest, f, indent=1)
+            if c["id"] in VARIANTS:
+                other = "attnlrp" if c["id"] == "cp_lrp" else "cp_lrp"
+                c["diagnostics"]["nearest_other_case"] = {"id": other, "rel_l2": float(np.linalg.norm(a - b) / np.linalg.norm(b if c["id"] == "cp_lrp" else a))}
+        fixture_manifest.write(out, name, f"torchvision VisionTransformer({MODELS[name][1]}), seed {MODELS[name][0]}, random head",
+                               "lxt 2.1 and pytorch-grad-cam 1.5.7 in float64 from the float32 weights and inputs, stored as float32", cases)
 
 
 if __name__ == "__main__":

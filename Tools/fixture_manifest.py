@@ -1,0 +1,41 @@
+"""Shared pieces of the fixture generators that write the shared set's format (manifest.json plus
+one .npy per case; see Tests/Fixtures/reference/README.md): the float32-vs-float64 precision of a
+reference, its tolerance, one case entry, and the manifest."""
+import json
+import os
+
+import numpy as np
+
+COMPARISON = "per case: rel_l2 = max over samples of ||cand - ref|| / ||ref|| <= rtol AND max |cand - ref| <= atol"
+
+
+def precision(ref, r32):
+    """(max over samples of the relative L2 difference, max absolute difference) of the float32
+    result against the float64 reference."""
+    diff = r32 - ref
+    rel = max(float(np.linalg.norm(d) / max(np.linalg.norm(r), 1e-30)) for d, r in zip(diff, ref))
+    return rel, float(np.abs(diff).max())
+
+
+def case(out, cid, family, method, peer, params, ref, r32, start, notes, **diagnostics):
+    """Saves the reference as <out>/<cid>.npy (float32) and returns its manifest entry; rtol/atol
+    are 20 times the float32-vs-float64 difference (at least 1e-5 / 1e-6)."""
+    rel, mabs = precision(ref, r32)
+    np.save(os.path.join(out, f"{cid}.npy"), ref.astype(np.float32))
+    print(f"{os.path.basename(out)} {cid}: f32 vs f64 rel {rel:.2e}")
+    return {
+        "id": cid, "family": family, "method": method, "peer": peer, "params": params,
+        "output": f"{cid}.npy", "output_shape": list(ref.shape), "start_relevance": start,
+        "tolerance": {"rtol": max(1e-5, 20 * rel), "atol": max(1e-6, 20 * mabs)},
+        "notes": notes,
+        "diagnostics": dict({"float32_vs_float64": {"rel_l2_max": rel, "max_abs": mabs},
+                             "max_abs_reference": float(np.abs(ref).max())}, **diagnostics),
+    }
+
+
+def write(out, model_id, source, references, cases):
+    """Writes <out>/manifest.json."""
+    manifest = {"model_id": model_id, "model": {"source": source},
+                "conventions": {"comparison": COMPARISON, "references": references}, "cases": cases}
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
