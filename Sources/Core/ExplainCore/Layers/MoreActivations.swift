@@ -65,16 +65,3 @@ public struct Erf: ElementwiseActivation {
     @inline(__always) public func value(_ x: Float) -> Float { Foundation.erf(x) }
     @inline(__always) public func derivative(x: Float, y: Float) -> Float { 1.1283791670955126 * Foundation.exp(-x * x) }   // 2/√π e^(−x²)
 }
-
-/// The exact GELU `x · Φ(x) = ½ x (1 + erf(x / √2))` (PyTorch's `nn.GELU()`; the ONNX importer
-/// fuses the five nodes PyTorch exports it as — Div, Erf, Add, Mul, Mul — into this layer).
-public struct Gelu: ElementwiseActivation {
-    public init() {}
-    public var kind: LayerKind { .gelu }
-    public var description: String { "Gelu" }
-    @inline(__always) public func value(_ x: Float) -> Float { x * 0.5 * (1 + Foundation.erf(x * 0.70710677)) }
-    /// `Φ(x) + x φ(x)`.
-    @inline(__always) public func derivative(x: Float, y: Float) -> Float {
-        0.5 * (1 + Foundation.erf(x * 0.70710677)) + x * 0.3989422804014327 * Foundation.exp(-0.5 * x * x)
-    }
-}

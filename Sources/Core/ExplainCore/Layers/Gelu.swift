@@ -1,0 +1,118 @@
+import Foundation
+
+/// The exact GELU `x · Φ(x) = ½ x (1 + erf(x / √2))` (PyTorch's `nn.GELU()`; the ONNX importer
+/// fuses the five nodes PyTorch exports it as — Div, Erf, Add, Mul, Mul — into this layer).
+///
+/// `Φ` is evaluated eight lanes at a time with Abramowitz & Stegun's 7.1.26 form of erf (absolute
+/// error below 1.5·10⁻⁷, the approximation PyTorch's vectorised CPU `erf` uses too) and a
+/// vectorised `exp`; for `x < 0`, `Φ(x) = ½ erfc(|x|/√2)` is computed without cancellation.
+public struct Gelu: ElementwiseActivation {
+    public init() {}
+    public var kind: LayerKind { .gelu }
+    public var description: String { "Gelu" }
+
+    @inline(__always) public func value(_ x: Float) -> Float { x * GeluKernel.cdf(GeluKernel.V(repeating: x))[0] }
+    /// `Φ(x) + x φ(x)`.
+    @inline(__always) public func derivative(x: Float, y: Float) -> Float {
+        GeluKernel.slope(GeluKernel.V(repeating: x))[0]
+    }
+
+    public func forward(_ inputs: [Tensor]) throws -> Tensor {
+        try expectInputs(inputs.map(\.shape), 1)
+        let x = inputs[0]
+        return Tensor(shape: x.shape) { out in
+            x.withUnsafeBufferPointer { px in GeluKernel.apply(px.baseAddress!, nil, out.baseAddress!, count: out.count, slope: false) }
+        }
+    }
+
+    public func forwardInPlace(_ x: inout Tensor) throws {
+        x.withUnsafeMutableBufferPointer { p in GeluKernel.apply(p.baseAddress!, nil, p.baseAddress!, count: p.count, slope: false) }
+    }
+
+    public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor) throws -> [Tensor] {
+        try expectCotangent(cotangent, output)
+        let x = inputs[0]
+        return [Tensor(shape: x.shape) { dx in
+            x.withUnsafeBufferPointer { px in cotangent.withUnsafeBufferPointer { pg in
+                GeluKernel.apply(px.baseAddress!, pg.baseAddress!, dx.baseAddress!, count: dx.count, slope: true)
+            } }
+        }]
+    }
+
+    public func pullbackInPlace(inputs: [Tensor], output: Tensor, cotangent: inout Tensor) throws {
+        try expectCotangent(cotangent, output)
+        inputs[0].withUnsafeBufferPointer { px in cotangent.withUnsafeMutableBufferPointer { pg in
+            GeluKernel.apply(px.baseAddress!, pg.baseAddress!, pg.baseAddress!, count: pg.count, slope: true)
+        } }
+    }
+}
+
+/// Vectorised GELU pieces: `exp`, `Φ` and `Φ + xφ` on eight lanes.
+enum GeluKernel {
+    typealias V = SIMD8<Float>
+
+    /// `eʸ` for `y ≤ 0` (Cody–Waite reduction, Cephes' polynomial; relative error ≈ 1e-7); 0 below
+    /// −87, where the result leaves float's normal range.
+    @inline(__always) static func exp(_ x: V) -> V {
+        let underflow = x .< V(repeating: -87)
+        let y = x.replacing(with: V(repeating: -87), where: underflow)
+        let shifted = y * 1.44269504 + 12582912   // 1.5 · 2²³: rounds k = round(y / ln 2) into the low bits
+        let k = shifted - 12582912
+        let ki = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let r = y - k * 0.693359375 + k * 2.12194440e-4
+        var p = V(repeating: 1.9875691500e-4)
+        p = p * r + 1.3981999507e-3
+        p = p * r + 8.3334519073e-3
+        p = p * r + 4.1665795894e-2
+        p = p * r + 1.6666665459e-1
+        p = p * r + 5.0000001201e-1
+        return ((p * r * r + r + 1) * unsafeBitCast((ki &+ 127) &<< 23, to: V.self)).replacing(with: 0, where: underflow)
+    }
+
+    /// `(Φ(x), e^(−x²/2))`.
+    @inline(__always) static func cdfAndGaussian(_ x: V) -> (V, V) {
+        let z = x.replacing(with: -x, where: x .< 0) * 0.70710678
+        let t = 1 / (1 + 0.3275911 * z)
+        var p = V(repeating: 1.061405429)
+        p = p * t - 1.453152027
+        p = p * t + 1.421413741
+        p = p * t - 0.284496736
+        p = p * t + 0.254829592
+        let g = Self.exp(-z * z)
+        let tail = 0.5 * p * t * g                          // ½ erfc(|x|/√2)
+        return ((1 - tail).replacing(with: tail, where: x .< 0), g)
+    }
+
+    @inline(__always) static func cdf(_ x: V) -> V { cdfAndGaussian(x).0 }
+
+    /// `Φ(x) + x φ(x)`, the derivative of `x Φ(x)`.
+    @inline(__always) static func slope(_ x: V) -> V {
+        let (c, g) = cdfAndGaussian(x)
+        return c + x * g * 0.39894228   // 1/√(2π)
+    }
+
+    /// `out = x Φ(x)` (`slope` false), or `out = g · (Φ(x) + x φ(x))` (`slope` true); `out` may be `x` or `g`.
+    static func apply(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<Float>, count n: Int, slope: Bool) {
+        nonisolated(unsafe) let (x, g, out) = (x, g, out)
+        Parallel.forEachRange(n) { range in
+            var i = range.lowerBound
+            func load(_ p: UnsafePointer<Float>, _ i: Int, _ m: Int) -> V {
+                var v = V(repeating: 0)
+                for l in 0..<m { v[l] = p[i + l] }
+                return v
+            }
+            while i < range.upperBound {
+                let m = min(8, range.upperBound - i)
+                let xv = m == 8 ? UnsafeRawPointer(x + i).loadUnaligned(as: V.self) : load(x, i, m)
+                let r: V
+                if slope, let g {
+                    r = Self.slope(xv) * (m == 8 ? UnsafeRawPointer(g + i).loadUnaligned(as: V.self) : load(g, i, m))
+                } else {
+                    r = xv * cdf(xv)
+                }
+                if m == 8 { UnsafeMutableRawPointer(out + i).storeBytes(of: r, as: V.self) } else { for l in 0..<m { out[i + l] = r[l] } }
+                i += m
+            }
+        }
+    }
+}
