@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "ExplainCAM", dependencies: ["ExplainCore"], path: "Sources/Analyzers/CAM"),
         .target(name: "ExplainPerturbation", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Perturbation"),
         .target(name: "ExplainLayer", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Layer"),
+        .target(name: "ExplainConcept", dependencies: ["ExplainCore"], path: "Sources/Analyzers/Concept"),
 
         // Plugins.
         .target(
@@ -55,7 +56,7 @@ let package = Package(
             dependencies: [
                 "ExplainCore", "ExplainONNX", "ExplainArrays", "ExplainZoo", "ExplainConformance", "ExplainImaging", "ExplainEvaluation",
                 "ExplainGradient", "ExplainSignal", "ExplainRelevance", "ExplainReference", "ExplainCAM", "ExplainPerturbation",
-                "ExplainLayer",
+                "ExplainLayer", "ExplainConcept",
             ],
             path: "Sources/ExplainKit"
         ),
@@ -87,6 +88,7 @@ let package = Package(
         .testTarget(name: "ExplainEvaluationTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainEvaluationTests"),
         .testTarget(name: "ExplainPerturbationTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainPerturbationTests"),
         .testTarget(name: "ExplainCAMTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainCAMTests"),
+        .testTarget(name: "ExplainConceptTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainConceptTests"),
         .testTarget(name: "ExplainLayerTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainLayerTests"),
         .testTarget(name: "ExplainReferenceTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainReferenceTests"),
         .testTarget(name: "ExplainAnalysisTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainAnalysisTests"),

@@ -18,7 +18,7 @@ struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
         abstract: "Explain the predictions of neural networks (ONNX models).",
-        subcommands: [Demo.self, Attribute.self, Heatmap.self, Evaluate.self, List.self, Describe.self, Conformance.self, Inspect.self, Predict.self, Bench.self])
+        subcommands: [Demo.self, Attribute.self, Heatmap.self, Evaluate.self, TCAVCommand.self, List.self, Describe.self, Conformance.self, Inspect.self, Predict.self, Bench.self])
 }
 
 /// Runs a command body and turns ExplainKit errors into a clean message and exit code 1.

@@ -1,6 +1,7 @@
 // ExplainKit: the umbrella module. `import ExplainKit` brings the core engine and every plugin.
 @_exported import ExplainArrays
 @_exported import ExplainCAM
+@_exported import ExplainConcept
 @_exported import ExplainCore
 @_exported import ExplainEvaluation
 @_exported import ExplainONNX

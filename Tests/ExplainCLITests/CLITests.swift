@@ -282,4 +282,22 @@ import Testing
         let missing = try run(["attribute", model, "--input", input, "--method", "feature_ablation", "--set", "groups=file:nope.npy"])
         #expect(missing.status == 1 && missing.err.contains("nope.npy"))
     }
+
+    /// `explain tcav` prints one score line per concept and random set (the scores are checked
+    /// against Captum in TCAVTests) and names a malformed `--concept`.
+    @Test func tcavPrintsScoresPerConceptAndRandomSet() throws {
+        let archive = try NumpyArchive.read(path: TestPaths.arrays + "/tcav_cases.npz")
+        let dir = NSTemporaryDirectory() + "explainkit-tcav-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for k in ["inputs", "concept_bar", "random_0", "random_1"] {
+            try Numpy.write(try #require(archive[k]).tensor(), path: "\(dir)/\(k).npy")
+        }
+        let r = try run(["tcav", model, "--input", "\(dir)/inputs.npy", "--concept", "bar=\(dir)/concept_bar.npy",
+                         "--random", "\(dir)/random_0.npy", "--random", "\(dir)/random_1.npy", "--layer", "/conv3/Conv", "--target", "6"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("sign_count 0.9375") && r.out.contains("over 2 random sets"), "\(r.out)")
+        let bad = try run(["tcav", model, "--input", "\(dir)/inputs.npy", "--concept", "bar", "--random", "\(dir)/random_0.npy"])
+        #expect(bad.status == 1 && bad.err.contains("NAME=FILE.npy"))
+    }
 }
