@@ -187,4 +187,15 @@ import Testing
         let error = #expect(throws: ExplainError.self) { try cam("ablationcam", model, x) }
         #expect(error?.message.contains("token layers") == true)
     }
+
+    /// Element-wise Grad-CAM and Eigen-Grad-CAM match pytorch-grad-cam (Tests/Fixtures/cam).
+    @Test func extraVariantsMatchPytorchGradCam() throws {
+        let out = NSTemporaryDirectory() + "explainkit-cam-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let summary = try ConformanceRunner(registry: Self.registry).run(fixtures: TestPaths.fixtures + "/cam", out: out) { _ in }
+        for r in summary.results {
+            guard case .passed = r.outcome else { Issue.record("\(r.model)/\(r.id): \(r.outcome)"); continue }
+        }
+        #expect(summary.passed == 8 && summary.failed == 0 && summary.skipped.isEmpty)
+    }
 }

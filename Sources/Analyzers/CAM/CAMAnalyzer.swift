@@ -21,6 +21,10 @@ public struct CAMAnalyzer: Analyzer {
         case layerCAM = "layercam"
         /// Element-wise `G ⊙ A` (Draelos & Carin 2020).
         case hiResCAM = "hirescam"
+        /// Element-wise `relu(G ⊙ A)` summed over channels (pytorch-grad-cam GradCAMElementWise).
+        case gradCAMElementWise = "gradcam_elementwise"
+        /// First principal component of `A ⊙ G`'s positions (pytorch-grad-cam EigenGradCAM).
+        case eigenGradCAM = "eigengradcam"
         /// `w = softmax_c f_t(x ⊙ M_c)`, `M_c` = channel c upsampled and min-max scaled (Wang et al. 2020).
         case scoreCAM = "scorecam"
         /// `w_c = (y − y_c) / y`, `y_c` = f_t with channel c of A set to 0 (Desai & Ramaswamy 2020).
@@ -28,7 +32,7 @@ public struct CAMAnalyzer: Analyzer {
         /// First principal component of A's positions (Muhammad & Yeasin 2020); class-agnostic.
         case eigenCAM = "eigencam"
 
-        var usesGradient: Bool { [.gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM].contains(self) }
+        var usesGradient: Bool { [.gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM, .gradCAMElementWise, .eigenGradCAM].contains(self) }
     }
 
     public let id: String
@@ -93,7 +97,7 @@ public struct CAMAnalyzer: Analyzer {
         let (seed, picked) = try target.seed(for: output)
         let weighted: Tensor
         switch variant {
-        case .gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM:
+        case .gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM, .gradCAMElementWise, .eigenGradCAM:
             var gradient = try bound.backward(&acts, seeds: [model.output: seed], to: [a], checkFinite: false).inputs[0]
             if let grid { gradient = try grid.featureMap(gradient) }
             weighted = try CAMWeights.fromGradient(variant, activation: activation, gradient: gradient)

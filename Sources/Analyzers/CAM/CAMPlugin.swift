@@ -1,7 +1,7 @@
 import ExplainCore
 
 /// Registers the CAM family: `gradcam`, `gradcam_pp`, `xgradcam`, `layercam`, `hirescam`,
-/// `scorecam`, `ablationcam`, `eigencam`, and `guided_gradcam` (with the registry's guided
+/// `gradcam_elementwise`, `eigengradcam`, `scorecam`, `ablationcam`, `eigencam`, and `guided_gradcam` (with the registry's guided
 /// backpropagation).
 public enum CAMPlugin: Plugin {
     static let entries: [(CAMAnalyzer.Variant, String, String, String)] = [
@@ -16,6 +16,11 @@ public enum CAMPlugin: Plugin {
          "map = relu(Σ_c relu(G_c) ⊙ A_c)", "Jiang et al. 2021; pytorch-grad-cam LayerCAM"),
         (.hiResCAM, "HiRes-CAM: activations weighted element-wise by gradients",
          "map = relu(Σ_c G_c ⊙ A_c)", "Draelos & Carin 2020; pytorch-grad-cam HiResCAM"),
+        (.gradCAMElementWise, "Element-wise Grad-CAM: positive parts of gradient × activation, summed over channels",
+         "map = Σ_c relu(G_c ⊙ A_c)", "pytorch-grad-cam GradCAMElementWise"),
+        (.eigenGradCAM, "Eigen-Grad-CAM: first principal component of gradient × activation (class-specific Eigen-CAM)",
+         "p = R v, R = positions × channels of A ⊙ G centred per channel, v = first right singular vector; p negated if |min p| > |max p|; map = relu(p)",
+         "pytorch-grad-cam EigenGradCAM"),
         (.scoreCAM, "Score-CAM: channels weighted by the model's score on the input masked by each channel",
          "M_c = minmax(upsample_align_corners(A_c)); s_c = f_t(x ⊙ M_c); w = softmax(s); map = relu(Σ_c w_c A_c)",
          "Wang et al. 2020; pytorch-grad-cam ScoreCAM"),
@@ -71,6 +76,7 @@ public enum CAMPlugin: Plugin {
             ("GradCAMPlusPlus", .gradCAMPlusPlus, false),
             ("XGradCAM", .xGradCAM, false), ("LayerCAM", .layerCAM, false), ("HiResCAM", .hiResCAM, false),
             ("ScoreCAM", .scoreCAM, false), ("AblationCAM", .ablationCAM, false), ("EigenCAM", .eigenCAM, false),
+            ("GradCAMElementWise", .gradCAMElementWise, false), ("EigenGradCAM", .eigenGradCAM, false),
         ]
         for (method, variant, upsampled) in methods {
             try registry.register(CaseTranslator(method: method) { c in

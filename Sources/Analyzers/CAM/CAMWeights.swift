@@ -4,11 +4,15 @@ import ExplainCore
 /// The channel combinations `Σ_c w_c ⊙ A_c` (before the final relu) of the CAM variants, per sample,
 /// as `(N, 1, h, w)` tensors. Sums run in Double.
 enum CAMWeights {
-    /// The gradient-based variants: element-wise (Layer-CAM, HiRes-CAM) or one weight per channel.
+    /// The gradient-based variants: element-wise (Layer-CAM, HiRes-CAM, element-wise Grad-CAM), the
+    /// principal component of `A ⊙ G` (Eigen-Grad-CAM), or one weight per channel.
     static func fromGradient(_ variant: CAMAnalyzer.Variant, activation a: Tensor, gradient g: Tensor) throws -> Tensor {
         guard g.shape == a.shape else { throw ExplainError.shape("gradient \(Shape.format(g.shape)) does not match the feature map \(Shape.format(a.shape))") }
         let (n, c, hw) = (a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
-        guard variant == .layerCAM || variant == .hiResCAM else {
+        if variant == .eigenGradCAM {
+            return eigen(activation: Tensor(shape: a.shape) { out in for i in 0..<out.count { out[i] = a.scalars[i] * g.scalars[i] } })
+        }
+        guard [.layerCAM, .hiResCAM, .gradCAMElementWise].contains(variant) else {
             let weights = a.withUnsafeBufferPointer { pa in g.withUnsafeBufferPointer { pg in
                 (0..<n).map { s in (0..<c).map { ch in
                     let base = (s * c + ch) * hw
@@ -17,15 +21,18 @@ enum CAMWeights {
             } }
             return combine(a, weights)
         }
-        let positive = variant == .layerCAM
         return Tensor(shape: [n, 1, a.shape[2], a.shape[3]]) { out in
             for s in 0..<n {
                 var map = [Double](repeating: 0, count: hw)
                 for ch in 0..<c {
                     let base = (s * c + ch) * hw
                     for i in 0..<hw {
-                        let grad = g.scalars[base + i]
-                        map[i] += Double(positive ? max(grad, 0) : grad) * Double(a.scalars[base + i])
+                        let grad = Double(g.scalars[base + i]), act = Double(a.scalars[base + i])
+                        switch variant {
+                        case .layerCAM: map[i] += max(grad, 0) * act
+                        case .gradCAMElementWise: map[i] += max(grad * act, 0)
+                        default: map[i] += grad * act
+                        }
                     }
                 }
                 for i in 0..<hw { out[s * hw + i] = Float(map[i]) }

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Makes the CAM fixture set Tests/Fixtures/cam: the pytorch-grad-cam 1.5.7 variants beyond the
+shared set's (GradCAMElementWise, EigenGradCAM) on the shared image models (via onnx2torch), on the
+same layers as the shared CAM cases, in the shared set's format and conventions: the raw map
+relu(get_cam_image(...)) before min-max scaling and resizing, shape (N, 1, h, w), for the targets
+of targets.npy; computed in float64 from the float32 weights and inputs, stored as float32.
+EigenGradCAM's projection is the sign-corrected one (`get_2d_projection_with_sign_correction` of
+grads * activations: flipped when |min| > |max|), the shared set's Eigen-CAM convention.
+
+    pip install torch==2.5.1 onnx onnx2torch grad-cam==1.5.7 numpy
+    python3 Tools/make_cam_fixtures.py [../shared/fixtures]
+"""
+import os
+import shutil
+import sys
+
+import numpy as np
+import onnx
+import onnx2torch
+import pytorch_grad_cam as pgc
+import torch
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection_with_sign_correction
+
+import fixture_manifest
+
+SRC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "reference")
+DST = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "cam")
+LAYERS = {
+    "digits-cnn": [("conv3", "/conv3/Conv"), ("relu3", "/relu3/Relu")],
+    "digits-resnet": [("conv2", "/block1/conv2/Conv"), ("relu2", "/block1/relu2/Relu")],
+}
+VARIANTS = {"gradcam_elementwise": "GradCAMElementWise", "eigengradcam": "EigenGradCAM"}
+
+
+def raw(proto, x, targets, node, method, dtype):
+    net = onnx2torch.convert(proto).to(dtype).eval()
+    layer = dict(net.named_modules())[node.strip("/")]
+    cam = getattr(pgc, method)(model=net, target_layers=[layer])
+    outputs = cam.activations_and_grads(torch.from_numpy(x).to(dtype))
+    goals = [ClassifierOutputTarget(int(t)) for t in targets]
+    net.zero_grad()
+    sum(g(o) for g, o in zip(goals, outputs)).backward(retain_graph=True)
+    acts = cam.activations_and_grads.activations[0].cpu().numpy()
+    grads = cam.activations_and_grads.gradients[0].cpu().numpy()
+    cam.activations_and_grads.release()
+    if method == "EigenGradCAM":
+        m = get_2d_projection_with_sign_correction(grads * acts)
+    else:
+        m = cam.get_cam_image(None, layer, goals, acts, grads, False)
+    return np.maximum(m, 0)[:, None].astype(np.float64)
+
+
+def main():
+    for model, layers in LAYERS.items():
+        src, out = os.path.join(SRC, model), os.path.join(DST, model)
+        os.makedirs(out, exist_ok=True)
+        for f in ("model.onnx", "input.npy", "targets.npy", "logits.npy"):
+            shutil.copy(os.path.join(src, f), os.path.join(out, f))
+        proto = onnx.load(os.path.join(src, "model.onnx"))
+        x, targets = np.load(os.path.join(src, "input.npy")), np.load(os.path.join(src, "targets.npy"))
+        cases = []
+        for tag, node in layers:
+            for cid, method in VARIANTS.items():
+                ref, r32 = raw(proto, x, targets, node, method, torch.float64), raw(proto, x, targets, node, method, torch.float32)
+                cases.append(fixture_manifest.case(
+                    out, f"{cid}_{tag}_raw", "cam", method, "pytorch-grad-cam 1.5.7 (model via onnx2torch)",
+                    {"layer": node.strip("/"), "onnx_node": node, "onnx_tensor": node + "_output_0", "relu_on_map": True,
+                     "normalised": False, "upsampled": False}, ref, r32,
+                    "output gradient = one-hot(target) on the logits",
+                    f"pytorch-grad-cam {method}: relu(cam) before its min-max scaling and resizing."))
+        fixture_manifest.write(out, model, f"copied from the shared set ({model})",
+                               "pytorch-grad-cam 1.5.7 in float64 from the float32 weights and inputs, stored as float32", cases)
+
+
+if __name__ == "__main__":
+    main()
