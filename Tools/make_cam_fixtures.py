@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Makes the CAM fixture set Tests/Fixtures/cam: the pytorch-grad-cam 1.5.7 variants beyond the
-shared set's (GradCAMElementWise, EigenGradCAM) on the shared image models (via onnx2torch), on the
+shared set's (GradCAMElementWise, EigenGradCAM, and FullGrad — its scaled output, one case per model) on the shared image models (via onnx2torch), on the
 same layers as the shared CAM cases, in the shared set's format and conventions: the raw map
 relu(get_cam_image(...)) before min-max scaling and resizing, shape (N, 1, h, w), for the targets
 of targets.npy; computed in float64 from the float32 weights and inputs, stored as float32.
@@ -51,6 +51,15 @@ def raw(proto, x, targets, node, method, dtype):
     return np.maximum(m, 0)[:, None].astype(np.float64)
 
 
+def fullgrad(proto, x, targets, dtype):
+    """pytorch-grad-cam's FullGrad output (every Conv2d with a bias and every BatchNorm2d), (N, 1, H, W)."""
+    net = onnx2torch.convert(proto).to(dtype).eval()
+    cam = pgc.FullGrad(model=net, target_layers=[])
+    m = cam(torch.from_numpy(x).to(dtype), [ClassifierOutputTarget(int(t)) for t in targets])
+    cam.activations_and_grads.release()
+    return m[:, None].astype(np.float64)
+
+
 def main():
     for model, layers in LAYERS.items():
         src, out = os.path.join(SRC, model), os.path.join(DST, model)
@@ -69,6 +78,11 @@ def main():
                      "normalised": False, "upsampled": False}, ref, r32,
                     "output gradient = one-hot(target) on the logits",
                     f"pytorch-grad-cam {method}: relu(cam) before its min-max scaling and resizing."))
+        ref, r32 = fullgrad(proto, x, targets, torch.float64), fullgrad(proto, x, targets, torch.float32)
+        cases.append(fixture_manifest.case(
+            out, "fullgrad", "cam", "FullGrad", "pytorch-grad-cam 1.5.7 (model via onnx2torch)", {"target_layers": "every Conv2d with a bias and every BatchNorm2d"},
+            ref, r32, "output gradient = one-hot(target) on the logits",
+            "pytorch-grad-cam FullGrad: its output, scaled to [0, 1] per sample and at the input's size (the method's own scaling)."))
         fixture_manifest.write(out, model, f"copied from the shared set ({model})",
                                "pytorch-grad-cam 1.5.7 in float64 from the float32 weights and inputs, stored as float32", cases)
 

@@ -188,7 +188,7 @@ import Testing
         #expect(error?.message.contains("token layers") == true)
     }
 
-    /// Element-wise Grad-CAM and Eigen-Grad-CAM match pytorch-grad-cam (Tests/Fixtures/cam).
+    /// Element-wise Grad-CAM, Eigen-Grad-CAM and FullGrad match pytorch-grad-cam (Tests/Fixtures/cam).
     @Test func extraVariantsMatchPytorchGradCam() throws {
         let out = NSTemporaryDirectory() + "explainkit-cam-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: out) }
@@ -196,6 +196,6 @@ import Testing
         for r in summary.results {
             guard case .passed = r.outcome else { Issue.record("\(r.model)/\(r.id): \(r.outcome)"); continue }
         }
-        #expect(summary.passed == 8 && summary.failed == 0 && summary.skipped.isEmpty)
+        #expect(summary.passed == 10 && summary.failed == 0 && summary.skipped.isEmpty)
     }
 }

@@ -69,6 +69,11 @@ public enum CAMPlugin: Plugin {
                                  guided: try registry.makeAnalyzer(options.string("guided", default: "guided_backprop"), model: model),
                                  bilinear: interpolation == "bilinear")
         })
+        try registry.register(AnalyzerEntry(
+            id: "fullgrad", family: "cam", summary: "FullGrad: the input gradient and every convolution's and batch norm's bias gradient, scaled and summed",
+            formula: "map = scale(Σ_c scale(|x ⊙ ∂f_t/∂x|_c) + Σ_l Σ_c scale(resize(|b_l,c ∂f_t/∂z_l,c|))), scale = min-max to [0, 1]",
+            reference: "Srinivas & Fleuret 2019; pytorch-grad-cam FullGrad"
+        ) { model, _, _ in try FullGrad(model: model) })
         try registry.register(alias: "layer_gradcam", for: "gradcam")   // Captum's LayerGradCam
         try registry.register(alias: "gradcam_plusplus", for: "gradcam_pp")
         let methods: [(String, CAMAnalyzer.Variant, Bool)] = [
@@ -78,6 +83,7 @@ public enum CAMPlugin: Plugin {
             ("ScoreCAM", .scoreCAM, false), ("AblationCAM", .ablationCAM, false), ("EigenCAM", .eigenCAM, false),
             ("GradCAMElementWise", .gradCAMElementWise, false), ("EigenGradCAM", .eigenGradCAM, false),
         ]
+        try registry.register(CaseTranslator(method: "FullGrad") { _ in ("fullgrad", Options()) })
         for (method, variant, upsampled) in methods {
             try registry.register(CaseTranslator(method: method) { c in
                 guard let tensor = c.params["onnx_tensor"]?.string ?? c.params["onnx_node"]?.string else { return nil }
