@@ -4,7 +4,7 @@ import Foundation
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate an explanation method: pixel flipping (AOPC), the model-randomisation sanity check, infidelity, max-sensitivity or sensitivity-n.")
+        abstract: "Evaluate an explanation method: pixel flipping (AOPC), the model-randomisation sanity check, infidelity, max-sensitivity, sensitivity-n, or the complexity metrics (sparseness, complexity, effective complexity).")
 
     @Argument(help: "The ONNX model file.") var model: String
     @Option(help: "Input batch as a .npy file (float32, batch first).") var input: String
@@ -12,7 +12,7 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable).") var settings: [String] = []
     @Option(help: "max (default), an output index, or file:T.npy.") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
-    @Option(help: "pixel_flipping, randomisation, infidelity, sensitivity or sensitivity_n.") var metric: String = "pixel_flipping"
+    @Option(help: "pixel_flipping, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity or effective_complexity.") var metric: String = "pixel_flipping"
     @Option(help: "Pixel flipping: perturbation steps.") var steps: Int = 16
     @Option(help: "Pixel flipping, sensitivity-n: side of the square regions (images).") var region: Int = 1
     @Option(help: "Pixel flipping: share of the regions replaced by the last step.") var fraction: Double = 1
@@ -113,6 +113,19 @@ struct Evaluate: ParsableCommand {
                     print("\(method): max-sensitivity, \(samples) uniform perturbations of radius \(radius) (lower is more robust)")
                     for (s, v) in values.enumerated() { print(String(format: "sample %d: %.6g", s, v)) }
                 }
+            case "sparseness", "complexity", "effective_complexity":
+                let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
+                let scores: [Double] = switch metric {
+                case "sparseness": try ComplexityMetrics.sparseness(a.values)
+                case "complexity": try ComplexityMetrics.complexity(a.values)
+                default: try ComplexityMetrics.effectiveComplexity(a.values).map(Double.init)
+                }
+                try report(["scores": scores]) {
+                    let meaning = ["sparseness": "Gini index of |a| (higher: sparser)", "complexity": "entropy of |a| / Σ|a| (lower: simpler)",
+                                   "effective_complexity": "features with |a| / max|a| > 1e-5"][metric] ?? ""
+                    print("\(method): \(metric), \(meaning)")
+                    for (s, v) in scores.enumerated() { print(String(format: "sample %d  %.6g", s, v)) }
+                }
             case "sensitivity_n":
                 let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
                 let list = try sizes.map { text in
@@ -133,7 +146,7 @@ struct Evaluate: ParsableCommand {
                     }
                 }
             default:
-                throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, randomisation, infidelity, sensitivity or sensitivity_n")
+                throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity or effective_complexity")
             }
         }
     }

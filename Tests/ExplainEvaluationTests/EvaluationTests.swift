@@ -197,4 +197,18 @@ import Testing
             Issue.record("a CAM-sized map must be rejected")
         } catch let e as ExplainError { #expect("\(e)".contains("input-shaped")) }
     }
+
+    /// Sparseness, complexity and effective complexity equal Quantus 0.6.0 (per-sample
+    /// normalisation; Tools/make_complexity_fixture.py), and a spike is sparser and simpler than noise.
+    @Test func complexityMetricsMatchQuantus() throws {
+        let archive = try NumpyArchive.read(path: TestPaths.arrays + "/complexity_cases.npz")
+        let a = try #require(archive["attributions"]).tensor()
+        let expected = try ["sparseness", "complexity", "effective_complexity"].map { try #require(archive[$0]).tensor().scalars.map(Double.init) }
+        let got = [try ComplexityMetrics.sparseness(a), try ComplexityMetrics.complexity(a), try ComplexityMetrics.effectiveComplexity(a).map(Double.init)]
+        for (g, e) in zip(got, expected) {
+            for (x, y) in zip(g, e) { #expect(abs(x - y) <= 1e-6 * max(1, abs(y)), "\(g) vs \(e)") }
+        }
+        #expect(got[0][1] > got[0][2] && got[1][1] < got[1][2])
+        #expect(try ComplexityMetrics.sparseness(Tensor(shape: [1, 4])) .allSatisfy { abs($0) < 1e-9 })
+    }
 }
