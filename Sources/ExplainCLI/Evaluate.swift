@@ -4,7 +4,7 @@ import Foundation
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate an explanation method: pixel flipping (AOPC), the model-randomisation sanity check, infidelity, max-sensitivity, sensitivity-n, or the complexity metrics (sparseness, complexity, effective complexity).")
+        abstract: "Evaluate an explanation method: pixel flipping (AOPC), the model-randomisation sanity check, infidelity, max-sensitivity, sensitivity-n, the complexity metrics (sparseness, complexity, effective complexity) or localisation against a mask.")
 
     @Argument(help: "The ONNX model file.") var model: String
     @Option(help: "Input batch as a .npy file (float32, batch first).") var input: String
@@ -12,7 +12,7 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable).") var settings: [String] = []
     @Option(help: "max (default), an output index, or file:T.npy.") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
-    @Option(help: "pixel_flipping, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity or effective_complexity.") var metric: String = "pixel_flipping"
+    @Option(help: "pixel_flipping, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity or localisation.") var metric: String = "pixel_flipping"
     @Option(help: "Pixel flipping: perturbation steps.") var steps: Int = 16
     @Option(help: "Pixel flipping, sensitivity-n: side of the square regions (images).") var region: Int = 1
     @Option(help: "Pixel flipping: share of the regions replaced by the last step.") var fraction: Double = 1
@@ -25,6 +25,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Infidelity, sensitivity: perturbations per sample.") var samples: Int = 10
     @Option(help: "Infidelity: standard deviation of the Gaussian perturbations.") var sigma: Double = 0.003
     @Option(help: "Sensitivity: radius of the uniform perturbations.") var radius: Double = 0.02
+    @Option(help: "Localisation: binary mask of the object (.npy, one map per sample; non-zero = object).") var mask: String?
+    @Option(name: .customLong("top-k"), help: "Localisation: k of the top-k intersection.") var topK: Int = 1000
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     /// Prints `object` as JSON when `--json` is given; otherwise runs `text`.
@@ -126,6 +128,18 @@ struct Evaluate: ParsableCommand {
                     print("\(method): \(metric), \(meaning)")
                     for (s, v) in scores.enumerated() { print(String(format: "sample %d  %.6g", s, v)) }
                 }
+            case "localisation":
+                guard let maskPath = mask else { throw ExplainError(.invalidArgument, "--metric localisation needs --mask M.npy (non-zero: the object)") }
+                let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
+                let r = try Localisation.evaluate(attribution: a.values, mask: try Numpy.readTensor(path: maskPath), k: topK)
+                try report(["pointing_game": r.pointingGame, "relevance_mass_accuracy": r.massAccuracy, "relevance_rank_accuracy": r.rankAccuracy,
+                            "top_k_intersection": r.topKIntersection, "auc": r.auc, "k": topK]) {
+                    print("\(method): localisation against the mask (pointing game, relevance mass / rank accuracy, top-\(topK) intersection, ROC AUC; 1 is best)")
+                    for s in r.auc.indices {
+                        print(String(format: "sample %d  pointing %.0f  mass %.4f  rank %.4f  top-k %.4f  auc %.4f", s, r.pointingGame[s],
+                                     r.massAccuracy[s], r.rankAccuracy[s], r.topKIntersection[s], r.auc[s]))
+                    }
+                }
             case "sensitivity_n":
                 let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
                 let list = try sizes.map { text in
@@ -146,7 +160,7 @@ struct Evaluate: ParsableCommand {
                     }
                 }
             default:
-                throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity or effective_complexity")
+                throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity or localisation")
             }
         }
     }

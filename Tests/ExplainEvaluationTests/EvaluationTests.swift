@@ -211,4 +211,27 @@ import Testing
         #expect(got[0][1] > got[0][2] && got[1][1] < got[1][2])
         #expect(try ComplexityMetrics.sparseness(Tensor(shape: [1, 4])) .allSatisfy { abs($0) < 1e-9 })
     }
+
+    /// The localisation metrics equal Quantus 0.6.0 (Tools/make_localisation_fixture.py), an empty
+    /// mask scores NaN (Quantus's pointing game returns 1 there: it writes NaN into a Bool array).
+    @Test func localisationMetricsMatchQuantus() throws {
+        let archive = try NumpyArchive.read(path: TestPaths.arrays + "/localisation_cases.npz")
+        let a = try #require(archive["attributions"]).tensor(), mask = try #require(archive["masks"]).tensor()
+        let r = try Localisation.evaluate(attribution: a, mask: mask, k: 10)
+        let got = ["pointing_game": r.pointingGame, "mass_accuracy": r.massAccuracy, "rank_accuracy": r.rankAccuracy,
+                   "top_k_intersection": r.topKIntersection, "auc": r.auc]
+        for (name, values) in got {
+            let expected = try #require(archive[name]).tensor().scalars.map(Double.init)
+            for s in 0..<4 { #expect(abs(values[s] - expected[s]) <= 1e-6, "\(name) sample \(s): \(values[s]) vs \(expected[s])") }
+            #expect(values[4].isNaN, "\(name): empty mask")
+        }
+        // A three-channel attribution is summed over its channels against a one-channel mask.
+        let weights: [Float] = [0.5, 0.5, 0]   // sums to the map exactly (ties stay ties)
+        let three = Tensor(shape: [5, 3, 8, 8]) { out in
+            for s in 0..<5 { for c in 0..<3 { for i in 0..<64 { out[(s * 3 + c) * 64 + i] = weights[c] * a.scalars[s * 64 + i] } } }
+        }
+        let summed = try Localisation.evaluate(attribution: three, mask: mask, k: 10)
+        #expect(zip(summed.auc.prefix(4), r.auc.prefix(4)).allSatisfy { abs($0 - $1) < 1e-12 })
+        #expect(throws: ExplainError.self) { try Localisation.evaluate(attribution: a, mask: Tensor(shape: [5, 1, 4, 4])) }
+    }
 }
