@@ -82,7 +82,7 @@ let package = Package(
         .target(name: "ExampleRulePlugin", dependencies: ["ExplainCore"], path: "Tests/ExampleRulePlugin"),
         .testTarget(
             name: "ExplainRelevanceTests",
-            dependencies: ["ExplainKit", "ExplainTestSupport", "ExampleRulePlugin"],
+            dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport", "ExampleRulePlugin"],
             path: "Tests/ExplainRelevanceTests"
         ),
         .testTarget(name: "ExplainEvaluationTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainEvaluationTests"),

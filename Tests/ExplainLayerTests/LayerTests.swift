@@ -16,12 +16,7 @@ import Testing
     /// Every case of the Captum layer and neuron fixtures passes under its manifest tolerance (the
     /// neuron cases run the input methods on an inner node: `--output-node` and a target index).
     @Test func captumFixturesPass() throws {
-        let out = NSTemporaryDirectory() + "explainkit-layer-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: out) }
-        let summary = try ConformanceRunner(registry: Self.registry).run(fixtures: TestPaths.layer, out: out) { _ in }
-        for r in summary.results {
-            guard case .passed = r.outcome else { Issue.record("\(r.model)/\(r.id): \(r.outcome)"); continue }
-        }
+        let summary = try FixtureModels.runFixtureSet(TestPaths.layer, registry: Self.registry)
         #expect(summary.passed == 84 && summary.failed == 0 && summary.skipped.isEmpty)
         #expect(summary.results.filter { $0.id.hasPrefix("neuron_") }.count == 24)
     }

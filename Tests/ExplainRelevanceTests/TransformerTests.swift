@@ -1,4 +1,5 @@
 import ExplainKit
+import ExplainKitTestSupport
 import ExplainTestSupport
 import Foundation
 import Testing
@@ -6,11 +7,7 @@ import Testing
 /// AttnLRP and CP-LRP: LXT's numbers on two tiny ViTs (Tests/Fixtures/transformer), and the
 /// node-level identities each rule is built on.
 @Suite struct TransformerTests {
-    static let registry: Registry = {
-        var r = Registry()
-        for p in defaultPlugins() { try? p.register(into: &r) }
-        return r
-    }()
+    static var registry: Registry { FixtureModels.registry }
 
     func site(_ layer: any Layer, _ inputs: [Tensor]) throws -> Site {
         let node = Node(name: "n", layer: layer, inputs: Array(0..<inputs.count), output: inputs.count)
@@ -22,12 +19,7 @@ import Testing
     /// Every case of the transformer fixtures (LXT's AttnLRP and CP-LRP, pytorch-grad-cam on token
     /// layers, zennit's rules on Linear layers over tokens) passes under its manifest tolerance.
     @Test func lxtFixturesPass() throws {
-        let out = NSTemporaryDirectory() + "explainkit-transformer-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: out) }
-        let summary = try ConformanceRunner(registry: Self.registry).run(fixtures: TestPaths.fixtures + "/transformer", out: out) { _ in }
-        for r in summary.results {
-            guard case .passed = r.outcome else { Issue.record("\(r.model)/\(r.id): \(r.outcome)"); continue }
-        }
+        let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/transformer")
         #expect(summary.passed == 25 && summary.failed == 0 && summary.skipped.isEmpty)
     }
 

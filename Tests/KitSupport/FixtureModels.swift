@@ -1,4 +1,6 @@
 import ExplainKit
+import Foundation
+import Testing
 import ExplainTestSupport
 
 /// The registry with every shipped plugin, and the reference fixtures' models, for the test
@@ -16,5 +18,20 @@ public enum FixtureModels {
         let dir = TestPaths.reference + "/" + name
         let imported = try ONNXImporter.load(path: dir + "/model.onnx")
         return (ExplainableModel(graph: imported.graph, output: imported.logits), try Numpy.readTensor(path: dir + "/input.npy"), dir)
+    }
+}
+
+extension FixtureModels {
+    /// Runs every case of a fixture set (into a temporary folder, removed afterwards) and records an
+    /// issue naming each case that does not pass; returns the summary for the counts.
+    public static func runFixtureSet(_ path: String, registry: Registry = registry,
+                                     sourceLocation: SourceLocation = #_sourceLocation) throws -> ConformanceRunner.Summary {
+        let out = NSTemporaryDirectory() + "explainkit-fixtures-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let summary = try ConformanceRunner(registry: registry).run(fixtures: path, out: out) { _ in }
+        for r in summary.results {
+            guard case .passed = r.outcome else { Issue.record("\(r.model)/\(r.id): \(r.outcome)", sourceLocation: sourceLocation); continue }
+        }
+        return summary
     }
 }

@@ -70,15 +70,7 @@ public enum Localisation {
 
     /// P(score of a mask position > score of another position), ties counting ½ (Mann–Whitney).
     static func rocArea(_ v: [Double], _ m: [Bool]) -> Double {
-        let order = v.indices.sorted { v[$0] < v[$1] }
-        var ranks = [Double](repeating: 0, count: v.count), i = 0
-        while i < order.count {
-            var j = i
-            while j + 1 < order.count && v[order[j + 1]] == v[order[i]] { j += 1 }
-            let average = Double(i + j) / 2 + 1
-            for t in i...j { ranks[order[t]] = average }
-            i = j + 1
-        }
+        let ranks = Similarity.ranks(v)
         let positives = Double(m.filter { $0 }.count), negatives = Double(m.count) - positives
         let rankSum = zip(ranks, m).reduce(0.0) { $0 + ($1.1 ? $1.0 : 0) }
         return (rankSum - positives * (positives + 1) / 2) / (positives * negatives)
