@@ -304,4 +304,27 @@ import Testing
         let why = message { _ = try noBaseline.analyze(x, target: .max) }
         #expect(why.contains("rescale") && why.contains("baseline") && why.contains("Relu"), "\(why)")
     }
+
+    /// Blur IG equals Google PAIR's BlurIG (Tests/Fixtures/pair: both image models, the linear and
+    /// the square-root σ path), and is nearly complete: Σ R ≈ f_t(x) − f_t(blur(x, σ_max)).
+    @Test func blurIntegratedGradientsMatchesPairAndIsComplete() throws {
+        let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/pair")
+        #expect(summary.passed == 4 && summary.failed == 0 && summary.skipped.isEmpty)
+        let (model, x) = try Self.fixtureModel("digits-cnn")
+        let analyzer = try BlurIntegratedGradients(model: model, maxSigma: 50, steps: 200)
+        let r = try analyzer.analyze(x, target: .max)
+        let blurred = Tensor(shape: x.shape) { p in
+            let plane = x.shape[2] * x.shape[3]
+            for k in 0..<(x.count / plane) {
+                let b = GaussianBlur.apply(x.scalars[(k * plane)..<((k + 1) * plane)], height: x.shape[2], width: x.shape[3], sigma: 50)
+                for i in 0..<plane { p[k * plane + i] = Float(b[i]) }
+            }
+        }
+        let far = try model.graph.predict(blurred, output: model.output)
+        for s in 0..<x.shape[0] {
+            let t = try #require(r.targets?[s]), c = far.shape[1]
+            let change = Double(r.output.scalars[s * c + t] - far.scalars[s * c + t])
+            #expect(abs(r.sums[s] - change) <= 0.05 * abs(change) + 1e-3, "sample \(s): Σ R \(r.sums[s]) vs \(change)")
+        }
+    }
 }

@@ -124,6 +124,32 @@ public enum ReferencePlugin: Plugin {
             try deepLiftPreset(maxPoolRule: true)
         })
 
+        try registry.register(AnalyzerEntry(
+            id: "blur_ig", family: "reference",
+            summary: "Blur Integrated Gradients: integrated gradients along ever stronger Gaussian blurs of the input",
+            formula: "R = −Σ_i (σ_{i+1} − σ_i) ∂blur(x, σ)/∂σ|σ_i ⊙ ∇f_t(blur(x, σ_i)), σ_i = i σ_max / steps (or its square root)",
+            reference: "Xu, Venugopalan & Sundararajan 2020; Google PAIR saliency BlurIG",
+            parameters: [
+                Parameter("max_sigma", default: "50", "largest blur σ (pixels)"),
+                Parameter("steps", default: "100", "points on the blur path"),
+                Parameter("grad_step", default: "0.01", "σ step of the forward difference ∂blur/∂σ"),
+                Parameter("sqrt", default: "false", "space the σ values as square roots (PAIR's sqrt=True)"),
+                Parameter("batch_size", default: "steps", "path points per batch"),
+            ]
+        ) { model, options, _ in
+            try BlurIntegratedGradients(model: model, maxSigma: try options.double("max_sigma", default: 50, range: 1e-6...1e6),
+                                        steps: try options.int("steps", default: 100, range: 1...100_000),
+                                        gradStep: try options.double("grad_step", default: 0.01, range: 1e-9...1e3),
+                                        squareRoot: try options.bool("sqrt", default: false),
+                                        batchSize: try options.values["batch_size"].map { _ in try options.int("batch_size", default: 100, range: 1...100_000) })
+        })
+        try registry.register(CaseTranslator(method: "PAIR BlurIG") { c in
+            var o = Options()
+            for key in ["max_sigma", "grad_step"] { if let v = c.params[key]?.number { o.values[key] = "\(v)" } }
+            if let v = c.params["steps"]?.number { o.values["steps"] = "\(Int(v))" }
+            if let sqrt = c.params["sqrt"]?.bool { o.values["sqrt"] = "\(sqrt)" }
+            return ("blur_ig", o)
+        })
         // Captum's Neuron* variants explain an inner neuron with the same method (the runner picks the neuron).
         for prefix in ["", "Neuron"] {
             try registerTranslators(prefix, into: &registry)
