@@ -305,11 +305,12 @@ import Testing
         #expect(why.contains("rescale") && why.contains("baseline") && why.contains("Relu"), "\(why)")
     }
 
-    /// Blur IG equals Google PAIR's BlurIG (Tests/Fixtures/pair: both image models, the linear and
-    /// the square-root σ path), and is nearly complete: Σ R ≈ f_t(x) − f_t(blur(x, σ_max)).
+    /// Blur IG and Guided IG equal Google PAIR's BlurIG and GuidedIG (Tests/Fixtures/pair: both
+    /// image models; the linear and square-root σ paths, two path settings), and Blur IG is nearly
+    /// complete: Σ R ≈ f_t(x) − f_t(blur(x, σ_max)).
     @Test func blurIntegratedGradientsMatchesPairAndIsComplete() throws {
         let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/pair")
-        #expect(summary.passed == 4 && summary.failed == 0 && summary.skipped.isEmpty)
+        #expect(summary.passed == 8 && summary.failed == 0 && summary.skipped.isEmpty)
         let (model, x) = try Self.fixtureModel("digits-cnn")
         let analyzer = try BlurIntegratedGradients(model: model, maxSigma: 50, steps: 200)
         let r = try analyzer.analyze(x, target: .max)
@@ -326,5 +327,21 @@ import Testing
             let change = Double(r.output.scalars[s * c + t] - far.scalars[s * c + t])
             #expect(abs(r.sums[s] - change) <= 0.05 * abs(change) + 1e-3, "sample \(s): Σ R \(r.sums[s]) vs \(change)")
         }
+    }
+
+    /// Guided IG is complete up to its discretisation: Σ R ≈ f_t(x) − f_t(0), closer with more steps.
+    @Test func guidedIntegratedGradientsIsComplete() throws {
+        let (model, x) = try Self.fixtureModel("digits-cnn")
+        let zero = try model.graph.predict(Tensor(shape: x.shape), output: model.output)
+        func worst(_ steps: Int) throws -> Double {
+            let r = try GuidedIntegratedGradients(model: model, steps: steps, maxDistance: 0.02).analyze(x, target: .max)
+            return try (0..<x.shape[0]).map { s -> Double in
+                let t = try #require(r.targets?[s]), c = zero.shape[1]
+                let change = Double(r.output.scalars[s * c + t] - zero.scalars[s * c + t])
+                return abs(r.sums[s] - change) / max(abs(change), 1e-6)
+            }.max() ?? 0
+        }
+        let coarse = try worst(25), fine = try worst(400)
+        #expect(fine < 0.05 && fine < coarse, "relative completeness error \(coarse) (25 steps), \(fine) (400 steps)")
     }
 }

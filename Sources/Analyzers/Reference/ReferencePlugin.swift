@@ -143,6 +143,29 @@ public enum ReferencePlugin: Plugin {
                                         squareRoot: try options.bool("sqrt", default: false),
                                         batchSize: try options.values["batch_size"].map { _ in try options.int("batch_size", default: 100, range: 1...100_000) })
         })
+        try registry.register(AnalyzerEntry(
+            id: "guided_ig", family: "reference",
+            summary: "Guided Integrated Gradients: a path that moves the features with the smallest gradients first, near the straight line",
+            formula: "R = Σ_steps Δx ⊙ ∇f_t(x) along the guided path (per step: the `fraction` of features with smallest |g| move toward the input, within max_dist of the straight line)",
+            reference: "Kapishnikov et al. 2021; Google PAIR saliency GuidedIG",
+            parameters: [
+                Baseline.parameter,
+                Parameter("steps", default: "200", "steps of the path (PAIR x_steps)"),
+                Parameter("fraction", default: "0.25", "share of the features moved per round"),
+                Parameter("max_dist", default: "0.02", "largest relative L1 deviation from the straight line (0: Integrated Gradients' path)"),
+            ]
+        ) { model, options, _ in
+            try GuidedIntegratedGradients(model: model, baseline: try Baseline.from(options),
+                                          steps: try options.int("steps", default: 200, range: 1...100_000),
+                                          fraction: try options.double("fraction", default: 0.25, range: 1e-9...1),
+                                          maxDistance: try options.double("max_dist", default: 0.02, range: 0...1))
+        })
+        try registry.register(CaseTranslator(method: "PAIR GuidedIG") { c in
+            var o = Options()
+            for key in ["fraction", "max_dist", "baseline"] { if let v = c.params[key]?.number { o.values[key] = "\(v)" } }
+            if let v = c.params["steps"]?.number { o.values["steps"] = "\(Int(v))" }
+            return ("guided_ig", o)
+        })
         try registry.register(CaseTranslator(method: "PAIR BlurIG") { c in
             var o = Options()
             for key in ["max_sigma", "grad_step"] { if let v = c.params[key]?.number { o.values[key] = "\(v)" } }
