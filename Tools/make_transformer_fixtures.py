@@ -28,6 +28,7 @@ import sys
 import numpy as np
 import torch
 from torchvision.models import vision_transformer
+from torchvision.models.swin_transformer import SwinTransformer
 from torchvision.models.vision_transformer import VisionTransformer
 
 import fixture_manifest
@@ -97,20 +98,38 @@ def child(name, variant, out):
 CAMS = {"gradcam": "GradCAM", "hirescam": "HiResCAM", "layercam": "LayerCAM", "xgradcam": "XGradCAM", "eigencam": "EigenCAM", "scorecam": "ScoreCAM"}
 
 
-def cam_raw(name, method, dtype):
-    """pytorch-grad-cam's raw map relu(get_cam_image(...)), (N, h, w), at the last block's ln_1 with
-    the ViT reshape_transform of its documentation (class token dropped, tokens on the patch grid)."""
+def build_swin():
+    """The tiny torchvision SwinTransformer of Tools/make_modern_models.py (seed 4)."""
+    torch.manual_seed(4)
+    model = SwinTransformer(patch_size=[2, 2], embed_dim=8, depths=[2, 2], num_heads=[2, 2], window_size=[2, 2], num_classes=5).eval()
+    return model, torch.randn(3, 3, 16, 16)
+
+
+def vit_spec(name):
+    grid = MODELS[name][1]["image_size"] // MODELS[name][1]["patch_size"]
+    layers = MODELS[name][1]["num_layers"]
+    return (lambda: build(name), lambda m: m.encoder.layers[-1].ln_1,
+            lambda t: t[:, 1:, :].reshape(t.size(0), grid, grid, t.size(2)).transpose(2, 3).transpose(1, 2),
+            f"/encoder/layers/encoder_layer_{layers - 1}/ln_1/LayerNormalization_output_0", f"encoder.layers[{layers - 1}].ln_1",
+            "tokens[:, 1:] on the patch grid, channels first", "tokens")
+
+
+SWIN_SPEC = (build_swin, lambda m: m.features[-1][-1].norm1, lambda t: t.permute(0, 3, 1, 2),
+             "/features/features.3/features.3.1/norm1/LayerNormalization_output_0", "features[-1][-1].norm1",
+             "(N, H, W, C) permuted to (N, C, H, W)", "channels_last")
+
+
+def cam_raw(spec, method, dtype):
+    """pytorch-grad-cam's raw map relu(get_cam_image(...)), (N, 1, h, w), at the spec's layer with
+    its reshape_transform (ViT: class token dropped, tokens on the patch grid; Swin: channels last
+    permuted to channels first)."""
     import pytorch_grad_cam as pgc
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-    model, x = build(name)
+    make, layer_of, reshape_transform = spec[:3]
+    model, x = make()
     model, x = model.to(dtype), x.to(dtype)
-    grid = MODELS[name][1]["image_size"] // MODELS[name][1]["patch_size"]
-
-    def reshape_transform(t):
-        return t[:, 1:, :].reshape(t.size(0), grid, grid, t.size(2)).transpose(2, 3).transpose(1, 2)
-
-    layer = model.encoder.layers[-1].ln_1
+    layer = layer_of(model)
     cam = getattr(pgc, method)(model=model, target_layers=[layer], reshape_transform=reshape_transform)
     outputs = cam.activations_and_grads(x)
     targets = [ClassifierOutputTarget(int(c)) for c in outputs.argmax(1)]
@@ -130,20 +149,30 @@ def cam_raw(name, method, dtype):
     return raw[:, None].astype(np.float64)
 
 
-def cam_cases(name, out):
-    layers = MODELS[name][1]["num_layers"]
-    tensor = f"/encoder/layers/encoder_layer_{layers - 1}/ln_1/LayerNormalization_output_0"
+def cam_cases(spec, out):
+    tensor, layer, transform, tag = spec[3:]
     cases = []
     for cid, method in CAMS.items():
-        ref, r32 = cam_raw(name, method, torch.float64), cam_raw(name, method, torch.float32)
+        ref, r32 = cam_raw(spec, method, torch.float64), cam_raw(spec, method, torch.float32)
         cases.append(fixture_manifest.case(
-            out, f"{cid}_tokens_raw", "cam", method, "pytorch-grad-cam 1.5.7",
-            {"onnx_tensor": tensor, "layer": f"encoder.layers[{layers - 1}].ln_1",
-             "reshape_transform": "tokens[:, 1:] on the patch grid, channels first"}, ref, r32,
+            out, f"{cid}_{tag}_raw", "cam", method, "pytorch-grad-cam 1.5.7",
+            {"onnx_tensor": tensor, "layer": layer, "reshape_transform": transform}, ref, r32,
             "output gradient = one-hot(target) on the logits",
             f"pytorch-grad-cam {method}: relu(get_cam_image(...)) before its min-max scaling and resizing, "
-            "at the last encoder block's ln_1 with the ViT reshape_transform of its documentation."))
+            f"at {layer} with the reshape_transform of its documentation ({transform})."))
     return cases
+
+
+def save_model(model, x, out):
+    os.makedirs(out, exist_ok=True)
+    torch.onnx.export(model, x, os.path.join(out, "model.onnx"), opset_version=17, input_names=["input"],
+                      output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
+    with torch.no_grad():
+        logits = model.double()(x.double()).float().numpy()
+    np.save(os.path.join(out, "input.npy"), x.numpy())
+    np.save(os.path.join(out, "logits.npy"), logits)
+    np.save(os.path.join(out, "targets.npy"), logits.argmax(1).astype(np.int64))
+    return logits
 
 
 def main():
@@ -151,15 +180,7 @@ def main():
         return child(*sys.argv[1:])
     for name in MODELS:
         out = os.path.join(ROOT, name)
-        os.makedirs(out, exist_ok=True)
-        model, x = build(name)
-        torch.onnx.export(model, x, os.path.join(out, "model.onnx"), opset_version=17, input_names=["input"],
-                          output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
-        with torch.no_grad():
-            logits = model.double()(x.double()).float().numpy()
-        np.save(os.path.join(out, "input.npy"), x.numpy())
-        np.save(os.path.join(out, "logits.npy"), logits)
-        np.save(os.path.join(out, "targets.npy"), logits.argmax(1).astype(np.int64))
+        logits = save_model(*build(name), out)
         cases = []
         for variant, method in VARIANTS.items():
             tmp = os.path.join(out, f".{variant}.npz")
@@ -172,7 +193,7 @@ def main():
                 "output gradient = one-hot(target) on the logits; relevance = x * gradient", NOTES[variant],
                 sum_per_sample=[float(s) for s in ref.reshape(len(ref), -1).sum(1)],
                 target_logit=[float(logits[i, t]) for i, t in enumerate(logits.argmax(1))]))
-        cases += cam_cases(name, out)
+        cases += cam_cases(vit_spec(name), out)
         a, b = (np.load(os.path.join(out, f"{v}.npy")) for v in VARIANTS)
         for c in cases:
             if c["id"] in VARIANTS:
@@ -180,6 +201,12 @@ def main():
                 c["diagnostics"]["nearest_other_case"] = {"id": other, "rel_l2": float(np.linalg.norm(a - b) / np.linalg.norm(b if c["id"] == "cp_lrp" else a))}
         fixture_manifest.write(out, name, f"torchvision VisionTransformer({MODELS[name][1]}), seed {MODELS[name][0]}, random head",
                                "lxt 2.1 and pytorch-grad-cam 1.5.7 in float64 from the float32 weights and inputs, stored as float32", cases)
+    # A Swin transformer (channels-last maps): CAM cases only (LXT has no map for torchvision's Swin).
+    out = os.path.join(ROOT, "swin-tiny")
+    save_model(*build_swin(), out)
+    fixture_manifest.write(out, "swin-tiny", "torchvision SwinTransformer(patch 2, embed 8, depths [2, 2], heads [2, 2], window 2), seed 4",
+                           "pytorch-grad-cam 1.5.7 in float64 from the float32 weights and inputs, stored as float32",
+                           cam_cases(SWIN_SPEC, out))
 
 
 if __name__ == "__main__":

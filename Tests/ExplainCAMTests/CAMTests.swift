@@ -185,7 +185,7 @@ import Testing
         let named = try cam("gradcam", model, x, layer: model.graph.valueNames[v])
         #expect(try analyzer.analyze(x, target: .max).values.scalars == named.values.scalars && named.values.shape == [3, 1, 4, 4])
         let error = #expect(throws: ExplainError.self) { try cam("ablationcam", model, x) }
-        #expect(error?.message.contains("token layers") == true)
+        #expect(error?.message.contains("not tokens") == true)
     }
 
     /// Element-wise Grad-CAM, Eigen-Grad-CAM and FullGrad match pytorch-grad-cam (Tests/Fixtures/cam).

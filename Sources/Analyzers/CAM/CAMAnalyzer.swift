@@ -81,14 +81,13 @@ public struct CAMAnalyzer: Analyzer {
         var acts = try g.forward([input], outputs: [model.output, a], retain: retention)
         var activation = try acts.value(a)
         let output = try acts.value(model.output)
-        // Tokens (N, T, C) of a vision transformer: the patch tokens on their grid.
-        let grid = activation.rank == 3 && input.rank == 4
-            ? TokenGrid(tokens: activation.shape[1], height: input.shape[2], width: input.shape[3]) : nil
-        if let grid {
+        // Tokens (N, T, C) of a vision transformer on their grid, or a channels-last map: as (N, C, h, w).
+        let layout = FeatureLayout.of(a, shape: activation.shape, in: g, input: input.shape)
+        if case .channelsFirst = layout {} else {
             guard variant != .ablationCAM else {
-                throw ExplainError(.invalidArgument, "ablationcam does not support token layers (N, T, C); use gradcam, scorecam or eigencam there")
+                throw ExplainError(.invalidArgument, "ablationcam needs a channels-first map (N, C, h, w), not tokens or a channels-last map; use gradcam, scorecam or eigencam there")
             }
-            activation = try grid.featureMap(activation)
+            activation = try layout.channelsFirst(activation)
         }
         guard activation.rank == 4, activation.shape[0] == input.shape[0] else {
             throw ExplainError.shape("CAM needs a feature map (N, C, H, W) or a transformer's tokens (N, T, C) whose T or T − 1 patches "
@@ -99,7 +98,7 @@ public struct CAMAnalyzer: Analyzer {
         switch variant {
         case .gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM, .gradCAMElementWise, .eigenGradCAM:
             var gradient = try bound.backward(&acts, seeds: [model.output: seed], to: [a], checkFinite: false).inputs[0]
-            if let grid { gradient = try grid.featureMap(gradient) }
+            gradient = try layout.channelsFirst(gradient)
             weighted = try CAMWeights.fromGradient(variant, activation: activation, gradient: gradient)
         case .scoreCAM:
             weighted = try CAMWeights.score(activation: activation, input: input, model: model, seed: seed, batchSize: batchSize)
@@ -116,6 +115,6 @@ public struct CAMAnalyzer: Analyzer {
         }
         return Attribution(values: map, output: output, targets: picked,
                            diagnostics: layer == nil ? ["feature map: '\(g.valueNames[a])' \(Shape.format(activation.shape))"
-                                                         + (grid.map { " (tokens on a \($0.rows) × \($0.columns) grid)" } ?? "")] : [])
+                                                         + layout.note] : [])
     }
 }
