@@ -39,3 +39,15 @@ def write(out, model_id, source, references, cases):
                 "conventions": {"comparison": COMPARISON, "references": references}, "cases": cases}
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
+
+
+def copy_shared(src, out):
+    """Copies a shared-set model folder's model.onnx, input.npy, targets.npy and logits.npy to
+    `out` and returns (the ONNX model, the inputs, the targets)."""
+    import shutil
+
+    import onnx
+    os.makedirs(out, exist_ok=True)
+    for f in ("model.onnx", "input.npy", "targets.npy", "logits.npy"):
+        shutil.copy(os.path.join(src, f), os.path.join(out, f))
+    return onnx.load(os.path.join(src, "model.onnx")), np.load(os.path.join(src, "input.npy")), np.load(os.path.join(src, "targets.npy"))

@@ -11,11 +11,9 @@ grads * activations: flipped when |min| > |max|), the shared set's Eigen-CAM con
     python3 Tools/make_cam_fixtures.py [../shared/fixtures]
 """
 import os
-import shutil
 import sys
 
 import numpy as np
-import onnx
 import onnx2torch
 import pytorch_grad_cam as pgc
 import torch
@@ -62,12 +60,8 @@ def fullgrad(proto, x, targets, dtype):
 
 def main():
     for model, layers in LAYERS.items():
-        src, out = os.path.join(SRC, model), os.path.join(DST, model)
-        os.makedirs(out, exist_ok=True)
-        for f in ("model.onnx", "input.npy", "targets.npy", "logits.npy"):
-            shutil.copy(os.path.join(src, f), os.path.join(out, f))
-        proto = onnx.load(os.path.join(src, "model.onnx"))
-        x, targets = np.load(os.path.join(src, "input.npy")), np.load(os.path.join(src, "targets.npy"))
+        out = os.path.join(DST, model)
+        proto, x, targets = fixture_manifest.copy_shared(os.path.join(SRC, model), out)
         cases = []
         for tag, node in layers:
             for cid, method in VARIANTS.items():
