@@ -246,4 +246,31 @@ import Testing
         #expect(message { _ = try make("kernel_shap", mlp, ["samples": "10000000"]).analyze(xm, target: .max) }.contains("would not fit"))
         #expect(message { _ = try make("rise", cnn, ["masks": "10000000"]).analyze(x, target: .max) }.contains("would not fit"))
     }
+
+    /// With a background set, shapley_values and kernel_shap equal shap's Exact explainer and
+    /// KernelExplainer (Tests/Fixtures/shap), efficiency holds against the background's mean output,
+    /// and shapley_sampling agrees with the exact values given many orders; baseline and background together are an error.
+    @Test func backgroundSetsMatchShap() throws {
+        let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/shap")
+        #expect(summary.passed == 2 && summary.failed == 0 && summary.skipped.isEmpty)
+        let dir = TestPaths.fixtures + "/shap/tabular-mlp"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+        let x = try Numpy.readTensor(path: dir + "/input.npy"), background = try Numpy.readTensor(path: dir + "/background.npy")
+        var options = Options()
+        options.tensors["background"] = background
+        let exact = try Self.registry.makeAnalyzer("shapley_values", model: model, options: options).analyze(x, target: .max)
+        let outputs = try model.graph.predict(background, output: model.output), c = outputs.shape[1]
+        for s in 0..<x.shape[0] {
+            let t = try #require(exact.targets?[s])
+            let mean = (0..<background.shape[0]).reduce(0.0) { $0 + Double(outputs.scalars[$1 * c + t]) } / Double(background.shape[0])
+            #expect(abs(exact.sums[s] - (Double(exact.output.scalars[s * c + t]) - mean)) < 1e-5)
+        }
+        options.values["samples"] = "400"
+        let sampled = try Self.registry.makeAnalyzer("shapley_sampling", model: model, options: options).analyze(x, target: .max)
+        #expect(Deviation(sampled.values, exact.values).relL2 < 0.1)
+        var both = options
+        both.values["baseline"] = "0.5"
+        #expect(throws: ExplainError.self) { try Self.registry.makeAnalyzer("kernel_shap", model: model, options: both) }
+    }
 }

@@ -35,6 +35,18 @@ public enum PerturbationPlugin: Plugin {
     /// method), SLIC, baseline, batch size.
     static func groupParameters(grid fallback: String) -> [Parameter] { [groups, grid(fallback)] + slic + [Baseline.parameter, batch] }
 
+    static let backgroundParameter = Parameter("background", default: "(none: the baseline)",
+        "file:B.npy: a background set (K samples shaped like the input); absent groups take each background sample's values and a coalition's value is their mean (shap's interventional masking); replaces baseline")
+
+    /// The background set, if given (not together with a baseline).
+    static func background(_ o: Options) throws -> Tensor? {
+        guard let b = try o.tensor("background") else { return nil }
+        guard o.values["baseline"] == nil, o.tensors["baseline"] == nil else {
+            throw ExplainError(.invalidArgument, "give either baseline or background: a background set replaces the baseline")
+        }
+        return b
+    }
+
     /// The default grouping of most group-based methods (4 × 4 blocks for images, every feature otherwise).
     static func defaultGrouping(_ o: Options) throws -> @Sendable (Tensor) throws -> FeatureGroups {
         try grouping(o) { try FeatureGroups.defaultGroups($0) }
@@ -74,10 +86,10 @@ public enum PerturbationPlugin: Plugin {
             id: "shapley_values", family: family, summary: "Exact Shapley values of feature groups (all 2^M coalitions)",
             formula: "φ_g = Σ_{S ∌ g} |S|!(M−|S|−1)!/M! (v(S ∪ g) − v(S)), v(S) = f_t(x with groups ∉ S := x0); Σ φ = f_t(x) − f_t(x0)",
             reference: "Shapley 1953; Štrumbelj & Kononenko 2014; Captum ShapleyValues",
-            parameters: groupParameters(grid: "3 (images); every feature (vectors)")
+            parameters: groupParameters(grid: "3 (images); every feature (vectors)") + [backgroundParameter]
         ) { model, o, _ in
             ShapleyValues(id: "shapley_values", model: model, estimator: .exact, baseline: try Baseline.from(o),
-                          batchSize: try batchSize(o),
+                          background: try background(o), batchSize: try batchSize(o),
                           groups: try grouping(o) { $0.rank == 4 ? try FeatureGroups(grid: min(3, $0.shape[2], $0.shape[3]), input: $0) : FeatureGroups(elementsOf: $0) })
         })
         try registry.register(AnalyzerEntry(
@@ -85,11 +97,11 @@ public enum PerturbationPlugin: Plugin {
             formula: "φ_g = mean over random orders π of v(groups before g in π ∪ {g}) − v(groups before g in π); Σ φ = f_t(x) − f_t(x0)",
             reference: "Castro, Gómez & Tejada 2009; Captum ShapleyValueSampling",
             parameters: [Parameter("samples", default: "25", "random orders per sample (M + 1 forward passes each)"), seed]
-                         + groupParameters(grid: "4 (images); every feature (vectors)")
+                         + groupParameters(grid: "4 (images); every feature (vectors)") + [backgroundParameter]
         ) { model, o, _ in
             ShapleyValues(id: "shapley_sampling", model: model,
                           estimator: .permutations(count: try o.int("samples", default: 25, range: 1...1_000_000), seed: try seedValue(o)),
-                          baseline: try Baseline.from(o), batchSize: try batchSize(o),
+                          baseline: try Baseline.from(o), background: try background(o), batchSize: try batchSize(o),
                           groups: try defaultGrouping(o))
         })
         try registry.register(AnalyzerEntry(
@@ -99,7 +111,7 @@ public enum PerturbationPlugin: Plugin {
             parameters: [Parameter("samples", default: "2M + 2048", "coalitions (all of them, exactly, when ≥ 2^M − 2), or file:Z.npy (N, S, M) with weights"),
                          Parameter("weights", default: "(Shapley kernel)", "file:W.npy (N, S): weights of given coalitions"),
                          seed]
-                         + groupParameters(grid: "4 (images); every feature (vectors)")
+                         + groupParameters(grid: "4 (images); every feature (vectors)") + [backgroundParameter]
         ) { model, o, _ in
             let estimator: ShapleyValues.Estimator
             if let z = try o.tensor("samples") {
@@ -110,7 +122,7 @@ public enum PerturbationPlugin: Plugin {
                 estimator = .kernelSHAP(samples: samples, seed: try seedValue(o))
             }
             return ShapleyValues(id: "kernel_shap", model: model, estimator: estimator, baseline: try Baseline.from(o),
-                                 batchSize: try batchSize(o), groups: try defaultGrouping(o))
+                                 background: try background(o), batchSize: try batchSize(o), groups: try defaultGrouping(o))
         })
         try registry.register(AnalyzerEntry(
             id: "lime", family: family, summary: "LIME: a weighted ridge regression of the target output on random group-presence vectors",
@@ -188,5 +200,12 @@ public enum PerturbationPlugin: Plugin {
             guard let m = file(c, "masks"), let p = c.params["p"]?.number else { return nil }
             return ("rise", Options(baseline(c).merging(["masks": m, "p": "\(p)"]) { $1 }))
         })
+        // shap with a background dataset (Tools/make_shap_background_fixture.py).
+        for (method, id) in [("SHAP Exact background", "shapley_values"), ("SHAP KernelExplainer background", "kernel_shap")] {
+            try registry.register(CaseTranslator(method: method) { c in
+                guard let file = c.params["background"]?.string else { return nil }
+                return (id, Options(["background": "file:" + file]))
+            })
+        }
     }
 }

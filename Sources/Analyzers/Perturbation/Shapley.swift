@@ -29,10 +29,10 @@ public struct ShapleyValues: Analyzer {
     /// Most groups `exact` accepts (2^M forward passes per sample).
     public static let exactLimit = 20
 
-    public init(id: String, model: ExplainableModel, estimator: Estimator, baseline: Baseline = .zero, batchSize: Int = 64,
-                groups: @escaping @Sendable (Tensor) throws -> FeatureGroups = { try FeatureGroups.defaultGroups($0) }) {
+    public init(id: String, model: ExplainableModel, estimator: Estimator, baseline: Baseline = .zero, background: Tensor? = nil,
+                batchSize: Int = 64, groups: @escaping @Sendable (Tensor) throws -> FeatureGroups = { try FeatureGroups.defaultGroups($0) }) {
         self.id = id
-        self.perturbation = GroupPerturbation(model: model, baseline: baseline, batchSize: batchSize, groups: groups)
+        self.perturbation = GroupPerturbation(model: model, baseline: baseline, background: background, batchSize: batchSize, groups: groups)
         self.estimator = estimator
     }
 
@@ -69,7 +69,7 @@ public struct ShapleyValues: Analyzer {
                         return z
                     }
                 }
-                let v = try scorer.coalitionScores(chains, sample: s, input: input, baseline: x0, groups: g, seed: seed)
+                let v = try scorer.coalitionScores(chains, sample: s, input: input, baseline: x0, background: setup.background, groups: g, seed: seed)
                 var phi = [Double](repeating: 0, count: m)
                 for (k, order) in orders.enumerated() {
                     let start = k * (m + 1)
@@ -82,7 +82,8 @@ public struct ShapleyValues: Analyzer {
                 continue
             }
             let all = [Bool](repeating: true, count: m), none = [Bool](repeating: false, count: m)
-            let f = try scorer.coalitionScores(coalitions + [all, none], sample: s, input: input, baseline: x0, groups: g, seed: seed)
+            let f = try scorer.coalitionScores(coalitions + [all, none], sample: s, input: input, baseline: x0, background: setup.background,
+                                           groups: g, seed: seed)
             let (fx, f0) = (f[coalitions.count], f[coalitions.count + 1])
             if case .exact = estimator {
                 values.append(Self.exactValues(Array(f.prefix(coalitions.count)), groups: m))

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Makes the fixture set Tests/Fixtures/shap: SHAP values with a background dataset (shap's
+interventional masking: an absent feature takes each background sample's value in turn and a
+coalition's value is the mean over them) on a small tabular MLP (6 features → 16 → ReLU → 3),
+computed by shap 0.51.0 in float64 from the float32 weights and inputs:
+
+- `exact_background`: `shap.explainers.Exact` with `shap.maskers.Independent(background)`;
+- `kernel_background`: `shap.KernelExplainer(f, background).shap_values(x)` (6 features: all 62
+  coalitions are enumerated, so it equals the exact values up to the solver).
+
+Each explains the logit of targets.npy (the arg-max). Format of the shared set.
+
+    pip install torch==2.5.1 onnx shap==0.51.0 numpy
+    python3 Tools/make_shap_background_fixture.py
+"""
+import os
+
+import numpy as np
+import shap
+import torch
+import torch.nn as nn
+
+import fixture_manifest
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "shap", "tabular-mlp")
+
+
+def main():
+    torch.manual_seed(21)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3)).eval()
+    x = torch.randn(4, 6)
+    background = torch.randn(5, 6)
+    os.makedirs(OUT, exist_ok=True)
+    torch.onnx.export(model, x, os.path.join(OUT, "model.onnx"), opset_version=17, input_names=["input"],
+                      output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
+    with torch.no_grad():
+        logits = model.double()(x.double()).numpy()
+    targets = logits.argmax(1)
+    np.save(os.path.join(OUT, "input.npy"), x.numpy())
+    np.save(os.path.join(OUT, "background.npy"), background.numpy())
+    np.save(os.path.join(OUT, "logits.npy"), logits.astype(np.float32))
+    np.save(os.path.join(OUT, "targets.npy"), targets.astype(np.int64))
+
+    def values(kind, dtype):
+        net = model.to(dtype)
+        f = lambda a: net(torch.from_numpy(np.asarray(a)).to(dtype)).detach().double().numpy()
+        xs, bs = x.numpy().astype(np.float64), background.numpy().astype(np.float64)
+        if kind == "exact":
+            phi = shap.explainers.Exact(f, shap.maskers.Independent(bs, max_samples=len(bs)))(xs).values   # (N, 6, 3)
+        else:
+            phi = shap.KernelExplainer(f, bs).shap_values(xs, nsamples=2048, silent=True)
+            phi = np.stack(phi, axis=-1) if isinstance(phi, list) else phi                                   # (N, 6, 3)
+        return np.stack([phi[i, :, t] for i, t in enumerate(targets)]).astype(np.float64)
+
+    cases = []
+    for cid, kind, method in [("exact_background", "exact", "SHAP Exact background"), ("kernel_background", "kernel", "SHAP KernelExplainer background")]:
+        ref, r32 = values(kind, torch.float64), values(kind, torch.float32)
+        cases.append(fixture_manifest.case(
+            OUT, cid, "model_agnostic", method, "shap 0.51.0", {"background": "background.npy"}, ref, r32,
+            "the logit of targets.npy",
+            "SHAP values with the background set of background.npy (5 samples): v(S) = mean over background b of f_t(x_S, b_not S)."))
+    fixture_manifest.write(OUT, "tabular-mlp", "Tools/make_shap_background_fixture.py (Linear 6→16, ReLU, Linear 16→3; seed 21)",
+                           "shap 0.51.0 in float64 from the float32 weights and inputs, stored as float32", cases)
+
+
+if __name__ == "__main__":
+    main()
