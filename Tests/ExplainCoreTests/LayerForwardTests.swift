@@ -137,6 +137,22 @@ import Testing
         #expect(g.scalars[3] == 0 && g.scalars[5] == 1)
     }
 
+    /// Softmax over the last axis (rows in parallel, eight lanes at a time) against a Double
+    /// reference: row lengths around the lane width, large negative and −∞ entries (masks).
+    @Test func softmaxRowsMatchDoubleReference() throws {
+        var rng = TestRandom(seed: 17)
+        for length in [1, 7, 8, 9, 17, 197] {
+            var x = rng.tensor([3, length], -8...8)
+            if length > 1 { x.withUnsafeMutableBufferPointer { p in p[0] = -.infinity; if p.count > 2 { p[2] = -1000 } } }
+            let y = try Softmax(axis: -1).forward([x])
+            for r in 0..<3 {
+                let row = (0..<length).map { Double(x.scalars[r * length + $0]) }
+                let m = row.max()!, e = row.map { exp($0 - m) }, sum = e.reduce(0, +)
+                for k in 0..<length { #expect(abs(Double(y.scalars[r * length + k]) - e[k] / sum) <= 2e-7, "length \(length)") }
+            }
+        }
+    }
+
     /// The vectorised GELU against `x Φ(x)` and `Φ(x) + x φ(x)` in Double with the exact erf, over
     /// [−12, 12] (both the SIMD lanes and the scalar tail): errors within erf's 1.5·10⁻⁷ plus rounding.
     @Test func geluMatchesTheExactFunction() throws {
