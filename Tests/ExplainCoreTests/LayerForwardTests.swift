@@ -137,6 +137,24 @@ import Testing
         #expect(g.scalars[3] == 0 && g.scalars[5] == 1)
     }
 
+    /// Conv1D against the direct sum `y[m, t] = b[m] + Σ_c Σ_j w[m, c, j] x[c, t·s − p + j·d]`.
+    @Test func conv1DMatchesTheDirectSum() throws {
+        var rng = TestRandom(seed: 23)
+        let x = rng.tensor([2, 3, 10]), w = rng.tensor([4, 3, 3]), b = rng.tensor([4])
+        let (s, p, d) = (2, 2, 2)
+        let y = try Conv1D(weight: w, bias: b, stride: s, pads: (p, 1), dilation: d).forward([x])
+        let length = y.shape[2]
+        #expect(y.shape == [2, 4, (10 + p + 1 - d * 2 - 1) / s + 1])
+        for n in 0..<2 { for m in 0..<4 { for t in 0..<length {
+            var acc = Double(b.scalars[m])
+            for c in 0..<3 { for j in 0..<3 {
+                let i = t * s - p + j * d
+                if i >= 0 && i < 10 { acc += Double(w.scalars[(m * 3 + c) * 3 + j]) * Double(x.scalars[(n * 3 + c) * 10 + i]) }
+            } }
+            #expect(abs(Double(y.scalars[(n * 4 + m) * length + t]) - acc) < 1e-5)
+        } } }
+    }
+
     /// Softmax over the last axis (rows in parallel, eight lanes at a time) against a Double
     /// reference: row lengths around the lane width, large negative and −∞ entries (masks).
     @Test func softmaxRowsMatchDoubleReference() throws {

@@ -212,4 +212,21 @@ import Testing
         } }
         return (num / max(den, 1e-30)).squareRoot()
     }
+
+    /// A text CNN with int64 token ids (Embedding, Conv1d, max over time): Captum's Layer IG and
+    /// gradient × activation at the embedding and feature ablation over tokens (Tests/Fixtures/text);
+    /// input-gradient methods say that ids have no gradient; an id outside the vocabulary is named.
+    @Test func textModelsAreExplainedAtTheEmbedding() throws {
+        let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/text")
+        #expect(summary.passed == 3 && summary.failed == 0 && summary.skipped.isEmpty)
+        let dir = TestPaths.fixtures + "/text/text-cnn"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+        var ids = try Numpy.readTensor(path: dir + "/input.npy")
+        let error = #expect(throws: ExplainError.self) { try analyze("gradient", model, ids) }
+        #expect(error?.message.contains("layer_integrated_gradients") == true)
+        ids.withUnsafeMutableBufferPointer { $0[3] = 40 }
+        let bad = #expect(throws: ExplainError.self) { try model.graph.predict(ids) }
+        #expect(bad?.message.contains("0..<40") == true)
+    }
 }

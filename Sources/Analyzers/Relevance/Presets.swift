@@ -2,7 +2,7 @@ import ExplainCore
 
 /// The LRP presets (composites), with zennit's and iNNvestigate's names.
 public enum RelevancePresets {
-    static let conv = Matcher.kind(.conv2d)
+    static let conv = Matcher.kind(.conv2d) || .kind(.conv1d)
     static let dense = Matcher.kind(.dense)
     static let activations: Matcher = .activation || .kind(.identity)
     static let mixing: Matcher = .kind(.averagePool) || .kind(.globalAveragePool) || .kind(.add) || .kind(.concat)

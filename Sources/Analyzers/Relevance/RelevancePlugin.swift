@@ -62,9 +62,10 @@ public enum RelevancePlugin: Plugin {
     }
 
     /// Layers whose plain pullback moves relevance unchanged (shapes, routing) or by the winner
-    /// (MaxPool): no rule needed.
+    /// (MaxPool): no rule needed; and the embedding of token ids, where relevance ends (layer methods
+    /// stop at its output; input methods say so).
     static let ruleFree: Set<LayerKind> = [.flatten, .reshape, .transpose, .squeeze, .unsqueeze, .identity, .pad, .maxPool, .concat, .softmax,
-                                           .gather, .constant]
+                                           .gather, .constant, .embedding]
 
     /// A note when nodes between input and output have no LRP rule and are not shape-only (e.g.
     /// LayerNorm, a product of two activations, a MatMul of activations): relevance crosses them

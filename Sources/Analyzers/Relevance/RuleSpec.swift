@@ -7,7 +7,7 @@ public enum RuleSpec {
     /// `first`/`last` (first/last affine layer), `first:conv`, `name:GLOB`, `index:A-B`, `any`.
     public static func matcher(_ text: String) throws -> Matcher {
         let aliases: [String: Matcher] = [
-            "conv": .kind(.conv2d), "dense": .kind(.dense), "linear": .kind(.dense), "gemm": .kind(.dense),
+            "conv": .kind(.conv2d) || .kind(.conv1d), "dense": .kind(.dense), "linear": .kind(.dense), "gemm": .kind(.dense),
             "affine": .affine, "activation": .activation, "first": .first(.affine), "last": .last(.affine), "any": .any,
             "pool": .kind(.averagePool) || .kind(.globalAveragePool), "add": .kind(.add), "bn": .kind(.batchNorm),
         ]
@@ -24,7 +24,7 @@ public enum RuleSpec {
             return .indices(parts[0]...parts[1])
         }
         let known = Set([LayerKind.relu, .leakyRelu, .sigmoid, .tanh, .clip, .maxPool, .averagePool, .globalAveragePool,
-                         .batchNorm, .add, .concat, .flatten, .reshape, .conv2d, .dense, .matmul].map(\.rawValue))
+                         .batchNorm, .add, .concat, .flatten, .reshape, .conv2d, .conv1d, .dense, .matmul].map(\.rawValue))
         if known.contains(text) { return .kind(LayerKind(rawValue: text)) }
         throw ExplainError(.invalidArgument, "unknown layer selector '\(text)'; use conv, dense, affine, first, last, any, a layer kind (\(known.sorted().joined(separator: ", "))), first:SEL, name:GLOB, kind:KIND or index:A-B")
     }

@@ -137,8 +137,9 @@ struct GraphImport {
             throw ExplainError(.unsupportedAttribute, "models with \(runtimeInputs.count) runtime inputs are not supported (exactly one is needed): \(runtimeInputs.map(\.name))")
         }
         let elem = input.type.tensorType.elemType
-        guard elem == 1 || elem == 0 else {
-            throw ExplainError(.unsupportedDataType, "input '\(input.name)' has element type \(TensorDecoder.typeNames[elem] ?? "\(elem)"); only FLOAT inputs are supported")
+        // Integer inputs (token ids for an embedding) are carried as floats, exact up to 2^24.
+        guard [0, 1, 6, 7].contains(elem) else {
+            throw ExplainError(.unsupportedDataType, "input '\(input.name)' has element type \(TensorDecoder.typeNames[elem] ?? "\(elem)"); FLOAT inputs, or INT32 / INT64 token ids, are supported")
         }
         var declared: [Int?] = input.type.tensorType.shape.dim.map { $0.dimValue > 0 ? Int($0.dimValue) : nil }
         if let override = options.inputShape {

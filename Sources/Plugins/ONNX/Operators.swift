@@ -47,8 +47,13 @@ enum Operators {
     static func conv(_ c: NodeContext) throws -> Conversion {
         try c.requireInputs(2...3)
         let w = try c.floatConstant(1, "weight")
+        if w.rank == 3 {
+            let (stride, pads, dilation) = try window1D(c, kernel: w.shape[2])
+            return .layer(try Conv1D(weight: w, bias: try c.optionalFloat(2, "bias"), stride: stride, pads: pads, dilation: dilation,
+                                     groups: try c.attributes.int("group", default: 1)), [c.operand(0)])
+        }
         guard w.rank == 4 else {
-            throw c.error(.unsupportedAttribute, "only 2-D convolutions (4-D weights) are supported, weight has shape \(Shape.format(w.shape))")
+            throw c.error(.unsupportedAttribute, "only 1-D and 2-D convolutions (3-D or 4-D weights) are supported, weight has shape \(Shape.format(w.shape))")
         }
         let a = c.attributes
         if let k = try a.ints("kernel_shape"), k != Array(w.shape[2...]) {
@@ -108,6 +113,10 @@ enum Operators {
 
     /// Gather: folded on shape tensors; on a runtime value with constant indices, a `GatherAxis` layer.
     static func gather(_ c: NodeContext) throws -> Conversion {
+        if !c.isRuntime(0), c.isRuntime(1), try c.attributes.int("axis", default: 0) == 0,
+           case .constant(let k) = c.operand(0), let table = try? k.floatTensor("data"), table.rank == 2 {
+            return .layer(try Embedding(table: table), [c.operand(1)])   // token ids → rows (nn.Embedding)
+        }
         guard c.isRuntime(0) else { return try ShapeFolding.gather(c) }
         let indices = try c.requireConstant(1, "indices").intTensor("indices")
         let layer = try GatherAxis(axis: try c.attributes.int("axis", default: 0), indices: try indices.known("indices"), indicesShape: indices.shape)
@@ -162,6 +171,12 @@ enum Operators {
 
     static func maxPool(_ c: NodeContext) throws -> Conversion {
         let a = c.attributes
+        if let k = try a.ints("kernel_shape"), k.count == 1 {
+            if try a.int("storage_order", default: 0) != 0 { throw a.unsupported("storage_order", 1, "only the row-major index order is supported") }
+            let (stride, pads, dilation) = try window1D(c, kernel: k[0])
+            return .layer(try MaxPool1D(kernel: k[0], stride: stride, pads: pads, dilation: dilation,
+                                        ceilMode: try a.int("ceil_mode", default: 0) != 0), [c.operand(0)])
+        }
         let kernel = try pair(try a.ints("kernel_shape") ?? [], "kernel_shape", c)
         if try a.int("storage_order", default: 0) != 0 {
             throw a.unsupported("storage_order", 1, "only the row-major index order is supported")
@@ -196,6 +211,25 @@ enum Operators {
     }
 
     /// Explicit pads `[top, left, bottom, right]`, or computed from `auto_pad` and the input size.
+    /// Stride, (begin, end) padding and dilation of a window over one spatial axis.
+    static func window1D(_ c: NodeContext, kernel: Int) throws -> (Int, (Int, Int), Int) {
+        let a = c.attributes
+        let strides = try a.ints("strides") ?? [1], dilations = try a.ints("dilations") ?? [1]
+        guard strides.count == 1, dilations.count == 1, strides[0] >= 1, dilations[0] >= 1 else {
+            throw c.error(.unsupportedAttribute, "a 1-D window needs one stride and one dilation ≥ 1, got \(strides), \(dilations)")
+        }
+        switch try a.string("auto_pad") ?? "NOTSET" {
+        case "NOTSET", "":
+            let p = try a.ints("pads") ?? [0, 0]
+            guard p.count == 2, p.allSatisfy({ $0 >= 0 }) else { throw c.error(.unsupportedAttribute, "pads = \(p): a 1-D window takes two values ≥ 0") }
+            return (strides[0], (p[0], p[1]), dilations[0])
+        case "VALID":
+            return (strides[0], (0, 0), dilations[0])
+        case let mode:
+            throw a.unsupported("auto_pad", mode, "1-D windows take NOTSET or VALID; export with explicit padding")
+        }
+    }
+
     static func resolvePads(_ c: NodeContext, kernel: (Int, Int), strides: (Int, Int), dilations: (Int, Int)) throws -> (Int, Int, Int, Int) {
         let a = c.attributes
         let mode = try a.string("auto_pad") ?? "NOTSET"

@@ -26,6 +26,8 @@ public struct LayerKind: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let softplus = LayerKind(rawValue: "softplus")
     public static let erf = LayerKind(rawValue: "erf")
     public static let gelu = LayerKind(rawValue: "gelu")
+    public static let conv1d = LayerKind(rawValue: "conv1d")
+    public static let embedding = LayerKind(rawValue: "embedding")
     public static let sqrt = LayerKind(rawValue: "sqrt")
     public static let gather = LayerKind(rawValue: "gather")
     public static let slice = LayerKind(rawValue: "slice")

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Makes the fixture set Tests/Fixtures/text: Captum 0.9.0's layer attributions at the embedding of a
+small text CNN (the shape of Captum's IMDB tutorial: Embedding, Conv1d, ReLU, max-pool over time,
+Linear), exported with int64 token ids (dynamic batch) — the way NLP models are explained: token
+ids have no gradient, so attributions are taken at the embedding's output.
+
+Model: vocabulary 40, embedding 8, Conv1d(8→6, kernel 3, padding 1), ReLU, MaxPool1d(12) over the
+12 positions, Linear(6→3); seed 31. Inputs: 4 sequences of 12 ids (id 0 = padding, used as the
+baseline). Cases (explaining the arg-max logit of targets.npy):
+
+- `layer_integrated_gradients_embedding`: LayerIntegratedGradients(model, model.embedding) with
+  baselines = all-padding ids, 50 Gauss–Legendre steps (Captum's defaults);
+- `layer_gradient_x_activation_embedding`: LayerGradientXActivation at the embedding;
+- `feature_ablation_tokens`: FeatureAblation on the ids with baseline 0 (each token replaced by
+  padding in turn).
+
+References in float64 from the float32 weights, stored as float32; format of the shared set.
+
+    pip install torch==2.5.1 onnx captum==0.9.0 numpy
+    python3 Tools/make_text_fixtures.py
+"""
+import os
+
+import numpy as np
+import torch
+import torch.nn as nn
+from captum.attr import FeatureAblation, LayerGradientXActivation, LayerIntegratedGradients
+
+import fixture_manifest
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "text", "text-cnn")
+
+
+class TextCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(40, 8, padding_idx=0)
+        self.conv = nn.Conv1d(8, 6, 3, padding=1)
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, ids):
+        e = self.embedding(ids).permute(0, 2, 1)                  # (N, 8, L)
+        h = torch.relu(self.conv(e))
+        h = nn.functional.max_pool1d(h, 12).squeeze(2)            # (N, 6): max over the 12 positions
+        return self.fc(h)
+
+
+def main():
+    torch.manual_seed(31)
+    model = TextCNN().eval()
+    ids = torch.randint(1, 40, (4, 12))
+    ids[0, 9:] = 0                                                 # a padded sequence
+    os.makedirs(OUT, exist_ok=True)
+    torch.onnx.export(model, ids, os.path.join(OUT, "model.onnx"), opset_version=17, input_names=["input"],
+                      output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
+    with torch.no_grad():
+        logits = model.double()(ids).numpy()
+    targets = torch.from_numpy(logits.argmax(1))
+    np.save(os.path.join(OUT, "input.npy"), ids.numpy().astype(np.int64))
+    np.save(os.path.join(OUT, "logits.npy"), logits.astype(np.float32))
+    np.save(os.path.join(OUT, "targets.npy"), targets.numpy().astype(np.int64))
+    baseline = torch.zeros_like(ids)
+    np.save(os.path.join(OUT, "feature_mask.npy"), np.arange(12, dtype=np.int64)[None])     # every token its own group
+
+    def run(kind, dtype):
+        net = model.to(dtype)
+        if kind == "lig":
+            return LayerIntegratedGradients(net, net.embedding).attribute(ids, baselines=baseline, target=targets, n_steps=50, method="gausslegendre")
+        if kind == "lgxa":
+            return LayerGradientXActivation(net, net.embedding).attribute(ids, target=targets)
+        return FeatureAblation(net).attribute(ids, baselines=0, target=targets, feature_mask=torch.arange(12)[None])
+
+    cases = []
+    for cid, kind, method, params in [
+        ("layer_integrated_gradients_embedding", "lig", "LayerIntegratedGradients",
+         {"layer": "embedding", "onnx_tensor": "/embedding/Gather_output_0", "n_steps": 50, "method": "gausslegendre", "baseline": 0.0}),
+        ("layer_gradient_x_activation_embedding", "lgxa", "LayerGradientXActivation", {"layer": "embedding", "onnx_tensor": "/embedding/Gather_output_0"}),
+        ("feature_ablation_tokens", "ablation", "FeatureAblation", {"baselines": 0.0, "feature_mask": "feature_mask.npy"}),
+    ]:
+        ref, r32 = (run(kind, d).detach().double().numpy() for d in (torch.float64, torch.float32))
+        cases.append(fixture_manifest.case(OUT, cid, "layer" if kind != "ablation" else "model_agnostic", method, "captum 0.9.0", params,
+                                           ref, r32, "the logit of targets.npy",
+                                           f"Captum {method} on a text CNN with int64 token ids (0 = padding = the baseline)."))
+    fixture_manifest.write(OUT, "text-cnn", "Tools/make_text_fixtures.py TextCNN (Embedding 40×8, Conv1d 8→6 k3, ReLU, max over time, Linear 6→3; seed 31)",
+                           "captum 0.9.0 in float64 from the float32 weights, stored as float32", cases)
+
+
+if __name__ == "__main__":
+    main()
