@@ -50,7 +50,16 @@ enum BatchGeneralisation {
             throw ExplainError(.tooLarge, "a batch of \(batch + 1) samples of \(Shape.format(sample)) is too large for the check")
         }
         var rng = SeededGenerator(seed: 0xBA7C4)
-        func draw(_ n: Int) -> Tensor { Tensor(shape: [n] + sample, unsafeUninitialized: { rng.fillGaussian($0) }) }
+        // Token ids for a model whose input feeds an embedding, Gaussian values otherwise.
+        let vocabulary = fixed.nodes.compactMap { node in
+            node.inputs.contains(fixed.inputs[0]) ? (node.layer as? Embedding)?.table.shape[0] : nil
+        }.min()
+        func draw(_ n: Int) -> Tensor {
+            Tensor(shape: [n] + sample, unsafeUninitialized: { p in
+                guard let v = vocabulary else { return rng.fillGaussian(p) }
+                for i in 0..<p.count { p[i] = Float(rng.next() % UInt64(v)) }
+            })
+        }
         let first = draw(batch), second = draw(batch)
         let joined = try Tensor.concatenateBatches([first, try second.sample(0)])
         let expected = [try fixed.forward([first]), try fixed.forward([second])]
