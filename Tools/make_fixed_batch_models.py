@@ -10,7 +10,9 @@ PyTorch's logits for it (expected.npy) and PyTorch's input gradient of each samp
 - vit-b1: a tiny torchvision VisionTransformer exported at batch 1 (the class token is expanded to
   the constant batch size, the reshapes carry it);
 - mixing-b2: a CNN that centres its features over the batch (`y - y.mean(0)`): samples depend on
-  each other, so the graph must stay at its exported batch size.
+  each other, so the graph must stay at its exported batch size;
+- text-b1: token ids → Embedding → Conv1d → max over time → Linear, exported at batch 1 (int64
+  input; the check draws token ids); expected.npy only (ids have no input gradient).
 
 Run once; the outputs are committed and CI never needs torch.
 
@@ -57,6 +59,20 @@ def save(name, model, batch, x):
     print(name, "ops:", sorted({n.op_type for n in onnx.load(path).graph.node}))
 
 
+class TextNet(nn.Module):
+    """Token ids → Embedding → Conv1d → max over time → Linear (the text fixtures' shape)."""
+
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(30, 6)
+        self.conv = nn.Conv1d(6, 4, 3, padding=1)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, ids):
+        h = torch.relu(self.conv(self.embedding(ids).permute(0, 2, 1)))
+        return self.fc(torch.nn.functional.max_pool1d(h, 10).squeeze(2))
+
+
 def main():
     torch.manual_seed(0)
     net = ViewNet().eval()
@@ -71,6 +87,16 @@ def main():
     save("vit-b1", vit, 1, torch.randn(3, 3, 16, 16))
     torch.manual_seed(3)
     save("mixing-b2", ViewNet(mixing=True).eval(), 2, torch.randn(3, 3, 8, 8))
+    torch.manual_seed(4)
+    text = TextNet().eval()
+    out = os.path.join(ROOT, "text-b1")
+    os.makedirs(out, exist_ok=True)
+    ids = torch.randint(0, 30, (3, 10))
+    torch.onnx.export(text, ids[:1], os.path.join(out, "model.onnx"), opset_version=17, input_names=["input"], output_names=["logits"])
+    np.save(os.path.join(out, "input.npy"), ids.numpy())
+    with torch.no_grad():
+        np.save(os.path.join(out, "expected.npy"), text(ids).numpy())
+    print("text-b1 ops:", sorted({n.op_type for n in onnx.load(os.path.join(out, "model.onnx")).graph.node}))
 
 
 if __name__ == "__main__":

@@ -62,4 +62,14 @@ import Testing
         let m = try ONNXImporter.load(path: TestPaths.models + "/vit/model.onnx")
         #expect(m.batchNote == nil && m.graph.fixedBatch == nil)
     }
+
+    /// A text model (int64 ids, Embedding, Conv1d) exported at batch 1 opens: the check draws token
+    /// ids, not Gaussian values; PyTorch's logits on 3 sequences.
+    @Test func textModelWithFixedBatchOpens() throws {
+        let dir = Self.root + "text-b1"
+        let m = try ONNXImporter.load(path: dir + "/model.onnx")
+        #expect(m.graph.fixedBatch == nil, "\(m.batchNote ?? "")")
+        let x = try Numpy.readTensor(path: dir + "/input.npy"), expected = try Numpy.readTensor(path: dir + "/expected.npy")
+        #expect(Deviation(try m.graph.predict(x), expected).relL2 < 1e-5)
+    }
 }
