@@ -51,3 +51,20 @@ def copy_shared(src, out):
     for f in ("model.onnx", "input.npy", "targets.npy", "logits.npy"):
         shutil.copy(os.path.join(src, f), os.path.join(out, f))
     return onnx.load(os.path.join(src, "model.onnx")), np.load(os.path.join(src, "input.npy")), np.load(os.path.join(src, "targets.npy"))
+
+
+def export(model, x, out):
+    """Exports `model` on `x` to <out>/model.onnx (opset 17, dynamic batch) and saves input.npy,
+    logits.npy (the float64 forward, stored as float32) and targets.npy (their arg-max); the model
+    stays float32. Returns the float64 logits."""
+    import torch
+    os.makedirs(out, exist_ok=True)
+    torch.onnx.export(model, x, os.path.join(out, "model.onnx"), opset_version=17, input_names=["input"],
+                      output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
+    with torch.no_grad():
+        logits = model.double()(x.double() if x.is_floating_point() else x).numpy()
+    model.float()
+    np.save(os.path.join(out, "input.npy"), x.numpy())
+    np.save(os.path.join(out, "logits.npy"), logits.astype(np.float32))
+    np.save(os.path.join(out, "targets.npy"), logits.argmax(1).astype(np.int64))
+    return logits

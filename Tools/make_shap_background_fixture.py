@@ -30,16 +30,8 @@ def main():
     model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3)).eval()
     x = torch.randn(4, 6)
     background = torch.randn(5, 6)
-    os.makedirs(OUT, exist_ok=True)
-    torch.onnx.export(model, x, os.path.join(OUT, "model.onnx"), opset_version=17, input_names=["input"],
-                      output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
-    with torch.no_grad():
-        logits = model.double()(x.double()).numpy()
-    targets = logits.argmax(1)
-    np.save(os.path.join(OUT, "input.npy"), x.numpy())
+    targets = fixture_manifest.export(model, x, OUT).argmax(1)
     np.save(os.path.join(OUT, "background.npy"), background.numpy())
-    np.save(os.path.join(OUT, "logits.npy"), logits.astype(np.float32))
-    np.save(os.path.join(OUT, "targets.npy"), targets.astype(np.int64))
 
     def values(kind, dtype):
         net = model.to(dtype)

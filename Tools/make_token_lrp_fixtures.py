@@ -79,15 +79,7 @@ def main():
     torch.manual_seed(7)
     model = TokenMLP().eval()
     x = torch.randn(3, 3, 16, 16)
-    os.makedirs(OUT, exist_ok=True)
-    torch.onnx.export(model, x, os.path.join(OUT, "model.onnx"), opset_version=17, input_names=["input"],
-                      output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
-    with torch.no_grad():
-        logits = model.double()(x.double()).float().numpy()
-    model = model.float()
-    np.save(os.path.join(OUT, "input.npy"), x.numpy())
-    np.save(os.path.join(OUT, "logits.npy"), logits)
-    np.save(os.path.join(OUT, "targets.npy"), logits.argmax(1).astype(np.int64))
+    fixture_manifest.export(model, x, OUT)
     cases = []
     for cid, method, params, make in CASES:
         ref, r32 = relevance(model, x, make, torch.float64), relevance(model, x, make, torch.float32)

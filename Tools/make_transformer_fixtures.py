@@ -163,24 +163,12 @@ def cam_cases(spec, out):
     return cases
 
 
-def save_model(model, x, out):
-    os.makedirs(out, exist_ok=True)
-    torch.onnx.export(model, x, os.path.join(out, "model.onnx"), opset_version=17, input_names=["input"],
-                      output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
-    with torch.no_grad():
-        logits = model.double()(x.double()).float().numpy()
-    np.save(os.path.join(out, "input.npy"), x.numpy())
-    np.save(os.path.join(out, "logits.npy"), logits)
-    np.save(os.path.join(out, "targets.npy"), logits.argmax(1).astype(np.int64))
-    return logits
-
-
 def main():
     if len(sys.argv) == 4:
         return child(*sys.argv[1:])
     for name in MODELS:
         out = os.path.join(ROOT, name)
-        logits = save_model(*build(name), out)
+        logits = fixture_manifest.export(*build(name), out)
         cases = []
         for variant, method in VARIANTS.items():
             tmp = os.path.join(out, f".{variant}.npz")
@@ -203,7 +191,7 @@ def main():
                                "lxt 2.1 and pytorch-grad-cam 1.5.7 in float64 from the float32 weights and inputs, stored as float32", cases)
     # A Swin transformer (channels-last maps): CAM cases only (LXT has no map for torchvision's Swin).
     out = os.path.join(ROOT, "swin-tiny")
-    save_model(*build_swin(), out)
+    fixture_manifest.export(*build_swin(), out)
     fixture_manifest.write(out, "swin-tiny", "torchvision SwinTransformer(patch 2, embed 8, depths [2, 2], heads [2, 2], window 2), seed 4",
                            "pytorch-grad-cam 1.5.7 in float64 from the float32 weights and inputs, stored as float32",
                            cam_cases(SWIN_SPEC, out))

@@ -175,10 +175,7 @@ import Testing
     /// On a ViT the default layer is the tokens entering the last attention (the last block's ln_1,
     /// pytorch-grad-cam's advice); Ablation-CAM says it cannot ablate token layers.
     @Test func transformerDefaultLayerIsTheLastAttentionsInput() throws {
-        let dir = TestPaths.fixtures + "/transformer/vit-small"
-        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
-        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
-        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        let (model, x, _) = try FixtureModels.load(folder: TestPaths.fixtures + "/transformer/vit-small")
         let analyzer = try CAMAnalyzer(model: model, variant: .gradCAM, upsample: false)
         let v = try #require(try model.lastTokenLayer(inputShape: x.shape))
         #expect(model.graph.valueNames[v] == "/encoder/layers/encoder_layer_2/ln_1/LayerNormalization_output_0")

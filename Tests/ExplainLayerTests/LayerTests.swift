@@ -219,10 +219,7 @@ import Testing
     @Test func textModelsAreExplainedAtTheEmbedding() throws {
         let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/text")
         #expect(summary.passed == 3 && summary.failed == 0 && summary.skipped.isEmpty)
-        let dir = TestPaths.fixtures + "/text/text-cnn"
-        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
-        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
-        var ids = try Numpy.readTensor(path: dir + "/input.npy")
+        var (model, ids, _) = try FixtureModels.load(folder: TestPaths.fixtures + "/text/text-cnn")
         let error = #expect(throws: ExplainError.self) { try analyze("gradient", model, ids) }
         #expect(error?.message.contains("layer_integrated_gradients") == true)
         ids.withUnsafeMutableBufferPointer { $0[3] = 40 }

@@ -253,10 +253,8 @@ import Testing
     @Test func backgroundSetsMatchShap() throws {
         let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/shap")
         #expect(summary.passed == 2 && summary.failed == 0 && summary.skipped.isEmpty)
-        let dir = TestPaths.fixtures + "/shap/tabular-mlp"
-        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
-        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
-        let x = try Numpy.readTensor(path: dir + "/input.npy"), background = try Numpy.readTensor(path: dir + "/background.npy")
+        let (model, x, dir) = try FixtureModels.load(folder: TestPaths.fixtures + "/shap/tabular-mlp")
+        let background = try Numpy.readTensor(path: dir + "/background.npy")
         var options = Options()
         options.tensors["background"] = background
         let exact = try Self.registry.makeAnalyzer("shapley_values", model: model, options: options).analyze(x, target: .max)

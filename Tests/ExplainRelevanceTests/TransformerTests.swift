@@ -68,10 +68,7 @@ import Testing
     /// CP-LRP holds the attention weights constant: relevance reaches the input only through the
     /// values, so it differs from AttnLRP, and both differ from input × gradient.
     @Test func methodsDifferWhereTheirRulesDiffer() throws {
-        let dir = TestPaths.models + "/vit"
-        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
-        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
-        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        let (model, x, _) = try FixtureModels.load(folder: TestPaths.models + "/vit")
         func run(_ id: String) throws -> Tensor { try Self.registry.makeAnalyzer(id, model: model).analyze(x, target: .max).values }
         let cp = try run("cp_lrp"), attn = try run("attnlrp"), ixg = try run("input_t_gradient")
         #expect(Deviation(cp, attn).relL2 > 0.05 && Deviation(attn, ixg).relL2 > 0.05 && Deviation(cp, ixg).relL2 > 0.05)

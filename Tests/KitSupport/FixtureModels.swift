@@ -13,9 +13,13 @@ public enum FixtureModels {
         return r
     }()
 
-    /// A fixture model (explaining its logits), its input batch and its folder.
+    /// A fixture model of the reference set (explaining its logits), its input batch and its folder.
     public static func load(_ name: String) throws -> (model: ExplainableModel, input: Tensor, folder: String) {
-        let dir = TestPaths.reference + "/" + name
+        try load(folder: TestPaths.reference + "/" + name)
+    }
+
+    /// The model (explaining its logits) and input batch of any fixture folder (`model.onnx`, `input.npy`).
+    public static func load(folder dir: String) throws -> (model: ExplainableModel, input: Tensor, folder: String) {
         let imported = try ONNXImporter.load(path: dir + "/model.onnx")
         return (ExplainableModel(graph: imported.graph, output: imported.logits), try Numpy.readTensor(path: dir + "/input.npy"), dir)
     }
