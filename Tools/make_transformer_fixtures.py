@@ -27,6 +27,7 @@ import sys
 
 import numpy as np
 import torch
+import torch.nn as nn
 from torchvision.models import vision_transformer
 from torchvision.models.swin_transformer import SwinTransformer
 from torchvision.models.vision_transformer import VisionTransformer
@@ -80,10 +81,16 @@ def relevance(name, variant, dtype):
             vision_transformer.nn.MultiheadAttention: partial(patch_method, uniform_attention, keep_original=True),
         }
     monkey_patch(vision_transformer, patch_map)
-    model, x = build(name)
-    model = model.to(dtype)
-    x = x.to(dtype).requires_grad_()
-    logits = model(x)
+    if name == "text-transformer":   # relevance at the embedding's output: ids have no gradient
+        model, ids = build_text()
+        model = model.to(dtype)
+        x = model.embedding(ids).detach().requires_grad_()
+        logits = model.head(x)
+    else:
+        model, x = build(name)
+        model = model.to(dtype)
+        x = x.to(dtype).requires_grad_()
+        logits = model(x)
     targets = logits.argmax(1)
     logits.gather(1, targets[:, None]).sum().backward()
     return (x * x.grad).detach().double().numpy()
@@ -103,6 +110,29 @@ def build_swin():
     torch.manual_seed(4)
     model = SwinTransformer(patch_size=[2, 2], embed_dim=8, depths=[2, 2], num_heads=[2, 2], window_size=[2, 2], num_classes=5).eval()
     return model, torch.randn(3, 3, 16, 16)
+
+
+class TextTransformer(nn.Module):
+    """Token ids → Embedding + learned positions → one nn.TransformerEncoderLayer (GELU module,
+    batch first) → mean over tokens → Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(50, 16)
+        self.position = nn.Parameter(torch.randn(1, 10, 16) * 0.1)
+        self.encoder = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, activation=nn.GELU(), batch_first=True)
+        self.fc = nn.Linear(16, 3)
+
+    def forward(self, ids):
+        return self.head(self.embedding(ids))
+
+    def head(self, e):
+        return self.fc(self.encoder(e + self.position).mean(1))
+
+
+def build_text():
+    torch.manual_seed(41)
+    return TextTransformer().eval(), torch.randint(1, 50, (3, 10))
 
 
 def vit_spec(name):
@@ -189,6 +219,23 @@ def main():
                 c["diagnostics"]["nearest_other_case"] = {"id": other, "rel_l2": float(np.linalg.norm(a - b) / np.linalg.norm(b if c["id"] == "cp_lrp" else a))}
         fixture_manifest.write(out, name, f"torchvision VisionTransformer({MODELS[name][1]}), seed {MODELS[name][0]}, random head",
                                "lxt 2.1 and pytorch-grad-cam 1.5.7 in float64 from the float32 weights and inputs, stored as float32", cases)
+    # A text transformer (token ids): AttnLRP / CP-LRP relevance at the embedding's output.
+    out = os.path.join(ROOT, "text-transformer")
+    logits = fixture_manifest.export(*build_text(), out)
+    cases = []
+    for variant, method in VARIANTS.items():
+        tmp = os.path.join(out, f".{variant}.npz")
+        subprocess.run([sys.executable, __file__, "text-transformer", variant, tmp], check=True)
+        data = np.load(tmp)
+        os.remove(tmp)
+        cases.append(fixture_manifest.case(
+            out, variant + "_embedding", "relevance", method, "lxt 2.1 (LRP eXplains Transformers)",
+            {"onnx_tensor": "/embedding/Gather_output_0", "layer": "embedding"}, data["r64"], data["r32"],
+            "output gradient = one-hot(target) on the logits; relevance = embedding * gradient at the embedding's output",
+            NOTES[variant] + " Relevance at the embedding's output (ids have no gradient)."))
+    fixture_manifest.write(out, "text-transformer", "Tools/make_transformer_fixtures.py TextTransformer (Embedding 50×16, learned positions, "
+                           "nn.TransformerEncoderLayer(16, 2 heads, 32, GELU module, batch first), mean, Linear 16→3; seed 41)",
+                           "lxt 2.1 in float64 from the float32 weights, stored as float32", cases)
     # A Swin transformer (channels-last maps): CAM cases only (LXT has no map for torchvision's Swin).
     out = os.path.join(ROOT, "swin-tiny")
     fixture_manifest.export(*build_swin(), out)

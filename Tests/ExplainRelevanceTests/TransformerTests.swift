@@ -21,7 +21,7 @@ import Testing
     /// under its manifest tolerance.
     @Test func lxtFixturesPass() throws {
         let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/transformer")
-        #expect(summary.passed == 31 && summary.failed == 0 && summary.skipped.isEmpty)
+        #expect(summary.passed == 33 && summary.failed == 0 && summary.skipped.isEmpty)
     }
 
     /// Identity rule: `x · g_in = f(x) · g_out` — the activation's relevance passes unchanged.

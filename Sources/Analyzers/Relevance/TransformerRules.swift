@@ -109,7 +109,12 @@ extension RelevancePlugin {
             formula: "softmax: no gradient (relevance flows through the values only); " + common,
             reference: "Ali et al. 2022 (XAI for Transformers: conservative propagation, ICML); LXT's default for torchvision ViT"
         ) { model, _, _ in try BackpropAnalyzer(id: "cp_lrp", model: model, preset: cpLRP, timesInput: true) })
-        try registry.register(CaseTranslator(method: "LXT AttnLRP") { _ in ("attnlrp", Options()) })
-        try registry.register(CaseTranslator(method: "LXT CP-LRP") { _ in ("cp_lrp", Options()) })
+        // At the input, or (params.onnx_tensor: a text model's embedding) at a layer through layer_lrp.
+        for (method, id) in [("LXT AttnLRP", "attnlrp"), ("LXT CP-LRP", "cp_lrp")] {
+            try registry.register(CaseTranslator(method: method) { c in
+                guard let layer = c.params["onnx_tensor"]?.string else { return (id, Options()) }
+                return ("layer_lrp", Options(["base": id, "layer": layer]))
+            })
+        }
     }
 }
