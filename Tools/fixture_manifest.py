@@ -33,10 +33,13 @@ def case(out, cid, family, method, peer, params, ref, r32, start, notes, **diagn
     }
 
 
-def write(out, model_id, source, references, cases):
-    """Writes <out>/manifest.json."""
+def write(out, model_id, source, references, cases, bind=None):
+    """Writes <out>/manifest.json; `bind` (input name → file of the folder) holds further model
+    inputs at fixed values (ExplainKit's --bind)."""
     manifest = {"model_id": model_id, "model": {"source": source},
                 "conventions": {"comparison": COMPARISON, "references": references}, "cases": cases}
+    if bind:
+        manifest["bind"] = bind
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
 

@@ -85,5 +85,64 @@ def main():
                            "captum 0.9.0 in float64 from the float32 weights, stored as float32", cases)
 
 
+def bert():
+    """A tiny Hugging Face BERT classifier (2 layers, width 16, eager attention) with three inputs;
+    attention_mask and token_type_ids are bound (one row shared by the batch), input_ids explained
+    at the word embeddings with Captum's LayerIntegratedGradients."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    out = os.path.join(os.path.dirname(OUT), "bert-tiny")
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(5)
+    cfg = BertConfig(vocab_size=60, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
+                     max_position_embeddings=32, num_labels=3, attn_implementation="eager")
+    model = BertForSequenceClassification(cfg).eval()
+    ids = torch.randint(1, 60, (3, 8))
+    ids[:, 6:] = 0
+    mask = torch.ones(1, 8, dtype=torch.int64)
+    mask[:, 6:] = 0
+    types = torch.zeros(1, 8, dtype=torch.int64)
+
+    class Wrapped(nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            n = input_ids.shape[0]
+            return self.m(input_ids=input_ids, attention_mask=attention_mask.expand(n, -1),
+                          token_type_ids=token_type_ids.expand(n, -1)).logits
+
+    wrapped = Wrapped(model).eval()
+    torch.onnx.export(wrapped, (ids, mask, types), os.path.join(out, "model.onnx"), opset_version=17,
+                      input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["logits"],
+                      dynamic_axes={"input_ids": {0: "N"}, "logits": {0: "N"}})
+    wrapped.eval()                                             # export restores the training flag it found
+    with torch.no_grad():
+        logits = wrapped.double()(ids, mask, types).numpy()
+    targets = torch.from_numpy(logits.argmax(1))
+    np.save(os.path.join(out, "input.npy"), ids.numpy())
+    np.save(os.path.join(out, "attention_mask.npy"), mask.numpy())
+    np.save(os.path.join(out, "token_type_ids.npy"), types.numpy())
+    np.save(os.path.join(out, "logits.npy"), logits.astype(np.float32))
+    np.save(os.path.join(out, "targets.npy"), targets.numpy().astype(np.int64))
+
+    def lig(dtype):
+        w = wrapped.to(dtype).eval()
+        f = lambda i: w(i, mask, types)
+        return LayerIntegratedGradients(f, w.m.bert.embeddings.word_embeddings).attribute(
+            ids, baselines=torch.zeros_like(ids), target=targets, n_steps=50, method="gausslegendre").detach().double().numpy()
+
+    tensor = "/m/bert/embeddings/word_embeddings/Gather_output_0"
+    case = fixture_manifest.case(out, "layer_integrated_gradients_word_embeddings", "layer", "LayerIntegratedGradients", "captum 0.9.0",
+                                 {"layer": "bert.embeddings.word_embeddings", "onnx_tensor": tensor, "n_steps": 50, "method": "gausslegendre",
+                                  "baseline": 0.0}, lig(torch.float64), lig(torch.float32), "the logit of targets.npy",
+                                 "Captum LayerIntegratedGradients at BERT's word embeddings, attention_mask and token_type_ids held fixed (bound).")
+    fixture_manifest.write(out, "bert-tiny", "Tools/make_text_fixtures.py bert(): transformers 4.51.3 BertForSequenceClassification, random weights, seed 5",
+                           "captum 0.9.0 in float64 from the float32 weights, stored as float32", [case],
+                           bind={"attention_mask": "attention_mask.npy", "token_type_ids": "token_type_ids.npy"})
+
+
 if __name__ == "__main__":
     main()
+    bert()

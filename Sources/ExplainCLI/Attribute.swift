@@ -14,6 +14,7 @@ struct Attribute: ParsableCommand {
     @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable; see `explain describe ID`); a value file:A.npy passes an array (groups, samples, masks, baseline).") var settings: [String] = []
     @Option(help: "max (default), all, an output index, or file:T.npy (int64 indices per sample, or a float seed).") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
+    @Option(name: .customLong("bind"), help: "NAME=file:X.npy: hold a further model input at fixed values (repeatable; e.g. attention_mask).") var bindings: [String] = []
     @Option(help: "Write the attribution to this .npy file.") var output: String?
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON object (shapes, targets, per-sample sums and deltas, kept nodes, notes, files, seconds) instead of text.") var json = false
@@ -34,7 +35,7 @@ struct Attribute: ParsableCommand {
             }
             if !keep.isEmpty { options.values["keep"] = keep.joined(separator: ",") }
             let selection = try parseTarget(target)
-            let explainable = try loadExplainable(model, outputNode: outputNode, convAlgorithm: convAlgorithm)
+            let explainable = try loadExplainable(model, outputNode: outputNode, convAlgorithm: convAlgorithm, bind: bindings)
             let analyzer = try registry.makeAnalyzer(method, model: explainable, options: options)
             let x = try Numpy.readTensor(path: input)
             let start = DispatchTime.now().uptimeNanoseconds

@@ -12,6 +12,7 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable).") var settings: [String] = []
     @Option(help: "max (default), an output index, or file:T.npy.") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
+    @Option(name: .customLong("bind"), help: "NAME=file:X.npy: hold a further model input at fixed values (repeatable; e.g. attention_mask).") var bindings: [String] = []
     @Option(help: "pixel_flipping, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity or localisation.") var metric: String = "pixel_flipping"
     @Option(help: "Pixel flipping: perturbation steps.") var steps: Int = 16
     @Option(help: "Pixel flipping, sensitivity-n: side of the square regions (images).") var region: Int = 1
@@ -46,7 +47,7 @@ struct Evaluate: ParsableCommand {
                 baseline.hasPrefix("file:") ? Baseline.tensor(try Numpy.readTensor(path: String(baseline.dropFirst(5)))) : try Baseline.parse(baseline)
             }
             let options = try parseOptions(settings)
-            let explainable = try loadExplainable(model, outputNode: outputNode)
+            let explainable = try loadExplainable(model, outputNode: outputNode, bind: bindings)
             let x = try Numpy.readTensor(path: input)
             let selection = try parseTarget(target)
             switch metric {

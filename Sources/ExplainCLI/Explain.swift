@@ -56,10 +56,24 @@ func registry() throws -> Registry {
 
 /// Loads a model for explanation: the explained value is the logits (input of a final Softmax)
 /// unless `outputNode` names another node or value.
-func loadExplainable(_ path: String, outputNode: String?, convAlgorithm: String = ConvAlgorithm.automatic.rawValue) throws -> ExplainableModel {
-    let imported = try ONNXImporter.load(path: path)
+func loadExplainable(_ path: String, outputNode: String?, convAlgorithm: String = ConvAlgorithm.automatic.rawValue,
+                     bind: [String] = []) throws -> ExplainableModel {
+    let imported = try ONNXImporter.load(path: path, options: ImportOptions(bind: try parseBindings(bind)))
     let model = ExplainableModel(graph: try imported.graph.withConvAlgorithm(try ConvAlgorithm.parse(convAlgorithm)), output: imported.logits)
     return try outputNode.map { try model.explaining(node: $0) } ?? model
+}
+
+/// Parses `--bind NAME=file:X.npy` items (graph inputs held at fixed values).
+func parseBindings(_ items: [String]) throws -> [String: Tensor] {
+    var bound: [String: Tensor] = [:]
+    for item in items {
+        let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].hasPrefix("file:") else {
+            throw ExplainError(.invalidArgument, "--bind '\(item)': write NAME=file:X.npy (e.g. attention_mask=file:mask.npy)")
+        }
+        bound[parts[0]] = try Numpy.readTensor(path: String(parts[1].dropFirst(5)))
+    }
+    return bound
 }
 
 /// Parses `--target`: `max`, `all`, an index, or `file:T.npy` (integers: one index per sample; floats: a seed).

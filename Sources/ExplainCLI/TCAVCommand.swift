@@ -14,6 +14,7 @@ struct TCAVCommand: ParsableCommand {
     @Option(help: "Layer: a node or value name (default: the last hidden layer; `explain inspect` names it).") var layer: String?
     @Option(help: "max (default), an output index, or file:T.npy.") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
+    @Option(name: .customLong("bind"), help: "NAME=file:X.npy: hold a further model input at fixed values (repeatable; e.g. attention_mask).") var bindings: [String] = []
     @Option(help: "Inverse L2 regularisation of the CAV classifier (scikit-learn's C).") var c: Double = 1
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
@@ -22,7 +23,7 @@ struct TCAVCommand: ParsableCommand {
             guard !concepts.isEmpty, !randoms.isEmpty else {
                 throw ExplainError(.invalidArgument, "give at least one --concept NAME=FILE.npy and one --random FILE.npy")
             }
-            let explainable = try loadExplainable(model, outputNode: outputNode)
+            let explainable = try loadExplainable(model, outputNode: outputNode, bind: bindings)
             let x = try Numpy.readTensor(path: input)
             let tcav = try TCAV(model: explainable, layer: layer, inputShape: x.shape, c: c)
             let selection = try parseTarget(target)

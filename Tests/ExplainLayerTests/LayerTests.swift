@@ -214,11 +214,18 @@ import Testing
     }
 
     /// A text CNN with int64 token ids (Embedding, Conv1d, max over time): Captum's Layer IG and
-    /// gradient × activation at the embedding and feature ablation over tokens (Tests/Fixtures/text);
+    /// gradient × activation at the embedding and feature ablation over tokens, and a tiny BERT with
+    /// its attention mask and token types bound: Layer IG at the word embeddings (Tests/Fixtures/text);
     /// input-gradient methods say that ids have no gradient; an id outside the vocabulary is named.
     @Test func textModelsAreExplainedAtTheEmbedding() throws {
         let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/text")
-        #expect(summary.passed == 3 && summary.failed == 0 && summary.skipped.isEmpty)
+        #expect(summary.passed == 4 && summary.failed == 0 && summary.skipped.isEmpty)
+        // BERT's three inputs: without the other two bound the import says how to bind them; a wrong name is named.
+        let bert = TestPaths.fixtures + "/text/bert-tiny/model.onnx"
+        let unbound = #expect(throws: ExplainError.self) { try ONNXImporter.load(path: bert) }
+        #expect(unbound?.message.contains("--bind") == true)
+        let wrong = #expect(throws: ExplainError.self) { try ONNXImporter.load(path: bert, options: ImportOptions(bind: ["mask": Tensor(shape: [1, 8])])) }
+        #expect(wrong?.message.contains("attention_mask") == true)
         var (model, ids, _) = try FixtureModels.load(folder: TestPaths.fixtures + "/text/text-cnn")
         let error = #expect(throws: ExplainError.self) { try analyze("gradient", model, ids) }
         #expect(error?.message.contains("layer_integrated_gradients") == true)

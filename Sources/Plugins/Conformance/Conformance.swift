@@ -103,7 +103,13 @@ public struct ConformanceRunner {
         guard let manifest = json as? [String: Any], let cases = manifest["cases"] as? [[String: Any]] else {
             throw ExplainError(.malformedFile, "manifest has no 'cases' list", file: dir + "/manifest.json")
         }
-        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        // Further model inputs held at fixed values (manifest "bind": input name → file of the folder).
+        var bind: [String: Tensor] = [:]
+        for (name, file) in manifest["bind"] as? [String: String] ?? [:] {
+            guard Self.isPlainName(file) else { throw ExplainError(.malformedFile, "bind \(name): '\(file)' is not a file of the model's folder", file: dir + "/manifest.json") }
+            bind[name] = try Numpy.readTensor(path: "\(dir)/\(file)")
+        }
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx", options: ImportOptions(bind: bind))
         let graph = try imported.graph.withConvAlgorithm(convAlgorithm)
         let model = ExplainableModel(graph: graph, output: imported.logits)
         let input = try Numpy.readTensor(path: dir + "/input.npy")

@@ -8,10 +8,15 @@ public struct ImportOptions: Sendable {
     public var maxTensorBytes: Int = 2 << 30
     /// Overrides the declared input shape (dimension 0 is the batch; see `ImportedModel.batchNote`).
     public var inputShape: [Int]? = nil
+    /// Graph inputs held at fixed values (a text model's `attention_mask`, `token_type_ids`): they
+    /// become constants, so the model has one runtime input left. A batch of 1 broadcasts to the
+    /// explained batch wherever the graph broadcasts.
+    public var bind: [String: Tensor] = [:]
 
-    public init(maxTensorBytes: Int = 2 << 30, inputShape: [Int]? = nil) {
+    public init(maxTensorBytes: Int = 2 << 30, inputShape: [Int]? = nil, bind: [String: Tensor] = [:]) {
         self.maxTensorBytes = maxTensorBytes
         self.inputShape = inputShape
+        self.bind = bind
     }
 }
 
@@ -132,9 +137,17 @@ struct GraphImport {
     }
 
     mutating func run() throws -> (Graph, String, ValueID?) {
+        for (name, value) in options.bind {
+            guard let declared = proto.input.first(where: { $0.name == name }), constants[name] == nil else {
+                throw ExplainError(.invalidArgument, "--bind \(name): the model has no input of that name; its inputs are \(proto.input.filter { constants[$0.name] == nil }.map(\.name))")
+            }
+            let integer = [6, 7].contains(declared.type.tensorType.elemType)
+            constants[name] = integer ? .int(IntTensor(shape: value.shape, values: value.scalars.map { .known(Int($0)) })) : .float(value)
+        }
         let runtimeInputs = proto.input.filter { constants[$0.name] == nil }
         guard runtimeInputs.count == 1, let input = runtimeInputs.first else {
-            throw ExplainError(.unsupportedAttribute, "models with \(runtimeInputs.count) runtime inputs are not supported (exactly one is needed): \(runtimeInputs.map(\.name))")
+            let hint = runtimeInputs.count > 1 ? ": hold the others at fixed values with --bind NAME=file:X.npy (e.g. attention_mask)" : ""
+            throw ExplainError(.unsupportedAttribute, "models with \(runtimeInputs.count) runtime inputs are not supported (exactly one is needed): \(runtimeInputs.map(\.name))\(hint)")
         }
         let elem = input.type.tensorType.elemType
         // Integer inputs (token ids for an embedding) are carried as floats, exact up to 2^24.

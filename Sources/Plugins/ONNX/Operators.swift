@@ -117,6 +117,12 @@ enum Operators {
            case .constant(let k) = c.operand(0), let table = try? k.floatTensor("data"), table.rank == 2 {
             return .layer(try Embedding(table: table), [c.operand(1)])   // token ids → rows (nn.Embedding)
         }
+        if case .constant(.float(let data)) = c.operand(0), case .constant(let k) = c.operand(1) {
+            // A float constant gathered by constant indices (a bound token_type_ids row): folded.
+            let indices = try k.intTensor("indices")
+            let gather = try GatherAxis(axis: try c.attributes.int("axis", default: 0), indices: try indices.known("indices"), indicesShape: indices.shape)
+            return .constant(.float(try gather.forward([data])))
+        }
         guard c.isRuntime(0) else { return try ShapeFolding.gather(c) }
         let indices = try c.requireConstant(1, "indices").intTensor("indices")
         let layer = try GatherAxis(axis: try c.attributes.int("axis", default: 0), indices: try indices.known("indices"), indicesShape: indices.shape)
