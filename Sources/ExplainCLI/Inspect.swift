@@ -7,10 +7,11 @@ struct Inspect: ParsableCommand {
 
     @Argument(help: "The ONNX model file.") var model: String
     @Option(name: .customLong("input-shape"), help: "Input shape N,C,H,W used to compute output shapes.") var inputShape: String?
+    @Option(name: .customLong("bind"), help: "NAME=file:X.npy: hold a further model input at fixed values (repeatable; e.g. attention_mask).") var bindings: [String] = []
 
     func run() throws {
         try reportingErrors {
-            var options = ImportOptions()
+            var options = ImportOptions(bind: try parseBindings(bindings))
             let shape = try inputShape.map(parseShape)
             options.inputShape = shape
             let imported = try ONNXImporter.load(path: model, options: options)
@@ -43,7 +44,9 @@ struct Inspect: ParsableCommand {
             // The layers CAM and the layer methods take when none is named (--set layer=…).
             if let concrete {
                 let explainable = ExplainableModel(graph: g, output: imported.logits)
-                if let v = try? explainable.lastTokenLayer(inputShape: concrete) {
+                if let v = explainable.inputEmbedding {
+                    print("default layer (layer methods): '\(g.valueNames[v])' (the embedding of the input's token ids)")
+                } else if let v = try? explainable.lastTokenLayer(inputShape: concrete) {
                     print("default layer (CAM on its patch grid, layer methods): '\(g.valueNames[v])' (tokens entering the last attention)")
                 } else if let v = try? explainable.lastFeatureMap(inputShape: concrete) {
                     print("default feature map (CAM, layer methods): '\(g.valueNames[v])'")

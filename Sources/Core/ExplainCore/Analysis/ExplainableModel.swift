@@ -75,10 +75,17 @@ extension ExplainableModel {
         return v
     }
 
-    /// The last hidden value before the explained output: on a transformer the tokens entering its
-    /// last attention (`lastTokenLayer`), else the last feature map, else the input of the last
-    /// layer with weights (the penultimate representation of an MLP).
+    /// The output of the embedding the input's token ids feed (a text model), if any.
+    public var inputEmbedding: ValueID? {
+        graph.nodes.first { $0.layer is Embedding && $0.inputs.contains(input) }?.output
+    }
+
+    /// The layer the layer methods take by default: a text model's input embedding (Captum's NLP
+    /// recipe; ids have no gradient); on a vision transformer the tokens entering its last attention
+    /// (`lastTokenLayer`); else the last feature map; else the input of the last layer with weights
+    /// (the penultimate representation of an MLP).
     public func lastHiddenLayer(inputShape: [Int]) throws -> ValueID? {
+        if let v = inputEmbedding { return v }
         if let v = try lastTokenLayer(inputShape: inputShape) { return v }
         if let v = try lastFeatureMap(inputShape: inputShape) { return v }
         for i in graph.nodesNeeded(for: [output]).reversed() where graph.nodes[i].layer is any AffineLayer {
