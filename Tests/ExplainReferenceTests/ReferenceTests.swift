@@ -329,6 +329,19 @@ import Testing
         }
     }
 
+    /// The quantile selection of Guided IG equals the sorted array's element, with ties and infinities.
+    @Test func guidedSelectionIsTheSortedElement() {
+        var rng = TestRandom(seed: 8)
+        for n in [1, 2, 7, 64, 501] {
+            var a = (0..<n).map { _ in Double(Int.random(in: 0..<9, using: &rng)) }
+            if n > 3 { a[1] = .infinity; a[2] = .infinity }
+            for k in [0, n / 4, n / 2, n - 1] {
+                var copy = a
+                #expect(GuidedIntegratedGradients.select(&copy, k) == a.sorted()[k], "n \(n), k \(k)")
+            }
+        }
+    }
+
     /// Guided IG is complete up to its discretisation: Σ R ≈ f_t(x) − f_t(0), closer with more steps.
     @Test func guidedIntegratedGradientsIsComplete() throws {
         let (model, x) = try Self.fixtureModel("digits-cnn")

@@ -45,22 +45,23 @@ public struct TCAV: Sendable {
         self.c = c
     }
 
-    /// The layer's activations of `examples`, one flattened row per example, in Double.
-    func activations(_ examples: Tensor) throws -> [[Double]] {
+    /// The layer's activations of `examples`, one flattened row per example, in Double, and the
+    /// shape of one example's activation.
+    func activations(_ examples: Tensor) throws -> (rows: [[Double]], shape: [Int]) {
         guard examples.rank >= 1, examples.shape[0] >= 1 else { throw ExplainError.shape("an example set needs at least one sample") }
         try examples.requireFinite("the examples")
         let a = try BatchChunks.predict(model.graph, examples, output: layer)
         let per = a.count / examples.shape[0]
-        return a.withUnsafeBufferPointer { p in (0..<examples.shape[0]).map { i in (0..<per).map { Double(p[i * per + $0]) } } }
+        let rows = a.withUnsafeBufferPointer { p in (0..<examples.shape[0]).map { i in (0..<per).map { Double(p[i * per + $0]) } } }
+        return (rows, Array(a.shape.dropFirst()))
     }
 
     /// The CAV of `concept` against `random` (shaped like one sample of the layer) with the
     /// classifier's training accuracy.
     public func cav(concept: Tensor, random: Tensor) throws -> (vector: Tensor, accuracy: Double) {
-        let positives = try activations(concept), negatives = try activations(random)
+        let (positives, shape) = try activations(concept), negatives = try activations(random).rows
         let fit = try LogisticRegression(samples: positives + negatives,
                                          positive: positives.map { _ in true } + negatives.map { _ in false }, c: c)
-        let shape = try model.graph.inferShapes([[1] + concept.shape.dropFirst()])[layer].map { Array($0.dropFirst()) } ?? [fit.weights.count]
         return (try Tensor(shape: shape, scalars: fit.weights.map(Float.init)), fit.accuracy)
     }
 

@@ -87,8 +87,8 @@ public struct GuidedIntegratedGradients: Analyzer {
                 return
             }
             for i in 0..<count where path.x[i] == xMax[i] { grad[i] = .infinity }
-            let magnitudes = grad.map(abs).sorted()
-            let threshold = magnitudes[Int((fraction * Double(count - 1)).rounded(.down))]
+            var magnitudes = grad.map(abs)
+            let threshold = Self.select(&magnitudes, Int((fraction * Double(count - 1)).rounded(.down)))
             let selected = (0..<count).filter { abs(grad[$0]) <= threshold && grad[$0] != .infinity }
             let movable = selected.reduce(0.0) { $0 + abs(path.x[$1] - xMax[$1]) }
             let gamma = movable > 0 ? (current - target) / movable : .infinity
@@ -100,6 +100,24 @@ public struct GuidedIntegratedGradients: Analyzer {
             accumulate(&path, old, actual)
             if gamma <= 1 || movable == 0 { return }
         }
+    }
+
+    /// The `k`-th smallest value of `a` (0-based; `a` is reordered): Hoare's selection, expected
+    /// linear time, the value the `k`-th element of the sorted array has (NumPy's quantile with
+    /// `interpolation='lower'`).
+    public static func select(_ a: inout [Double], _ k: Int) -> Double {
+        var low = 0, high = a.count - 1
+        while low < high {
+            let pivot = a[(low + high) / 2]
+            var i = low, j = high
+            while i <= j {
+                while a[i] < pivot { i += 1 }
+                while a[j] > pivot { j -= 1 }
+                if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if k <= j { high = j } else if k >= i { low = i } else { return a[k] }
+        }
+        return a[k]
     }
 
     func accumulate(_ path: inout Path, _ old: [Double], _ g: [Double]) {
