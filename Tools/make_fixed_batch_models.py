@@ -8,7 +8,8 @@ PyTorch's logits for it (expected.npy) and PyTorch's input gradient of each samp
 
 - view-b1, view-b2: a CNN flattened with `view(x.size(0), -1)`, exported at batch 1 and 2;
 - vit-b1: a tiny torchvision VisionTransformer exported at batch 1 (the class token is expanded to
-  the constant batch size, the reshapes carry it);
+  the constant batch size, the reshapes carry it), and the same model exported with a dynamic batch
+  (dynamic.onnx): every method must give the same numbers on both;
 - mixing-b2: a CNN that centres its features over the batch (`y - y.mean(0)`): samples depend on
   each other, so the graph must stay at its exported batch size;
 - text-b1: token ids → Embedding → Conv1d → max over time → Linear, exported at batch 1 (int64
@@ -85,6 +86,8 @@ def main():
         for p in vit.heads.parameters():
             p.normal_(0, 0.5)
     save("vit-b1", vit, 1, torch.randn(3, 3, 16, 16))
+    torch.onnx.export(vit, torch.randn(2, 3, 16, 16), os.path.join(ROOT, "vit-b1", "dynamic.onnx"), opset_version=17,
+                      input_names=["input"], output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
     torch.manual_seed(3)
     save("mixing-b2", ViewNet(mixing=True).eval(), 2, torch.randn(3, 3, 8, 8))
     torch.manual_seed(4)

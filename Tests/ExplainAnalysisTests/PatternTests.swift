@@ -77,6 +77,24 @@ import Testing
         }
     }
 
+    /// A Dense layer over tokens `(N, T, in)`: its outputs lie on the last axis, so its patterns are
+    /// those of the same layer over the `N·T` token rows `(N·T, in)`.
+    @Test(arguments: ["linear", "relu"])
+    func tokenDensePatternsAreThoseOfItsRows(_ estimator: String) throws {
+        var rng = TestRandom(seed: 5)
+        let dense = try Dense(weight: rng.tensor([3, 4]), bias: rng.tensor([3]))
+        func patterns(_ shape: [Int?], _ data: Tensor) throws -> Tensor {
+            var b = GraphBuilder()
+            let x = b.addInput(name: "x", shape: shape)
+            let y = try b.add(dense, inputs: [x], name: "fc")
+            let model = ExplainableModel(graph: try b.build(outputs: [y]))
+            return try #require(try Patterns(model: model, data: data, estimator: Patterns.Estimator(rawValue: estimator)!, batchSize: 2).byNode["fc"])
+        }
+        let tokens = rng.tensor([5, 6, 4])
+        let a = try patterns([nil, 6, 4], tokens), b = try patterns([nil, 4], try tokens.reshaped([30, 4]))
+        #expect(Deviation(a, b).relL2 < 1e-5, "\(Deviation(a, b))")
+    }
+
     /// Weight gradients of Dense and of a grouped, strided Conv against sums written out here.
     @Test func weightGradients() throws {
         var rng = TestRandom(seed: 5)

@@ -100,7 +100,7 @@ enum CAMWeights {
             let y = try Scorer.explained(try output.sample(s), seedRow: seedRow)[0]
             let one = try a.sample(s)
             var ablated = [Double]()
-            let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: one.count)
+            let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: one.count, graph: model.graph)
             for start in stride(from: 0, to: c, by: size) {
                 let m = min(size, c - start)
                 var copies = try Tensor.concatenateBatches([Tensor](repeating: one, count: m))

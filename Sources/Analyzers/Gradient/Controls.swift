@@ -26,7 +26,7 @@ public struct BetaSmoothRule: Rule {
 /// Controls for evaluating explanations (iNNvestigate's `Random` and `Input` analyzers): random
 /// values (standard normal noise times `stddev`, seeded) or the input itself, shaped like the input
 /// and independent of the model's decision. A method should beat both in pixel flipping.
-public struct ControlAnalyzer: Analyzer {
+public struct ControlAnalyzer: SplitsItsOwnBatches {
     /// Which control.
     public enum Kind: String, Sendable {
         case random, input

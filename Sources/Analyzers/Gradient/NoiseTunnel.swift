@@ -7,7 +7,7 @@ import ExplainCore
 /// Noise: `x + ε`, `ε ~ N(0, σ²)` with `σ = noise_level · (max x − min x)` per sample (Smilkov et
 /// al. 2017). The copies of a sample run as one batch (in chunks of `batch_size`). The target is
 /// resolved on the clean input first, so every copy explains the same neuron.
-public struct NoiseTunnel: Analyzer {
+public struct NoiseTunnel: SplitsItsOwnBatches {
     /// How the per-copy attributions are combined.
     public enum Combination: String, Sendable {
         /// SmoothGrad: `mean(a)`.

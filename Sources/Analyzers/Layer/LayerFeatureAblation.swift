@@ -45,7 +45,7 @@ public struct LayerFeatureAblation: Analyzer {
             } }
             var done = 0
             while done < units {
-                let m = min(BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: size), units - done)
+                let m = min(BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: size, graph: model.graph), units - done)
                 let first = done
                 let ablated = Tensor(shape: [m] + layerShape) { p in
                     a.withUnsafeBufferPointer { pa in

@@ -42,7 +42,7 @@ public struct LayerIntegratedGradients: Analyzer {
             let b0 = a0.shape[0] == 1 ? 0 : s
             var done = 0
             while done < points {
-                let m = min(BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: size), points - done)
+                let m = min(BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: size, graph: model.graph), points - done)
                 let first = done
                 let replacement = try a.pathPoints(sample: s, baseline: a0, alphas: quadrature.alphas[first..<(first + m)])
                 var tail = try g.tailActivations(from: v, replacement: replacement, base: acts, sample: s, outputs: [model.output])

@@ -52,7 +52,7 @@ public struct LayerDeepLiftShap: Analyzer {
 /// `α ~ U(0, 1)` and `ε ~ N(0, stdev²)` per element (the draws of `gradient_shap`). The result is
 /// shaped like the layer; `delta` compares Σ R with `f_t(x) − mean f_t(x0)` (met in expectation
 /// where every path crosses the layer).
-public struct LayerGradientShap: Analyzer {
+public struct LayerGradientShap: SplitsItsOwnBatches {
     public let id = "layer_gradient_shap"
     public let model: ExplainableModel
     public let layer: LayerChoice
@@ -86,7 +86,7 @@ public struct LayerGradientShap: Analyzer {
         let layerShape = Array(baselineLayer.shape.dropFirst())
         var rng = SeededGenerator(seed: seed)
         var total = [Double](repeating: 0, count: n * l)
-        let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per)
+        let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per, graph: model.graph)
         for s in 0..<n {
             let draws = ShapDraws(sample: s, of: input, count: samples, baselines: set.count, stdev: stdev, using: &rng)
             for start in stride(from: 0, to: samples, by: size) {

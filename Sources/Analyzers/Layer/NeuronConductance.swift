@@ -55,7 +55,7 @@ public struct NeuronConductance: Analyzer {
             let neuron = neurons[s]
             var done = 0
             while done < points {
-                let m = min(BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per), points - done)
+                let m = min(BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per, graph: model.graph), points - done)
                 let first = done
                 let copies = try input.pathPoints(sample: s, baseline: x0, alphas: quadrature.alphas[first..<(first + m)])
                 let share = try gradient.layerPass(copies, target: try target.copies(ofSample: s, count: m, resolved: picked), layer: v).cotangent

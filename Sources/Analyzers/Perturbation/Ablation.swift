@@ -5,8 +5,9 @@ import ExplainCore
 /// (not divided by the group size; Captum `FeatureAblation`). With `.permutation` the group takes
 /// instead the values of another sample of the batch, by a random permutation of the batch drawn
 /// per group that moves at least one sample (Captum `FeaturePermutation`: a batch-level importance
-/// for tabular data; the groups must be the same for every sample).
-public struct FeatureAblation: Analyzer {
+/// for tabular data; the groups must be the same for every sample). Its forward passes run any
+/// batch (`Scorer`), so a graph fixed at batch size 1 does not split its batch (permutations need it whole).
+public struct FeatureAblation: SplitsItsOwnBatches {
     /// Where an ablated group's values come from.
     public enum Replacement: Sendable, Equatable {
         case baseline
@@ -74,7 +75,7 @@ public struct FeatureAblation: Analyzer {
 /// element's attribution is the mean over the windows that contain it (Zeiler & Fergus 2014;
 /// Captum `Occlusion`). Window corners lie at `0, s, 2s, …` with `⌈(D − w)/s⌉ + 1` positions per
 /// dimension (the last window clipped at the border when `s` does not divide `D − w`).
-public struct Occlusion: Analyzer {
+public struct Occlusion: SplitsItsOwnBatches {
     public let id: String
     public let scorer: Scorer
     public let baseline: Baseline

@@ -6,7 +6,7 @@ import ExplainCore
 /// cosine distance to the all-ones vector `d = 1 − √(k/M)`, kernel `π = √(exp(−d²/width²))`, and a
 /// weighted ridge regression with an unpenalised intercept; each group's coefficient is its
 /// attribution, the intercepts are returned as `extras["intercepts"]`.
-public struct Lime: Analyzer {
+public struct Lime: SplitsItsOwnBatches {
     /// Where the samples come from.
     public enum Samples: Sendable {
         /// `count` random vectors (the first all ones) drawn with `seed`.

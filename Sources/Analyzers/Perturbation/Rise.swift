@@ -5,7 +5,7 @@ import ExplainCore
 /// baseline `x ⊙ M_i`). Masks: an `s × s` grid of cells kept with probability `p`, resized bilinearly
 /// to `(s + 1)·⌈H/s⌉` with mirrored borders (scikit-image `resize(order=1, mode="reflect")`) and
 /// cropped at a random offset below one cell.
-public struct Rise: Analyzer {
+public struct Rise: SplitsItsOwnBatches {
     /// Where the masks come from.
     public enum Masks: Sendable {
         /// `count` masks of `cells × cells` cells drawn with `seed`.

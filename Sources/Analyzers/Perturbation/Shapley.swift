@@ -7,7 +7,7 @@ import ExplainCore
 /// (Captum `ShapleyValues`). `kernelSHAP`: a weighted least-squares fit over sampled coalitions
 /// with the efficiency constraint `Σ φ = v(all) − v(∅)` (Lundberg & Lee 2017; `shap.KernelExplainer`).
 /// `permutations`: the mean marginal contribution over random orders (Castro et al. 2009).
-public struct ShapleyValues: Analyzer {
+public struct ShapleyValues: SplitsItsOwnBatches {
     /// How the values are found.
     public enum Estimator: Sendable {
         /// All 2^M coalitions.

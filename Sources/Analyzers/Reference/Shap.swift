@@ -4,7 +4,7 @@ import ExplainCore
 /// random draws of `(x + ε − x0) ⊙ ∇f_t(x0 + α (x + ε − x0))`, with `x0` drawn from the baselines,
 /// `α ~ U(0, 1)` and `ε ~ N(0, σ²)` per element. Its expectation is Integrated Gradients averaged over
 /// the baselines, so `Σ R ≈ f_t(x) − mean f_t(x0)`.
-public struct GradientShap: Analyzer {
+public struct GradientShap: SplitsItsOwnBatches {
     public let id = "gradient_shap"
     public let model: ExplainableModel
     public let samples: Int

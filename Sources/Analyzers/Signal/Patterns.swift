@@ -42,7 +42,7 @@ public struct Patterns: Sendable {
         var sumX = sizes.map { [Double](repeating: 0, count: $0) }, sumXY = sumX
         let n = data.shape[0]
         // Batches that fit into memory with every kept value (estimated like a backward analysis).
-        let size = try BatchChunks.samplesPerChunk(batch: max(1, min(batchSize, n)),
+        let size = g.runsOneSampleAtATime ? 1 : try BatchChunks.samplesPerChunk(batch: max(1, min(batchSize, n)),
                                                    bytesPerSample: try BatchChunks.backwardBytesPerSample(g, inputShape: data.shape))
         for start in stride(from: 0, to: n, by: size) {
             let batch = try data.samples(start..<min(n, start + size))
@@ -50,7 +50,10 @@ public struct Patterns: Sendable {
             for (slot, (i, layer)) in nodes.enumerated() {
                 let node = g.nodes[i]
                 let x = try acts.value(node.inputs[0]), y = try acts.value(node.output)
-                let rows = layer.weight.shape[0], per = y.count / max(y.shape[0], 1) / rows   // positions per sample
+                // Output j of element e: a Dense layer's outputs lie on the last axis (also over tokens,
+                // (N, T, rows)); a convolution's are channels, (N, rows, positions…).
+                let rows = layer.weight.shape[0], lastAxis = layer is Dense
+                let per = lastAxis ? 1 : y.count / max(y.shape[0], 1) / rows   // positions per sample
                 var mask = Tensor(shape: y.shape), masked = Tensor(shape: y.shape)
                 mask.withUnsafeMutableBufferPointer { pm in masked.withUnsafeMutableBufferPointer { pmy in
                     y.withUnsafeBufferPointer { py in
@@ -58,7 +61,7 @@ public struct Patterns: Sendable {
                             let on: Float = estimator == .linear || py[e] > 0 ? 1 : 0
                             pm[e] = on
                             pmy[e] = on * py[e]
-                            let j = (e / per) % rows
+                            let j = lastAxis ? e % rows : (e / per) % rows
                             count[slot][j] += Double(on)
                             sumY[slot][j] += Double(on * py[e])
                         }

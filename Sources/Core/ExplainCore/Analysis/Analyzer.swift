@@ -10,7 +10,7 @@ public protocol Analyzer: Sendable {
 
 /// Explains with one backward pass whose per-node behaviour comes from a bound preset: the plain
 /// gradient (no preset), signal methods (rules on Relu), LRP (rules on affine layers and more).
-public struct BackpropAnalyzer: Analyzer {
+public struct BackpropAnalyzer: SplitsItsOwnBatches {
     public let id: String
     public let model: ExplainableModel
     public let bound: BoundGraph

@@ -47,7 +47,7 @@ extension BaselineSet {
     public func againstEach(sample s: Int, of input: Tensor, analyzer: BackpropAnalyzer, batchSize: Int, target: Target,
                             resolved: [Int]?, _ body: (BackpropAnalyzer, Tensor, Target, Int) throws -> Void) throws {
         let per = input.count / Swift.max(input.shape.first ?? 1, 1)
-        let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per)
+        let size = BatchChunks.copiesPerBatch(batchSize, elementsPerCopy: per, graph: analyzer.model.graph)
         let sample = try input.sample(s)
         for start in stride(from: 0, to: count, by: size) {
             let m = Swift.min(size, count - start)

@@ -36,9 +36,11 @@ public enum BatchChunks {
     }
 
     /// Copies of a sample per batch for methods that build batches of altered copies (noise,
-    /// path points, masks): the requested size, but at most 2^28 values (1 GiB) per batch.
-    public static func copiesPerBatch(_ requested: Int, elementsPerCopy: Int) -> Int {
-        max(1, min(requested, (1 << 28) / max(1, elementsPerCopy)))
+    /// path points, masks): the requested size, but at most 2^28 values (1 GiB) per batch, and one
+    /// when the copies run through a `graph` fixed at batch size 1.
+    public static func copiesPerBatch(_ requested: Int, elementsPerCopy: Int, graph: Graph? = nil) -> Int {
+        if graph?.runsOneSampleAtATime == true { return 1 }
+        return max(1, min(requested, (1 << 28) / max(1, elementsPerCopy)))
     }
 
     /// The consecutive ranges of at most `size` (≥ 1) samples that cover a batch of `n`.
@@ -75,13 +77,23 @@ public enum BatchChunks {
 
     /// Runs `body` on each chunk of at most `size` samples of `input` (the samples' range, their
     /// part of `input` and of `target`) and joins the attributions; a note says how the batch was split.
-    /// A graph that runs one sample at a time (`Graph.runsOneSampleAtATime`) gets chunks of one.
-    public static func run(_ input: Tensor, target: Target, size: Int, graph: Graph? = nil,
+    /// A graph that runs one sample at a time (`Graph.runsOneSampleAtATime`), or `oneAtATime`, gets chunks of one.
+    public static func run(_ input: Tensor, target: Target, size: Int, graph: Graph? = nil, oneAtATime: Bool = false,
                            _ body: (Range<Int>, Tensor, Target) throws -> Attribution) throws -> Attribution {
-        let fixed = graph?.runsOneSampleAtATime ?? false
+        let fixed = oneAtATime || graph?.runsOneSampleAtATime == true
         let n = input.shape.first ?? 0, size = fixed ? 1 : max(1, size)
         guard size < n else { return try body(0..<n, input, target) }
-        let parts = try ranges(n, size: size).map { try body($0, try input.samples($0), try target.samples($0, of: n)) }
+        let parts = try ranges(n, size: size).map { range in
+            let part = try body(range, try input.samples(range), try target.samples(range, of: n))
+            guard part.values.shape.first == range.count else {
+                // e.g. a layer inside sequence-first attention: its values cannot be stacked by sample.
+                throw ExplainError.shape("the attribution of \(range.count) sample\(range.count == 1 ? "" : "s") has shape "
+                    + "\(Shape.format(part.values.shape)), which does not lead with the batch, so the batch of \(n) cannot run in parts"
+                    + (fixed ? " (the model was exported with a fixed batch size of 1: explain one sample at a time, choose a layer "
+                               + "whose value leads with the batch, or re-export the model with dynamic_axes)" : ": explain fewer samples at once"))
+            }
+            return part
+        }
         var joined = try Attribution.joining(parts)
         joined.diagnostics.append(fixed ? "the batch of \(n) ran one sample at a time: the model was exported with a fixed batch size of 1"
             : "the batch of \(n) ran in \(parts.count) chunks of at most \(size) sample\(size == 1 ? "" : "s") to fit into memory")

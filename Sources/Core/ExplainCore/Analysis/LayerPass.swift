@@ -17,13 +17,44 @@ public struct LayerPass: Sendable {
     public var targets: [Int]?
 }
 
+extension LayerPass {
+    /// The passes of consecutive single samples as one batch.
+    static func joining(_ parts: [LayerPass], layer: String) throws -> LayerPass {
+        guard let first = parts.first else { throw ExplainError.argument("no layer passes to join") }
+        guard parts.allSatisfy({ $0.activation.shape.first == 1 && $0.cotangent.shape.first == 1 }) else {
+            throw ExplainError.shape("the model was exported with a fixed batch size of 1 and the value of '\(layer)' does not lead with the "
+                                     + "batch (shape \(Shape.format(first.activation.shape))): choose another layer, or re-export the model "
+                                     + "with dynamic_axes")
+        }
+        func join(_ pick: (LayerPass) -> Tensor?) throws -> Tensor? {
+            let pieces = parts.compactMap(pick)
+            return pieces.count == parts.count ? try Tensor.concatenateBatches(pieces) : nil
+        }
+        return LayerPass(cotangent: try Tensor.concatenateBatches(parts.map(\.cotangent)),
+                         activation: try Tensor.concatenateBatches(parts.map(\.activation)),
+                         referenceActivation: try join(\.referenceActivation),
+                         output: try Tensor.concatenateBatches(parts.map(\.output)),
+                         referenceOutput: try join(\.referenceOutput),
+                         seed: try Tensor.concatenateBatches(parts.map(\.seed)),
+                         targets: parts.allSatisfy({ $0.targets != nil }) ? parts.flatMap { $0.targets ?? [] } : nil)
+    }
+}
+
 extension BackpropAnalyzer {
     /// Runs this analyzer's backward pass (its bound rules, seed and baseline) from the explained
     /// output down to `layer` only, and returns what arrives there with the layer's values.
-    /// The whole batch runs at once (no chunking).
+    /// The whole batch runs at once (no chunking), except on a graph fixed at batch size 1
+    /// (`Graph.runsOneSampleAtATime`), where each sample runs alone and the parts are joined (the
+    /// layer's value must then lead with the batch).
     public func layerPass(_ input: Tensor, target: Target, layer: ValueID) throws -> LayerPass {
         try input.requireFinite("the input")
         let g = model.graph
+        if g.runsOneSampleAtATime, input.rank >= 1, input.shape[0] > 1 {
+            let n = input.shape[0]
+            return try LayerPass.joining(try (0..<n).map { s in
+                try layerPass(try input.sample(s), target: try target.samples(s..<(s + 1), of: n), layer: layer)
+            }, layer: g.valueNames[layer])
+        }
         guard g.valueNames.indices.contains(layer) else { throw ExplainError.argument("layer value \(layer) is not in the graph") }
         guard !g.inputs.contains(layer) else {
             throw ExplainError.argument("'\(g.valueNames[layer])' is the model's input: use the input attribution method itself")

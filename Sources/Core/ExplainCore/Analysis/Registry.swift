@@ -228,7 +228,10 @@ public struct Registry: Sendable {
             let hint = Self.closest(key, in: names).map { "did you mean '\($0)'? " } ?? ""
             throw ExplainError(.invalidArgument, "\(id) has no parameter '\(key)'; \(hint)\(list)")
         }
-        return try entry.make(model, options, self)
+        let made = try entry.make(model, options, self)
+        // A graph fixed at batch size 1: every analyzer that does not split its own batches (a
+        // backprop analyzer does, and wrappers need it as such) runs one sample at a time.
+        return model.graph.runsOneSampleAtATime && !(made is any SplitsItsOwnBatches) ? SampleBySample(made) : made
     }
 
     static func unknown(_ id: String, kind: String, known: [String]) -> ExplainError {

@@ -141,7 +141,7 @@ extension Graph {
         return try requested.map { v in
             if let t = tail.values[v] { return t }
             // An output that does not depend on `value`.
-            return try Tensor.concatenateBatches([Tensor](repeating: try base.value(v).sample(sample), count: replacement.shape.first ?? 0))
+            return try tailBase(base, v, sample: sample, copies: replacement.shape.first ?? 0)
         }
     }
 
@@ -159,9 +159,7 @@ extension Graph {
         for (i, node) in nodes.enumerated() where needed.contains(i) && node.inputs.contains(where: { depends[$0] }) {
             var args: [Tensor] = []
             for v in node.inputs {
-                if values[v] == nil {
-                    values[v] = try Tensor.concatenateBatches([Tensor](repeating: try base.value(v).sample(sample), count: m))
-                }
+                if values[v] == nil { values[v] = try tailBase(base, v, sample: sample, copies: m) }
                 if let t = values[v] { args.append(t) }
             }
             do {
@@ -172,5 +170,19 @@ extension Graph {
             depends[node.output] = true
         }
         return Activations(values: values)
+    }
+
+    /// Value `v` of sample `sample` of `base`, repeated for `copies` copies. On a graph fixed at
+    /// batch size 1 the base pass holds one sample and the copies run one at a time: its values are
+    /// taken as they are (their batch need not lead, e.g. sequence-first attention).
+    private func tailBase(_ base: Activations, _ v: ValueID, sample: Int, copies: Int) throws -> Tensor {
+        if runsOneSampleAtATime {
+            guard sample == 0, copies == 1 else {
+                throw ExplainError.argument("the model was exported with a fixed batch size of 1: rerun the network after a layer one copy "
+                                            + "of one sample at a time (got sample \(sample), \(copies) copies)")
+            }
+            return try base.value(v)
+        }
+        return try Tensor.concatenateBatches([Tensor](repeating: try base.value(v).sample(sample), count: copies))
     }
 }
