@@ -23,8 +23,8 @@ import torch
 from captum.attr import LRP
 from captum.attr import (InternalInfluence, LayerActivation, LayerConductance, LayerDeepLift, LayerDeepLiftShap,
                          LayerFeatureAblation, LayerGradientXActivation, LayerIntegratedGradients, LayerLRP,
-                         NeuronConductance, NeuronDeconvolution, NeuronDeepLift, NeuronGradient, NeuronGuidedBackprop,
-                         NeuronIntegratedGradients)
+                         NeuronConductance, NeuronDeconvolution, NeuronDeepLift, NeuronDeepLiftShap, NeuronFeatureAblation,
+                         NeuronGradient, NeuronGuidedBackprop, NeuronIntegratedGradients)
 
 SRC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures")
 DST = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "layer")
@@ -62,6 +62,11 @@ def neuron_cases():
          "NeuronDeepLift: DeepLIFT (Rescale at every Relu before the neuron) of the neuron's value, x0 = 0."),
         ("guided_backprop", NeuronGuidedBackprop, {}, {}, "NeuronGuidedBackprop: guided backprop from the neuron."),
         ("deconvolution", NeuronDeconvolution, {}, {}, "NeuronDeconvolution: deconvnet from the neuron."),
+        ("deeplift_shap", NeuronDeepLiftShap, {}, {"baselines": "baselines.npy"},
+         "NeuronDeepLiftShap: NeuronDeepLift averaged over the 3 baselines of baselines.npy."),
+        ("feature_ablation", NeuronFeatureAblation, {}, {"baselines": 0.0, "feature_mask": "feature_mask.npy"},
+         "NeuronFeatureAblation: the neuron's value on x minus its value with one group of feature_mask.npy "
+         "(the shared set's FeatureAblation groups) set to 0."),
         ("conductance_riemann_trapezoid_16", NeuronConductance, {}, {"baselines": 0.0, "n_steps": steps, "method": "riemann_trapezoid"},
          "NeuronConductance: how the input features drive the target logit through the neuron: "
          "(x - x0) * sum_k w_k (d f_t / d y_n)(x_k) (d y_n / dx)(x_k) (explains the target logit, not the neuron)."),
@@ -143,7 +148,7 @@ def main():
     for model_id, layers in LAYERS.items():
         src, dst = os.path.join(SRC, model_id), os.path.join(DST, model_id)
         os.makedirs(dst, exist_ok=True)
-        for f in ["model.onnx", "input.npy", "targets.npy", "logits.npy"]:
+        for f in ["model.onnx", "input.npy", "targets.npy", "logits.npy", "feature_mask.npy"]:
             shutil.copyfile(os.path.join(src, f), os.path.join(dst, f))
         proto = onnx.load(os.path.join(src, "model.onnx"))
         tensor_of = {n.name: n.output[0] for n in proto.graph.node}
@@ -201,7 +206,14 @@ def main():
                 for dtype, (net, modules) in nets.items():
                     layer = modules[node.strip("/")]
                     extra = {"target": targets} if cls is NeuronConductance else {}
-                    results[dtype] = cls(net, layer, **ctor).attribute(x32.to(dtype), neuron_selector=neuron, **attr, **extra).detach().numpy()
+                    if cls is NeuronDeepLiftShap:
+                        extra, kwargs = {"baselines": baselines.to(dtype)}, {}
+                    elif cls is NeuronFeatureAblation:
+                        mask = torch.from_numpy(np.load(os.path.join(src, "feature_mask.npy")))
+                        extra, kwargs = {"baselines": 0.0, "feature_mask": mask}, {}
+                    else:
+                        kwargs = attr
+                    results[dtype] = cls(net, layer, **ctor).attribute(x32.to(dtype), neuron_selector=neuron, **kwargs, **extra).detach().numpy()
                 ref, low = results[torch.float64], results[torch.float32]
                 tolerance, diagnostics = precision(low, ref)
                 net64, modules64 = nets[torch.float64]
@@ -214,6 +226,10 @@ def main():
                     params["neuron_node"] = tensor_of[node]   # the runner explains this neuron instead of the logits
                 if "n_steps" in attr:
                     params.update({"n_steps": attr["n_steps"], "method": attr["method"], "baseline": 0.0})
+                elif cls is NeuronDeepLiftShap:
+                    params.update({"baselines": "baselines.npy"})
+                elif cls is NeuronFeatureAblation:
+                    params.update({"baselines": 0.0, "feature_mask": "feature_mask.npy"})
                 elif "baselines" in attr:
                     params.update({"baseline": 0.0, "rule": "rescale", "multiply_by_inputs": True})
                 cases.append({

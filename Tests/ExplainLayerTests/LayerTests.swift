@@ -14,11 +14,11 @@ import Testing
     }
 
     /// Every case of the Captum layer and neuron fixtures passes under its manifest tolerance (the
-    /// neuron cases run the input methods on an inner node: `--output-node` and a target index).
+    /// neuron cases run the `neuron_*` methods with Captum's neuron tuple).
     @Test func captumFixturesPass() throws {
         let summary = try FixtureModels.runFixtureSet(TestPaths.layer, registry: Self.registry)
-        #expect(summary.passed == 84 && summary.failed == 0 && summary.skipped.isEmpty)
-        #expect(summary.results.filter { $0.id.hasPrefix("neuron_") }.count == 24)
+        #expect(summary.passed == 92 && summary.failed == 0 && summary.skipped.isEmpty)
+        #expect(summary.results.filter { $0.id.hasPrefix("neuron_") }.count == 32)
     }
 
     /// A neuron case must say which neuron: the case fails with a message, the others still run.

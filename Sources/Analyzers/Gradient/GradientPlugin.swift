@@ -83,7 +83,6 @@ public enum GradientPlugin: Plugin {
         ) { model, _, _ in try ControlAnalyzer(kind: .input, model: model) })
 
         try registry.register(CaseTranslator(method: "Gradient") { _ in ("gradient", Options()) })
-        try registry.register(CaseTranslator(method: "NeuronGradient") { _ in ("gradient", Options()) })   // an inner neuron
         try registry.register(CaseTranslator(method: "Saliency") { c in
             (c.params["abs"]?.bool == true ? "saliency" : "gradient", Options())
         })

@@ -121,19 +121,16 @@ public enum LayerPlugin: Plugin {
             formula: "R = (x − x0) ⊙ Σ_k w_k ∂f_t/∂y_n (x_k) · ∂y_n/∂x (x_k), x_k = x0 + α_k (x − x0); Σ over a layer's neurons = Integrated Gradients",
             reference: "Dhamdhere, Sundararajan & Yan 2018; Captum NeuronConductance",
             parameters: [LayerChoice.parameter,
-                         Parameter("neuron", default: "max", "the neuron's flat index in one sample's layer output (Captum's (c, h, w) is c·H·W + h·W + w), or max: the most active neuron of each sample"),
-                         Baseline.parameter,
+                         NeuronSelector.parameter, Baseline.parameter,
                          Parameter("steps", default: "50", "number of points on the path (Captum n_steps)"),
                          Parameter("method", default: "riemann_trapezoid", "quadrature (Captum's default here): "
                                    + PathQuadrature.Method.allCases.map(\.rawValue).joined(separator: ", ")),
                          Parameter("batch_size", default: "steps", "path points per batch")]
         ) { model, options, _ in
-            let text = options.string("neuron", default: "max")
-            let neuron: Int? = text == "max" ? nil : try options.int("neuron", default: 0)
             var o = options
             if o.values["method"] == nil { o.values["method"] = PathQuadrature.Method.riemannTrapezoid.rawValue }
             let quadrature = try PathQuadrature.from(o)
-            return try NeuronConductance(model: model, layer: options.values["layer"], neuron: neuron,
+            return try NeuronConductance(model: model, layer: options.values["layer"], neuron: try NeuronSelector(options.string("neuron", default: "max")),
                                          baseline: try Baseline.from(options), quadrature: quadrature,
                                          batchSize: try options.int("batch_size", default: quadrature.alphas.count, range: 1...100_000))
         })
@@ -210,6 +207,7 @@ public enum LayerPlugin: Plugin {
             o.values["neuron"] = "\(Int(index))"
             return ("neuron_conductance", o)
         })
+        try registerNeuronMethods(into: &registry)
         try registry.register(CaseTranslator(method: "LayerDeepLiftShap") { c in
             guard var o = layerOption(c), let file = c.params["baselines"]?.string else { return nil }
             o.values["baselines"] = "file:" + file

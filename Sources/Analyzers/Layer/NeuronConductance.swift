@@ -12,22 +12,19 @@ public struct NeuronConductance: Analyzer {
     public let id = "neuron_conductance"
     public let model: ExplainableModel
     public let layer: LayerChoice
-    /// The neuron's flat (row-major) index in one sample's layer output; nil: in each sample the
-    /// neuron with the largest value there (the most active one).
-    public let neuron: Int?
+    /// The neuron: a flat (row-major) index in one sample's layer output, Captum's index tuple, or
+    /// in each sample the neuron with the largest value there (the most active one).
+    public let neuron: NeuronSelector
     public let baseline: Baseline
     public let quadrature: PathQuadrature
     public let batchSize: Int
     let gradient: BackpropAnalyzer
 
-    public init(model: ExplainableModel, layer: String?, neuron: Int?, baseline: Baseline = .zero, quadrature: PathQuadrature,
+    public init(model: ExplainableModel, layer: String?, neuron: NeuronSelector, baseline: Baseline = .zero, quadrature: PathQuadrature,
                 batchSize: Int? = nil) throws {
         self.gradient = try BackpropAnalyzer(id: "gradient", model: model)
         self.model = gradient.model
         self.layer = try LayerChoice(layer, in: model)
-        if let neuron, neuron < 0 {
-            throw ExplainError.argument("neuron = \(neuron): give the neuron's flat index in one sample's layer output (≥ 0), or max")
-        }
         self.neuron = neuron
         self.baseline = baseline
         self.quadrature = quadrature
@@ -39,12 +36,8 @@ public struct NeuronConductance: Analyzer {
         let v = try layer.value(in: model, inputShape: input.shape)
         let shapes = try model.graph.inferShapes([[1] + input.shape.dropFirst()])
         let size = shapes[v].map { $0.dropFirst().reduce(1, *) } ?? 0
-        if let neuron, neuron >= size {
-            throw ExplainError.argument("neuron = \(neuron) is outside the \(size) values per sample of '\(model.graph.valueNames[v])'")
-        }
         // The neuron of each sample: the given one, or the most active.
-        let neurons = try neuron.map { [Int](repeating: $0, count: input.shape[0]) }
-            ?? Target.max.indices(for: try BatchChunks.predict(model.graph, input, output: v)) ?? []
+        let neurons = try neuron.neurons(for: input, layer: v, in: model)
         // The neuron's own gradient: the layer's value explained at that index.
         let throughNeuron = try BackpropAnalyzer(id: "gradient", model: ExplainableModel(graph: model.graph, output: v))
         let x0 = try baseline.batch(like: input)
@@ -75,7 +68,7 @@ public struct NeuronConductance: Analyzer {
             difference.withUnsafeBufferPointer { d in for i in 0..<p.count { p[i] = Float(total[i]) * d[i] } }
         }
         var notes = layer.note(v, in: model)
-        if self.neuron == nil { notes.append("neurons (most active per sample): \(neurons)") }
+        if neuron == .max { notes.append("neurons (most active per sample): \(neurons)") }
         return Attribution(values: values, output: output, targets: picked, diagnostics: notes)
     }
 }

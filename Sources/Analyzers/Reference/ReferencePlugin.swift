@@ -173,21 +173,21 @@ public enum ReferencePlugin: Plugin {
             if let sqrt = c.params["sqrt"]?.bool { o.values["sqrt"] = "\(sqrt)" }
             return ("blur_ig", o)
         })
-        // Captum's Neuron* variants explain an inner neuron with the same method (the runner picks the neuron).
-        for prefix in ["", "Neuron"] {
-            try registerTranslators(prefix, into: &registry)
-        }
+        try registerTranslators(into: &registry)
     }
 
-    static func registerTranslators(_ prefix: String, into registry: inout Registry) throws {
-        try registry.register(CaseTranslator(method: prefix + "IntegratedGradients") { c in
+    static func registerTranslators(into registry: inout Registry) throws {
+        try registry.register(CaseTranslator(method: "DeepLiftShap") { c in
+            c.params["baselines"]?.string.map { ("deeplift_shap", Options(["baselines": "file:" + $0])) }
+        })
+        try registry.register(CaseTranslator(method: "IntegratedGradients") { c in
             guard c.params["multiply_by_inputs"]?.bool != false, let method = c.params["method"]?.string,
                   let steps = c.params["n_steps"]?.number else { return nil }
             var o = Options(["method": method, "steps": "\(Int(steps))"])
             if let b = c.params["baseline"]?.number { o.values["baseline"] = "\(b)" }
             return ("integrated_gradients", o)
         })
-        try registry.register(CaseTranslator(method: prefix + "DeepLift") { c in
+        try registry.register(CaseTranslator(method: "DeepLift") { c in
             guard c.params["rule"]?.string == "rescale", c.params["multiply_by_inputs"]?.bool != false else { return nil }
             var o = Options()
             if let b = c.params["baseline"]?.number { o.values["baseline"] = "\(b)" }

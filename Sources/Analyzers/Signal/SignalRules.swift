@@ -93,7 +93,5 @@ public enum SignalPlugin: Plugin {
         try registry.register(alias: "deconvolution", for: "deconvnet")   // Captum's name
         try registry.register(CaseTranslator(method: "GuidedBackprop") { _ in ("guided_backprop", Options()) })
         try registry.register(CaseTranslator(method: "Deconvolution") { _ in ("deconvnet", Options()) })
-        try registry.register(CaseTranslator(method: "NeuronGuidedBackprop") { _ in ("guided_backprop", Options()) })
-        try registry.register(CaseTranslator(method: "NeuronDeconvolution") { _ in ("deconvnet", Options()) })
     }
 }

@@ -9,7 +9,8 @@ import Foundation
 ///
 /// The runner never reads a reference array before its own result for that case is written.
 /// A case whose params name `neuron_node` and `neuron_index` explains that value of an inner node
-/// (the flat index within one sample) instead of the target logit (Captum's `Neuron*` methods).
+/// (the flat index within one sample) instead of the target logit, unless its translator already
+/// chose a neuron method (`neuron` option; Captum's `Neuron*` methods).
 public struct ConformanceRunner {
     /// One case's outcome.
     public enum Outcome: Equatable, Sendable {
@@ -148,7 +149,7 @@ public struct ConformanceRunner {
                 }
                 // A neuron case (Captum's Neuron* methods) explains one value of an inner node for every sample.
                 var explained = model, target = Target.indices(targets)
-                if let node = fixture.params["neuron_node"]?.string {
+                if let node = fixture.params["neuron_node"]?.string, options.values["neuron"] == nil {
                     guard let index = fixture.params["neuron_index"]?.number, index >= 0, index == index.rounded() else {
                         throw ExplainError(.malformedFile, "a case with neuron_node needs neuron_index (the flat index of the neuron in one sample)")
                     }
