@@ -4,7 +4,7 @@ import Foundation
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate an explanation method: pixel flipping (AOPC), the model-randomisation sanity check, infidelity, max-sensitivity, sensitivity-n, the complexity metrics (sparseness, complexity, effective complexity) or localisation against a mask.")
+        abstract: "Evaluate an explanation method: pixel flipping (AOPC), Quantus's faithfulness metrics (faithfulness estimate, monotonicity, selectivity, region perturbation), the model-randomisation sanity check, infidelity, max-sensitivity, sensitivity-n, the complexity metrics (sparseness, complexity, effective complexity) or localisation against a mask.")
 
     @Argument(help: "The ONNX model file.") var model: String
     @Option(help: "Input batch as a .npy file (float32, batch first).") var input: String
@@ -13,7 +13,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "max (default), an output index, or file:T.npy.") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
     @Option(name: .customLong("bind"), help: "NAME=file:X.npy: hold a further model input at fixed values (repeatable; e.g. attention_mask).") var bindings: [String] = []
-    @Option(help: "pixel_flipping, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity or localisation.") var metric: String = "pixel_flipping"
+    @Option(help: "pixel_flipping, faithfulness_estimate, monotonicity, selectivity, region_perturbation, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity or localisation.") var metric: String = "pixel_flipping"
     @Option(help: "Pixel flipping: perturbation steps.") var steps: Int = 16
     @Option(help: "Pixel flipping, sensitivity-n: side of the square regions (images).") var region: Int = 1
     @Option(help: "Pixel flipping: share of the regions replaced by the last step.") var fraction: Double = 1
@@ -28,6 +28,11 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Sensitivity: radius of the uniform perturbations.") var radius: Double = 0.02
     @Option(help: "Localisation: binary mask of the object (.npy, one map per sample; non-zero = object).") var mask: String?
     @Option(name: .customLong("top-k"), help: "Localisation: k of the top-k intersection.") var topK: Int = 1000
+    @Option(name: .customLong("features-in-step"), help: "Faithfulness estimate, monotonicity: features perturbed per step (Quantus features_in_step).") var featuresInStep: Int = 1
+    @Option(help: "Faithfulness estimate, monotonicity, selectivity, region perturbation: what perturbed features become: black (each sample's minimum), white (its maximum), mean or a number (Quantus perturb_baseline).") var fill: String = "black"
+    @Option(help: "Selectivity, region perturbation: side of the square patches.") var patch: Int = 8
+    @Option(help: "Region perturbation: morf (most relevant first) or lerf.") var order: String = "morf"
+    @Option(help: "Selectivity, region perturbation: patches replaced (default: all for selectivity, 100 for region perturbation).") var regions: Int?
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     /// Prints `object` as JSON when `--json` is given; otherwise runs `text`.
@@ -160,8 +165,11 @@ struct Evaluate: ParsableCommand {
                         print("sample \(s) " + row.map { String(format: "%-8.3f", $0) }.joined())
                     }
                 }
+            case "faithfulness_estimate", "monotonicity", "selectivity", "region_perturbation":
+                let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
+                try faithfulness(model: explainable, input: x, attribution: a.values, target: a.sameTargets(or: selection))
             default:
-                throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity or localisation")
+                throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, faithfulness_estimate, monotonicity, selectivity, region_perturbation, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity or localisation")
             }
         }
     }

@@ -277,6 +277,11 @@ import Testing
         let json = try run(["evaluate", model, "--input", input, "--method", "gradient", "--metric", "infidelity", "--samples", "2", "--json"])
         let object = try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any]
         #expect((object?["infidelity"] as? [Double])?.count == 4 && object?["metric"] as? String == "infidelity", "\(json.out)")
+        let selectivity = try run(["evaluate", model, "--input", input, "--method", "gradient", "--metric", "selectivity", "--patch", "4", "--json"])
+        let curves = (try JSONSerialization.jsonObject(with: Data(selectivity.out.utf8)) as? [String: Any])?["curves"] as? [[Double]]
+        #expect(curves?.count == 4 && curves?.allSatisfy { $0.count == 16 } == true, "\(selectivity.out)\(selectivity.err)")
+        let badFill = try run(["evaluate", model, "--input", input, "--method", "gradient", "--metric", "faithfulness_estimate", "--fill", "grey"])
+        #expect(badFill.status == 1 && badFill.err.contains("black"))
         let badMetric = try run(["evaluate", model, "--input", input, "--method", "gradient", "--metric", "nope"])
         #expect(badMetric.status == 1 && badMetric.err.contains("pixel_flipping"))
         let missing = try run(["attribute", model, "--input", input, "--method", "feature_ablation", "--set", "groups=file:nope.npy"])
