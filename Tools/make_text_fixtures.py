@@ -15,6 +15,8 @@ baseline). Cases (explaining the arg-max logit of targets.npy):
   padding in turn).
 
 References in float64 from the float32 weights, stored as float32; format of the shared set.
+`bert()` and `bert_padded()` add a tiny Hugging Face BERT (bert-tiny: one attention_mask row for
+the batch; bert-tiny-padded: sentences of different lengths, one row per sample).
 
     pip install torch==2.5.1 onnx captum==0.9.0 numpy
     python3 Tools/make_text_fixtures.py
@@ -143,6 +145,68 @@ def bert():
                            bind={"attention_mask": "attention_mask.npy", "token_type_ids": "token_type_ids.npy"})
 
 
+def bert_padded():
+    """The same tiny BERT (its model.onnx copied from bert-tiny) on three sentences of different
+    lengths (8, 5 and 3 tokens, padded with id 0), each with its own attention_mask row and
+    token_type_ids row (sample 0 has a second segment): bound with one row per sample. Captum
+    LayerIntegratedGradients at the word embeddings with the masks as additional_forward_args
+    (repeated per path point, as Captum does)."""
+    import shutil
+    from transformers import BertConfig, BertForSequenceClassification
+
+    src = os.path.join(os.path.dirname(OUT), "bert-tiny")
+    out = os.path.join(os.path.dirname(OUT), "bert-tiny-padded")
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(5)
+    cfg = BertConfig(vocab_size=60, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
+                     max_position_embeddings=32, num_labels=3, attn_implementation="eager")
+    model = BertForSequenceClassification(cfg).eval()            # the weights of bert-tiny (same seed, same order)
+    shutil.copyfile(os.path.join(src, "model.onnx"), os.path.join(out, "model.onnx"))
+    g = torch.Generator().manual_seed(17)
+    ids = torch.randint(1, 60, (3, 8), generator=g)
+    lengths = [8, 5, 3]
+    mask = torch.zeros(3, 8, dtype=torch.int64)
+    for s, n in enumerate(lengths):
+        ids[s, n:] = 0
+        mask[s, :n] = 1
+    types = torch.zeros(3, 8, dtype=torch.int64)
+    types[0, 5:] = 1
+
+    def forward(input_ids, attention_mask, token_type_ids):
+        return model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).logits
+
+    with torch.no_grad():
+        model.double()
+        logits = forward(ids, mask, types).numpy()
+    targets = torch.from_numpy(logits.argmax(1))
+    np.save(os.path.join(out, "input.npy"), ids.numpy())
+    np.save(os.path.join(out, "attention_mask.npy"), mask.numpy())
+    np.save(os.path.join(out, "token_type_ids.npy"), types.numpy())
+    np.save(os.path.join(out, "logits.npy"), logits.astype(np.float32))
+    np.save(os.path.join(out, "targets.npy"), targets.numpy().astype(np.int64))
+
+    def lig(dtype):
+        model.to(dtype).eval()
+        return LayerIntegratedGradients(forward, model.bert.embeddings.word_embeddings).attribute(
+            ids, baselines=torch.zeros_like(ids), target=targets, additional_forward_args=(mask, types), n_steps=50,
+            method="gausslegendre").detach().double().numpy()
+
+    tensor = "/m/bert/embeddings/word_embeddings/Gather_output_0"
+    case = fixture_manifest.case(out, "layer_integrated_gradients_word_embeddings", "layer", "LayerIntegratedGradients", "captum 0.9.0",
+                                 {"layer": "bert.embeddings.word_embeddings", "onnx_tensor": tensor, "n_steps": 50, "method": "gausslegendre",
+                                  "baseline": 0.0}, lig(torch.float64), lig(torch.float32), "the logit of targets.npy",
+                                 "Captum LayerIntegratedGradients at BERT's word embeddings; each sentence's own attention_mask and "
+                                 "token_type_ids row held fixed (bound with one row per sample).")
+    fixture_manifest.write(out, "bert-tiny-padded", "Tools/make_text_fixtures.py bert_padded(): the model of bert-tiny",
+                           "captum 0.9.0 in float64 from the float32 weights, stored as float32", [case],
+                           bind={"attention_mask": "attention_mask.npy", "token_type_ids": "token_type_ids.npy"})
+
+
 if __name__ == "__main__":
-    main()
-    bert()
+    import sys
+    if sys.argv[1:] == ["padded"]:
+        bert_padded()
+    else:
+        main()
+        bert()
+        bert_padded()

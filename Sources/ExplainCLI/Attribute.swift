@@ -14,7 +14,7 @@ struct Attribute: ParsableCommand {
     @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable; see `explain describe ID`); a value file:A.npy passes an array (groups, samples, masks, baseline).") var settings: [String] = []
     @Option(help: "max (default), all, an output index, or file:T.npy (int64 indices per sample, or a float seed).") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
-    @Option(name: .customLong("bind"), help: "NAME=file:X.npy: hold a further model input at fixed values (repeatable; e.g. attention_mask).") var bindings: [String] = []
+    @Option(name: .customLong("bind"), help: "NAME=file:X.npy: hold a further model input at fixed values (repeatable; e.g. attention_mask): one row for the batch, or one row per sample.") var bindings: [String] = []
     @Option(help: "Write the attribution to this .npy file.") var output: String?
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON object (shapes, targets, per-sample sums and deltas, kept nodes, notes, files, seconds) instead of text.") var json = false
@@ -35,12 +35,17 @@ struct Attribute: ParsableCommand {
             }
             if !keep.isEmpty { options.values["keep"] = keep.joined(separator: ",") }
             let selection = try parseTarget(target)
-            let explainable = try loadExplainable(model, outputNode: outputNode, convAlgorithm: convAlgorithm, bind: bindings)
-            let analyzer = try registry.makeAnalyzer(method, model: explainable, options: options)
             let x = try Numpy.readTensor(path: input)
-            let start = DispatchTime.now().uptimeNanoseconds
-            let a = try analyzer.analyze(x, target: selection)
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            // Bound inputs with one row per sample run in runs of samples, one import each.
+            let bound = SampleBindings(try parseBindings(bindings), batch: x.shape.first ?? 0)
+            var seconds = 0.0
+            let a = try bound.attribute(path: model, input: x, target: selection) { imported, xs, t in
+                let analyzer = try registry.makeAnalyzer(method, model: try explainable(imported, outputNode: outputNode, convAlgorithm: convAlgorithm),
+                                                         options: options)
+                let start = DispatchTime.now().uptimeNanoseconds
+                defer { seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+                return try analyzer.analyze(xs, target: t)
+            }
             let kept = a.captured.sorted(by: { $0.key < $1.key })
             var written: [String: String] = [:]
             if let output {

@@ -58,7 +58,16 @@ func registry() throws -> Registry {
 /// unless `outputNode` names another node or value.
 func loadExplainable(_ path: String, outputNode: String?, convAlgorithm: String = ConvAlgorithm.automatic.rawValue,
                      bind: [String] = []) throws -> ExplainableModel {
-    let imported = try ONNXImporter.load(path: path, options: ImportOptions(bind: try parseBindings(bind)))
+    let bound = try parseBindings(bind)
+    if let (name, t) = bound.first(where: { $0.value.rank >= 1 && $0.value.shape[0] > 1 }) {
+        throw ExplainError(.invalidArgument, "--bind \(name) holds \(t.shape[0]) rows: one row per sample is taken by `explain attribute` and "
+                           + "`explain predict`; here give one row, shared by the batch")
+    }
+    return try explainable(try ONNXImporter.load(path: path, options: ImportOptions(bind: bound)), outputNode: outputNode, convAlgorithm: convAlgorithm)
+}
+
+/// The explained model of an imported graph: the logits unless `outputNode` names another node or value.
+func explainable(_ imported: ImportedModel, outputNode: String?, convAlgorithm: String = ConvAlgorithm.automatic.rawValue) throws -> ExplainableModel {
     let model = ExplainableModel(graph: try imported.graph.withConvAlgorithm(try ConvAlgorithm.parse(convAlgorithm)), output: imported.logits)
     return try outputNode.map { try model.explaining(node: $0) } ?? model
 }

@@ -10,15 +10,17 @@ struct Predict: ParsableCommand {
     @Option(help: "Write the graph output (probabilities if the graph ends in Softmax) to this .npy file.") var output: String?
     @Option(help: "How many top classes to print per sample (0: none, e.g. with --output).") var top: Int = 5
     @Option(help: "OpenBLAS threads (default: all cores).") var threads: Int?
-    @Option(name: .customLong("bind"), help: "NAME=file:X.npy: hold a further model input at fixed values (repeatable; e.g. attention_mask).") var bindings: [String] = []
+    @Option(name: .customLong("bind"), help: "NAME=file:X.npy: hold a further model input at fixed values (repeatable; e.g. attention_mask): one row for the batch, or one row per sample.") var bindings: [String] = []
 
     func run() throws {
         try reportingErrors {
             if let threads { try BLAS.setThreads(threads) }
             guard top >= 0 else { throw ExplainError(.invalidArgument, "--top must be ≥ 0") }
-            let imported = try ONNXImporter.load(path: model, options: ImportOptions(bind: try parseBindings(bindings)))
             let x = try Numpy.readTensor(path: input)
-            let y = try BatchChunks.predict(imported.graph, x)
+            // Bound inputs with one row per sample: runs of samples, one import each.
+            let y = try SampleBindings(try parseBindings(bindings), batch: x.shape.first ?? 0).predict(path: model, input: x) { imported, xs in
+                try BatchChunks.predict(imported.graph, xs)
+            }
             if let output { try Numpy.write(y, path: output) }
             guard y.rank == 2 else {
                 print("output shape \(Shape.format(y.shape))")

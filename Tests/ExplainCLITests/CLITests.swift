@@ -288,6 +288,26 @@ import Testing
         #expect(missing.status == 1 && missing.err.contains("nope.npy"))
     }
 
+    /// `--bind` with one row per sample (sentences of different lengths): `attribute` reproduces
+    /// Captum's Layer IG of the fixture and says how the batch ran; `predict` gives PyTorch's
+    /// logits; `evaluate` takes one row only and says which commands take more.
+    @Test func bindingOneRowPerSample() throws {
+        let dir = "Tests/Fixtures/text/bert-tiny-padded"
+        let out = NSTemporaryDirectory() + "explainkit-bind-\(UUID().uuidString).npy"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let bind = ["--bind", "attention_mask=file:\(dir)/attention_mask.npy", "--bind", "token_type_ids=file:\(dir)/token_type_ids.npy"]
+        let r = try run(["attribute", dir + "/model.onnx", "--input", dir + "/input.npy", "--method", "layer_integrated_gradients",
+                         "--set", "layer=/m/bert/embeddings/word_embeddings/Gather_output_0", "--target", "file:\(dir)/targets.npy",
+                         "--output", out] + bind)
+        #expect(r.status == 0 && r.out.contains("3 runs of samples"), "\(r.out)\(r.err)")
+        #expect(Deviation(try Numpy.readTensor(path: out), try Numpy.readTensor(path: dir + "/layer_integrated_gradients_word_embeddings.npy")).relL2 < 1e-5)
+        let p = try run(["predict", dir + "/model.onnx", "--input", dir + "/input.npy", "--output", out, "--top", "0"] + bind)
+        #expect(p.status == 0, "\(p.err)")
+        #expect(Deviation(try Numpy.readTensor(path: out), try Numpy.readTensor(path: dir + "/logits.npy")).maxAbs < 1e-6)
+        let e = try run(["evaluate", dir + "/model.onnx", "--input", dir + "/input.npy", "--method", "layer_activation", "--metric", "sparseness"] + bind)
+        #expect(e.status == 1 && e.err.contains("one row per sample is taken by"), "\(e.err)")
+    }
+
     /// `explain tcav` prints one score line per concept and random set (the scores are checked
     /// against Captum in TCAVTests) and names a malformed `--concept`.
     @Test func tcavPrintsScoresPerConceptAndRandomSet() throws {

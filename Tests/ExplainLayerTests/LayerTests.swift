@@ -215,17 +215,40 @@ import Testing
 
     /// A text CNN with int64 token ids (Embedding, Conv1d, max over time): Captum's Layer IG and
     /// gradient × activation at the embedding and feature ablation over tokens, and a tiny BERT with
-    /// its attention mask and token types bound: Layer IG at the word embeddings (Tests/Fixtures/text);
-    /// input-gradient methods say that ids have no gradient; an id outside the vocabulary is named.
+    /// its attention mask and token types bound — one row for the batch, or (bert-tiny-padded,
+    /// sentences of different lengths) one row per sample: Layer IG at the word embeddings
+    /// (Tests/Fixtures/text); input-gradient methods say that ids have no gradient; an id outside
+    /// the vocabulary is named.
     @Test func textModelsAreExplainedAtTheEmbedding() throws {
         let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/text")
-        #expect(summary.passed == 4 && summary.failed == 0 && summary.skipped.isEmpty)
+        #expect(summary.passed == 5 && summary.failed == 0 && summary.skipped.isEmpty)
         // BERT's three inputs: without the other two bound the import says how to bind them; a wrong name is named.
         let bert = TestPaths.fixtures + "/text/bert-tiny/model.onnx"
         let unbound = #expect(throws: ExplainError.self) { try ONNXImporter.load(path: bert) }
         #expect(unbound?.message.contains("--bind") == true)
         let wrong = #expect(throws: ExplainError.self) { try ONNXImporter.load(path: bert, options: ImportOptions(bind: ["mask": Tensor(shape: [1, 8])])) }
         #expect(wrong?.message.contains("attention_mask") == true)
+        // Per-sample rows: runs of consecutive samples with equal rows share one import, and each
+        // run equals explaining its samples alone with their row.
+        let padded = TestPaths.fixtures + "/text/bert-tiny-padded"
+        let mask = try Numpy.readTensor(path: padded + "/attention_mask.npy"), types = try Numpy.readTensor(path: padded + "/token_type_ids.npy")
+        let x = try Numpy.readTensor(path: padded + "/input.npy")
+        let repeated = try Tensor.concatenateBatches([try mask.sample(1), try mask.sample(1), try mask.sample(2)])
+        let runs = SampleBindings(["attention_mask": repeated, "token_type_ids": try types.sample(1)], batch: 3)
+        #expect(try runs.groups() == [0..<2, 2..<3] && runs.shared.keys.sorted() == ["token_type_ids"])
+        #expect(!SampleBindings(["attention_mask": try mask.sample(0)], batch: 3).isPerSample)
+        let options = Options(["layer": "/m/bert/embeddings/word_embeddings/Gather_output_0", "steps": "8"])
+        let together = try runs.attribute(path: bert, input: x, target: .index(1)) { imported, xs, t in
+            try Self.registry.makeAnalyzer("layer_integrated_gradients", model: ExplainableModel(graph: imported.graph, output: imported.logits), options: options)
+                .analyze(xs, target: t)
+        }
+        #expect(together.diagnostics.contains { $0.contains("2 runs") })
+        for s in 0..<3 {
+            let alone = try ONNXImporter.load(path: bert, options: ImportOptions(bind: ["attention_mask": try repeated.sample(s), "token_type_ids": try types.sample(1)]))
+            let one = try Self.registry.makeAnalyzer("layer_integrated_gradients", model: ExplainableModel(graph: alone.graph, output: alone.logits), options: options)
+                .analyze(try x.sample(s), target: .index(1))
+            #expect(Deviation(one.values, try together.values.sample(s)).maxAbs == 0, "sample \(s)")
+        }
         var (model, ids, _) = try FixtureModels.load(folder: TestPaths.fixtures + "/text/text-cnn")
         let error = #expect(throws: ExplainError.self) { try analyze("gradient", model, ids) }
         #expect(error?.message.contains("layer_integrated_gradients") == true)

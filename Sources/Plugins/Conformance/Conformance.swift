@@ -110,10 +110,13 @@ public struct ConformanceRunner {
             guard Self.isPlainName(file) else { throw ExplainError(.malformedFile, "bind \(name): '\(file)' is not a file of the model's folder", file: dir + "/manifest.json") }
             bind[name] = try Numpy.readTensor(path: "\(dir)/\(file)")
         }
-        let imported = try ONNXImporter.load(path: dir + "/model.onnx", options: ImportOptions(bind: bind))
-        let graph = try imported.graph.withConvAlgorithm(convAlgorithm)
-        let model = ExplainableModel(graph: graph, output: imported.logits)
         let input = try Numpy.readTensor(path: dir + "/input.npy")
+        // Bound arrays with one row per sample: each case runs in runs of samples, one import each.
+        let bindings = SampleBindings(bind, batch: input.shape.first ?? 0)
+        func explainable(_ imported: ImportedModel) throws -> ExplainableModel {
+            ExplainableModel(graph: try imported.graph.withConvAlgorithm(convAlgorithm), output: imported.logits)
+        }
+        let model = bindings.isPerSample ? nil : try explainable(try ONNXImporter.load(path: dir + "/model.onnx", options: ImportOptions(bind: bind)))
         let targets = try Numpy.read(path: dir + "/targets.npy").integers()
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
 
@@ -148,16 +151,20 @@ public struct ConformanceRunner {
                     options.tensors[key] = try Numpy.readTensor(path: "\(dir)/\(path)")
                 }
                 // A neuron case (Captum's Neuron* methods) explains one value of an inner node for every sample.
-                var explained = model, target = Target.indices(targets)
-                if let node = fixture.params["neuron_node"]?.string, options.values["neuron"] == nil {
+                var node: String? = nil, target = Target.indices(targets)
+                if let n = fixture.params["neuron_node"]?.string, options.values["neuron"] == nil {
                     guard let index = fixture.params["neuron_index"]?.number, index >= 0, index == index.rounded() else {
                         throw ExplainError(.malformedFile, "a case with neuron_node needs neuron_index (the flat index of the neuron in one sample)")
                     }
-                    explained = try model.explaining(node: node)
+                    node = n
                     target = .index(Int(index))
                 }
-                let analyzer = try registry.makeAnalyzer(analyzerID, model: explained, options: options)
-                let attribution = try analyzer.analyze(input, target: target)
+                let o = options
+                func run(_ model: ExplainableModel, _ x: Tensor, _ t: Target) throws -> Attribution {
+                    try registry.makeAnalyzer(analyzerID, model: try node.map { try model.explaining(node: $0) } ?? model, options: o).analyze(x, target: t)
+                }
+                let attribution = try model.map { try run($0, input, target) }
+                    ?? bindings.attribute(path: dir + "/model.onnx", input: input, target: target) { try run(try explainable($0), $1, $2) }
                 // Our results are written before the references are read.
                 try Numpy.write(attribution.values, path: "\(out)/\(id).npy")
                 for (key, t) in attribution.extras where Self.isPlainName(key) { try Numpy.write(t, path: "\(out)/\(id).\(key).npy") }
