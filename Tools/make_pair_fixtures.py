@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Makes the fixture set Tests/Fixtures/pair: Google PAIR `saliency` 0.2.1's BlurIG and GuidedIG on the shared image
+"""Makes the fixture set Tests/Fixtures/pair: Google PAIR `saliency` 0.2.1's BlurIG, GuidedIG and XRAI on the shared image
 models (via onnx2torch; model.onnx, input.npy, targets.npy, logits.npy copied from ../reference), in
 the shared set's format. PAIR works on one HWC image at a time; its call_model_function here returns
 the gradient of the target logit (targets.npy) computed by PyTorch in float64. `batch_size=1`
@@ -8,7 +8,13 @@ batch's last point, which changes the result on the square-root path. References
 computed in float64 from the float32 weights and inputs and stored as float32; tolerances are 20
 times the float32-vs-float64 difference (at least 1e-5 / 1e-6).
 
-    pip install torch==2.5.1 onnx onnx2torch saliency numpy scipy
+XRAI is given its regions (`xrai_segments.npy`: per image two label maps, scikit-image's
+Felzenszwalb at scales 20 and 80, σ = 0.8, minimum size 8, on the image rescaled to [−1, 1]; each
+label one region, not dilated), 20 Integrated-Gradients steps per baseline and min_pixel_diff 5
+(the images have 256 pixels); PAIR's own regions need 224 × 224 images (see
+Tools/make_xrai_segmentation_fixture.py for the segmentation itself).
+
+    pip install torch==2.5.1 onnx onnx2torch saliency numpy scipy scikit-image
     python3 Tools/make_pair_fixtures.py [Tests/Fixtures/reference]
 """
 import os
@@ -56,6 +62,39 @@ def guided_kwargs(p):
     return dict(x_steps=p["steps"], fraction=p["fraction"], max_dist=p["max_dist"])
 
 
+XRAI_CASES = [("xrai", {"steps": 20, "min_pixel_diff": 5, "area_threshold": 1.0, "algorithm": "full"}),
+              ("xrai_fast", {"steps": 20, "min_pixel_diff": 5, "area_threshold": 1.0, "algorithm": "fast"}),
+              ("xrai_area_0.6", {"steps": 20, "min_pixel_diff": 5, "area_threshold": 0.6, "algorithm": "full"})]
+
+
+def xrai_segments(x):
+    """Per image (N, C, H, W): two Felzenszwalb label maps (scales 20 and 80) of the image rescaled to [-1, 1]."""
+    from skimage.segmentation import felzenszwalb
+    maps = []
+    for image in x:
+        hwc = np.transpose(image, (1, 2, 0)).astype(np.float64)
+        hwc = (hwc - hwc.min()) / (hwc.max() - hwc.min()) * 2 - 1
+        maps.append(np.stack([felzenszwalb(hwc, scale=s, sigma=0.8, min_size=8) for s in (20, 80)]))
+    return np.stack(maps).astype(np.int64)
+
+
+def xrai(net, x, targets, labels, p, dtype):
+    """PAIR XRAI.GetMask on each image with the given regions (one mask per label of each map)."""
+    def call(batch, call_model_args=None, expected_keys=None):
+        t = torch.from_numpy(np.asarray(batch)).to(dtype).permute(0, 3, 1, 2).requires_grad_()
+        grad = torch.autograd.grad(net(t)[:, call_model_args].sum(), t)[0]
+        return {saliency.INPUT_OUTPUT_GRADIENTS: grad.permute(0, 2, 3, 1).detach().numpy()}
+    maps = []
+    for image, target, seg in zip(x, targets, labels):
+        hwc = np.transpose(image, (1, 2, 0)).astype(np.float64 if dtype == torch.float64 else np.float32)
+        masks = [m == l for m in seg for l in range(m.min(), m.max() + 1)]
+        params = saliency.XRAIParameters(steps=p["steps"], area_threshold=p["area_threshold"], algorithm=p["algorithm"])
+        params.experimental_params["min_pixel_diff"] = p["min_pixel_diff"]
+        maps.append(saliency.XRAI().GetMask(hwc, call, call_model_args=int(target), segments=masks, batch_size=p["steps"],
+                                            extra_parameters=params)[None])
+    return np.stack(maps).astype(np.float64)
+
+
 def main():
     runs = [(cid, "PAIR BlurIG", saliency.BlurIG, blur_kwargs(p), p,
              "PAIR BlurIG.GetMask on each image (HWC), transposed back to CHW: scipy gaussian_filter with mode='constant' per channel.")
@@ -71,6 +110,14 @@ def main():
             ref, r32 = (masks(method, nets[d], x, targets, kwargs, d) for d in (torch.float64, torch.float32))
             cases.append(fixture_manifest.case(out, cid, "reference", name, "saliency 0.2.1 (Google PAIR; model via onnx2torch)", params,
                                                ref, r32, "gradient of the target logit (targets.npy)", notes))
+        labels = xrai_segments(x)
+        np.save(os.path.join(out, "xrai_segments.npy"), labels)
+        for cid, p in XRAI_CASES:
+            ref, r32 = (xrai(nets[d], x, targets, labels, p, d) for d in (torch.float64, torch.float32))
+            cases.append(fixture_manifest.case(out, cid, "reference", "PAIR XRAI", "saliency 0.2.1 (Google PAIR; model via onnx2torch)",
+                                               dict(p, segments="xrai_segments.npy"), ref, r32, "gradient of the target logit (targets.npy)",
+                                               "PAIR XRAI.GetMask on each image (HWC) with the regions of xrai_segments.npy (one mask per label "
+                                               "of each of its two maps), IG from the black and white baselines; the map as (N, 1, H, W)."))
         fixture_manifest.write(out, model, f"copied from the shared set ({model})",
                                "saliency 0.2.1 in float64 from the float32 weights and inputs, stored as float32", cases)
 

@@ -59,6 +59,13 @@ struct Attribute: ParsableCommand {
                     written[name] = path
                     if !json { print("wrote \(path) (relevance at \(name))") }
                 }
+                // Further results of the method (e.g. XRAI's region ranks).
+                for (name, t) in a.extras.sorted(by: { $0.key < $1.key }) where !name.isEmpty && name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+                    let path = stem + ".\(name).npy"
+                    try Numpy.write(t, path: path)
+                    written[name] = path
+                    if !json { print("wrote \(path) (\(name))") }
+                }
             }
             // Reference and layer methods promise completeness (except the relevance at a layer).
             let family = try registry.analyzer(method).family

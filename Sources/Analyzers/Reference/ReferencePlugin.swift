@@ -173,7 +173,41 @@ public enum ReferencePlugin: Plugin {
             if let sqrt = c.params["sqrt"]?.bool { o.values["sqrt"] = "\(sqrt)" }
             return ("blur_ig", o)
         })
+        try registerXRAI(into: &registry)
         try registerTranslators(into: &registry)
+    }
+
+    static func registerXRAI(into registry: inout Registry) throws {
+        try registry.register(CaseTranslator(method: "PAIR XRAI") { c in
+            var o = Options()
+            for key in ["steps", "min_pixel_diff"] { if let v = c.params[key]?.number { o.values[key] = "\(Int(v))" } }
+            if let v = c.params["area_threshold"]?.number { o.values["area_threshold"] = "\(v)" }
+            if let v = c.params["algorithm"]?.string { o.values["algorithm"] = v }
+            if let v = c.params["segments"]?.string { o.values["segments"] = "file:" + v }
+            return ("xrai", o)
+        })
+        try registry.register(AnalyzerEntry(
+            id: "xrai", family: "reference",
+            summary: "XRAI: regions added greedily by the mean Integrated Gradients of their new pixels (black and white baselines)",
+            formula: "attr = max_c ½ (IG(x; min x) + IG(x; max x)); repeat: add the region maximising mean(attr over its uncovered pixels); a pixel's value = that gain",
+            reference: "Kapishnikov, Bolukbasi, Viégas & Terry 2019; Google PAIR saliency XRAI",
+            parameters: [
+                Parameter("steps", default: "100", "Integrated Gradients points per baseline (numpy linspace, weights 1/n)"),
+                Parameter("segments", default: "felzenszwalb", "file:S.npy label maps (N, H, W) or (N, K, H, W), each label a region; default: PAIR's Felzenszwalb regions at six scales"),
+                Parameter("area_threshold", default: "1", "stop once this share of the image is covered"),
+                Parameter("min_pixel_diff", default: "50", "drop regions that add fewer new pixels"),
+                Parameter("algorithm", default: "full", "full (greedy, regions re-scored each step) or fast (sorted once)"),
+                Parameter("batch_size", default: "steps", "path points per batch"),
+            ]
+        ) { model, options, _ in
+            let name = options.string("algorithm", default: "full")
+            guard let algorithm = XRAI.Algorithm(rawValue: name) else { throw ExplainError(.invalidArgument, "algorithm = '\(name)': use full or fast") }
+            return try XRAI(model: model, steps: try options.int("steps", default: 100, range: 1...100_000),
+                            batchSize: try options.values["batch_size"].map { _ in try options.int("batch_size", default: 100, range: 1...100_000) },
+                            segments: try options.tensor("segments"),
+                            areaThreshold: try options.double("area_threshold", default: 1, range: 0...1),
+                            minPixelDiff: try options.int("min_pixel_diff", default: 50, range: 0...Int(Int32.max)), algorithm: algorithm)
+        })
     }
 
     static func registerTranslators(into registry: inout Registry) throws {

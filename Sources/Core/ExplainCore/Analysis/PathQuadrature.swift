@@ -2,7 +2,7 @@ import Foundation
 
 /// The points `α_k ∈ [0, 1]` and weights `w_k` at which Integrated Gradients evaluates the
 /// gradient along the straight path, `∫₀¹ g(α) dα ≈ Σ_k w_k g(α_k)` — the rules of Captum's
-/// `IntegratedGradients(method=…)` with Captum's numbers, and the textbook trapezoid rule.
+/// `IntegratedGradients(method=…)` with Captum's numbers, the textbook trapezoid rule, and PAIR's.
 public struct PathQuadrature: Sendable, Equatable {
     /// The rule.
     public enum Method: String, Sendable, CaseIterable {
@@ -19,6 +19,9 @@ public struct PathQuadrature: Sendable, Equatable {
         case trapezoid = "trapezoid"
         /// Gauss–Legendre nodes and weights of order n mapped to [0, 1] (Captum's default).
         case gaussLegendre = "gausslegendre"
+        /// α_k = (k − 1)/(n − 1) (numpy's `linspace(0, 1, n)`), w = 1/n — Google PAIR `saliency`'s
+        /// IntegratedGradients (and XRAI's).
+        case linspace = "linspace"
     }
 
     public let method: Method
@@ -43,6 +46,8 @@ public struct PathQuadrature: Sendable, Equatable {
         case .gaussLegendre:
             let (x, w) = Self.gaussLegendre(n)
             (alphas, weights) = (x.map { (1 + $0) / 2 }, w.map { $0 / 2 })
+        case .linspace:
+            (alphas, weights) = ((0..<n).map { n == 1 ? 0 : Double($0) / (d - 1) }, Array(repeating: 1 / d, count: n))
         }
     }
 
