@@ -155,6 +155,23 @@ public enum PerturbationPlugin: Plugin {
                             batchSize: try batchSize(o))
         })
 
+        try registry.register(AnalyzerEntry(
+            id: "partition_shap", family: family,
+            summary: "shap's Partition explainer on images: hierarchical Owen values over a binary hierarchy of image boxes",
+            formula: "per node: Δ = f(S ∪ left/right) − f(S) in both contexts, weights halved per level, largest |Δ|·w first until max_evals; leftovers shared by size; Σ φ = f_t(x) − f_t(masked)",
+            reference: "Lundberg et al.; shap Partition explainer with shap.maskers.Image",
+            parameters: [Parameter("mask", default: "0", "what absent elements become: a number, or blur(WIDTH,HEIGHT) (OpenCV box blur of the image, shap's \"blur(w,h)\")"),
+                         Parameter("max_evals", default: "500", "forward passes per image (shap max_evals)"),
+                         Parameter("batch_size", default: "10", "queue entries expanded per round (shap batch_size; changes which nodes are expanded)"),
+                         Parameter("fixed_context", default: "none", "none (Owen values), 0 or 1 (shap fixed_context)")]
+        ) { model, o, _ in
+            let context = o.string("fixed_context", default: "none")
+            guard ["none", "0", "1"].contains(context) else { throw ExplainError(.invalidArgument, "fixed_context = '\(context)': use none, 0 or 1") }
+            return try PartitionShap(model: model, maskValue: try PartitionShap.parseMask(o.string("mask", default: "0")),
+                                     maxEvals: try o.int("max_evals", default: 500, range: 3...100_000_000),
+                                     batchSize: try o.int("batch_size", default: 10, range: 1...1_000_000), fixedContext: Int(context))
+        })
+
         // Captum's names.
         try registry.register(alias: "shapley_value_sampling", for: "shapley_sampling")
         try registry.register(alias: "kernelshap", for: "kernel_shap")
@@ -170,6 +187,12 @@ public enum PerturbationPlugin: Plugin {
     static func file(_ c: FixtureCase, _ key: String) -> String? { c.params[key]?.string.map { "file:" + $0 } }
 
     static func registerTranslators(into registry: inout Registry) throws {
+        try registry.register(CaseTranslator(method: "SHAP Partition image") { c in
+            var o = Options()
+            for key in ["mask", "fixed_context"] { if let v = c.params[key]?.string { o.values[key] = v } }
+            for key in ["max_evals", "batch_size"] { if let v = c.params[key]?.number { o.values[key] = "\(Int(v))" } }
+            return ("partition_shap", o)
+        })
         try registry.register(CaseTranslator(method: "Occlusion") { c in
             guard let w = c.params["sliding_window_shapes"]?.array?.compactMap(\.number),
                   let s = c.params["strides"]?.array?.compactMap(\.number) else { return nil }
