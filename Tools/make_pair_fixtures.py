@@ -39,13 +39,19 @@ GUIDED = [("guided_ig", {"steps": 200, "fraction": 0.25, "max_dist": 0.02, "base
           ("guided_ig_50_0.1", {"steps": 50, "fraction": 0.25, "max_dist": 0.1, "baseline": 0.0})]
 
 
-def masks(method, net, x, targets, kwargs, dtype):
-    """PAIR `method().GetMask` on each image (HWC, in `dtype`), with the gradient of its target logit
-    from `net` in `dtype`; the masks transposed back to (N, C, H, W)."""
+def gradient_call(net, dtype):
+    """PAIR's call_model_function: the gradient of the logit `call_model_args` for a batch of HWC images."""
     def call(batch, call_model_args=None, expected_keys=None):
         t = torch.from_numpy(np.asarray(batch)).to(dtype).permute(0, 3, 1, 2).requires_grad_()
         grad = torch.autograd.grad(net(t)[:, call_model_args].sum(), t)[0]
         return {saliency.INPUT_OUTPUT_GRADIENTS: grad.permute(0, 2, 3, 1).detach().numpy()}
+    return call
+
+
+def masks(method, net, x, targets, kwargs, dtype):
+    """PAIR `method().GetMask` on each image (HWC, in `dtype`), with the gradient of its target logit
+    from `net` in `dtype`; the masks transposed back to (N, C, H, W)."""
+    call = gradient_call(net, dtype)
     maps = []
     for image, target in zip(x, targets):
         hwc = np.transpose(image, (1, 2, 0)).astype(np.float64 if dtype == torch.float64 else np.float32)
@@ -80,10 +86,7 @@ def xrai_segments(x):
 
 def xrai(net, x, targets, labels, p, dtype):
     """PAIR XRAI.GetMask on each image with the given regions (one mask per label of each map)."""
-    def call(batch, call_model_args=None, expected_keys=None):
-        t = torch.from_numpy(np.asarray(batch)).to(dtype).permute(0, 3, 1, 2).requires_grad_()
-        grad = torch.autograd.grad(net(t)[:, call_model_args].sum(), t)[0]
-        return {saliency.INPUT_OUTPUT_GRADIENTS: grad.permute(0, 2, 3, 1).detach().numpy()}
+    call = gradient_call(net, dtype)
     maps = []
     for image, target, seg in zip(x, targets, labels):
         hwc = np.transpose(image, (1, 2, 0)).astype(np.float64 if dtype == torch.float64 else np.float32)

@@ -122,26 +122,30 @@ def bert():
     wrapped.eval()                                             # export restores the training flag it found
     with torch.no_grad():
         logits = wrapped.double()(ids, mask, types).numpy()
-    targets = torch.from_numpy(logits.argmax(1))
-    np.save(os.path.join(out, "input.npy"), ids.numpy())
-    np.save(os.path.join(out, "attention_mask.npy"), mask.numpy())
-    np.save(os.path.join(out, "token_type_ids.npy"), types.numpy())
-    np.save(os.path.join(out, "logits.npy"), logits.astype(np.float32))
-    np.save(os.path.join(out, "targets.npy"), targets.numpy().astype(np.int64))
-
-    def lig(dtype):
+    def lig(dtype, targets):
         w = wrapped.to(dtype).eval()
         f = lambda i: w(i, mask, types)
         return LayerIntegratedGradients(f, w.m.bert.embeddings.word_embeddings).attribute(
             ids, baselines=torch.zeros_like(ids), target=targets, n_steps=50, method="gausslegendre").detach().double().numpy()
 
+    bert_case(out, "bert-tiny", "Tools/make_text_fixtures.py bert(): transformers 4.51.3 BertForSequenceClassification, random weights, seed 5",
+              ids, mask, types, logits, lig, "attention_mask and token_type_ids held fixed (bound).")
+
+
+def bert_case(out, model_id, source, ids, mask, types, logits, lig, binding):
+    """Saves a BERT folder's ids, bound inputs, logits and arg-max targets, and its one case:
+    Captum's LayerIntegratedGradients at the word embeddings (`lig(dtype, targets)`)."""
+    targets = torch.from_numpy(logits.argmax(1))
+    for name, array in [("input", ids), ("attention_mask", mask), ("token_type_ids", types)]:
+        np.save(os.path.join(out, name + ".npy"), array.numpy())
+    np.save(os.path.join(out, "logits.npy"), logits.astype(np.float32))
+    np.save(os.path.join(out, "targets.npy"), targets.numpy().astype(np.int64))
     tensor = "/m/bert/embeddings/word_embeddings/Gather_output_0"
     case = fixture_manifest.case(out, "layer_integrated_gradients_word_embeddings", "layer", "LayerIntegratedGradients", "captum 0.9.0",
                                  {"layer": "bert.embeddings.word_embeddings", "onnx_tensor": tensor, "n_steps": 50, "method": "gausslegendre",
-                                  "baseline": 0.0}, lig(torch.float64), lig(torch.float32), "the logit of targets.npy",
-                                 "Captum LayerIntegratedGradients at BERT's word embeddings, attention_mask and token_type_ids held fixed (bound).")
-    fixture_manifest.write(out, "bert-tiny", "Tools/make_text_fixtures.py bert(): transformers 4.51.3 BertForSequenceClassification, random weights, seed 5",
-                           "captum 0.9.0 in float64 from the float32 weights, stored as float32", [case],
+                                  "baseline": 0.0}, lig(torch.float64, targets), lig(torch.float32, targets), "the logit of targets.npy",
+                                 "Captum LayerIntegratedGradients at BERT's word embeddings, " + binding)
+    fixture_manifest.write(out, model_id, source, "captum 0.9.0 in float64 from the float32 weights, stored as float32", [case],
                            bind={"attention_mask": "attention_mask.npy", "token_type_ids": "token_type_ids.npy"})
 
 
@@ -178,28 +182,14 @@ def bert_padded():
     with torch.no_grad():
         model.double()
         logits = forward(ids, mask, types).numpy()
-    targets = torch.from_numpy(logits.argmax(1))
-    np.save(os.path.join(out, "input.npy"), ids.numpy())
-    np.save(os.path.join(out, "attention_mask.npy"), mask.numpy())
-    np.save(os.path.join(out, "token_type_ids.npy"), types.numpy())
-    np.save(os.path.join(out, "logits.npy"), logits.astype(np.float32))
-    np.save(os.path.join(out, "targets.npy"), targets.numpy().astype(np.int64))
-
-    def lig(dtype):
+    def lig(dtype, targets):
         model.to(dtype).eval()
         return LayerIntegratedGradients(forward, model.bert.embeddings.word_embeddings).attribute(
             ids, baselines=torch.zeros_like(ids), target=targets, additional_forward_args=(mask, types), n_steps=50,
             method="gausslegendre").detach().double().numpy()
 
-    tensor = "/m/bert/embeddings/word_embeddings/Gather_output_0"
-    case = fixture_manifest.case(out, "layer_integrated_gradients_word_embeddings", "layer", "LayerIntegratedGradients", "captum 0.9.0",
-                                 {"layer": "bert.embeddings.word_embeddings", "onnx_tensor": tensor, "n_steps": 50, "method": "gausslegendre",
-                                  "baseline": 0.0}, lig(torch.float64), lig(torch.float32), "the logit of targets.npy",
-                                 "Captum LayerIntegratedGradients at BERT's word embeddings; each sentence's own attention_mask and "
-                                 "token_type_ids row held fixed (bound with one row per sample).")
-    fixture_manifest.write(out, "bert-tiny-padded", "Tools/make_text_fixtures.py bert_padded(): the model of bert-tiny",
-                           "captum 0.9.0 in float64 from the float32 weights, stored as float32", [case],
-                           bind={"attention_mask": "attention_mask.npy", "token_type_ids": "token_type_ids.npy"})
+    bert_case(out, "bert-tiny-padded", "Tools/make_text_fixtures.py bert_padded(): the model of bert-tiny", ids, mask, types, logits, lig,
+              "each sentence's own attention_mask and token_type_ids row held fixed (bound with one row per sample).")
 
 
 if __name__ == "__main__":
