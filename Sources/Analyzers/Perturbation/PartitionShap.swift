@@ -86,18 +86,19 @@ public struct PartitionShap: SplitsItsOwnBatches {
                 while j < 0 || j >= n { j = j < 0 ? -j : 2 * (n - 1) - j }
                 return j
             }
+            // Separable: window sums along the rows, then down the columns.
+            var rows = [Double](repeating: 0, count: x.count)
+            for y in 0..<h { for xx in 0..<w { for ch in 0..<c {
+                var sum = 0.0
+                for dx in 0..<kw { sum += Double(x[(y * w + mirror(xx + dx - kw / 2, w)) * c + ch]) }
+                rows[(y * w + xx) * c + ch] = sum
+            } } }
             var out = [Float](repeating: 0, count: x.count)
-            for y in 0..<h {
-                for xx in 0..<w {
-                    for ch in 0..<c {
-                        var sum = 0.0
-                        for dy in 0..<kh { for dx in 0..<kw {
-                            sum += Double(x[(mirror(y + dy - kh / 2, h) * w + mirror(xx + dx - kw / 2, w)) * c + ch])
-                        } }
-                        out[(y * w + xx) * c + ch] = Float(sum / Double(kw * kh))
-                    }
-                }
-            }
+            for y in 0..<h { for xx in 0..<w { for ch in 0..<c {
+                var sum = 0.0
+                for dy in 0..<kh { sum += rows[(mirror(y + dy - kh / 2, h) * w + xx) * c + ch] }
+                out[(y * w + xx) * c + ch] = Float(sum / Double(kw * kh))
+            } } }
             return out
         }
     }
