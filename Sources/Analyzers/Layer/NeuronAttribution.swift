@@ -84,6 +84,9 @@ public struct NeuronAttribution: SplitsItsOwnBatches {
     public let base: String
     public let baseOptions: Options
     let registry: Registry
+    /// The base, made once when the layer is named (its binding is reused by every call); with
+    /// the default layer it depends on the input's shape and is made per call.
+    let namedBase: (any Analyzer)?
 
     public init(id: String, model: ExplainableModel, layer: String?, neuron: NeuronSelector, base: String, baseOptions: Options,
                 registry: Registry) throws {
@@ -98,6 +101,11 @@ public struct NeuronAttribution: SplitsItsOwnBatches {
             throw ExplainError(.invalidArgument, "\(id): base = \(base) is not an input attribution method (use e.g. gradient, integrated_gradients, deeplift)")
         }
         _ = try registry.analyzer(base)
+        self.namedBase = try layer.map { name in
+            let v = try model.graph.value(named: name)
+            guard !model.graph.inputs.contains(v) else { throw ExplainError.argument("\(id): the layer is the model's input; choose an inner layer") }
+            return try registry.makeAnalyzer(base, model: ExplainableModel(graph: model.graph, output: v), options: baseOptions)
+        }
     }
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
@@ -108,8 +116,8 @@ public struct NeuronAttribution: SplitsItsOwnBatches {
         let v = try layer.value(in: model, inputShape: input.shape)
         guard !model.graph.inputs.contains(v) else { throw ExplainError.argument("\(id): the layer is the model's input; choose an inner layer") }
         let neurons = try neuron.neurons(for: input, layer: v, in: model)
-        let inner = ExplainableModel(graph: model.graph, output: v)
-        var attribution = try registry.makeAnalyzer(base, model: inner, options: baseOptions).analyze(input, target: .indices(neurons))
+        let analyzer = try namedBase ?? registry.makeAnalyzer(base, model: ExplainableModel(graph: model.graph, output: v), options: baseOptions)
+        var attribution = try analyzer.analyze(input, target: .indices(neurons))
         attribution.diagnostics += layer.note(v, in: model)
         if case .max = neuron { attribution.diagnostics.append("neurons (most active per sample): \(neurons)") }
         return attribution

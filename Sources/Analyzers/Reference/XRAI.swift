@@ -74,11 +74,13 @@ public struct XRAI: Analyzer {
         var map = [Float](repeating: 0, count: n * plane), ranks = map
         for s in 0..<n {
             // attr: the baselines' mean, its maximum over the channels.
-            let attr = (0..<plane).map { i in
-                (0..<c).map { ch -> Double in
+            let (black, white) = (attributions[0].values.scalars, attributions[1].values.scalars)
+            var attr = [Double](repeating: -.infinity, count: plane)
+            for ch in 0..<c {
+                for i in 0..<plane {
                     let j = s * per + ch * plane + i
-                    return (Double(attributions[0].values.scalars[j]) + Double(attributions[1].values.scalars[j])) / 2
-                }.max() ?? 0
+                    attr[i] = max(attr[i], (Double(black[j]) + Double(white[j])) / 2)
+                }
             }
             let masks = try regions(sample: s, of: input)
             let (values, order) = algorithm == .full ? greedy(attr, masks) : fast(attr, masks)
