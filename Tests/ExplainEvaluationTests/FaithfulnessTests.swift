@@ -98,6 +98,27 @@ import Testing
         #expect(m.monotonic == [true, true] && m.curves[0].count == 8)
     }
 
+    /// A one-channel map of a three-channel image (an upsampled CAM, XRAI) counts as the map
+    /// repeated over the channels, for the metrics that rank features; infidelity refuses it.
+    @Test func oneChannelMapsAreSpreadOverTheChannels() throws {
+        var rng = TestRandom(seed: 12)
+        var b = GraphBuilder()
+        let input = b.addInput(name: "x", shape: [nil, 3, 4, 4])
+        let flat = try b.add(Flatten(), inputs: [input], name: "flat")
+        let y = try b.add(try Dense(weight: rng.tensor([2, 48])), inputs: [flat], name: "fc")
+        let model = ExplainableModel(graph: try b.build(outputs: [y]))
+        let x = rng.tensor([2, 3, 4, 4]), map = rng.tensor([2, 1, 4, 4])
+        let repeated = try Tensor.broadcasting(map, Tensor(shape: x.shape, repeating: 1), MultiplyFunction.self)
+        let flip = try PixelFlipping(steps: 4, region: 2)
+        #expect(try flip.evaluate(model: model, input: x, attribution: map, target: .index(1)).curves
+                == flip.evaluate(model: model, input: x, attribution: repeated, target: .index(1)).curves)
+        let patches = try PatchPerturbation(kind: .regionPerturbation, patchSize: 2, regions: 3)
+        #expect(try patches.evaluate(model: model, input: x, attribution: map, target: .index(1)).curves
+                == patches.evaluate(model: model, input: x, attribution: repeated, target: .index(1)).curves)
+        let infidelity = #expect(throws: ExplainError.self) { try Infidelity().evaluate(model: model, input: x, attribution: map, target: .index(1)) }
+        #expect(infidelity?.message.contains("input-shaped") == true)
+    }
+
     @Test func badArgumentsAreNamedErrors() throws {
         let (model, x, a, target, _) = try Self.fixture()
         #expect(throws: ExplainError.self) { try FillValue("grey") }

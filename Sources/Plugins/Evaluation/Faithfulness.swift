@@ -42,22 +42,8 @@ public enum FillValue: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// The shared start of Quantus's faithfulness metrics: an attribution with one channel is spread
-/// over the input's channels (Quantus broadcasts it), then it must be input-shaped and finite.
+/// What Quantus's faithfulness metrics share.
 enum FaithfulnessInput {
-    static func attribution(_ a: Tensor, like input: Tensor, metric: String) throws -> Tensor {
-        var a = a
-        if a.shape != input.shape, a.rank == input.rank, a.rank >= 2, a.shape[1] == 1,
-           a.shape[0] == input.shape[0], Array(a.shape.dropFirst(2)) == Array(input.shape.dropFirst(2)) {
-            a = try Tensor.broadcasting(a, Tensor(shape: input.shape, repeating: 1), MultiplyFunction.self)
-        }
-        guard a.shape == input.shape else {
-            throw ExplainError.shape("\(metric) needs an input-shaped attribution (or one channel); got \(Shape.format(a.shape)) for the input \(Shape.format(input.shape))")
-        }
-        try a.requireFinite("the attribution")
-        return a
-    }
-
     /// Feature indices of one sample sorted by `key` descending (ascending with `ascending`), ties by index.
     static func order(_ key: [Double], ascending: Bool = false) -> [Int] {
         key.indices.sorted { a, b in key[a] != key[b] ? (ascending ? key[a] < key[b] : key[a] > key[b]) : a < b }
@@ -84,8 +70,8 @@ public struct FaithfulnessEstimate: Sendable {
 
     /// Per sample: the correlation (0 when the summed attributions or the drops do not vary).
     public func evaluate(model: ExplainableModel, input: Tensor, attribution: Tensor, target: Target) throws -> [Double] {
-        let a = try FaithfulnessInput.attribution(attribution, like: input, metric: "faithfulness estimate")
-        let (scorer, seed) = try Scorer.checked("faithfulness estimate", model: model, input: input, attribution: a, target: target, batchSize: batchSize)
+        let (scorer, seed, a) = try Scorer.checked("faithfulness estimate", model: model, input: input, attribution: attribution, target: target,
+                                                   batchSize: batchSize)
         let dims = Array(input.shape.dropFirst()), n = input.shape[0], per = input.count / n
         let steps = (per + featuresInStep - 1) / featuresInStep
         return try (0..<n).map { s in
@@ -136,8 +122,7 @@ public struct Monotonicity: Sendable {
     }
 
     public func evaluate(model: ExplainableModel, input: Tensor, attribution: Tensor, target: Target) throws -> Result {
-        let a = try FaithfulnessInput.attribution(attribution, like: input, metric: "monotonicity")
-        let (scorer, seed) = try Scorer.checked("monotonicity", model: model, input: input, attribution: a, target: target, batchSize: batchSize)
+        let (scorer, seed, a) = try Scorer.checked("monotonicity", model: model, input: input, attribution: attribution, target: target, batchSize: batchSize)
         let dims = Array(input.shape.dropFirst()), n = input.shape[0], per = input.count / n
         let steps = (per + featuresInStep - 1) / featuresInStep
         var result = Result(monotonic: [], curves: [])

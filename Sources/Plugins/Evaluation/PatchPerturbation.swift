@@ -73,8 +73,7 @@ public struct PatchPerturbation: Sendable {
     public func evaluate(model: ExplainableModel, input: Tensor, attribution: Tensor, target: Target) throws -> Result {
         let name = kind == .selectivity ? "selectivity" : "region perturbation"
         guard input.rank == 4 else { throw ExplainError.shape("\(name) needs images (N, C, H, W); the input is \(Shape.format(input.shape))") }
-        let a = try FaithfulnessInput.attribution(attribution, like: input, metric: name)
-        let (scorer, seed) = try Scorer.checked(name, model: model, input: input, attribution: a, target: target, batchSize: batchSize)
+        let (scorer, seed, a) = try Scorer.checked(name, model: model, input: input, attribution: attribution, target: target, batchSize: batchSize)
         let dims = Array(input.shape.dropFirst()), n = input.shape[0], per = input.count / n
         let units = Self.patches(sampleShape: dims, side: patchSize)
         let count = min(units.count, regions ?? units.count)

@@ -63,10 +63,11 @@ public struct PixelFlipping: Sendable {
         return out
     }
 
-    /// Runs the perturbation on `input` ordered by `attribution` (input-shaped), explaining `target`.
+    /// Runs the perturbation on `input` ordered by `attribution` (input-shaped, or one channel of
+    /// an image), explaining `target`.
     public func evaluate(model: ExplainableModel, input: Tensor, attribution: Tensor, target: Target) throws -> Result {
-        let (scorer, seed) = try Scorer.checked("pixel flipping", model: model, input: input, attribution: attribution, target: target,
-                                                  batchSize: batchSize, hint: " (resize CAM maps first)")
+        let (scorer, seed, attribution) = try Scorer.checked("pixel flipping", model: model, input: input, attribution: attribution, target: target,
+                                                             batchSize: batchSize, hint: " (resize CAM maps first)")
         let x0 = try baseline.batch(like: input)
         let dims = Array(input.shape.dropFirst()), n = input.shape[0], per = input.count / n
         let units = regions(sampleShape: dims)

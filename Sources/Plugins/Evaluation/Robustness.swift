@@ -23,8 +23,9 @@ public struct Infidelity: Sendable {
 
     /// Per sample of `input`: the infidelity of `attribution` (input-shaped) for `target`.
     public func evaluate(model: ExplainableModel, input: Tensor, attribution: Tensor, target: Target, batchSize: Int = 64) throws -> [Double] {
-        let (scorer, seedTensor) = try Scorer.checked("infidelity", model: model, input: input, attribution: attribution, target: target,
-                                                  batchSize: batchSize)
+        // IᵀΦ needs a value per input element: a one-channel map is not spread.
+        let (scorer, seedTensor, _) = try Scorer.checked("infidelity", model: model, input: input, attribution: attribution, target: target,
+                                                         batchSize: batchSize, spreading: false)
         let n = input.shape[0], per = input.count / n
         var rng = SeededGenerator(seed: seed)
         var result = [Double]()

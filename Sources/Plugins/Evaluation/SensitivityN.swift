@@ -50,10 +50,10 @@ public struct SensitivityN: Sendable {
         public var correlations: [[Double]]
     }
 
-    /// Evaluates `attribution` (input-shaped) on `input` for `target`.
+    /// Evaluates `attribution` (input-shaped, or one channel of an image) on `input` for `target`.
     public func evaluate(model: ExplainableModel, input: Tensor, attribution: Tensor, target: Target) throws -> Result {
-        let (scorer, seedTensor) = try Scorer.checked("sensitivity-n", model: model, input: input, attribution: attribution, target: target,
-                                                  batchSize: batchSize)
+        let (scorer, seedTensor, attribution) = try Scorer.checked("sensitivity-n", model: model, input: input, attribution: attribution,
+                                                                   target: target, batchSize: batchSize)
         let x0 = try baseline.batch(like: input)
         let dims = Array(input.shape.dropFirst()), n = input.shape[0], per = input.count / n
         let units = PixelFlipping.regions(sampleShape: dims, side: region)
