@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// shap's Partition explainer: equal to shap 0.51.0 on the digits CNN (Tests/Fixtures/shap/digits-cnn,
-/// run in `PerturbationTests.backgroundSetsMatchShap`; Tools/make_partition_fixture.py), its box
+/// run in `PerturbationTests.backgroundSetsMatchShap`; Tools/make_shap_image_fixtures.py), its box
 /// hierarchy, efficiency, and the exact contributions of an additive model.
 @Suite struct PartitionShapTests {
     /// shap's Image-masker hierarchy: M − 1 internal nodes with ids M…2M−2, every element a leaf

@@ -101,13 +101,18 @@ public enum ReferencePlugin: Plugin {
             id: "deeplift_shap", family: "reference",
             summary: "DeepLIFT-SHAP: DeepLIFT (Rescale) averaged over a set of baselines",
             formula: "R = mean_k DeepLIFT(x; x0_k); Σ R = f_t(x) − mean_k f_t(x0_k)",
-            reference: "Lundberg & Lee 2017; Captum DeepLiftShap, shap DeepExplainer",
+            reference: "Lundberg & Lee 2017; Captum DeepLiftShap; shap DeepExplainer (with maxpool=deeplift)",
             parameters: [BaselineSet.parameter, Parameter("eps", default: "1e-10", "below this |z − z0| the ordinary derivative is used"),
+                         Parameter("maxpool", default: "gradient",
+                                   "MaxPool: gradient (Captum's DeepLiftShap) or deeplift (the max-pool rule; shap's DeepExplainer)"),
                          Parameter("batch_size", default: "16", "baselines per batch")]
         ) { model, options, _ in
             let eps = Float(try options.double("eps", default: 1e-10, range: 0...1))
+            let pool = options.string("maxpool", default: "gradient")
+            guard maxPoolChoices.contains(pool) else { throw ExplainError(.invalidArgument, "maxpool = '\(pool)': use gradient or deeplift") }
             let o = options
-            return DeepLiftShap(deeplift: try BackpropAnalyzer(id: "deeplift", model: model, preset: try deepLiftPreset(eps: eps), timesInput: true),
+            let preset = try deepLiftPreset(eps: eps, maxPoolRule: pool == "deeplift")
+            return DeepLiftShap(deeplift: try BackpropAnalyzer(id: "deeplift", model: model, preset: preset, timesInput: true),
                                 baselines: { try BaselineSet(from: o, like: $0) },
                                 batchSize: try options.int("batch_size", default: 16, range: 1...100_000))
         })
@@ -213,6 +218,9 @@ public enum ReferencePlugin: Plugin {
     static func registerTranslators(into registry: inout Registry) throws {
         try registry.register(CaseTranslator(method: "DeepLiftShap") { c in
             c.params["baselines"]?.string.map { ("deeplift_shap", Options(["baselines": "file:" + $0])) }
+        })
+        try registry.register(CaseTranslator(method: "SHAP DeepExplainer") { c in
+            c.params["background"]?.string.map { ("deeplift_shap", Options(["baselines": "file:" + $0, "maxpool": "deeplift"])) }
         })
         try registry.register(CaseTranslator(method: "IntegratedGradients") { c in
             guard c.params["multiply_by_inputs"]?.bool != false, let method = c.params["method"]?.string,
