@@ -25,7 +25,7 @@ run: build
 test: deps
 	mkdir -p out
 	$(SWIFT) build $(BUILD_FLAGS) --build-tests
-	$(SWIFT) test $(BUILD_FLAGS) --skip-build
+	EXPLAINKIT_POISON=1 $(SWIFT) test $(BUILD_FLAGS) --skip-build
 
 bench: build
 	$(SWIFT) run $(BUILD_FLAGS) --skip-build explain bench --arch vgg16 --batch 1 --runs 5

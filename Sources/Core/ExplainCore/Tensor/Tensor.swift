@@ -1,3 +1,4 @@
+import Foundation
 /// A dense, row-major tensor of `Float` values with value semantics (copy-on-write).
 ///
 /// Images are NCHW. The storage is a Swift array, so copies are cheap until one of them is
@@ -32,16 +33,23 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Creates a tensor whose elements are written by `fill`, without zero-initialising first.
-    /// `fill` must write every element.
+    /// `fill` must write every element. (With a trailing closure the label disappears:
+    /// `Tensor(shape: s) { p in … }` is this initialiser, and a `+=` in it reads garbage.) When the
+    /// environment sets `EXPLAINKIT_POISON=1` — `make test` does — the buffer holds NaN before
+    /// `fill` runs, so an element it leaves unwritten shows up in the tests.
     public init(shape: [Int], unsafeUninitialized fill: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         let n = shape.reduce(1, *)
         self.shape = shape
         self.scalars = try [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+            if Self.poisonUninitialized, let base = buffer.baseAddress { base.initialize(repeating: .nan, count: n) }
             try fill(buffer)
             initialized = n
         }
     }
+
+    /// Whether `init(shape:unsafeUninitialized:)` fills its buffer with NaN first (`EXPLAINKIT_POISON=1`).
+    static let poisonUninitialized: Bool = ProcessInfo.processInfo.environment["EXPLAINKIT_POISON"] == "1"
 
     /// Internal initialiser for code that has already validated the element count.
     init(validatedShape shape: [Int], scalars: [Float]) {
