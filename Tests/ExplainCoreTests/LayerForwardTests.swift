@@ -18,6 +18,7 @@ import Testing
         ConvCase(c: 8, m: 8, k: (3, 3), stride: (2, 2), pads: (1, 1, 1, 1), dilation: (1, 1), groups: 8, bias: false), // depthwise
         ConvCase(c: 5, m: 5, k: (7, 7), stride: (1, 1), pads: (3, 3, 3, 3), dilation: (1, 1), groups: 5, bias: true),  // depthwise 7×7 (ConvNeXt)
         ConvCase(c: 4, m: 4, k: (3, 2), stride: (2, 3), pads: (0, 2, 1, 0), dilation: (2, 1), groups: 4, bias: true),  // depthwise, odd
+        ConvCase(c: 3, m: 3, k: (5, 5), stride: (1, 1), pads: (4, 3, 4, 5), dilation: (2, 2), groups: 3, bias: true),  // depthwise dilated, wider than 8
         ConvCase(c: 4, m: 8, k: (3, 3), stride: (1, 1), pads: (0, 1, 1, 0), dilation: (1, 1), groups: 1, bias: true),  // asymmetric (TF SAME)
         ConvCase(c: 6, m: 6, k: (3, 3), stride: (1, 1), pads: (2, 2, 2, 2), dilation: (2, 2), groups: 3, bias: true),  // dilated, grouped
         ConvCase(c: 4, m: 4, k: (3, 2), stride: (2, 1), pads: (0, 1, 2, 0), dilation: (1, 2), groups: 2, bias: true),  // odd shapes

@@ -1,5 +1,3 @@
-import ExplainCore
-
 /// A layer of tokens `(N, T, C)` of a vision transformer seen as a feature map `(N, C, h, w)`:
 /// the leading class token dropped when `T − 1` patches fill an `h × w` grid of the input's aspect
 /// ratio, else all `T` tokens when they do (pytorch-grad-cam's `reshape_transform` for ViT).

@@ -2,9 +2,10 @@ import Foundation
 
 /// Depthwise convolutions (one input and one output channel per group: MobileNet, EfficientNet,
 /// ConvNeXt) computed directly, channel by channel, instead of an im2col product with a single
-/// output row per group. With unit strides every output (or, backwards, input) value is the sum
-/// of its taps, eight neighbouring values at a time in SIMD registers; other strides add one
-/// kernel tap at a time along the output rows.
+/// output row per group. Forwards every output value is the sum of its taps, eight neighbouring
+/// outputs at a time in SIMD registers (strided planes read from their column phases); backwards
+/// the same holds with unit strides, while other strides add one kernel tap at a time along the
+/// output rows.
 extension Conv2D {
     /// True when every group maps one input channel to one output channel.
     var isDepthwise: Bool { groups > 1 && inChannels == groups && outChannels == groups }
@@ -17,43 +18,113 @@ extension Conv2D {
         return lo < hi ? lo..<hi : 0..<0
     }
 
+    /// Scratch memory for `correlate`, reused across the planes one thread handles.
+    final class CorrelationScratch {
+        private(set) var buffer: UnsafeMutablePointer<Float>
+        private var capacity: Int
+        init() { capacity = 0; buffer = UnsafeMutablePointer<Float>.allocate(capacity: 1) }
+        deinit { buffer.deallocate() }
+        /// At least `count` floats (contents undefined).
+        func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+            if count > capacity {
+                buffer.deallocate()
+                buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+                capacity = count
+            }
+            return buffer
+        }
+    }
+
     /// `dst[r, c] (+)= Σ_{i, j} k[i, j] · src[r + r0 + i·rs, c + c0 + j·cs]`, taps outside the
     /// `sh × sw` source counting as 0 (a unit-stride correlation; `dst` is `dh × dw`). The source is
-    /// first copied into a zero-bordered plane, so that every output row runs eight columns at a
-    /// time without bounds checks.
+    /// first copied into a zero-bordered plane wide enough for whole groups of eight outputs, so
+    /// that every output row runs eight columns at a time without bounds checks, its last group
+    /// through a scratch row when `dw` is not a multiple of eight.
     static func correlate(_ src: UnsafePointer<Float>, sh: Int, sw: Int, kernel k: UnsafePointer<Float>, kh: Int, kw: Int,
                           rows r0: Int, rowStep rs: Int, cols c0: Int, colStep cs: Int,
-                          into dst: UnsafeMutablePointer<Float>, dh: Int, dw: Int, start: Float, accumulate: Bool) {
-        // The source rows and columns the taps reach, and the zero border that covers them.
+                          into dst: UnsafeMutablePointer<Float>, dh: Int, dw: Int, start: Float, accumulate: Bool,
+                          scratch: CorrelationScratch) {
+        let groups = (dw + 7) / 8, dwv = groups * 8
+        // The source rows and columns the taps reach (for all dwv columns), and the zero border that covers them.
         let rowLow = r0 + min(0, (kh - 1) * rs), rowHigh = dh - 1 + r0 + max(0, (kh - 1) * rs)
-        let colLow = c0 + min(0, (kw - 1) * cs), colHigh = dw - 1 + c0 + max(0, (kw - 1) * cs)
+        let colLow = c0 + min(0, (kw - 1) * cs), colHigh = dwv - 1 + c0 + max(0, (kw - 1) * cs)
         let top = max(0, -rowLow), left = max(0, -colLow)
         let ph = max(sh, rowHigh + 1) + top, pw = max(sw, colHigh + 1) + left
-        let padded = UnsafeMutablePointer<Float>.allocate(capacity: ph * pw)
-        defer { padded.deallocate() }
+        let padded = scratch.reserve(ph * pw + dwv), tail = padded + ph * pw
         padded.update(repeating: 0, count: ph * pw)
         for r in 0..<sh { (padded + (r + top) * pw + left).update(from: src + r * sw, count: sw) }
         let base = UnsafePointer(padded) + (r0 + top) * pw + c0 + left
+        let full = dw / 8
         for r in 0..<dh {
             let out = dst + r * dw, rowBase = base + r * pw
-            var c = 0
-            while c + 8 <= dw {
-                var acc = accumulate ? UnsafeRawPointer(out + c).loadUnaligned(as: SIMD8<Float>.self) : SIMD8<Float>(repeating: start)
+            for g in 0..<groups {
+                let c = g * 8
+                var acc: SIMD8<Float>
+                if g < full {
+                    acc = accumulate ? UnsafeRawPointer(out + c).loadUnaligned(as: SIMD8<Float>.self) : SIMD8<Float>(repeating: start)
+                } else {
+                    acc = SIMD8<Float>(repeating: accumulate ? 0 : start)
+                    if accumulate { for j in 0..<(dw - c) { acc[j] = out[c + j] } }
+                }
                 for i in 0..<kh {
                     let line = rowBase + i * rs * pw + c
                     for j in 0..<kw { acc += k[i * kw + j] * UnsafeRawPointer(line + j * cs).loadUnaligned(as: SIMD8<Float>.self) }
                 }
-                UnsafeMutableRawPointer(out + c).storeBytes(of: acc, as: SIMD8<Float>.self)
-                c += 8
-            }
-            while c < dw {
-                var acc = accumulate ? out[c] : start
-                for i in 0..<kh {
-                    let line = rowBase + i * rs * pw + c
-                    for j in 0..<kw { acc += k[i * kw + j] * line[j * cs] }
+                if g < full {
+                    UnsafeMutableRawPointer(out + c).storeBytes(of: acc, as: SIMD8<Float>.self)
+                } else {
+                    UnsafeMutableRawPointer(tail).storeBytes(of: acc, as: SIMD8<Float>.self)
+                    (out + c).update(from: tail, count: dw - c)
                 }
-                out[c] = acc
-                c += 1
+            }
+        }
+    }
+
+    /// A strided depthwise plane forwards, `dst[r, c] = start + Σ_{i, j} k[i, j] · src[r·sr + i·dr + r0, c·sc + j·dc + c0]`
+    /// (taps outside the source count as 0), eight outputs at a time: the zero-bordered source is
+    /// split into its `sc` column phases (columns q, q + sc, q + 2sc, … of phase q), so the eight
+    /// inputs of one tap are contiguous in one phase.
+    static func correlateStrided(_ src: UnsafePointer<Float>, sh: Int, sw: Int, kernel k: UnsafePointer<Float>, kh: Int, kw: Int,
+                                 rows r0: Int, rowStride sr: Int, rowStep dr: Int, cols c0: Int, colStride sc: Int, colStep dc: Int,
+                                 into dst: UnsafeMutablePointer<Float>, dh: Int, dw: Int, start: Float, scratch: CorrelationScratch) {
+        let groups = (dw + 7) / 8, dwv = groups * 8
+        let top = max(0, -r0), left = max(0, -c0)
+        let ph = max(sh + top, (dh - 1) * sr + (kh - 1) * dr + r0 + top + 1)
+        let pw = max(sw + left, (dwv - 1) * sc + (kw - 1) * dc + c0 + left + 1)
+        let qw = (pw + sc - 1) / sc + 1                     // columns per phase
+        let phases = scratch.reserve(sc * ph * qw + dwv), tail = phases + sc * ph * qw
+        phases.update(repeating: 0, count: sc * ph * qw)
+        for r in 0..<sh {
+            let row = src + r * sw
+            for q in 0..<sc {
+                // Phase q holds padded columns idx·sc + q, i.e. source columns idx·sc + q − left.
+                let lo = max(0, (left - q + sc - 1) / sc), hi = min(qw, (sw - 1 + left - q) / sc + 1)
+                guard lo < hi else { continue }
+                let line = phases + (q * ph + r + top) * qw
+                var x = lo * sc + q - left
+                for idx in lo..<hi { line[idx] = row[x]; x += sc }
+            }
+        }
+        let full = dw / 8
+        for r in 0..<dh {
+            let out = dst + r * dw
+            for g in 0..<groups {
+                let c = g * 8
+                var acc = SIMD8<Float>(repeating: start)
+                for i in 0..<kh {
+                    let pr = r * sr + i * dr + r0 + top
+                    for j in 0..<kw {
+                        let b = c * sc + j * dc + c0 + left
+                        let line = phases + ((b % sc) * ph + pr) * qw + b / sc
+                        acc += k[i * kw + j] * UnsafeRawPointer(line).loadUnaligned(as: SIMD8<Float>.self)
+                    }
+                }
+                if g < full {
+                    UnsafeMutableRawPointer(out + c).storeBytes(of: acc, as: SIMD8<Float>.self)
+                } else {
+                    UnsafeMutableRawPointer(tail).storeBytes(of: acc, as: SIMD8<Float>.self)
+                    (out + c).update(from: tail, count: dw - c)
+                }
             }
         }
     }
@@ -64,25 +135,28 @@ extension Conv2D {
         let c = inChannels, win = window, (kh, kw) = (window.kernel.h, window.kernel.w)
         nonisolated(unsafe) let (px, pw, po) = (px, pw, po)
         Parallel.forEachRange(n * c) { planes in
+            let scratch = CorrelationScratch()
             for p in planes {
-                let ch = p % c, x = UnsafeMutablePointer(mutating: px + p * h * w), y = po + p * oh * ow, k = pw + ch * kh * kw
+                let ch = p % c, x = px + p * h * w, y = po + p * oh * ow, k = pw + ch * kh * kw
                 if win.strides == (1, 1) {
-                    Self.correlate(UnsafePointer(x), sh: h, sw: w, kernel: k, kh: kh, kw: kw,
+                    Self.correlate(x, sh: h, sw: w, kernel: k, kh: kh, kw: kw,
                                    rows: -win.pads.top, rowStep: win.dilations.h, cols: -win.pads.left, colStep: win.dilations.w,
-                                   into: y, dh: oh, dw: ow, start: bias?[ch] ?? 0, accumulate: false)
+                                   into: y, dh: oh, dw: ow, start: bias?[ch] ?? 0, accumulate: false, scratch: scratch)
                     continue
                 }
-                y.update(repeating: bias?[ch] ?? 0, count: oh * ow)
-                stridedTaps(kernel: k, input: x, h: h, w: w, output: y, oh: oh, ow: ow, backwards: false)
+                Self.correlateStrided(x, sh: h, sw: w, kernel: k, kh: kh, kw: kw,
+                                      rows: -win.pads.top, rowStride: win.strides.h, rowStep: win.dilations.h,
+                                      cols: -win.pads.left, colStride: win.strides.w, colStep: win.dilations.w,
+                                      into: y, dh: oh, dw: ow, start: bias?[ch] ?? 0, scratch: scratch)
             }
         }
     }
 
-    /// A strided depthwise plane, tap by tap along the output rows: forwards `out[oy, ox] += k · in[iy, ix]`,
-    /// backwards `in[iy, ix] += k · out[oy, ox]` (the transposed convolution), for every tap whose input lies inside.
-    /// Only `output` is written forwards and only `input` backwards (the other side is read).
-    private func stridedTaps(kernel k: UnsafePointer<Float>, input: UnsafeMutablePointer<Float>, h: Int, w: Int,
-                             output: UnsafeMutablePointer<Float>, oh: Int, ow: Int, backwards: Bool) {
+    /// A strided depthwise plane backwards, tap by tap along the output rows: `in[iy, ix] += k ·
+    /// out[oy, ox]` (the transposed convolution) for every tap whose input lies inside; only
+    /// `input` is written.
+    private func stridedTapsBackwards(kernel k: UnsafePointer<Float>, input: UnsafeMutablePointer<Float>, h: Int, w: Int,
+                                      output: UnsafePointer<Float>, oh: Int, ow: Int) {
         let win = window, (kh, kw) = (window.kernel.h, window.kernel.w), s = win.strides.w
         for oy in 0..<oh {
             let orow = output + oy * ow
@@ -92,12 +166,7 @@ extension Conv2D {
                 let irow = input + iy * w
                 for kx in 0..<kw {
                     let wv = k[ky * kw + kx], offset = kx * win.dilations.w - win.pads.left
-                    let cols = Self.validColumns(offset: offset, stride: s, width: w, outWidth: ow)
-                    if backwards {
-                        for ox in cols { irow[ox * s + offset] += wv * orow[ox] }
-                    } else {
-                        for ox in cols { orow[ox] += wv * irow[ox * s + offset] }
-                    }
+                    for ox in Self.validColumns(offset: offset, stride: s, width: w, outWidth: ow) { irow[ox * s + offset] += wv * orow[ox] }
                 }
             }
         }
@@ -109,16 +178,17 @@ extension Conv2D {
         let c = inChannels, win = window, (kh, kw) = (window.kernel.h, window.kernel.w)
         nonisolated(unsafe) let (pdy, pw, pdx) = (pdy, pw, pdx)
         Parallel.forEachRange(n * c) { planes in
+            let scratch = CorrelationScratch()
             for p in planes {
                 let ch = p % c, dx = pdx + p * h * w, dy = pdy + p * oh * ow, k = pw + ch * kh * kw
                 if win.strides == (1, 1) {
                     // dx[r, c] = Σ k[i, j] · dy[r + top − i·dh, c + left − j·dw]
                     Self.correlate(dy, sh: oh, sw: ow, kernel: k, kh: kh, kw: kw,
                                    rows: win.pads.top, rowStep: -win.dilations.h, cols: win.pads.left, colStep: -win.dilations.w,
-                                   into: dx, dh: h, dw: w, start: 0, accumulate: accumulate)
+                                   into: dx, dh: h, dw: w, start: 0, accumulate: accumulate, scratch: scratch)
                 } else {
                     if !accumulate { dx.update(repeating: 0, count: h * w) }
-                    stridedTaps(kernel: k, input: dx, h: h, w: w, output: UnsafeMutablePointer(mutating: dy), oh: oh, ow: ow, backwards: true)
+                    stridedTapsBackwards(kernel: k, input: dx, h: h, w: w, output: dy, oh: oh, ow: ow)
                 }
                 epilogue?.apply(pdx, offset: p * h * w, count: h * w)
             }

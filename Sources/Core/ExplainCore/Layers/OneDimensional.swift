@@ -48,7 +48,7 @@ public struct Conv1D: AffineLayer {
     }
 
     public func flops(_ inputShapes: [[Int]]) -> Double {
-        (try? conv.flops([try OneDimensional.lift(inputShapes[0])])) ?? 0
+        (try? OneDimensional.lift(inputShapes[0])).map { conv.flops([$0]) } ?? 0
     }
 
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
