@@ -27,6 +27,8 @@ import Testing
             Case(name: "conv depthwise 7x7", layer: conv(2, 2, 7, p: 3, g: 2), shapes: [[1, 2, 9, 8]]),
             Case(name: "conv depthwise 5x5 wide rows", layer: conv(3, 3, 5, p: 2, g: 3), shapes: [[1, 3, 4, 19]]),
             Case(name: "conv depthwise dilated narrow", layer: conv(2, 2, 3, p: 2, d: 2, g: 2), shapes: [[2, 2, 5, 3]]),
+            Case(name: "conv depthwise 5x5 stride 2 wide", layer: conv(2, 2, 5, s: 2, p: 2, g: 2), shapes: [[1, 2, 7, 37]]),
+            Case(name: "conv depthwise 3x3 stride 3", layer: conv(2, 2, 3, s: 3, p: 1, g: 2), shapes: [[1, 2, 10, 20]]),
             Case(name: "conv dilated grouped", layer: conv(4, 6, 3, p: 2, d: 2, g: 2), shapes: [[1, 4, 6, 6]]),
             Case(name: "dense", layer: try! Dense(weight: rng.tensor([5, 7]), bias: rng.tensor([5])), shapes: [[3, 7]]),
             Case(name: "dense transA", layer: try! Dense(weight: rng.tensor([5, 7]), bias: rng.tensor([5]), transposeInput: true), shapes: [[7, 3]]),

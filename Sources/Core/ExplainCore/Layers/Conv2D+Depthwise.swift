@@ -4,8 +4,7 @@ import Foundation
 /// ConvNeXt) computed directly, channel by channel, instead of an im2col product with a single
 /// output row per group. Forwards every output value is the sum of its taps, eight neighbouring
 /// outputs at a time in SIMD registers (strided planes read from their column phases); backwards
-/// the same holds with unit strides, while other strides add one kernel tap at a time along the
-/// output rows.
+/// every input value likewise, strided planes phase by phase of the input.
 extension Conv2D {
     /// True when every group maps one input channel to one output channel.
     var isDepthwise: Bool { groups > 1 && inChannels == groups && outChannels == groups }
@@ -152,21 +151,64 @@ extension Conv2D {
         }
     }
 
-    /// A strided depthwise plane backwards, tap by tap along the output rows: `in[iy, ix] += k ·
-    /// out[oy, ox]` (the transposed convolution) for every tap whose input lies inside; only
-    /// `input` is written.
-    private func stridedTapsBackwards(kernel k: UnsafePointer<Float>, input: UnsafeMutablePointer<Float>, h: Int, w: Int,
-                                      output: UnsafePointer<Float>, oh: Int, ow: Int) {
-        let win = window, (kh, kw) = (window.kernel.h, window.kernel.w), s = win.strides.w
-        for oy in 0..<oh {
-            let orow = output + oy * ow
-            for ky in 0..<kh {
-                let iy = oy * win.strides.h + ky * win.dilations.h - win.pads.top
-                guard iy >= 0, iy < h else { continue }
-                let irow = input + iy * w
-                for kx in 0..<kw {
-                    let wv = k[ky * kw + kx], offset = kx * win.dilations.w - win.pads.left
-                    for ox in Self.validColumns(offset: offset, stride: s, width: w, outWidth: ow) { irow[ox * s + offset] += wv * orow[ox] }
+    /// The geometry of a strided depthwise plane backwards (the same for every plane): the
+    /// zero-bordered copy of `dy` and, per phase of the input, its pixels and the taps that reach them.
+    struct StridedBackwardPlan {
+        struct Phase { var py: Int, px: Int, rows: Int, cols: Int, taps: [(kernelIndex: Int, offset: Int)] }
+        var rowLo: Int, colLo: Int, paddedRows: Int, paddedCols: Int
+        var phases: [Phase]
+
+        init(_ conv: Conv2D, h: Int, w: Int, oh: Int, ow: Int) {
+            let win = conv.window, (kh, kw) = (win.kernel.h, win.kernel.w)
+            let (sh, sw, dh, dw, top, left) = (win.strides.h, win.strides.w, win.dilations.h, win.dilations.w, win.pads.top, win.pads.left)
+            func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
+            // For phase p: the taps t with (p + pad − t·d) divisible by s, and their offset into dy.
+            func taps(_ p: Int, stride s: Int, count n: Int, dilation d: Int, pad: Int) -> [(Int, Int)] {
+                (0..<n).compactMap { t in let v = p + pad - t * d; return ((v % s) + s) % s == 0 ? (t, floorDiv(v, s)) : nil }
+            }
+            let rowTaps = (0..<sh).map { taps($0, stride: sh, count: kh, dilation: dh, pad: top) }
+            let colTaps = (0..<sw).map { taps($0, stride: sw, count: kw, dilation: dw, pad: left) }
+            let rowOffsets = rowTaps.flatMap { $0.map(\.1) }, colOffsets = colTaps.flatMap { $0.map(\.1) }
+            let aMax = (h + sh - 1) / sh, bGroups = ((w + sw - 1) / sw + 7) / 8
+            rowLo = min(0, rowOffsets.min() ?? 0)
+            colLo = min(0, colOffsets.min() ?? 0)
+            paddedRows = max(oh - 1, aMax - 1 + (rowOffsets.max() ?? 0)) - rowLo + 1
+            paddedCols = max(ow - 1, bGroups * 8 - 1 + (colOffsets.max() ?? 0)) - colLo + 1
+            var phases: [Phase] = []
+            for py in 0..<sh {
+                for px in 0..<sw {
+                    let rows = (h - py + sh - 1) / sh, cols = (w - px + sw - 1) / sw
+                    guard rows > 0, cols > 0 else { continue }
+                    let (rl, cl, pc) = (rowLo, colLo, paddedCols)
+                    let list = rowTaps[py].flatMap { ky, oy in colTaps[px].map { kx, ox in (ky * kw + kx, (oy - rl) * pc + ox - cl) } }
+                    phases.append(Phase(py: py, px: px, rows: rows, cols: cols, taps: list))
+                }
+            }
+            self.phases = phases
+        }
+    }
+
+    /// A strided depthwise plane backwards, `dx (+)= wᵀ ⊛ dy`, by the input's phases: the input
+    /// pixels `(py + sh·a, px + sw·b)` of one phase receive `Σ k[ky, kx] · dy[a + oy(ky), b + ox(kx)]`
+    /// over the taps that reach them — a unit-stride correlation, eight pixels of a phase row at a
+    /// time, on a zero-bordered copy of `dy`.
+    func stridedTransposed(_ dy: UnsafePointer<Float>, kernel k: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>,
+                           accumulate: Bool, plan: StridedBackwardPlan, w: Int, oh: Int, ow: Int, scratch: CorrelationScratch) {
+        let (sh, sw) = (window.strides.h, window.strides.w), pcol = plan.paddedCols
+        let padded = scratch.reserve(plan.paddedRows * pcol)
+        padded.update(repeating: 0, count: plan.paddedRows * pcol)
+        for r in 0..<oh { (padded + (r - plan.rowLo) * pcol - plan.colLo).update(from: dy + r * ow, count: ow) }
+        for phase in plan.phases {
+            for a in 0..<phase.rows {
+                let row = dx + (phase.py + sh * a) * w + phase.px
+                for g in 0..<((phase.cols + 7) / 8) {
+                    var acc = SIMD8<Float>(repeating: 0)
+                    let base = UnsafePointer(padded) + a * pcol + g * 8
+                    for tap in phase.taps { acc += k[tap.kernelIndex] * UnsafeRawPointer(base + tap.offset).loadUnaligned(as: SIMD8<Float>.self) }
+                    for t in 0..<min(8, phase.cols - g * 8) {
+                        let i = (g * 8 + t) * sw
+                        row[i] = accumulate ? row[i] + acc[t] : acc[t]
+                    }
                 }
             }
         }
@@ -177,6 +219,7 @@ extension Conv2D {
                              accumulate: Bool, epilogue: InputEpilogue.Raw?, samples n: Int, h: Int, w: Int, oh: Int, ow: Int) {
         let c = inChannels, win = window, (kh, kw) = (window.kernel.h, window.kernel.w)
         nonisolated(unsafe) let (pdy, pw, pdx) = (pdy, pw, pdx)
+        let plan = win.strides == (1, 1) ? nil : StridedBackwardPlan(self, h: h, w: w, oh: oh, ow: ow)
         Parallel.forEachRange(n * c) { planes in
             let scratch = CorrelationScratch()
             for p in planes {
@@ -187,8 +230,7 @@ extension Conv2D {
                                    rows: win.pads.top, rowStep: -win.dilations.h, cols: win.pads.left, colStep: -win.dilations.w,
                                    into: dx, dh: h, dw: w, start: 0, accumulate: accumulate, scratch: scratch)
                 } else {
-                    if !accumulate { dx.update(repeating: 0, count: h * w) }
-                    stridedTapsBackwards(kernel: k, input: dx, h: h, w: w, output: dy, oh: oh, ow: ow)
+                    if let plan { stridedTransposed(dy, kernel: k, into: dx, accumulate: accumulate, plan: plan, w: w, oh: oh, ow: ow, scratch: scratch) }
                 }
                 epilogue?.apply(pdx, offset: p * h * w, count: h * w)
             }
