@@ -8,7 +8,10 @@ and Google PAIR saliency 0.2.1's XRAI regions, for ExplainKit's own (Sources/Ana
   scales, σ 0.8, minimum size 150, segments dilated by a disk of radius 5): `c_sizes` and `c_first`
   hold each region's pixel count and first pixel (row-major), in PAIR's order (the masks
   themselves would take megabytes);
-- `d_mask` (30, 28) and `d_dilated`: skimage.morphology.dilation by disk(5).
+- `d_mask` (30, 28) and `d_dilated`: skimage.morphology.dilation by disk(5);
+- `e_image` (3, 16, 16) and `f_image` (1, 300, 40), PAIR's regions as for `c` (`e_sizes`, `e_first`,
+  `f_sizes`, `f_first`): images of other sizes, resized to 224 × 224 by scikit-image (cubic
+  splines; `f` shrinks its rows, with anti-aliasing, and stretches its columns) and back.
 
 Random images in float64, so that no two edges weigh the same (scikit-image leaves ties unordered).
 
@@ -41,6 +44,12 @@ def main():
     out["c_first"] = np.array([np.flatnonzero(m)[0] if m.any() else -1 for m in masks], dtype=np.int64)
     d = rng.uniform(0, 1, (30, 28)) > 0.97
     out["d_mask"], out["d_dilated"] = d, dilation(d, footprint=disk(5))
+    out["e_image"] = ndimage.gaussian_filter(rng.standard_normal((3, 16, 16)), sigma=(0, 1, 1)).astype(np.float32)
+    out["f_image"] = ndimage.gaussian_filter(rng.standard_normal((1, 300, 40)), sigma=(0, 5, 2)).astype(np.float32)
+    for name in ("e", "f"):
+        masks = _get_segments_felzenszwalb(np.transpose(out[name + "_image"], (1, 2, 0)))
+        out[name + "_sizes"] = np.array([m.sum() for m in masks], dtype=np.int64)
+        out[name + "_first"] = np.array([np.flatnonzero(m)[0] if m.any() else -1 for m in masks], dtype=np.int64)
     for k, v in out.items():
         print(k, v.shape, v.dtype, v.max() if v.dtype != bool else v.sum())
     np.savez(OUT, **out)   # ExplainKit reads uncompressed archives

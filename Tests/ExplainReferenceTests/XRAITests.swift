@@ -32,12 +32,15 @@ import Testing
         #expect(XRAI.dilate(mask, height: 30, width: 28, radius: 5) == expected)
     }
 
-    /// PAIR's regions of a 224 × 224 image: six scales, dilated — each region's size and first pixel, in PAIR's order.
-    @Test func regionsOfA224ImageArePairs() throws {
+    /// PAIR's regions: six scales, dilated — each region's size and first pixel, in PAIR's order —
+    /// of a 224 × 224 image, of a small one (resized up to 224 × 224 by cubic splines and the labels
+    /// back) and of one whose rows shrink (anti-aliased) while its columns stretch.
+    @Test(arguments: [("c", 1, 224, 224), ("e", 3, 16, 16), ("f", 1, 300, 40)])
+    func regionsArePairs(_ name: String, _ c: Int, _ h: Int, _ w: Int) throws {
         let archive = try Self.archive()
-        let image = try #require(archive["c_image"]).tensor().scalars
-        let masks = XRAI.felzenszwalbRegions(image, channels: 1, height: 224, width: 224)
-        let sizes = try #require(archive["c_sizes"]).integers(), first = try #require(archive["c_first"]).integers()
+        let image = try #require(archive[name + "_image"]).tensor().scalars
+        let masks = XRAI.felzenszwalbRegions(image, channels: c, height: h, width: w)
+        let sizes = try #require(archive[name + "_sizes"]).integers(), first = try #require(archive[name + "_first"]).integers()
         #expect(masks.count == sizes.count)
         #expect(masks.map(\.count) == sizes)
         #expect(masks.map { $0.first ?? -1 } == first)

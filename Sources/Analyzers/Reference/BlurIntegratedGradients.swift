@@ -77,17 +77,26 @@ public enum GaussianBlur {
     }
 
     public static func apply<C: Collection>(_ plane: C, height: Int, width: Int, sigma: Double) -> [Double] where C.Element == Float {
-        let values = plane.map(Double.init)
-        guard sigma > 0 else { return values }
-        let k = kernel(sigma), radius = k.count / 2
-        var rows = [Double](repeating: 0, count: values.count)
-        for y in 0..<height {
-            for t in max(-radius, -y)...min(radius, height - 1 - y) {
-                let w = k[t + radius], source = (y + t) * width, target = y * width
-                for x in 0..<width { rows[target + x] += w * values[source + x] }
+        apply(plane, height: height, width: width, sigmaY: sigma, sigmaX: sigma)
+    }
+
+    /// With a σ per axis (0: that axis untouched).
+    public static func apply<C: Collection>(_ plane: C, height: Int, width: Int, sigmaY: Double, sigmaX: Double) -> [Double]
+        where C.Element == Float {
+        var rows = plane.map(Double.init)
+        if sigmaY > 0 {
+            let k = kernel(sigmaY), radius = k.count / 2, values = rows
+            rows = [Double](repeating: 0, count: values.count)
+            for y in 0..<height {
+                for t in max(-radius, -y)...min(radius, height - 1 - y) {
+                    let w = k[t + radius], source = (y + t) * width, target = y * width
+                    for x in 0..<width { rows[target + x] += w * values[source + x] }
+                }
             }
         }
-        var out = [Double](repeating: 0, count: values.count)
+        guard sigmaX > 0 else { return rows }
+        let k = kernel(sigmaX), radius = k.count / 2
+        var out = [Double](repeating: 0, count: rows.count)
         for y in 0..<height {
             for x in 0..<width {
                 var acc = 0.0

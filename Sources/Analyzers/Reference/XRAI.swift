@@ -14,8 +14,9 @@ import Foundation
 ///
 /// Regions: given (`segments`: label maps, each label one region), or PAIR's — Felzenszwalb
 /// segmentations of the image rescaled to [−1, 1] at scales 50, 100, 150, 250, 500 and 1200 (σ =
-/// 0.8, minimum size 150) on a 224 × 224 copy, each segment dilated by a disk of radius 5. PAIR
-/// resizes with cubic splines; here other sizes are resized bilinearly (same regions at 224 × 224).
+/// 0.8, minimum size 150) on a 224 × 224 copy (scikit-image's cubic resize, `cubicResize`), the
+/// labels brought back to the image's size by nearest neighbours, each segment dilated by a disk
+/// of radius 5.
 public struct XRAI: Analyzer {
     public enum Algorithm: String, Sendable, CaseIterable {
         case full
@@ -124,15 +125,17 @@ public struct XRAI: Analyzer {
         let lo = image.min() ?? 0, hi = image.max() ?? 0
         let normalised = image.map { hi > lo ? ($0 - lo) / (hi - lo) * 2 + -1 : 0 }
         let side = 224
-        let resized = h == side && w == side ? normalised.map(Double.init) : bilinear(normalised, channels: c, from: (h, w), to: (side, side))
+        let resized = h == side && w == side ? normalised.map(Double.init) : cubicResize(normalised, channels: c, from: (h, w), to: (side, side))
         var out: [[Int]] = []
         for scale in scales {
             var labels = Felzenszwalb.segment(resized, channels: c, height: side, width: side, scale: scale, sigma: 0.8, minSize: 150)
             if h != side || w != side {
-                labels = (0..<(h * w)).map { i in
-                    let (r, x) = (i / w, i % w)
-                    return labels[min(side - 1, (r * side + side / 2) / h) * side + min(side - 1, (x * side + side / 2) / w)]
+                // scikit-image's order-0 resize back: the nearest of (o + ½)·224/n − ½, rounded as scipy rounds it.
+                func nearest(_ o: Int, _ n: Int) -> Int {
+                    min(side - 1, max(0, Int(((Double(o) + 0.5) * (Double(side) / Double(n)) - 0.5 + 0.5).rounded(.down))))
                 }
+                let rows = (0..<h).map { nearest($0, h) }, cols = (0..<w).map { nearest($0, w) }
+                labels = (0..<(h * w)).map { i in labels[rows[i / w] * side + cols[i % w]] }
             }
             for region in regions(labels) {
                 var mask = [Bool](repeating: false, count: h * w)
@@ -162,23 +165,98 @@ public struct XRAI: Analyzer {
         return out
     }
 
-    /// Bilinear resize of `(C, H, W)` values (half-pixel centres, edge clamp).
-    static func bilinear(_ v: [Float], channels c: Int, from: (Int, Int), to: (Int, Int)) -> [Double] {
+    /// scikit-image's `resize(image, (oh, ow), order=3, mode="constant", preserve_range=True,
+    /// anti_aliasing=True)` of `(C, H, W)` Float values, as PAIR calls it: when shrinking an axis a
+    /// Gaussian of σ = (factor − 1)/2 first (zeros outside), then per channel cubic B-spline
+    /// interpolation (`scipy.ndimage.zoom`, `grid_mode=True`: the plane padded by 12 zeros,
+    /// prefiltered with mirrored ends), values rounded to Float and clipped to the input's range.
+    static func cubicResize(_ v: [Float], channels c: Int, from: (Int, Int), to: (Int, Int)) -> [Double] {
         let (h, w) = from, (oh, ow) = to
+        let lo = v.min() ?? 0, hi = v.max() ?? 0
+        let (fy, fx) = (Double(h) / Double(oh), Double(w) / Double(ow))
+        let pad = 12, (ph, pw) = (h + 2 * pad, w + 2 * pad)
         var out = [Double](repeating: 0, count: c * oh * ow)
         for ch in 0..<c {
-            for y in 0..<oh {
-                let sy = max(0, min(Double(h - 1), (Double(y) + 0.5) * Double(h) / Double(oh) - 0.5))
-                let y0 = Int(sy), y1 = min(h - 1, y0 + 1), fy = sy - Double(y0)
-                for x in 0..<ow {
-                    let sx = max(0, min(Double(w - 1), (Double(x) + 0.5) * Double(w) / Double(ow) - 0.5))
-                    let x0 = Int(sx), x1 = min(w - 1, x0 + 1), fx = sx - Double(x0)
-                    func at(_ yy: Int, _ xx: Int) -> Double { Double(v[(ch * h + yy) * w + xx]) }
-                    out[(ch * oh + y) * ow + x] = (at(y0, x0) * (1 - fx) + at(y0, x1) * fx) * (1 - fy) + (at(y1, x0) * (1 - fx) + at(y1, x1) * fx) * fy
+            let plane = v[(ch * h * w)..<((ch + 1) * h * w)]
+            // Anti-aliasing: scipy's gaussian_filter on a float32 image, axis by axis, rounded to Float after each.
+            var smooth = Array(plane)
+            for (axis, factor) in [(0, fy), (1, fx)] where factor > 1 {
+                smooth = gaussian1D(smooth, height: h, width: w, alongRows: axis == 0, sigma: (factor - 1) / 2)
+            }
+            var coef = [Double](repeating: 0, count: ph * pw)
+            for y in 0..<h { for x in 0..<w { coef[(y + pad) * pw + x + pad] = Double(smooth[y * w + x]) } }
+            var line = [Double](repeating: 0, count: max(ph, pw))
+            for x in 0..<pw {
+                for y in 0..<ph { line[y] = coef[y * pw + x] }
+                splineFilter(&line, count: ph)
+                for y in 0..<ph { coef[y * pw + x] = line[y] }
+            }
+            for y in 0..<ph {
+                for x in 0..<pw { line[x] = coef[y * pw + x] }
+                splineFilter(&line, count: pw)
+                for x in 0..<pw { coef[y * pw + x] = line[x] }
+            }
+            for oy in 0..<oh {
+                let sy = (Double(oy) + 0.5) * fy - 0.5 + Double(pad)
+                let (y0, wy) = splineWeights(sy)
+                for ox in 0..<ow {
+                    let sx = (Double(ox) + 0.5) * fx - 0.5 + Double(pad)
+                    let (x0, wx) = splineWeights(sx)
+                    var acc = 0.0
+                    for i in 0..<4 {
+                        let yy = min(ph - 1, max(0, y0 + i))
+                        var row = 0.0
+                        for j in 0..<4 { row += wx[j] * coef[yy * pw + min(pw - 1, max(0, x0 + j))] }
+                        acc += wy[i] * row
+                    }
+                    out[(ch * oh + oy) * ow + ox] = Double(min(hi, max(lo, Float(acc))))
                 }
             }
         }
         return out
+    }
+
+    /// One axis of scipy's `gaussian_filter` (zeros outside) on a Float plane, summed as scipy sums
+    /// a symmetric kernel (the centre, then the pairs from the outermost in), rounded to Float.
+    static func gaussian1D(_ v: [Float], height h: Int, width w: Int, alongRows: Bool, sigma: Double) -> [Float] {
+        let k = GaussianBlur.kernel(sigma), r = k.count / 2
+        var out = v
+        let (n, lines) = alongRows ? (h, w) : (w, h)
+        for line in 0..<lines {
+            func at(_ i: Int) -> Double {
+                guard i >= 0, i < n else { return 0 }
+                return Double(alongRows ? v[i * w + line] : v[line * w + i])
+            }
+            for i in 0..<n {
+                var acc = at(i) * k[r]
+                for j in stride(from: r, through: 1, by: -1) { acc += (at(i - j) + at(i + j)) * k[r + j] }
+                if alongRows { out[i * w + line] = Float(acc) } else { out[line * w + i] = Float(acc) }
+            }
+        }
+        return out
+    }
+
+    /// Cubic B-spline prefilter of `c[0..<n]` in place (pole √3 − 2, gain 6, mirrored ends; scipy's `spline_filter1d`).
+    static func splineFilter(_ c: inout [Double], count n: Int) {
+        guard n > 1 else { return }
+        let z = 3.0.squareRoot() - 2
+        for i in 0..<n { c[i] *= 6 }
+        let zn = pow(z, Double(n - 1))
+        var zi = z, c0 = c[0] + zn * c[n - 1]
+        for i in 1..<(n - 1) { c0 += zi * (c[i] + zn * c[n - 1 - i]); zi *= z }
+        c[0] = c0 / (1 - zn * zn)
+        for i in 1..<n { c[i] += z * c[i - 1] }
+        c[n - 1] = (z * c[n - 2] + c[n - 1]) * z / (z * z - 1)
+        for i in stride(from: n - 2, through: 0, by: -1) { c[i] = z * (c[i + 1] - c[i]) }
+    }
+
+    /// The first of the four coefficients a cubic B-spline at `x` reads, and their weights.
+    static func splineWeights(_ x: Double) -> (Int, [Double]) {
+        let start = Int(x.rounded(.down)) - 1
+        return (start, (0..<4).map { i in
+            let t = abs(x - Double(start + i))
+            return t < 1 ? (4 - 6 * t * t + 3 * t * t * t) / 6 : t < 2 ? (2 - t) * (2 - t) * (2 - t) / 6 : 0
+        })
     }
 
     /// A region's gain density over the pixels it adds: (mean attribution, count); −∞ when none.
