@@ -11,8 +11,8 @@ times the float32-vs-float64 difference (at least 1e-5 / 1e-6).
 XRAI is given its regions (`xrai_segments.npy`: per image two label maps, scikit-image's
 Felzenszwalb at scales 20 and 80, σ = 0.8, minimum size 8, on the image rescaled to [−1, 1]; each
 label one region, not dilated), 20 Integrated-Gradients steps per baseline and min_pixel_diff 5
-(the images have 256 pixels); PAIR's own regions need 224 × 224 images (see
-Tools/make_xrai_segmentation_fixture.py for the segmentation itself).
+(the images have 256 pixels); `xrai_own_segments` lets PAIR segment the images itself (see also
+Tools/make_xrai_segmentation_fixture.py for the segmentation alone).
 
     pip install torch==2.5.1 onnx onnx2torch saliency numpy scipy scikit-image
     python3 Tools/make_pair_fixtures.py [Tests/Fixtures/reference]
@@ -70,7 +70,8 @@ def guided_kwargs(p):
 
 XRAI_CASES = [("xrai", {"steps": 20, "min_pixel_diff": 5, "area_threshold": 1.0, "algorithm": "full"}),
               ("xrai_fast", {"steps": 20, "min_pixel_diff": 5, "area_threshold": 1.0, "algorithm": "fast"}),
-              ("xrai_area_0.6", {"steps": 20, "min_pixel_diff": 5, "area_threshold": 0.6, "algorithm": "full"})]
+              ("xrai_area_0.6", {"steps": 20, "min_pixel_diff": 5, "area_threshold": 0.6, "algorithm": "full"}),
+              ("xrai_own_segments", {"steps": 20, "min_pixel_diff": 50, "area_threshold": 1.0, "algorithm": "full", "own_segments": True})]
 
 
 def xrai_segments(x):
@@ -90,7 +91,7 @@ def xrai(net, x, targets, labels, p, dtype):
     maps = []
     for image, target, seg in zip(x, targets, labels):
         hwc = np.transpose(image, (1, 2, 0)).astype(np.float64 if dtype == torch.float64 else np.float32)
-        masks = [m == l for m in seg for l in range(m.min(), m.max() + 1)]
+        masks = None if p.get("own_segments") else [m == l for m in seg for l in range(m.min(), m.max() + 1)]
         params = saliency.XRAIParameters(steps=p["steps"], area_threshold=p["area_threshold"], algorithm=p["algorithm"])
         params.experimental_params["min_pixel_diff"] = p["min_pixel_diff"]
         maps.append(saliency.XRAI().GetMask(hwc, call, call_model_args=int(target), segments=masks, batch_size=p["steps"],
@@ -117,10 +118,16 @@ def main():
         np.save(os.path.join(out, "xrai_segments.npy"), labels)
         for cid, p in XRAI_CASES:
             ref, r32 = (xrai(nets[d], x, targets, labels, p, d) for d in (torch.float64, torch.float32))
+            own = p.get("own_segments", False)
+            params = {k: v for k, v in p.items() if k != "own_segments"}
+            if not own:
+                params["segments"] = "xrai_segments.npy"
+            regions = ("PAIR's own regions (Felzenszwalb at six scales on the image resized to 224 x 224, labels resized back, dilated)"
+                       if own else "the regions of xrai_segments.npy (one mask per label of each of its two maps)")
             cases.append(fixture_manifest.case(out, cid, "reference", "PAIR XRAI", "saliency 0.2.1 (Google PAIR; model via onnx2torch)",
-                                               dict(p, segments="xrai_segments.npy"), ref, r32, "gradient of the target logit (targets.npy)",
-                                               "PAIR XRAI.GetMask on each image (HWC) with the regions of xrai_segments.npy (one mask per label "
-                                               "of each of its two maps), IG from the black and white baselines; the map as (N, 1, H, W)."))
+                                               params, ref, r32, "gradient of the target logit (targets.npy)",
+                                               f"PAIR XRAI.GetMask on each image (HWC) with {regions}, IG from the black and white "
+                                               "baselines; the map as (N, 1, H, W)."))
         fixture_manifest.write(out, model, f"copied from the shared set ({model})",
                                "saliency 0.2.1 in float64 from the float32 weights and inputs, stored as float32", cases)
 
