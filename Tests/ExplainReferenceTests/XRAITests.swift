@@ -88,6 +88,9 @@ import Testing
         options.tensors["segments"] = Tensor(shape: [4, 8, 8])
         let shape = #expect(throws: ExplainError.self) { try FixtureModels.registry.makeAnalyzer("xrai", model: model, options: options).analyze(x, target: .max) }
         #expect(shape?.message.contains("label maps") == true)
+        options.tensors["segments"] = x
+        let fractions = #expect(throws: ExplainError.self) { try FixtureModels.registry.makeAnalyzer("xrai", model: model, options: options).analyze(x, target: .max) }
+        #expect(fractions?.message.contains("integer labels") == true)
         #expect(throws: ExplainError.self) { try FixtureModels.registry.makeAnalyzer("xrai", model: model, options: Options(["algorithm": "greedy"])) }
         let mlp = try FixtureModels.load("cancer-mlp")
         let rank = #expect(throws: ExplainError.self) { try FixtureModels.registry.makeAnalyzer("xrai", model: mlp.model).analyze(mlp.input, target: .max) }

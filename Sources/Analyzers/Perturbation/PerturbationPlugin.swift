@@ -161,14 +161,14 @@ public enum PerturbationPlugin: Plugin {
             formula: "per node: Δ = f(S ∪ left/right) − f(S) in both contexts, weights halved per level, largest |Δ|·w first until max_evals; leftovers shared by size; Σ φ = f_t(x) − f_t(masked)",
             reference: "Lundberg et al.; shap Partition explainer with shap.maskers.Image",
             parameters: [Parameter("mask", default: "0", "what absent elements become: a number, or blur(WIDTH,HEIGHT) (OpenCV box blur of the image, shap's \"blur(w,h)\")"),
-                         Parameter("max_evals", default: "500", "forward passes per image (shap max_evals)"),
+                         Parameter("max_evals", default: "500", "forward passes per image (shap max_evals; at most 1 000 000: the queue grows with it)"),
                          Parameter("batch_size", default: "10", "queue entries expanded per round (shap batch_size; changes which nodes are expanded)"),
                          Parameter("fixed_context", default: "none", "none (Owen values), 0 or 1 (shap fixed_context)")]
         ) { model, o, _ in
             let context = o.string("fixed_context", default: "none")
             guard ["none", "0", "1"].contains(context) else { throw ExplainError(.invalidArgument, "fixed_context = '\(context)': use none, 0 or 1") }
             return try PartitionShap(model: model, maskValue: try PartitionShap.parseMask(o.string("mask", default: "0")),
-                                     maxEvals: try o.int("max_evals", default: 500, range: 3...100_000_000),
+                                     maxEvals: try o.int("max_evals", default: 500, range: 3...1_000_000),
                                      batchSize: try o.int("batch_size", default: 10, range: 1...1_000_000), fixedContext: Int(context))
         })
 

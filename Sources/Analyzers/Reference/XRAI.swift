@@ -56,6 +56,9 @@ public struct XRAI: Analyzer {
                 throw ExplainError.shape("xrai segments \(Shape.format(segments.shape)) must be label maps (N, H, W) or (N, K, H, W) for the input \(Shape.format(input.shape))")
             }
             try segments.requireFinite("the segments")
+            guard segments.scalars.allSatisfy({ $0 == $0.rounded() }) else {
+                throw ExplainError.argument("xrai segments must hold integer labels (one region per label); the array holds fractions")
+            }
         }
         // Integrated Gradients from the black and the white baseline of each sample.
         let quadrature = try PathQuadrature(.linspace, steps: steps)
