@@ -69,6 +69,16 @@ public struct BlurIntegratedGradients: Analyzer {
 /// `mode="constant"` (zeros outside): the kernel `exp(−x²/2σ²)` normalised over
 /// `|x| ≤ ⌊4σ + ½⌋`, along the rows' axis and then the columns' axis, in Double; σ = 0 is the identity.
 public enum GaussianBlur {
+    /// scipy's `correlate1d` with the symmetric kernel `k` at position `i`, summed as scipy sums it:
+    /// the centre, then the pairs from the outermost in; `value` gives the boundary-extended input.
+    @inline(__always)
+    static func symmetricSum(_ k: [Double], at i: Int, _ value: (Int) -> Double) -> Double {
+        let r = k.count / 2
+        var acc = value(i) * k[r]
+        for j in stride(from: r, through: 1, by: -1) { acc += (value(i - j) + value(i + j)) * k[r + j] }
+        return acc
+    }
+
     public static func kernel(_ sigma: Double) -> [Double] {
         let radius = Int(4 * sigma + 0.5)
         let w = (-radius...radius).map { Foundation.exp(-0.5 / (sigma * sigma) * Double($0 * $0)) }

@@ -86,11 +86,7 @@ public enum Felzenszwalb {
     /// `gaussian_filter`, mode `reflect`, truncate 4, its symmetric summation order).
     static func gaussian(_ plane: [Double], height h: Int, width w: Int, sigma: Double) -> [Double] {
         guard sigma > 1e-15 else { return plane }
-        let radius = Int(4 * sigma + 0.5)
-        let s2 = sigma * sigma
-        var weights = (-radius...radius).map { x in exp(-0.5 / s2 * Double(x * x)) }
-        let total = weights.reduce(0, +)
-        weights = weights.map { $0 / total }
+        let weights = GaussianBlur.kernel(sigma)
         func reflect(_ i: Int, _ n: Int) -> Int {
             guard n > 1 else { return 0 }
             var m = i % (2 * n)
@@ -102,11 +98,7 @@ public enum Felzenszwalb {
             for line in 0..<lines {
                 let base = line * lineStep
                 for i in 0..<count {
-                    var sum = input[base + i * step] * weights[radius]
-                    for j in stride(from: radius, through: 1, by: -1) {
-                        sum += (input[base + reflect(i - j, count) * step] + input[base + reflect(i + j, count) * step]) * weights[radius + j]
-                    }
-                    out[base + i * step] = sum
+                    out[base + i * step] = GaussianBlur.symmetricSum(weights, at: i) { input[base + reflect($0, count) * step] }
                 }
             }
             return out

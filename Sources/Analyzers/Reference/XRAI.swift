@@ -222,7 +222,7 @@ public struct XRAI: Analyzer {
     /// One axis of scipy's `gaussian_filter` (zeros outside) on a Float plane, summed as scipy sums
     /// a symmetric kernel (the centre, then the pairs from the outermost in), rounded to Float.
     static func gaussian1D(_ v: [Float], height h: Int, width w: Int, alongRows: Bool, sigma: Double) -> [Float] {
-        let k = GaussianBlur.kernel(sigma), r = k.count / 2
+        let k = GaussianBlur.kernel(sigma)
         var out = v
         let (n, lines) = alongRows ? (h, w) : (w, h)
         for line in 0..<lines {
@@ -231,9 +231,8 @@ public struct XRAI: Analyzer {
                 return Double(alongRows ? v[i * w + line] : v[line * w + i])
             }
             for i in 0..<n {
-                var acc = at(i) * k[r]
-                for j in stride(from: r, through: 1, by: -1) { acc += (at(i - j) + at(i + j)) * k[r + j] }
-                if alongRows { out[i * w + line] = Float(acc) } else { out[line * w + i] = Float(acc) }
+                let acc = Float(GaussianBlur.symmetricSum(k, at: i, at))
+                if alongRows { out[i * w + line] = acc } else { out[line * w + i] = acc }
             }
         }
         return out
