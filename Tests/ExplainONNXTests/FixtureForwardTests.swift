@@ -41,7 +41,8 @@ import Testing
     static let modelNames = TestPaths.folders(in: TestPaths.models)
 
     @Test func allPatternsArePresent() {
-        for name in ["vgg", "resnet", "mobilenetv2", "densenet", "squeezenet", "efficientnet", "misc-ops", "tf2onnx-style", "activations", "convnext-block", "vit", "slicing", "swin"] {
+        for name in ["vgg", "resnet", "mobilenetv2", "densenet", "squeezenet", "efficientnet", "misc-ops", "tf2onnx-style", "activations", "convnext-block", "vit", "slicing", "swin",
+                     "gelu-tanh", "gelu-opset20"] {
             #expect(Self.modelNames.contains(name), "missing test model \(name)")
         }
     }
@@ -66,7 +67,7 @@ import Testing
     /// activations (patch merging, a reversed slice, `torch.roll`) and a shifted-window transformer
     /// (Swin: its attention mask folded at import): the input gradient
     /// of the arg-max logit equals PyTorch's (`Tools/make_modern_models.py`).
-    @Test(arguments: ["activations", "convnext-block", "vit", "slicing", "swin"])
+    @Test(arguments: ["activations", "convnext-block", "vit", "slicing", "swin", "gelu-tanh", "gelu-opset20"])
     func gradientsMatchPyTorch(_ name: String) throws {
         let dir = TestPaths.models + "/" + name
         let imported = try ONNXImporter.load(path: dir + "/model.onnx")
@@ -76,6 +77,25 @@ import Testing
         let expected = try Numpy.readTensor(path: dir + "/gradient.npy")
         let d = Deviation(g, expected)
         #expect(d.relL2 < 1e-5, "\(name): \(d)")
+    }
+
+    /// GELU in all its exports becomes one `Gelu` node: the tanh form as PyTorch writes it at opset 17
+    /// (eight nodes) and as Hugging Face's `gelu_new` writes it (a runtime `Pow(x, 3)`), and opset
+    /// 20's `Gelu` op, exact and tanh (`Tools/make_gelu_models.py`).
+    @Test func everyGeluExportBecomesOneNode() throws {
+        for (name, forms) in [("gelu-tanh", [true, true]), ("gelu-opset20", [false, true])] {
+            let g = try ONNXImporter.load(path: TestPaths.models + "/" + name + "/model.onnx").graph
+            let gelus = g.nodes.compactMap { $0.layer as? Gelu }
+            #expect(gelus.map(\.tanh) == forms, "\(name)")
+            #expect(!g.nodes.contains { [.tanh, .power, .mul, .add].contains($0.layer.kind) }, "\(name): \(g.nodes.map(\.layer.kind))")
+        }
+        // The tanh form's derivative against central differences.
+        let gelu = Gelu(tanh: true)
+        for x: Float in [-3, -0.7, 0, 0.4, 2.5] {
+            let h: Float = 1e-2
+            let numeric = (gelu.value(x + h) - gelu.value(x - h)) / (2 * h)
+            #expect(abs(gelu.derivative(x: x, y: gelu.value(x)) - numeric) < 1e-3, "x = \(x)")
+        }
     }
 
     /// The transformers run at other batch sizes than the exported one (ViT's class token is

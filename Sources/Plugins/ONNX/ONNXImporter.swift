@@ -40,7 +40,7 @@ public struct ImportedModel: Sendable {
 
 /// Imports ONNX models (opsets 11–18, as written by `torch.onnx.export` and tf2onnx) into Core graphs.
 public enum ONNXImporter {
-    public static let supportedOpsets = 11...18
+    public static let supportedOpsets = 11...21
 
     /// Reads and imports an `.onnx` file.
     public static func load(path: String, options: ImportOptions = ImportOptions()) throws -> ImportedModel {

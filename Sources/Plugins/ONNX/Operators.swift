@@ -22,6 +22,11 @@ enum Operators {
         },
         "Softplus": { c in .layer(Softplus(), [c.operand(0)]) },
         "Erf": { c in .layer(Erf(), [c.operand(0)]) },
+        "Gelu": { c in   // opset 20
+            let form = try c.attributes.string("approximate") ?? "none"
+            guard form == "none" || form == "tanh" else { throw c.attributes.unsupported("approximate", form, "use none or tanh") }
+            return .layer(Gelu(tanh: form == "tanh"), [c.operand(0)])
+        },
         "Clip": clip, "Softmax": softmax,
         "Add": { try binary($0, .add) }, "Sub": { try binary($0, .sub) },
         "Mul": { try binary($0, .mul) }, "Div": { try binary($0, .div) },

@@ -244,6 +244,14 @@ enum ShapeFolding {
 
     /// Pow of constants (element-wise, broadcasting).
     static func pow(_ c: NodeContext) throws -> Conversion {
+        // A runtime base with one constant exponent: an element-wise power.
+        if case .constant = c.operand(0) {} else {
+            let y = try c.floatConstant(1, "Y (the exponent; only a constant exponent is supported)")
+            guard y.count == 1, let p = y.scalars.first, p.isFinite else {
+                throw c.error(.unsupportedAttribute, "Pow needs one constant exponent, got shape \(Shape.format(y.shape))")
+            }
+            return .layer(Power(exponent: p), [c.operand(0)])
+        }
         let x = try c.floatConstant(0, "X"), y = try c.floatConstant(1, "Y")
         let shape = try Shape.broadcast(x.shape, y.shape)
         let xb = try Tensor.broadcasting(x, Tensor(shape: shape), AddFunction.self), yb = try Tensor.broadcasting(y, Tensor(shape: shape), AddFunction.self)

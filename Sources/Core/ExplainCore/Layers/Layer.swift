@@ -25,6 +25,7 @@ public struct LayerKind: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let selu = LayerKind(rawValue: "selu")
     public static let softplus = LayerKind(rawValue: "softplus")
     public static let erf = LayerKind(rawValue: "erf")
+    public static let power = LayerKind(rawValue: "power")
     public static let gelu = LayerKind(rawValue: "gelu")
     public static let conv1d = LayerKind(rawValue: "conv1d")
     public static let embedding = LayerKind(rawValue: "embedding")

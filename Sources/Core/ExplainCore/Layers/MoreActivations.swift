@@ -57,6 +57,27 @@ public struct Softplus: ElementwiseActivation {
     }
 }
 
+/// `x^p` for a constant exponent (ONNX Pow with a constant exponent, e.g. the cube in the tanh
+/// GELU of GPT-2 and Hugging Face's `gelu_new`); `0^p` for `p < 1` has derivative 0 there.
+public struct Power: ElementwiseActivation {
+    public let exponent: Float
+    public init(exponent: Float) { self.exponent = exponent }
+    public var kind: LayerKind { .power }
+    public var description: String { "Power(\(exponent))" }
+    @inline(__always) public func value(_ x: Float) -> Float {
+        exponent == 2 ? x * x : exponent == 3 ? x * x * x : Foundation.pow(x, exponent)
+    }
+    @inline(__always) public func derivative(x: Float, y: Float) -> Float {
+        switch exponent {
+        case 0: return 0
+        case 1: return 1
+        case 2: return 2 * x
+        case 3: return 3 * x * x
+        default: return x == 0 && exponent < 1 ? 0 : exponent * Foundation.pow(x, exponent - 1)
+        }
+    }
+}
+
 /// The error function (ONNX Erf; PyTorch's exact GELU exports `x · ½ (1 + erf(x / √2))`).
 public struct Erf: ElementwiseActivation {
     public init() {}
