@@ -116,10 +116,11 @@ struct Evaluate: ParsableCommand {
                 }
             case "sensitivity":
                 let analyzer = try registry.makeAnalyzer(method, model: explainable, options: options)
-                let values = try SensitivityMax(samples: samples, radius: radius, seed: UInt64(max(0, seed))).evaluate(analyzer, input: x, target: selection)
-                try report(["sensitivity": values, "samples": samples, "radius": radius]) {
-                    print("\(method): max-sensitivity, \(samples) uniform perturbations of radius \(radius) (lower is more robust)")
-                    for (s, v) in values.enumerated() { print(String(format: "sample %d: %.6g", s, v)) }
+                let (values, means) = try SensitivityMax(samples: samples, radius: radius, seed: UInt64(max(0, seed)))
+                    .evaluateBoth(analyzer, input: x, target: selection)
+                try report(["sensitivity": values, "avg_sensitivity": means, "samples": samples, "radius": radius]) {
+                    print("\(method): max-sensitivity (and avg-sensitivity), \(samples) uniform perturbations of radius \(radius) (lower is more robust)")
+                    for (s, v) in values.enumerated() { print(String(format: "sample %d: %.6g  (avg %.6g)", s, v, means[s])) }
                 }
             case "sparseness", "complexity", "effective_complexity":
                 let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)

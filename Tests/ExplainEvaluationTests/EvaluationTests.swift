@@ -129,6 +129,11 @@ import Testing
         let sensitivity = try SensitivityMax(samples: 4, seed: 2).evaluate(cnnGradient, input: xc, target: .max)
         let again = try SensitivityMax(samples: 4, seed: 2).evaluate(cnnGradient, input: xc, target: .max)
         #expect(sensitivity.allSatisfy { $0 > 0 } && sensitivity == again)
+        // Avg-sensitivity: the mean of the same ratios, so between the smallest and the largest; one draw: equal to max.
+        let both = try SensitivityMax(samples: 4, seed: 2).evaluateBoth(cnnGradient, input: xc, target: .max)
+        #expect(both.max == sensitivity && zip(both.mean, both.max).allSatisfy { $0 > 0 && $0 <= $1 })
+        let single = try SensitivityMax(samples: 1, seed: 2).evaluateBoth(cnnGradient, input: xc, target: .max)
+        #expect(single.mean == single.max)
     }
 
     /// On an affine model Input × Gradient (baseline 0) predicts the drop of any subset exactly:

@@ -54,8 +54,9 @@ public struct Infidelity: Sendable {
 
 /// Max-sensitivity (Yeh et al. 2019; Captum `sensitivity_max`): the largest relative change of the
 /// explanation when the input moves by uniform noise in `[−radius, radius]` per element,
-/// `max_k ‖Φ(x + δₖ) − Φ(x)‖ / ‖Φ(x)‖` (Frobenius norms). Lower is more robust; 0 for the gradient
-/// of an affine model.
+/// `max_k ‖Φ(x + δₖ) − Φ(x)‖ / ‖Φ(x)‖` (Frobenius norms), and avg-sensitivity (Quantus
+/// `AvgSensitivity`), the mean of the same ratios over the perturbations. Lower is more robust; 0
+/// for the gradient of an affine model.
 public struct SensitivityMax: Sendable {
     public let samples: Int
     public let radius: Double
@@ -71,11 +72,16 @@ public struct SensitivityMax: Sendable {
 
     /// Per sample of `input`: the max-sensitivity of `analyzer` (explaining `target`).
     public func evaluate(_ analyzer: any Analyzer, input: Tensor, target: Target) throws -> [Double] {
+        try evaluateBoth(analyzer, input: input, target: target).max
+    }
+
+    /// Per sample: the largest and the mean ratio over the perturbations (max- and avg-sensitivity).
+    public func evaluateBoth(_ analyzer: any Analyzer, input: Tensor, target: Target) throws -> (max: [Double], mean: [Double]) {
         let base = try analyzer.analyze(input, target: target)
         let fixed = base.sameTargets(or: target)
         let n = input.shape[0], values = base.values.count / n
         var rng = SeededGenerator(seed: seed)
-        var worst = [Double](repeating: 0, count: n)
+        var worst = [Double](repeating: 0, count: n), total = [Double](repeating: 0, count: n)
         let norms = (0..<n).map { s in (0..<values).reduce(0.0) { $0 + Double(base.values.scalars[s * values + $1]) * Double(base.values.scalars[s * values + $1]) }.squareRoot() }
         for _ in 0..<samples {
             let moved = Tensor(shape: input.shape) { p in
@@ -88,9 +94,11 @@ public struct SensitivityMax: Sendable {
                     let diff = Double(a.values.scalars[s * values + i]) - Double(base.values.scalars[s * values + i])
                     return acc + diff * diff
                 }.squareRoot()
-                worst[s] = max(worst[s], norms[s] > 0 ? d / norms[s] : d)
+                let ratio = norms[s] > 0 ? d / norms[s] : d
+                worst[s] = max(worst[s], ratio)
+                total[s] += ratio
             }
         }
-        return worst
+        return (worst, total.map { $0 / Double(samples) })
     }
 }
