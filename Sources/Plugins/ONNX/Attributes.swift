@@ -34,11 +34,13 @@ struct Attributes {
         return a.f
     }
 
-    func ints(_ name: String) throws -> [Int]? {
+    /// A list of integers; sizes, strides and pads must stay below 2^40, `bounded: false` takes any
+    /// int64 (a Constant's `value_ints`, where INT64_MAX marks "to the end" of a slice, as in tensors).
+    func ints(_ name: String, bounded: Bool = true) throws -> [Int]? {
         guard let a = map[name] else { return nil }
         guard a.type == 0 || a.type == 7 else { throw error(.malformedFile, "attribute '\(name)' is not a list of integers") }
         return try a.ints.map {
-            guard let v = Int(exactly: $0), abs(v) < 1 << 40 else { throw error(.malformedFile, "attribute '\(name)' value \($0) is out of range") }
+            guard let v = Int(exactly: $0), !bounded || abs(v) < 1 << 40 else { throw error(.malformedFile, "attribute '\(name)' value \($0) is out of range") }
             return v
         }
     }

@@ -80,7 +80,7 @@ public enum ONNXImporter {
         }
         let producer = model.producerName + (model.producerVersion.isEmpty ? "" : " " + model.producerVersion)
         // The decoded initializers replace their protobuf copies (half the memory of a large model).
-        var graphProto = model.graph
+        var graphProto = try FunctionInlining.inline(model.graph, functions: model.functions)
         graphProto.initializer = []
         model = Onnx_ModelProto()
         func imported(_ batch: GraphImport.BatchMode) throws -> ImportedModel {
@@ -199,6 +199,7 @@ struct GraphImport {
         guard node.domain.isEmpty || node.domain == "ai.onnx" else {
             throw ExplainError(.unsupportedOperator, "operator domain '\(node.domain)' is not supported (only the default ONNX domain)")
         }
+        if node.opType == "If" { return try convertIf(node, name: name) }
         guard let converter = Operators.table[node.opType] else {
             throw ExplainError(.unsupportedOperator, "operator '\(node.opType)' is not supported; supported operators are \(Operators.supported.joined(separator: ", "))")
         }
@@ -228,6 +229,27 @@ struct GraphImport {
             constants[outputName] = c
         case .layer(let layer, let operands):
             try addLayer(layer, operands: operands, name: name, outputName: outputName)
+        }
+    }
+
+    /// `If` whose condition is known at import time (shape tests in PyTorch's dynamo exports): the
+    /// chosen branch's nodes are imported in its place and its outputs become the If's.
+    mutating func convertIf(_ node: Onnx_NodeProto, name: String) throws {
+        guard let condName = node.input.first, let cond = constants[condName] else {
+            throw ExplainError(.unsupportedOperator, "If needs a condition known at import time (a shape test); a data-dependent If is not supported")
+        }
+        let taken = try cond.ints("If condition").first.map { $0 != 0 } ?? false
+        let attribute = taken ? "then_branch" : "else_branch"
+        guard let branch = node.attribute.first(where: { $0.name == attribute }), branch.hasG else {
+            throw ExplainError(.malformedFile, "If has no \(attribute)")
+        }
+        for (i, n) in branch.g.node.enumerated() {
+            try convert(n, name: name + "/" + (n.name.isEmpty ? "\(n.opType)_\(i)" : n.name))
+        }
+        for (j, out) in branch.g.output.enumerated() where j < node.output.count && !node.output[j].isEmpty {
+            if let v = values[out.name] { values[node.output[j]] = v }
+            else if let c = constants[out.name] { constants[node.output[j]] = c }
+            else { throw ExplainError(.missingValue, "If's \(attribute) output '\(out.name)' is not computed") }
         }
     }
 

@@ -43,6 +43,8 @@ enum Operators {
             return .layer(Sqrt(), [c.operand(0)])
         },
         "Slice": ShapeFolding.slice, "ConstantOfShape": ShapeFolding.constantOfShape,
+        "Abs": ShapeFolding.abs, "Ceil": ShapeFolding.ceil, "Size": ShapeFolding.size, "Greater": ShapeFolding.greater,
+        "CastLike": ShapeFolding.castLike,
     ]
 
     static var supported: [String] { table.keys.sorted() }
@@ -339,7 +341,7 @@ enum Operators {
         if a.has("value_float") { return .constant(.float(Tensor(scalar: try a.float("value_float", default: 0)))) }
         if let f = try a.floats("value_floats") { return .constant(.float(try Tensor(shape: [f.count], scalars: f))) }
         if a.has("value_int") { return .constant(.int(IntTensor([try a.int("value_int", default: 0)], shape: []))) }
-        if let v = try a.ints("value_ints") { return .constant(.int(IntTensor(v))) }
+        if let v = try a.ints("value_ints", bounded: false) { return .constant(.int(IntTensor(v))) }
         throw c.error(.unsupportedAttribute, "Constant without a value, value_float(s) or value_int(s) attribute")
     }
 }

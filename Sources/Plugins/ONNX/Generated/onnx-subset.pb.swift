@@ -57,11 +57,42 @@ public nonisolated struct Onnx_ModelProto: Sendable {
 
   public var opsetImport: [Onnx_OperatorSetIdProto] = []
 
+  public var functions: [Onnx_FunctionProto] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _graph: Onnx_GraphProto? = nil
+}
+
+/// Model-local functions (PyTorch's dynamo exporter writes its aten helpers as these).
+public nonisolated struct Onnx_FunctionProto: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var input: [String] = []
+
+  public var output: [String] = []
+
+  public var attribute: [String] = []
+
+  public var attributeProto: [Onnx_AttributeProto] = []
+
+  public var node: [Onnx_NodeProto] = []
+
+  public var docString: String = String()
+
+  public var opsetImport: [Onnx_OperatorSetIdProto] = []
+
+  public var domain: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Onnx_OperatorSetIdProto: Sendable {
@@ -364,7 +395,7 @@ fileprivate nonisolated let _protobuf_package = "onnx"
 
 nonisolated extension Onnx_ModelProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelProto"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ir_version\0\u{3}producer_name\0\u{3}producer_version\0\u{1}domain\0\u{3}model_version\0\u{3}doc_string\0\u{1}graph\0\u{3}opset_import\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ir_version\0\u{3}producer_name\0\u{3}producer_version\0\u{1}domain\0\u{3}model_version\0\u{3}doc_string\0\u{1}graph\0\u{3}opset_import\0\u{2}\u{11}functions\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -380,6 +411,7 @@ nonisolated extension Onnx_ModelProto: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 6: try { try decoder.decodeSingularStringField(value: &self.docString) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._graph) }()
       case 8: try { try decoder.decodeRepeatedMessageField(value: &self.opsetImport) }()
+      case 25: try { try decoder.decodeRepeatedMessageField(value: &self.functions) }()
       default: break
       }
     }
@@ -414,6 +446,9 @@ nonisolated extension Onnx_ModelProto: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if !self.opsetImport.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.opsetImport, fieldNumber: 8)
     }
+    if !self.functions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.functions, fieldNumber: 25)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -426,6 +461,77 @@ nonisolated extension Onnx_ModelProto: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.docString != rhs.docString {return false}
     if lhs._graph != rhs._graph {return false}
     if lhs.opsetImport != rhs.opsetImport {return false}
+    if lhs.functions != rhs.functions {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Onnx_FunctionProto: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FunctionProto"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{2}\u{3}input\0\u{1}output\0\u{1}attribute\0\u{1}node\0\u{3}doc_string\0\u{3}opset_import\0\u{1}domain\0\u{3}attribute_proto\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.input) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.output) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.attribute) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.node) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.docString) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.opsetImport) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.domain) }()
+      case 11: try { try decoder.decodeRepeatedMessageField(value: &self.attributeProto) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.input.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.input, fieldNumber: 4)
+    }
+    if !self.output.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.output, fieldNumber: 5)
+    }
+    if !self.attribute.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.attribute, fieldNumber: 6)
+    }
+    if !self.node.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.node, fieldNumber: 7)
+    }
+    if !self.docString.isEmpty {
+      try visitor.visitSingularStringField(value: self.docString, fieldNumber: 8)
+    }
+    if !self.opsetImport.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.opsetImport, fieldNumber: 9)
+    }
+    if !self.domain.isEmpty {
+      try visitor.visitSingularStringField(value: self.domain, fieldNumber: 10)
+    }
+    if !self.attributeProto.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.attributeProto, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Onnx_FunctionProto, rhs: Onnx_FunctionProto) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.input != rhs.input {return false}
+    if lhs.output != rhs.output {return false}
+    if lhs.attribute != rhs.attribute {return false}
+    if lhs.attributeProto != rhs.attributeProto {return false}
+    if lhs.node != rhs.node {return false}
+    if lhs.docString != rhs.docString {return false}
+    if lhs.opsetImport != rhs.opsetImport {return false}
+    if lhs.domain != rhs.domain {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
