@@ -8,6 +8,8 @@ import ExplainCore
 /// bodies and inside `If` branches are replaced in turn.
 enum FunctionInlining {
     static let maxDepth = 16
+    /// The most nodes inlining may produce (calls nested in calls multiply).
+    static let maxNodes = 1_000_000
 
     /// The graph with every call of one of `functions` replaced by the function's body.
     static func inline(_ graph: Onnx_GraphProto, functions: [Onnx_FunctionProto]) throws -> Onnx_GraphProto {
@@ -56,6 +58,9 @@ enum FunctionInlining {
                 body.append(c)
             }
             out += try expand(body, table, depth: depth + 1)
+            guard out.count <= maxNodes else {
+                throw ExplainError(.tooLarge, "inlining the model-local functions gives more than \(maxNodes) nodes")
+            }
         }
         return out
     }
