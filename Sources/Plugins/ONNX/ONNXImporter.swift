@@ -38,7 +38,7 @@ public struct ImportedModel: Sendable {
     public var logits: ValueID { softmaxInput ?? graph.outputs[0] }
 }
 
-/// Imports ONNX models (opsets 11–18, as written by `torch.onnx.export` and tf2onnx) into Core graphs.
+/// Imports ONNX models (opsets 11–21, as written by `torch.onnx.export` — TorchScript or dynamo — and tf2onnx) into Core graphs.
 public enum ONNXImporter {
     public static let supportedOpsets = 11...21
 
