@@ -48,130 +48,164 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let registry = try registry()
-            func baselineValue() throws -> Baseline {
-                baseline.hasPrefix("file:") ? Baseline.tensor(try Numpy.readTensor(path: String(baseline.dropFirst(5)))) : try Baseline.parse(baseline)
-            }
             let options = try parseOptions(settings)
-            let explainable = try loadExplainable(model, outputNode: outputNode, bind: bindings)
             let x = try Numpy.readTensor(path: input)
             let selection = try parseTarget(target)
-            switch metric {
-            case "pixel_flipping":
-                let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
-                let fixed = a.sameTargets(or: selection)
-                let x0 = try baselineValue()
-                var results: [PixelFlipping.Order: PixelFlipping.Result] = [:]
-                for order in PixelFlipping.Order.allCases {
-                    let flip = try PixelFlipping(steps: steps, region: region, fraction: fraction, order: order, baseline: x0)
-                    results[order] = try flip.evaluate(model: explainable, input: x, attribution: a.values, target: fixed)
-                }
-                func mean(_ r: PixelFlipping.Result) -> [Double] { (0...steps).map { j in r.curves.reduce(0.0) { $0 + $1[j] } / Double(r.curves.count) } }
-                try report(Dictionary(uniqueKeysWithValues: PixelFlipping.Order.allCases.map { o in
-                    (o.rawValue, ["aopc": results[o]?.aopc ?? [], "curves": results[o]?.curves ?? []] as [String: Any])
-                }).merging(["steps": steps, "region": region, "fraction": fraction]) { $1 }) {
-                    print("\(method): pixel flipping, \(steps) steps, regions \(region)×\(region), \(Int(fraction * 100)) % replaced by the end")
-                    for order in PixelFlipping.Order.allCases {
-                        guard let r = results[order] else { continue }
-                        print("\(order.rawValue.uppercased()) mean curve: " + mean(r).map { String(format: "%.4g", $0) }.joined(separator: " "))
-                    }
-                    for s in 0..<x.shape[0] {
-                        print(String(format: "sample %d: AOPC MoRF %.5g, LeRF %.5g", s, results[.morf]?.aopc[s] ?? .nan, results[.lerf]?.aopc[s] ?? .nan))
-                    }
-                    print("(a good explanation has a large MoRF AOPC and a small LeRF AOPC)")
-                }
-            case "randomisation":
-                guard let mode = ModelRandomisation.Mode(rawValue: mode) else {
-                    throw ExplainError(.invalidArgument, "--mode \(self.mode): use cascading or independent")
-                }
-                let check = try ModelRandomisation(mode: mode, seed: UInt64(max(0, seed)), hog: try HOG(cell: hogCell))
-                let (_, steps) = try check.run(model: explainable, input: x, target: selection) {
-                    try registry.makeAnalyzer(method, model: $0, options: options)
-                }
-                try report(["mode": mode.rawValue, "steps": steps.map { step -> [String: Any] in
-                    var entry: [String: Any] = ["layer": step.layer, "spearman": step.spearman, "spearman_abs": step.spearmanAbsolute]
-                    if let ssim = step.ssim { entry["ssim"] = ssim }
-                    if let hog = step.hog { entry["hog"] = hog }
-                    return entry
-                }]) {
-                    let width = max(20, steps.map(\.layer.count).max() ?? 0)
-                    print("\(method): model randomisation (\(mode.rawValue)), similarity to the original explanation (Spearman: signed and of |value|; SSIM and HOG correlation of the scaled maps), mean over samples")
-                    func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(max(v.count, 1)) }
-                    print("layer".padding(toLength: width, withPad: " ", startingAt: 0) + "  signed   |value|  SSIM     HOG")
-                    for step in steps {
-                        let ssim = step.ssim.map { String(format: "  %6.3f", mean($0)) } ?? "       —"
-                        let hog = step.hog.map { String(format: "   %6.3f", mean($0)) } ?? "        —"
-                        print(step.layer.padding(toLength: width, withPad: " ", startingAt: 0)
-                              + String(format: "  %6.3f   %6.3f", mean(step.spearman), mean(step.spearmanAbsolute)) + ssim + hog)
-                    }
-                    print("(a method that explains the model should lose its correlation as layers are randomised)")
-                }
-            case "infidelity":
-                let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
-                let fixed = a.sameTargets(or: selection)
-                let values = try Infidelity(samples: samples, sigma: sigma, seed: UInt64(max(0, seed)))
-                    .evaluate(model: explainable, input: x, attribution: a.values, target: fixed)
-                try report(["infidelity": values, "samples": samples, "sigma": sigma]) {
-                    print("\(method): infidelity, \(samples) Gaussian perturbations with σ = \(sigma) (lower is better)")
-                    for (s, v) in values.enumerated() { print(String(format: "sample %d: %.6g", s, v)) }
-                }
-            case "sensitivity":
-                let analyzer = try registry.makeAnalyzer(method, model: explainable, options: options)
-                let (values, means) = try SensitivityMax(samples: samples, radius: radius, seed: UInt64(max(0, seed)))
-                    .evaluateBoth(analyzer, input: x, target: selection)
-                try report(["sensitivity": values, "avg_sensitivity": means, "samples": samples, "radius": radius]) {
-                    print("\(method): max-sensitivity (and avg-sensitivity), \(samples) uniform perturbations of radius \(radius) (lower is more robust)")
-                    for (s, v) in values.enumerated() { print(String(format: "sample %d: %.6g  (avg %.6g)", s, v, means[s])) }
-                }
-            case "sparseness", "complexity", "effective_complexity":
-                let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
-                let scores: [Double] = switch metric {
-                case "sparseness": try ComplexityMetrics.sparseness(a.values)
-                case "complexity": try ComplexityMetrics.complexity(a.values)
-                default: try ComplexityMetrics.effectiveComplexity(a.values).map(Double.init)
-                }
-                try report(["scores": scores]) {
-                    let meaning = ["sparseness": "Gini index of |a| (higher: sparser)", "complexity": "entropy of |a| / Σ|a| (lower: simpler)",
-                                   "effective_complexity": "features with |a| / max|a| > 1e-5"][metric] ?? ""
-                    print("\(method): \(metric), \(meaning)")
-                    for (s, v) in scores.enumerated() { print(String(format: "sample %d  %.6g", s, v)) }
-                }
-            case "localisation":
-                guard let maskPath = mask else { throw ExplainError(.invalidArgument, "--metric localisation needs --mask M.npy (non-zero: the object)") }
-                let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
-                let r = try Localisation.evaluate(attribution: a.values, mask: try Numpy.readTensor(path: maskPath), k: topK)
-                try report(["pointing_game": r.pointingGame, "relevance_mass_accuracy": r.massAccuracy, "relevance_rank_accuracy": r.rankAccuracy,
-                            "top_k_intersection": r.topKIntersection, "auc": r.auc, "k": topK]) {
-                    print("\(method): localisation against the mask (pointing game, relevance mass / rank accuracy, top-\(topK) intersection, ROC AUC; 1 is best)")
-                    for s in r.auc.indices {
-                        print(String(format: "sample %d  pointing %.0f  mass %.4f  rank %.4f  top-k %.4f  auc %.4f", s, r.pointingGame[s],
-                                     r.massAccuracy[s], r.rankAccuracy[s], r.topKIntersection[s], r.auc[s]))
-                    }
-                }
-            case "sensitivity_n":
-                let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
-                let list = try sizes.map { text in
-                    try text.split(separator: ",").map { part -> Int in
-                        guard let v = Int(part.trimmingCharacters(in: .whitespaces)) else {
-                            throw ExplainError(.invalidArgument, "--sizes: '\(part)' is not an integer")
-                        }
-                        return v
-                    }
-                }
-                let metric = try SensitivityN(sizes: list, subsets: subsets, region: region, baseline: try baselineValue(), seed: UInt64(max(0, seed)))
-                let r = try metric.evaluate(model: explainable, input: x, attribution: a.values, target: a.sameTargets(or: selection))
-                try report(["sizes": r.sizes, "correlations": r.correlations, "subsets": subsets, "region": region]) {
-                    print("\(method): sensitivity-n, \(subsets) random subsets of n regions (\(region)×\(region)) per n; Pearson correlation of Σ attribution and the output drop (1 is best)")
-                    print("n        " + r.sizes.map { String($0).padding(toLength: 8, withPad: " ", startingAt: 0) }.joined())
-                    for (s, row) in r.correlations.enumerated() {
-                        print("sample \(s) " + row.map { String(format: "%-8.3f", $0) }.joined())
-                    }
-                }
-            case "faithfulness_estimate", "monotonicity", "selectivity", "region_perturbation":
-                let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
-                try faithfulness(model: explainable, input: x, attribution: a.values, target: a.sameTargets(or: selection))
-            default:
-                throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, faithfulness_estimate, monotonicity, selectivity, region_perturbation, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity or localisation")
+            // Bound inputs with one row per sample: each run of samples with equal rows is
+            // evaluated with a model imported for them (one report per run, samples numbered within it).
+            let bound = SampleBindings(try parseBindings(bindings), batch: x.shape.first ?? 0)
+            let runs = try bound.groups()
+            for run in runs {
+                var o = ImportOptions()
+                o.bind = try bound.bind(for: run)
+                let explainable = try explainable(try ONNXImporter.load(path: model, options: o), outputNode: outputNode)
+                let whole = run.count == (x.shape.first ?? 0)
+                if runs.count > 1 && !json { print("samples \(run.lowerBound)…\(run.upperBound - 1) (their bound rows):") }
+                try evaluate(registry: registry, options: options, explainable: explainable, x: whole ? x : try x.samples(run),
+                             selection: whole ? selection : try selection.samples(run, of: x.shape[0]), run: whole ? nil : (run, x.shape[0]))
             }
+        }
+    }
+
+    /// `--baseline`; a file with one row per sample of the whole batch gives the rows of `run`.
+    func baselineValue(_ run: (Range<Int>, Int)?) throws -> Baseline {
+        guard baseline.hasPrefix("file:") else { return try Baseline.parse(baseline) }
+        return .tensor(try rows(try Numpy.readTensor(path: String(baseline.dropFirst(5))), run))
+    }
+
+    /// The rows of `run` of a per-sample array of the whole batch (others as they are).
+    func rows(_ t: Tensor, _ run: (Range<Int>, Int)?) throws -> Tensor {
+        guard let (range, n) = run, t.rank >= 1, t.shape[0] == n else { return t }
+        return try t.samples(range)
+    }
+
+    /// One evaluation of `method` by `metric` on a batch (`run`: the samples of the whole batch it
+    /// holds, when the batch runs in parts).
+    func evaluate(registry: Registry, options: Options, explainable: ExplainableModel, x: Tensor, selection: Target,
+                  run: (Range<Int>, Int)? = nil) throws {
+        let first = run?.0.lowerBound ?? 0   // printed sample numbers count in the whole batch
+        // With the batch in runs, each JSON object names its samples.
+        func report(_ object: [String: Any], text: () -> Void) throws {
+            var o = object
+            if let (range, _) = run { o["samples"] = [range.lowerBound, range.upperBound - 1] }
+            try self.report(o, text: text)
+        }
+        switch metric {
+        case "pixel_flipping":
+            let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
+            let fixed = a.sameTargets(or: selection)
+            let x0 = try baselineValue(run)
+            var results: [PixelFlipping.Order: PixelFlipping.Result] = [:]
+            for order in PixelFlipping.Order.allCases {
+                let flip = try PixelFlipping(steps: steps, region: region, fraction: fraction, order: order, baseline: x0)
+                results[order] = try flip.evaluate(model: explainable, input: x, attribution: a.values, target: fixed)
+            }
+            func mean(_ r: PixelFlipping.Result) -> [Double] { (0...steps).map { j in r.curves.reduce(0.0) { $0 + $1[j] } / Double(r.curves.count) } }
+            try report(Dictionary(uniqueKeysWithValues: PixelFlipping.Order.allCases.map { o in
+                (o.rawValue, ["aopc": results[o]?.aopc ?? [], "curves": results[o]?.curves ?? []] as [String: Any])
+            }).merging(["steps": steps, "region": region, "fraction": fraction]) { $1 }) {
+                print("\(method): pixel flipping, \(steps) steps, regions \(region)×\(region), \(Int(fraction * 100)) % replaced by the end")
+                for order in PixelFlipping.Order.allCases {
+                    guard let r = results[order] else { continue }
+                    print("\(order.rawValue.uppercased()) mean curve: " + mean(r).map { String(format: "%.4g", $0) }.joined(separator: " "))
+                }
+                for s in 0..<x.shape[0] {
+                    print(String(format: "sample %d: AOPC MoRF %.5g, LeRF %.5g", first + s, results[.morf]?.aopc[s] ?? .nan, results[.lerf]?.aopc[s] ?? .nan))
+                }
+                print("(a good explanation has a large MoRF AOPC and a small LeRF AOPC)")
+            }
+        case "randomisation":
+            guard let mode = ModelRandomisation.Mode(rawValue: mode) else {
+                throw ExplainError(.invalidArgument, "--mode \(self.mode): use cascading or independent")
+            }
+            let check = try ModelRandomisation(mode: mode, seed: UInt64(max(0, seed)), hog: try HOG(cell: hogCell))
+            let (_, steps) = try check.run(model: explainable, input: x, target: selection) {
+                try registry.makeAnalyzer(method, model: $0, options: options)
+            }
+            try report(["mode": mode.rawValue, "steps": steps.map { step -> [String: Any] in
+                var entry: [String: Any] = ["layer": step.layer, "spearman": step.spearman, "spearman_abs": step.spearmanAbsolute]
+                if let ssim = step.ssim { entry["ssim"] = ssim }
+                if let hog = step.hog { entry["hog"] = hog }
+                return entry
+            }]) {
+                let width = max(20, steps.map(\.layer.count).max() ?? 0)
+                print("\(method): model randomisation (\(mode.rawValue)), similarity to the original explanation (Spearman: signed and of |value|; SSIM and HOG correlation of the scaled maps), mean over samples")
+                func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(max(v.count, 1)) }
+                print("layer".padding(toLength: width, withPad: " ", startingAt: 0) + "  signed   |value|  SSIM     HOG")
+                for step in steps {
+                    let ssim = step.ssim.map { String(format: "  %6.3f", mean($0)) } ?? "       —"
+                    let hog = step.hog.map { String(format: "   %6.3f", mean($0)) } ?? "        —"
+                    print(step.layer.padding(toLength: width, withPad: " ", startingAt: 0)
+                          + String(format: "  %6.3f   %6.3f", mean(step.spearman), mean(step.spearmanAbsolute)) + ssim + hog)
+                }
+                print("(a method that explains the model should lose its correlation as layers are randomised)")
+            }
+        case "infidelity":
+            let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
+            let fixed = a.sameTargets(or: selection)
+            let values = try Infidelity(samples: samples, sigma: sigma, seed: UInt64(max(0, seed)))
+                .evaluate(model: explainable, input: x, attribution: a.values, target: fixed)
+            try report(["infidelity": values, "samples": samples, "sigma": sigma]) {
+                print("\(method): infidelity, \(samples) Gaussian perturbations with σ = \(sigma) (lower is better)")
+                for (s, v) in values.enumerated() { print(String(format: "sample %d: %.6g", first + s, v)) }
+            }
+        case "sensitivity":
+            let analyzer = try registry.makeAnalyzer(method, model: explainable, options: options)
+            let (values, means) = try SensitivityMax(samples: samples, radius: radius, seed: UInt64(max(0, seed)))
+                .evaluateBoth(analyzer, input: x, target: selection)
+            try report(["sensitivity": values, "avg_sensitivity": means, "samples": samples, "radius": radius]) {
+                print("\(method): max-sensitivity (and avg-sensitivity), \(samples) uniform perturbations of radius \(radius) (lower is more robust)")
+                for (s, v) in values.enumerated() { print(String(format: "sample %d: %.6g  (avg %.6g)", first + s, v, means[s])) }
+            }
+        case "sparseness", "complexity", "effective_complexity":
+            let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
+            let scores: [Double] = switch metric {
+            case "sparseness": try ComplexityMetrics.sparseness(a.values)
+            case "complexity": try ComplexityMetrics.complexity(a.values)
+            default: try ComplexityMetrics.effectiveComplexity(a.values).map(Double.init)
+            }
+            try report(["scores": scores]) {
+                let meaning = ["sparseness": "Gini index of |a| (higher: sparser)", "complexity": "entropy of |a| / Σ|a| (lower: simpler)",
+                               "effective_complexity": "features with |a| / max|a| > 1e-5"][metric] ?? ""
+                print("\(method): \(metric), \(meaning)")
+                for (s, v) in scores.enumerated() { print(String(format: "sample %d  %.6g", first + s, v)) }
+            }
+        case "localisation":
+            guard let maskPath = mask else { throw ExplainError(.invalidArgument, "--metric localisation needs --mask M.npy (non-zero: the object)") }
+            let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
+            let r = try Localisation.evaluate(attribution: a.values, mask: try rows(try Numpy.readTensor(path: maskPath), run), k: topK)
+            try report(["pointing_game": r.pointingGame, "relevance_mass_accuracy": r.massAccuracy, "relevance_rank_accuracy": r.rankAccuracy,
+                        "top_k_intersection": r.topKIntersection, "auc": r.auc, "k": topK]) {
+                print("\(method): localisation against the mask (pointing game, relevance mass / rank accuracy, top-\(topK) intersection, ROC AUC; 1 is best)")
+                for s in r.auc.indices {
+                    print(String(format: "sample %d  pointing %.0f  mass %.4f  rank %.4f  top-k %.4f  auc %.4f", first + s, r.pointingGame[s],
+                                 r.massAccuracy[s], r.rankAccuracy[s], r.topKIntersection[s], r.auc[s]))
+                }
+            }
+        case "sensitivity_n":
+            let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
+            let list = try sizes.map { text in
+                try text.split(separator: ",").map { part -> Int in
+                    guard let v = Int(part.trimmingCharacters(in: .whitespaces)) else {
+                        throw ExplainError(.invalidArgument, "--sizes: '\(part)' is not an integer")
+                    }
+                    return v
+                }
+            }
+            let metric = try SensitivityN(sizes: list, subsets: subsets, region: region, baseline: try baselineValue(run), seed: UInt64(max(0, seed)))
+            let r = try metric.evaluate(model: explainable, input: x, attribution: a.values, target: a.sameTargets(or: selection))
+            try report(["sizes": r.sizes, "correlations": r.correlations, "subsets": subsets, "region": region]) {
+                print("\(method): sensitivity-n, \(subsets) random subsets of n regions (\(region)×\(region)) per n; Pearson correlation of Σ attribution and the output drop (1 is best)")
+                print("n        " + r.sizes.map { String($0).padding(toLength: 8, withPad: " ", startingAt: 0) }.joined())
+                for (s, row) in r.correlations.enumerated() {
+                    print("sample \(first + s) " + row.map { String(format: "%-8.3f", $0) }.joined())
+                }
+            }
+        case "faithfulness_estimate", "monotonicity", "selectivity", "region_perturbation":
+            let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
+            try faithfulness(model: explainable, input: x, attribution: a.values, target: a.sameTargets(or: selection), run: run?.0)
+        default:
+            throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, faithfulness_estimate, monotonicity, selectivity, region_perturbation, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity or localisation")
         }
     }
 }

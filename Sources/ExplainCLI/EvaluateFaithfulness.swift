@@ -4,10 +4,16 @@ import Foundation
 extension Evaluate {
     /// `--metric faithfulness_estimate|monotonicity|selectivity|region_perturbation` (Quantus's
     /// faithfulness metrics) on an attribution already computed.
-    func faithfulness(model: ExplainableModel, input x: Tensor, attribution a: Tensor, target: Target) throws {
+    func faithfulness(model: ExplainableModel, input x: Tensor, attribution a: Tensor, target: Target, run: Range<Int>? = nil) throws {
+        let first = run?.lowerBound ?? 0
+        func report(_ object: [String: Any], text: () -> Void) throws {
+            var o = object
+            if let run { o["samples"] = [run.lowerBound, run.upperBound - 1] }
+            try self.report(o, text: text)
+        }
         let fill = try FillValue(self.fill)
         func rows(_ label: String, _ values: [String]) {
-            for (s, v) in values.enumerated() { print("sample \(s)  " + (label.isEmpty ? "" : label + " ") + v) }
+            for (s, v) in values.enumerated() { print("sample \(first + s)  " + (label.isEmpty ? "" : label + " ") + v) }
         }
         switch metric {
         case "faithfulness_estimate":

@@ -60,8 +60,8 @@ func loadExplainable(_ path: String, outputNode: String?, convAlgorithm: String 
                      bind: [String] = []) throws -> ExplainableModel {
     let bound = try parseBindings(bind)
     if let (name, t) = bound.first(where: { $0.value.rank >= 1 && $0.value.shape[0] > 1 }) {
-        throw ExplainError(.invalidArgument, "--bind \(name) holds \(t.shape[0]) rows: one row per sample is taken by `explain attribute` and "
-                           + "`explain predict`; here give one row, shared by the batch")
+        throw ExplainError(.invalidArgument, "--bind \(name) holds \(t.shape[0]) rows: one row per sample is taken by `explain attribute`, "
+                           + "`predict` and `evaluate`; here give one row, shared by the batch")
     }
     return try explainable(try ONNXImporter.load(path: path, options: ImportOptions(bind: bound)), outputNode: outputNode, convAlgorithm: convAlgorithm)
 }

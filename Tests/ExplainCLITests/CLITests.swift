@@ -290,7 +290,8 @@ import Testing
 
     /// `--bind` with one row per sample (sentences of different lengths): `attribute` reproduces
     /// Captum's Layer IG of the fixture and says how the batch ran; `predict` gives PyTorch's
-    /// logits; `evaluate` takes one row only and says which commands take more.
+    /// logits; `evaluate` reports each run of samples (samples numbered in the whole batch, one
+    /// JSON object per run); `tcav` takes one row only and says which commands take more.
     @Test func bindingOneRowPerSample() throws {
         let dir = "Tests/Fixtures/text/bert-tiny-padded"
         let out = NSTemporaryDirectory() + "explainkit-bind-\(UUID().uuidString).npy"
@@ -305,7 +306,12 @@ import Testing
         #expect(p.status == 0, "\(p.err)")
         #expect(Deviation(try Numpy.readTensor(path: out), try Numpy.readTensor(path: dir + "/logits.npy")).maxAbs < 1e-6)
         let e = try run(["evaluate", dir + "/model.onnx", "--input", dir + "/input.npy", "--method", "layer_activation", "--metric", "sparseness"] + bind)
-        #expect(e.status == 1 && e.err.contains("one row per sample is taken by"), "\(e.err)")
+        #expect(e.status == 0 && e.out.contains("samples 2…2") && e.out.contains("sample 2  "), "\(e.out)\(e.err)")
+        let one = try run(["evaluate", dir + "/model.onnx", "--input", dir + "/input.npy", "--method", "layer_activation", "--metric", "sparseness",
+                           "--json"] + bind)
+        #expect(one.status == 0 && one.out.components(separatedBy: "\"samples\"").count == 4, "\(one.out)")
+        let t = try run(["tcav", dir + "/model.onnx", "--input", dir + "/input.npy", "--concept", "a=\(dir)/input.npy", "--random", dir + "/input.npy"] + bind)
+        #expect(t.status == 1 && t.err.contains("one row per sample is taken by"), "\(t.err)")
     }
 
     /// `explain tcav` prints one score line per concept and random set (the scores are checked
