@@ -71,3 +71,14 @@ def export(model, x, out):
     np.save(os.path.join(out, "logits.npy"), logits.astype(np.float32))
     np.save(os.path.join(out, "targets.npy"), logits.argmax(1).astype(np.int64))
     return logits
+
+
+def save_import_test(out, model, x, expected):
+    """Saves an import-test folder's input.npy, expected.npy (the reference runtime's logits) and
+    gradient.npy (PyTorch's input gradient of each sample's arg-max logit)."""
+    xg = x.clone().requires_grad_()
+    logits = model(xg)
+    logits.gather(1, logits.argmax(1, keepdim=True)).sum().backward()
+    np.save(os.path.join(out, "input.npy"), x.numpy())
+    np.save(os.path.join(out, "expected.npy"), expected)
+    np.save(os.path.join(out, "gradient.npy"), xg.grad.numpy())

@@ -17,6 +17,8 @@ import onnxruntime as ort
 import torch
 from torchvision.models.vision_transformer import VisionTransformer
 
+import fixture_manifest
+
 ROOT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "models", "vit-dynamo")
 
 
@@ -35,12 +37,7 @@ def main():
     print("opset", [o.version for o in model.opset_import], "functions", [f.name for f in model.functions])
     session = ort.InferenceSession(path)
     expected = np.concatenate([session.run(None, {"input": x[i:i + 1].numpy()})[0] for i in range(len(x))])
-    xg = x.clone().requires_grad_()
-    logits = m(xg)
-    logits.gather(1, logits.argmax(1, keepdim=True)).sum().backward()
-    np.save(os.path.join(ROOT, "input.npy"), x.numpy())
-    np.save(os.path.join(ROOT, "expected.npy"), expected)
-    np.save(os.path.join(ROOT, "gradient.npy"), xg.grad.numpy())
+    fixture_manifest.save_import_test(ROOT, m, x, expected)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,11 @@ Run once; the outputs are committed and CI never needs torch.
     python3 Tools/make_gelu_models.py
 """
 import math
-import os
 
-import numpy as np
-import onnx
-import onnxruntime as ort
 import torch
 import torch.nn as nn
 
-ROOT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "models")
+from make_modern_models import save
 
 
 class GeluNew(nn.Module):
@@ -33,23 +29,6 @@ class GeluNew(nn.Module):
 
 def network(first, second):
     return nn.Sequential(nn.Linear(6, 12), first, nn.Linear(12, 10), second, nn.Linear(10, 4)).eval()
-
-
-def save(name, model, x, opset):
-    out = os.path.join(ROOT, name)
-    os.makedirs(out, exist_ok=True)
-    path = os.path.join(out, "model.onnx")
-    torch.onnx.export(model, x, path, opset_version=opset, input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
-    model.eval()
-    expected = ort.InferenceSession(path).run(None, {"input": x.numpy()})[0]
-    xg = x.clone().requires_grad_()
-    logits = model(xg)
-    logits.gather(1, logits.argmax(1, keepdim=True)).sum().backward()
-    np.save(os.path.join(out, "input.npy"), x.numpy())
-    np.save(os.path.join(out, "expected.npy"), expected)
-    np.save(os.path.join(out, "gradient.npy"), xg.grad.numpy())
-    print(name, "ops:", [n.op_type for n in onnx.load(path).graph.node])
 
 
 def main():

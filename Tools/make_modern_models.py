@@ -29,22 +29,19 @@ import torch.nn as nn
 from torchvision.models.swin_transformer import SwinTransformer
 from torchvision.models.vision_transformer import VisionTransformer
 
+import fixture_manifest
+
 ROOT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "models")
 
 
-def save(name, model, x):
+def save(name, model, x, opset=17):
     out = os.path.join(ROOT, name)
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "model.onnx")
-    torch.onnx.export(model, x, path, opset_version=17, input_names=["input"], output_names=["logits"],
+    torch.onnx.export(model, x, path, opset_version=opset, input_names=["input"], output_names=["logits"],
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
-    expected = ort.InferenceSession(path).run(None, {"input": x.numpy()})[0]
-    xg = x.clone().requires_grad_()
-    logits = model(xg)
-    logits.gather(1, logits.argmax(1, keepdim=True)).sum().backward()
-    np.save(os.path.join(out, "input.npy"), x.numpy())
-    np.save(os.path.join(out, "expected.npy"), expected)
-    np.save(os.path.join(out, "gradient.npy"), xg.grad.numpy())
+    model.eval()                                             # export restores the training flag it found
+    fixture_manifest.save_import_test(out, model, x, ort.InferenceSession(path).run(None, {"input": x.numpy()})[0])
     print(name, "ops:", sorted({n.op_type for n in onnx.load(path).graph.node}))
 
 
