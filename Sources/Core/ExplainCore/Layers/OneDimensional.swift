@@ -9,6 +9,12 @@ enum OneDimensional {
 
     /// `(N, C, 1, L)` as `(N, C, L)`.
     static func lower(_ shape: [Int]) -> [Int] { [shape[0], shape[1], shape[3]] }
+
+    /// `layer`'s 2-D forward on `x` lifted to `(N, C, 1, L)`, lowered back.
+    static func forward(_ layer: any Layer, _ x: Tensor) throws -> Tensor {
+        let y = try layer.forward([try x.reshaped(try lift(x.shape))])
+        return try y.reshaped(lower(y.shape))
+    }
 }
 
 /// 1-D convolution `(N, C, L) → (N, M, L')`: a `Conv2D` with kernel `(1, k)` on `(N, C, 1, L)`.
@@ -53,8 +59,7 @@ public struct Conv1D: AffineLayer {
 
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
         try expectInputs(inputs.map(\.shape), 1)
-        let y = try conv.forward([try inputs[0].reshaped(try OneDimensional.lift(inputs[0].shape))])
-        return try y.reshaped(OneDimensional.lower(y.shape))
+        return try OneDimensional.forward(conv, inputs[0])
     }
 
     public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor) throws -> [Tensor] {
@@ -91,8 +96,7 @@ public struct MaxPool1D: Layer {
 
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
         try expectInputs(inputs.map(\.shape), 1)
-        let y = try pool.forward([try inputs[0].reshaped(try OneDimensional.lift(inputs[0].shape))])
-        return try y.reshaped(OneDimensional.lower(y.shape))
+        return try OneDimensional.forward(pool, inputs[0])
     }
 
     public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor) throws -> [Tensor] {
