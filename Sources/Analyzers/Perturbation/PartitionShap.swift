@@ -59,14 +59,23 @@ public struct PartitionShap: SplitsItsOwnBatches {
         let (output, seed, picked) = try scorer.model.cleanPass(input, target: target)
         let m = c * h * w
         let tree = Self.imageTree(height: h, width: w, channels: c)
+        let layout = Self.leafLayout(tree: tree, features: m)
+        // Features are the elements in shap's (H, W, C) order; `chw` maps one to its tensor index.
+        let chw = layout.order.map { f in (Int(f) % c) * h * w + Int(f) / c }
         var values = [Float](repeating: 0, count: input.count)
         for s in 0..<n {
-            // Features are the elements in shap's (H, W, C) order.
-            let x = (0..<m).map { f in input.scalars[s * m + (f % c) * h * w + (f / c)] }
-            let background = masked(x, height: h, width: w, channels: c)
-            let phi = try owen(tree: tree, features: m) { masks in
-                try scorer.scores(count: masks.count, sampleShape: [c, h, w], seed: seed, sample: s) { k, out in
-                    for f in 0..<m { out[(f % c) * h * w + f / c] = masks[k][f] ? x[f] : background[f] }
+            let sample = Array(input.scalars[(s * m)..<((s + 1) * m)])
+            let x = (0..<m).map { f in sample[(f % c) * h * w + (f / c)] }
+            let hwc = masked(x, height: h, width: w, channels: c)
+            var background = [Float](repeating: 0, count: m)
+            for f in 0..<m { background[(f % c) * h * w + f / c] = hwc[f] }
+            let phi = try owen(tree: tree, features: m) { present in
+                try scorer.scores(count: present.count, sampleShape: [c, h, w], seed: seed, sample: s) { k, out in
+                    background.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: m) }
+                    for node in present[k] {
+                        let start = layout.start[node]
+                        for j in start..<(start + layout.size[node]) { let d = chw[j]; out[d] = sample[d] }
+                    }
                 }
             }
             for f in 0..<m { values[s * m + (f % c) * h * w + f / c] = Float(phi[f]) }
@@ -86,19 +95,28 @@ public struct PartitionShap: SplitsItsOwnBatches {
                 while j < 0 || j >= n { j = j < 0 ? -j : 2 * (n - 1) - j }
                 return j
             }
-            // Separable: window sums along the rows, then down the columns.
+            // Separable: window sums along the rows, then down the columns, each slid by one
+            // element (in Double, where sums of image values are exact in any order).
             var rows = [Double](repeating: 0, count: x.count)
-            for y in 0..<h { for xx in 0..<w { for ch in 0..<c {
+            for y in 0..<h { for ch in 0..<c {
+                let at = { (xx: Int) in Double(x[(y * w + mirror(xx, w)) * c + ch]) }
                 var sum = 0.0
-                for dx in 0..<kw { sum += Double(x[(y * w + mirror(xx + dx - kw / 2, w)) * c + ch]) }
-                rows[(y * w + xx) * c + ch] = sum
-            } } }
+                for dx in 0..<kw { sum += at(dx - kw / 2) }
+                for xx in 0..<w {
+                    rows[(y * w + xx) * c + ch] = sum
+                    sum += at(xx + kw - kw / 2) - at(xx - kw / 2)
+                }
+            } }
             var out = [Float](repeating: 0, count: x.count)
-            for y in 0..<h { for xx in 0..<w { for ch in 0..<c {
+            for xx in 0..<w { for ch in 0..<c {
+                let at = { (y: Int) in rows[(mirror(y, h) * w + xx) * c + ch] }
                 var sum = 0.0
-                for dy in 0..<kh { sum += rows[(mirror(y + dy - kh / 2, h) * w + xx) * c + ch] }
-                out[(y * w + xx) * c + ch] = Float(sum / Double(kw * kh))
-            } } }
+                for dy in 0..<kh { sum += at(dy - kh / 2) }
+                for y in 0..<h {
+                    out[(y * w + xx) * c + ch] = Float(sum / Double(kw * kh))
+                    sum += at(y + kh - kh / 2) - at(y - kh / 2)
+                }
+            } }
             return out
         }
     }
@@ -115,34 +133,34 @@ public struct PartitionShap: SplitsItsOwnBatches {
     public static func imageTree(height h: Int, width w: Int, channels c: Int) -> [Node] {
         let m = h * w * c
         guard m > 1 else { return [] }
-        typealias Box = (negSize: Int, x0: Int, x1: Int, y0: Int, y1: Int, z0: Int, z1: Int, parent: Int, isLeft: Bool)
-        func before(_ a: Box, _ b: Box) -> Bool {
-            let ka = [a.negSize, a.x0, a.x1, a.y0, a.y1, a.z0, a.z1], kb = [b.negSize, b.x0, b.x1, b.y0, b.y1, b.z0, b.z1]
-            return ka.lexicographicallyPrecedes(kb)
-        }
-        var heap = Heap<Box>(before)
-        heap.push((0, 0, h, 0, w, 0, c, -1, false))
-        var nodes = [Node](repeating: Node(left: 0, right: 0, size: 0), count: m - 1)
-        var ind = m - 2
-        while let b = heap.pop() {
-            if b.parent >= 0 {
-                if b.isLeft { nodes[b.parent].left = ind + m } else { nodes[b.parent].right = ind + m }
-            }
+        // shap pops the boxes from a heap keyed by (−size, corners); a child is always smaller than
+        // its parent, so the pop order is the sorted order of all boxes, and the k-th box popped
+        // gets the id 2M − 2 − k.
+        var boxes = [Box(x0: 0, x1: h, y0: 0, y1: w, z0: 0, z1: c, parent: -1, isLeft: false)]
+        boxes.reserveCapacity(2 * m - 1)
+        var next = 0
+        while next < boxes.count {
+            let b = boxes[next]
             let (xw, yw, zw) = (b.x1 - b.x0, b.y1 - b.y0, b.z1 - b.z0)
             if xw > 1 || yw > 1 || zw > 1 {
                 var l = b, r = b
                 if xw >= yw && xw > 1 { l.x1 = b.x0 + xw / 2; r.x0 = l.x1 }
                 else if yw > 1 { l.y1 = b.y0 + yw / 2; r.y0 = l.y1 }
                 else { l.z1 = b.z0 + zw / 2; r.z0 = l.z1 }
-                for (child, isLeft) in [(l, true), (r, false)] {
-                    var cb = child
-                    cb.negSize = -((cb.x1 - cb.x0) * (cb.y1 - cb.y0) * (cb.z1 - cb.z0))
-                    cb.parent = ind
-                    cb.isLeft = isLeft
-                    heap.push(cb)
-                }
+                (l.parent, l.isLeft, r.parent, r.isLeft) = (next, true, next, false)
+                boxes.append(l)
+                boxes.append(r)
             }
-            ind -= 1
+            next += 1
+        }
+        var rank = Array(0..<boxes.count)
+        rank.sort { Box.before(boxes[$0], boxes[$1]) }
+        var id = [Int](repeating: 0, count: boxes.count)
+        for (k, index) in rank.enumerated() { id[index] = 2 * m - 2 - k }
+        var nodes = [Node](repeating: Node(left: 0, right: 0, size: 0), count: m - 1)
+        for (index, b) in boxes.enumerated() where b.parent >= 0 {
+            let parent = id[b.parent] - m
+            if b.isLeft { nodes[parent].left = id[index] } else { nodes[parent].right = id[index] }
         }
         for i in 0..<(m - 1) {
             let l = nodes[i].left, r = nodes[i].right
@@ -152,17 +170,14 @@ public struct PartitionShap: SplitsItsOwnBatches {
     }
 
     /// The hierarchical Owen values of the features (shap's `owen` and `lower_credit`), with
-    /// `evaluate` giving `f_t` for a batch of feature masks (true = present).
-    func owen(tree: [Node], features m: Int, evaluate: ([[Bool]]) throws -> [Double]) throws -> [Double] {
+    /// `evaluate` giving `f_t` for a batch of coalitions, each given by the nodes that are present
+    /// (leaves are features 0…M−1, the root is 2M−2).
+    func owen(tree: [Node], features m: Int, evaluate: ([[Int]]) throws -> [Double]) throws -> [Double] {
         guard m > 1 else {
-            let f = try evaluate([[false], [true]])
+            let f = try evaluate([[], [0]])
             return [f[1] - f[0]]
         }
-        // The features under each node (leaves: themselves).
-        var members = [[Int]](repeating: [], count: 2 * m - 1)
-        for i in 0..<m { members[i] = [i] }
-        for i in 0..<(m - 1) { members[m + i] = members[tree[i].left] + members[tree[i].right] }
-        let ends = try evaluate([[Bool](repeating: false, count: m), [Bool](repeating: true, count: m)])
+        let ends = try evaluate([[], [2 * m - 2]])
         var dvalues = [Double](repeating: 0, count: 2 * m - 1)
         // Queue entries: the present nodes (a context), f00, f11, node, weight.
         struct Item { var context: [Int]; var f00: Double; var f11: Double; var node: Int; var weight: Double }
@@ -171,24 +186,19 @@ public struct PartitionShap: SplitsItsOwnBatches {
         queue.push((0, order, Item(context: [], f00: ends[0], f11: ends[1], node: 2 * m - 2, weight: 1)))
         let budget = maxEvals - 2
         var evals = 0
-        func mask(_ context: [Int], plus node: Int) -> [Bool] {
-            var out = [Bool](repeating: false, count: m)
-            for n in context + [node] { for f in members[n] { out[f] = true } }
-            return out
-        }
         while !queue.isEmpty {
             if evals >= budget {
                 while let e = queue.pop() { dvalues[e.item.node] += (e.item.f11 - e.item.f00) * e.item.weight }
                 break
             }
-            var work: [(Item, Int, Int)] = [], masks: [[Bool]] = []
+            var work: [(Item, Int, Int)] = [], masks: [[Int]] = []
             while !queue.isEmpty, masks.count < batchSize, evals + masks.count < budget, let e = queue.pop() {
                 let it = e.item
                 guard it.node >= m else { dvalues[it.node] += (it.f11 - it.f00) * it.weight; continue }
                 let l = tree[it.node - m].left, r = tree[it.node - m].right
                 work.append((it, l, r))
-                masks.append(mask(it.context, plus: l))
-                masks.append(mask(it.context, plus: r))
+                masks.append(it.context + [l])
+                masks.append(it.context + [r])
             }
             let f = masks.isEmpty ? [] : try evaluate(masks)
             evals += masks.count
@@ -224,6 +234,51 @@ public struct PartitionShap: SplitsItsOwnBatches {
             values[node.right] += share * Double(rs) / Double(node.size)
         }
         return Array(values[0..<m])
+    }
+}
+
+extension PartitionShap {
+    /// A box of the image hierarchy under construction: rows x0..<x1, columns y0..<y1, channels
+    /// z0..<z1, and the index of the box it was split from.
+    struct Box {
+        var x0: Int, x1: Int, y0: Int, y1: Int, z0: Int, z1: Int
+        var parent: Int, isLeft: Bool
+        var size: Int { (x1 - x0) * (y1 - y0) * (z1 - z0) }
+
+        /// shap's heap order: larger boxes first, then by their corners.
+        static func before(_ a: Box, _ b: Box) -> Bool {
+            let (sa, sb) = (a.size, b.size)
+            if sa != sb { return sa > sb }
+            return (a.x0, a.x1, a.y0, a.y1, a.z0, a.z1) < (b.x0, b.x1, b.y0, b.y1, b.z0, b.z1)
+        }
+    }
+
+    /// The leaves in depth-first order (left before right), so that the features under every
+    /// node are the contiguous run `order[start[node] ..< start[node] + size[node]]`.
+    struct LeafLayout {
+        var order: [Int32], start: [Int], size: [Int]
+    }
+
+    /// Lays out the leaves of `tree` (children have smaller ids than their parent).
+    static func leafLayout(tree: [Node], features m: Int) -> LeafLayout {
+        guard m > 0 else { return LeafLayout(order: [], start: [], size: []) }
+        var layout = LeafLayout(order: [], start: [Int](repeating: 0, count: 2 * m - 1), size: [Int](repeating: 1, count: 2 * m - 1))
+        layout.order.reserveCapacity(m)
+        var stack = [2 * m - 2]
+        while let node = stack.popLast() {
+            if node < m {
+                layout.start[node] = layout.order.count
+                layout.order.append(Int32(node))
+            } else {
+                stack.append(tree[node - m].right)
+                stack.append(tree[node - m].left)
+            }
+        }
+        for i in 0..<tree.count {
+            layout.start[m + i] = layout.start[tree[i].left]
+            layout.size[m + i] = layout.size[tree[i].left] + layout.size[tree[i].right]
+        }
+        return layout
     }
 }
 

@@ -58,14 +58,27 @@ public struct MatMul: Layer {
     }
 
     /// Calls `body(offsetA, offsetB, offsetOut)` (in elements) for every matrix of the batch.
-    private func forEachMatrix(_ p: Plan, _ body: (Int, Int, Int) -> Void) {
+    /// Runs `body(index, offsetA, offsetB, offsetOut, parallel)` for every matrix product of the
+    /// broadcast batch. With several products they run side by side, one per thread, each
+    /// single-threaded (`parallel` false): the heads of an attention layer are too small to split
+    /// well one at a time. A few large products run one after the other, each split across threads. `body` must write only the outputs of its own product.
+    private func forEachMatrix(_ p: Plan, _ body: (Int, Int, Int, Int, Bool) -> Void) {
         let aBatch = Array(p.a.dropLast(2)), bBatch = Array(p.b.dropLast(2))
         let loop = StridedPair(
             shape: p.batch,
             stridesA: Shape.broadcastStrides(aBatch, into: p.batch).map { $0 * p.m * p.k },
             stridesB: Shape.broadcastStrides(bBatch, into: p.batch).map { $0 * p.k * p.n })
+        var offsets: [(a: Int, b: Int, out: Int)] = []
         loop.forEachRow { o, oa, ob, len, sa, sb in
-            for i in 0..<len { body(oa + i * sa, ob + i * sb, (o + i) * p.m * p.n) }
+            for i in 0..<len { offsets.append((oa + i * sa, ob + i * sb, (o + i) * p.m * p.n)) }
+        }
+        let large = Double(p.m) * Double(p.n) * Double(p.k) >= 8_000_000
+        if offsets.count < 2 || BLAS.threads < 2 || (large && offsets.count < 4 * BLAS.threads) {
+            for (i, o) in offsets.enumerated() { body(i, o.a, o.b, o.out, true) }
+            return
+        }
+        Parallel.forEachRange(offsets.count, grain: 1) { range in
+            for i in range { body(i, offsets[i].a, offsets[i].b, offsets[i].out, false) }
         }
     }
 
@@ -87,9 +100,10 @@ public struct MatMul: Layer {
                         BLAS.gemm(m: rows, n: p.n, k: p.k, a: px.baseAddress!, lda: p.k, b: py.baseAddress!, ldb: p.n, c: out.baseAddress!, ldc: p.n)
                         return
                     }
-                    forEachMatrix(p) { oa, ob, oo in
+                    nonisolated(unsafe) let (px, py, out) = (px, py, out)
+                    forEachMatrix(p) { _, oa, ob, oo, parallel in
                         BLAS.gemm(m: p.m, n: p.n, k: p.k, a: px.baseAddress! + oa, lda: p.k,
-                                  b: py.baseAddress! + ob, ldb: p.n, c: out.baseAddress! + oo, ldc: p.n)
+                                  b: py.baseAddress! + ob, ldb: p.n, c: out.baseAddress! + oo, ldc: p.n, parallel: parallel)
                     }
                 }
             }
@@ -125,18 +139,17 @@ public struct MatMul: Layer {
                 cotangent.withUnsafeBufferPointer { pg in
                     x.withUnsafeBufferPointer { px in
                         y.withUnsafeBufferPointer { py in
-                            var index = 0
-                            forEachMatrix(p) { oa, ob, oo in
+                            nonisolated(unsafe) let (pda, pdb, pg, px, py) = (pda, pdb, pg, px, py)
+                            forEachMatrix(p) { index, oa, ob, oo, parallel in
                                 // dA = dY · Bᵀ ; dB = Aᵀ · dY (per matrix of the broadcast batch)
                                 BLAS.gemm(transB: true, m: p.m, n: p.k, k: p.n, a: pg.baseAddress! + oo, lda: p.n,
                                           b: py.baseAddress! + ob, ldb: p.n,
-                                          c: pda.baseAddress! + index * p.m * p.k, ldc: p.k)
+                                          c: pda.baseAddress! + index * p.m * p.k, ldc: p.k, parallel: parallel)
                                 if constantRight == nil {
                                     BLAS.gemm(transA: true, m: p.k, n: p.n, k: p.m, a: px.baseAddress! + oa, lda: p.k,
                                               b: pg.baseAddress! + oo, ldb: p.n,
-                                              c: pdb.baseAddress! + index * p.k * p.n, ldc: p.n)
+                                              c: pdb.baseAddress! + index * p.k * p.n, ldc: p.n, parallel: parallel)
                                 }
-                                index += 1
                             }
                         }
                     }

@@ -120,11 +120,9 @@ public struct GlobalAveragePool: Layer {
         let size = planes == 0 ? 0 : x.count / planes
         return Tensor(shape: outShape) { out in
             x.withUnsafeBufferPointer { px in
-                for p in 0..<planes {
-                    let src = px.baseAddress! + p * size
-                    var acc: Float = 0
-                    for i in 0..<size { acc += src[i] }
-                    out[p] = acc / Float(size)
+                nonisolated(unsafe) let (px, out) = (px, out)
+                Parallel.forEachRange(planes, grain: max(1, (1 << 15) / max(1, size))) { range in
+                    for p in range { out[p] = Kernels.sum(px.baseAddress! + p * size, count: size) / Float(size) }
                 }
             }
         }

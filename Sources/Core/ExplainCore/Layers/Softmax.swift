@@ -60,13 +60,17 @@ public struct Softmax: Layer {
     static func rows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, length n: Int) {
         typealias V = SIMD8<Float>
         nonisolated(unsafe) let (x, y) = (x, y)
-        Parallel.forEachRange(rows) { range in
+        Parallel.forEachRange(rows, grain: max(1, (1 << 14) / max(1, n))) { range in
             for r in range {
                 let px = x + r * n, py = y + r * n
-                var m = -Float.infinity, k = 0
+                var k = 0
                 var mv = V(repeating: -.infinity)
-                while k + 8 <= n { mv = pointwiseMax(mv, UnsafeRawPointer(px + k).loadUnaligned(as: V.self)); k += 8 }
-                m = mv.max()
+                while k + 8 <= n {
+                    let v = UnsafeRawPointer(px + k).loadUnaligned(as: V.self)
+                    mv = mv.replacing(with: v, where: v .> mv)
+                    k += 8
+                }
+                var m = mv.max()
                 while k < n { m = max(m, px[k]); k += 1 }
                 var sv = V(repeating: 0)
                 k = 0
@@ -76,17 +80,48 @@ public struct Softmax: Layer {
                     sv += e
                     k += 8
                 }
-                var sum = sv.sum()
-                while k < n {
+                if k < n {
+                    // The tail in one vector; the unused lanes give exp(−∞) = 0.
                     var tail = V(repeating: -.infinity)
-                    tail[0] = px[k] - m
-                    let e = VectorMath.exp(tail)[0]
-                    py[k] = e
-                    sum += e
-                    k += 1
+                    for j in k..<n { tail[j - k] = px[j] - m }
+                    let e = VectorMath.exp(tail)
+                    for j in k..<n { py[j] = e[j - k] }
+                    sv += e
                 }
-                let inverse = 1 / sum
-                for j in 0..<n { py[j] *= inverse }
+                let inverse = 1 / sv.sum()
+                k = 0
+                let iv = V(repeating: inverse)
+                while k + 8 <= n {
+                    UnsafeMutableRawPointer(py + k).storeBytes(of: UnsafeRawPointer(py + k).loadUnaligned(as: V.self) * iv, as: V.self)
+                    k += 8
+                }
+                while k < n { py[k] *= inverse; k += 1 }
+            }
+        }
+    }
+
+    /// `dx = y ⊙ (g − ⟨y, g⟩)` for contiguous rows, rows in parallel, eight lanes at a time.
+    static func rowsPullback(_ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, rows: Int, length n: Int) {
+        typealias V = SIMD8<Float>
+        nonisolated(unsafe) let (y, g, dx) = (y, g, dx)
+        Parallel.forEachRange(rows, grain: max(1, (1 << 14) / max(1, n))) { range in
+            for r in range {
+                let py = y + r * n, pg = g + r * n, out = dx + r * n
+                var acc = V(repeating: 0), k = 0
+                while k + 8 <= n {
+                    acc += UnsafeRawPointer(py + k).loadUnaligned(as: V.self) * UnsafeRawPointer(pg + k).loadUnaligned(as: V.self)
+                    k += 8
+                }
+                var dot = acc.sum()
+                while k < n { dot += py[k] * pg[k]; k += 1 }
+                k = 0
+                let dv = V(repeating: dot)
+                while k + 8 <= n {
+                    let yv = UnsafeRawPointer(py + k).loadUnaligned(as: V.self), gv = UnsafeRawPointer(pg + k).loadUnaligned(as: V.self)
+                    UnsafeMutableRawPointer(out + k).storeBytes(of: yv * (gv - dv), as: V.self)
+                    k += 8
+                }
+                while k < n { out[k] = py[k] * (pg[k] - dot); k += 1 }
             }
         }
     }
@@ -94,6 +129,13 @@ public struct Softmax: Layer {
     public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor) throws -> [Tensor] {
         try expectCotangent(cotangent, output)
         let (outer, len, inner) = try layout(output.shape)
+        if inner == 1 {
+            return [Tensor(shape: output.shape) { dx in
+                output.withUnsafeBufferPointer { py in cotangent.withUnsafeBufferPointer { pg in
+                    Self.rowsPullback(py.baseAddress!, pg.baseAddress!, dx.baseAddress!, rows: outer, length: len)
+                } }
+            }]
+        }
         return [Tensor(shape: output.shape) { dx in
             output.withUnsafeBufferPointer { py in
                 cotangent.withUnsafeBufferPointer { pg in

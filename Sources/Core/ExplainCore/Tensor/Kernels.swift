@@ -98,6 +98,21 @@ extension Kernels {
         return (a, b)
     }
 
+    /// `Σ p[i]` in 16 float lanes (a fixed order: the same input always gives the same sum).
+    public static func sum(_ p: UnsafePointer<Float>, count n: Int) -> Float {
+        var a = SIMD8<Float>(repeating: 0), b = SIMD8<Float>(repeating: 0)
+        let raw = UnsafeRawPointer(p)
+        var i = 0
+        while i &+ 16 <= n {
+            a += raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+            b += raw.loadUnaligned(fromByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self)
+            i &+= 16
+        }
+        var total = (a + b).sum()
+        while i < n { total += p[i]; i &+= 1 }
+        return total
+    }
+
     /// Which entries an LRP ratio keeps.
     public enum SignMask: Sendable { case all, positive, negative }
 }
