@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Makes the CAM fixture set Tests/Fixtures/cam: the pytorch-grad-cam 1.5.7 variants beyond the
-shared set's (GradCAMElementWise, EigenGradCAM, and FullGrad — its scaled output, one case per model) on the shared image models (via onnx2torch), on the
+shared set's (GradCAMElementWise, EigenGradCAM, FEM, FinerCAM, and FullGrad — its scaled output, one
+case per model) on the shared image models (via onnx2torch), on the
 same layers as the shared CAM cases, in the shared set's format and conventions: the raw map
 relu(get_cam_image(...)) before min-max scaling and resizing, shape (N, 1, h, w), for the targets
 of targets.npy; computed in float64 from the float32 weights and inputs, stored as float32.
 EigenGradCAM's projection is the sign-corrected one (`get_2d_projection_with_sign_correction` of
 grads * activations: flipped when |min| > |max|), the shared set's Eigen-CAM convention.
+FinerCAM runs sample by sample with `target_idx` = that sample's target (the peer takes one index
+per call), so its main class and compared classes are FinerCAM's own choice for that target.
 
     pip install torch==2.5.1 onnx onnx2torch grad-cam==1.5.7 numpy
     python3 Tools/make_cam_fixtures.py [../shared/fixtures]
@@ -28,7 +31,8 @@ LAYERS = {
     "digits-cnn": [("conv3", "/conv3/Conv"), ("relu3", "/relu3/Relu")],
     "digits-resnet": [("conv2", "/block1/conv2/Conv"), ("relu2", "/block1/relu2/Relu")],
 }
-VARIANTS = {"gradcam_elementwise": "GradCAMElementWise", "eigengradcam": "EigenGradCAM"}
+VARIANTS = {"gradcam_elementwise": "GradCAMElementWise", "eigengradcam": "EigenGradCAM", "fem": "FEM"}
+FINER = [("finercam", {}), ("finercam_alpha06_ranks12", {"alpha": 0.6, "comparison_categories": [1, 2]})]
 
 
 def raw(proto, x, targets, node, method, dtype):
@@ -47,6 +51,30 @@ def raw(proto, x, targets, node, method, dtype):
     else:
         m = cam.get_cam_image(None, layer, goals, acts, grads, False)
     return np.maximum(m, 0)[:, None].astype(np.float64)
+
+
+def finer(proto, x, targets, node, dtype, alpha=1.0, comparison_categories=(1, 2, 3)):
+    """FinerCAM's raw map, one sample at a time with target_idx = the sample's target: the targets
+    FinerCAM.forward builds, their backward pass, then its base GradCAM's get_cam_image."""
+    from pytorch_grad_cam.utils.model_targets import FinerWeightedTarget
+    net = onnx2torch.convert(proto).to(dtype).eval()
+    layer = dict(net.named_modules())[node.strip("/")]
+    maps = []
+    for i, t in enumerate(targets):
+        fc = pgc.FinerCAM(model=net, target_layers=[layer])
+        base = fc.base_cam
+        outputs = base.activations_and_grads(torch.from_numpy(x[i:i + 1]).to(dtype))
+        out = outputs.detach().cpu().numpy()
+        order = np.argsort(np.abs(out - out[:, int(t)][:, None]), axis=-1)
+        ranks = [c for c in comparison_categories if c < out.shape[-1]]
+        goals = [FinerWeightedTarget(int(order[0, 0]), [int(order[0, c]) for c in ranks], alpha)]
+        net.zero_grad()
+        sum(g(o) for g, o in zip(goals, outputs)).backward(retain_graph=True)
+        acts = base.activations_and_grads.activations[0].cpu().numpy()
+        grads = base.activations_and_grads.gradients[0].cpu().numpy()
+        base.activations_and_grads.release()
+        maps.append(base.get_cam_image(None, layer, goals, acts, grads, False))
+    return np.maximum(np.concatenate(maps), 0)[:, None].astype(np.float64)
 
 
 def fullgrad(proto, x, targets, dtype):
@@ -72,6 +100,17 @@ def main():
                      "normalised": False, "upsampled": False}, ref, r32,
                     "output gradient = one-hot(target) on the logits",
                     f"pytorch-grad-cam {method}: relu(cam) before its min-max scaling and resizing."))
+            for cid, options in FINER:
+                ref, r32 = (finer(proto, x, targets, node, d, **options) for d in (torch.float64, torch.float32))
+                params = {"layer": node.strip("/"), "onnx_node": node, "onnx_tensor": node + "_output_0", "relu_on_map": True,
+                          "normalised": False, "upsampled": False, "alpha": options.get("alpha", 1.0),
+                          "comparison": list(options.get("comparison_categories", [1, 2, 3]))}
+                cases.append(fixture_manifest.case(
+                    out, f"{cid}_{tag}_raw", "cam", "FinerCAM", "pytorch-grad-cam 1.5.7 (model via onnx2torch)", params, ref, r32,
+                    "output gradient = dT/dlogits, T = FinerWeightedTarget(main, compared, alpha) of the logits (softmax weights differentiated)",
+                    "pytorch-grad-cam FinerCAM (base GradCAM), called per sample with target_idx = the sample's target: main = the class "
+                    "nearest the target's logit, compared = the classes at ranks `comparison` of np.argsort(|y - y_target|); relu(cam) "
+                    "before its min-max scaling and resizing."))
         ref, r32 = fullgrad(proto, x, targets, torch.float64), fullgrad(proto, x, targets, torch.float32)
         cases.append(fixture_manifest.case(
             out, "fullgrad", "cam", "FullGrad", "pytorch-grad-cam 1.5.7 (model via onnx2torch)", {"target_layers": "every Conv2d with a bias and every BatchNorm2d"},

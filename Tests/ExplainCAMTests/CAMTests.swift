@@ -185,9 +185,30 @@ import Testing
         #expect(error?.message.contains("not tokens") == true)
     }
 
-    /// Element-wise Grad-CAM, Eigen-Grad-CAM and FullGrad match pytorch-grad-cam (Tests/Fixtures/cam).
+    /// Element-wise Grad-CAM, Eigen-Grad-CAM, FEM, Finer-CAM and FullGrad match pytorch-grad-cam (Tests/Fixtures/cam).
     @Test func extraVariantsMatchPytorchGradCam() throws {
         let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/cam")
-        #expect(summary.passed == 10 && summary.failed == 0 && summary.skipped.isEmpty)
+        #expect(summary.passed == 22 && summary.failed == 0 && summary.skipped.isEmpty)
+    }
+
+    /// Finer-CAM's seed is the derivative of its explained output: central differences of T agree.
+    @Test func finerSeedIsTheDerivativeOfItsTarget() throws {
+        let y: [Double] = [0.3, 2.0, 1.7, -0.4, 1.9, 0.1]
+        let finer = FinerTarget(alpha: 0.7, ranks: [1, 2])
+        let (seed, mains) = try finer.seed(for: try Tensor(shape: [1, 6], scalars: y.map(Float.init)), target: .index(1))
+        // Nearest to y₁ = 2.0: itself, then 1.9 (class 4), then 1.7 (class 2).
+        #expect(mains == [1])
+        func t(_ y: [Double]) -> Double {
+            let e = y.map { Foundation.exp($0) }, p = e.map { $0 / e.reduce(0, +) }
+            return (p[4] * (y[1] - 0.7 * y[4]) + p[2] * (y[1] - 0.7 * y[2])) / (p[4] + p[2] + 1e-9)
+        }
+        for i in 0..<6 {
+            var up = y, down = y
+            up[i] += 1e-5
+            down[i] -= 1e-5
+            #expect(abs(Double(seed.scalars[i]) - (t(up) - t(down)) / 2e-5) < 1e-5)
+        }
+        #expect(throws: ExplainError.self) { try FinerTarget.parseRanks("0,1") }
+        #expect(throws: ExplainError.self) { try finer.seed(for: try Tensor(shape: [1, 6], scalars: y.map(Float.init)), target: .all) }
     }
 }

@@ -31,8 +31,12 @@ public struct CAMAnalyzer: Analyzer {
         case ablationCAM = "ablationcam"
         /// First principal component of A's positions (Muhammad & Yeasin 2020); class-agnostic.
         case eigenCAM = "eigencam"
+        /// `w_c` = share of positions where `A_c > mean(A_c) + k·std(A_c)` (Fuad et al. 2020); class-agnostic.
+        case fem = "fem"
+        /// Grad-CAM of the target's logit against its nearest classes' (`FinerTarget`; Zhang et al. 2025).
+        case finerCAM = "finercam"
 
-        var usesGradient: Bool { [.gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM, .gradCAMElementWise, .eigenGradCAM].contains(self) }
+        var usesGradient: Bool { [.gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM, .gradCAMElementWise, .eigenGradCAM, .finerCAM].contains(self) }
     }
 
     public let id: String
@@ -45,10 +49,14 @@ public struct CAMAnalyzer: Analyzer {
     public let upsample: Bool
     /// Perturbed copies per forward batch (Score-CAM, Ablation-CAM).
     public let batchSize: Int
+    /// FEM's threshold in standard deviations above a channel's mean.
+    public let sigmas: Double
+    /// Finer-CAM's explained output.
+    let finer: FinerTarget
     let bound: BoundGraph
 
     public init(id: String? = nil, model: ExplainableModel, variant: Variant, layer: String? = nil, upsample: Bool = true,
-                batchSize: Int = 32) throws {
+                batchSize: Int = 32, sigmas: Double = 2, alpha: Double = 1, comparison: [Int] = [1, 2, 3]) throws {
         self.id = id ?? variant.rawValue
         self.model = model
         self.variant = variant
@@ -56,6 +64,8 @@ public struct CAMAnalyzer: Analyzer {
         self.layer = layer
         self.upsample = upsample
         self.batchSize = max(1, batchSize)
+        self.sigmas = sigmas
+        self.finer = FinerTarget(alpha: alpha, ranks: comparison)
         self.bound = try BoundGraph(model.graph)
     }
 
@@ -93,9 +103,14 @@ public struct CAMAnalyzer: Analyzer {
             throw ExplainError.shape("CAM needs a feature map (N, C, H, W) or a transformer's tokens (N, T, C) whose T or T − 1 patches "
                                      + "tile the input; '\(g.valueNames[a])' has shape \(Shape.format(try acts.value(a).shape))")
         }
-        let (seed, picked) = try target.seed(for: output)
+        let (seed, picked) = variant == .finerCAM ? try finer.seed(for: output, target: target) : try target.seed(for: output)
         let weighted: Tensor
         switch variant {
+        case .finerCAM:
+            let gradient = try layout.channelsFirst(try bound.backward(&acts, seeds: [model.output: seed], to: [a], checkFinite: false).inputs[0])
+            weighted = try CAMWeights.fromGradient(.gradCAM, activation: activation, gradient: gradient)
+        case .fem:
+            weighted = CAMWeights.fem(activation: activation, sigmas: sigmas)
         case .gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM, .gradCAMElementWise, .eigenGradCAM:
             var gradient = try bound.backward(&acts, seeds: [model.output: seed], to: [a], checkFinite: false).inputs[0]
             gradient = try layout.channelsFirst(gradient)

@@ -1,7 +1,7 @@
 import ExplainCore
 
 /// Registers the CAM family: `gradcam`, `gradcam_pp`, `xgradcam`, `layercam`, `hirescam`,
-/// `gradcam_elementwise`, `eigengradcam`, `scorecam`, `ablationcam`, `eigencam`, and `guided_gradcam` (with the registry's guided
+/// `gradcam_elementwise`, `eigengradcam`, `scorecam`, `ablationcam`, `eigencam`, `fem`, `finercam`, and `guided_gradcam` (with the registry's guided
 /// backpropagation).
 public enum CAMPlugin: Plugin {
     static let entries: [(CAMAnalyzer.Variant, String, String, String)] = [
@@ -29,6 +29,13 @@ public enum CAMPlugin: Plugin {
         (.eigenCAM, "Eigen-CAM: first principal component of the feature map (class-agnostic)",
          "p = R v, R = positions × channels centred per channel, v = first right singular vector; p negated if |min p| > |max p|; map = relu(p)",
          "Muhammad & Yeasin 2020; pytorch-grad-cam EigenCAM"),
+        (.fem, "FEM: channels weighted by the share of their positions above mean + k·std (class-agnostic)",
+         "w_c = mean_ij 1[A_c(i,j) > mean(A_c) + k·std(A_c)]; map = relu(Σ_c w_c A_c)",
+         "Fuad et al. 2020 (Feature Explanation Method); pytorch-grad-cam FEM"),
+        (.finerCAM, "Finer-CAM: Grad-CAM of the target's logit against the classes whose logits are nearest to it",
+         "T = Σ_j p_j (y_t − α y_j) / (Σ_j p_j + 1e-9), p = softmax(y), j = the classes at ranks `comparison` of nearness |y_j − y_t|; "
+            + "w_c = mean_ij ∂T/∂A_c(i,j); map = relu(Σ_c w_c A_c)",
+         "Zhang et al. 2025; pytorch-grad-cam FinerCAM (base GradCAM, FinerWeightedTarget)"),
     ]
 
     static let layerParameter = Parameter("layer", default: "last feature map",
@@ -47,10 +54,19 @@ public enum CAMPlugin: Plugin {
             if variant == .scoreCAM || variant == .ablationCAM {
                 parameters.append(Parameter("batch_size", default: "32", "perturbed copies per forward batch"))
             }
+            if variant == .fem { parameters.append(Parameter("k", default: "2", "threshold in standard deviations above a channel's mean")) }
+            if variant == .finerCAM {
+                parameters.append(Parameter("alpha", default: "1", "weight of the compared classes' logits"))
+                parameters.append(Parameter("comparison", default: "1,2,3",
+                                            "ranks of the compared classes by nearness of their logits to the target's (0 = the target; ranks past the class count are dropped)"))
+            }
             try registry.register(AnalyzerEntry(id: variant.rawValue, family: "cam", summary: summary, formula: formula,
                                                 reference: reference, parameters: parameters) { model, options, _ in
                 try CAMAnalyzer(model: model, variant: variant, layer: options.values["layer"], upsample: try upsample(options),
-                                batchSize: try options.int("batch_size", default: 32, range: 1...100_000))
+                                batchSize: try options.int("batch_size", default: 32, range: 1...100_000),
+                                sigmas: try options.double("k", default: 2, range: -1000...1000),
+                                alpha: try options.double("alpha", default: 1, range: -1e6...1e6),
+                                comparison: try FinerTarget.parseRanks(options.string("comparison", default: "1,2,3")))
             })
         }
         try registry.register(AnalyzerEntry(
@@ -82,12 +98,16 @@ public enum CAMPlugin: Plugin {
             ("XGradCAM", .xGradCAM, false), ("LayerCAM", .layerCAM, false), ("HiResCAM", .hiResCAM, false),
             ("ScoreCAM", .scoreCAM, false), ("AblationCAM", .ablationCAM, false), ("EigenCAM", .eigenCAM, false),
             ("GradCAMElementWise", .gradCAMElementWise, false), ("EigenGradCAM", .eigenGradCAM, false),
+            ("FEM", .fem, false), ("FinerCAM", .finerCAM, false),
         ]
         try registry.register(CaseTranslator(method: "FullGrad") { _ in ("fullgrad", Options()) })
         for (method, variant, upsampled) in methods {
             try registry.register(CaseTranslator(method: method) { c in
                 guard let tensor = c.params["onnx_tensor"]?.string ?? c.params["onnx_node"]?.string else { return nil }
-                return (variant.rawValue, Options(["layer": tensor, "upsample": "\(upsampled)"]))
+                var values = ["layer": tensor, "upsample": "\(upsampled)"]
+                for key in ["k", "alpha"] { if let v = c.params[key]?.number { values[key] = "\(v)" } }
+                if let ranks = c.params["comparison"]?.array?.compactMap(\.number) { values["comparison"] = ranks.map { "\(Int($0))" }.joined(separator: ",") }
+                return (variant.rawValue, Options(values))
             })
         }
     }

@@ -137,6 +137,22 @@ enum CAMWeights {
         }
     }
 
+    /// FEM: `w_c` = the share of positions where `A_c > mean(A_c) + k · std(A_c)` (population
+    /// standard deviation), per sample.
+    static func fem(activation a: Tensor, sigmas k: Double) -> Tensor {
+        let (n, c, hw) = (a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
+        let weights = a.withUnsafeBufferPointer { pa in
+            (0..<n).map { s in (0..<c).map { ch in
+                let plane = UnsafeBufferPointer(rebasing: pa[((s * c + ch) * hw)..<((s * c + ch + 1) * hw)])
+                let mean = plane.reduce(0.0) { $0 + Double($1) } / Double(hw)
+                let variance = plane.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(hw)
+                let threshold = mean + k * variance.squareRoot()
+                return Double(plane.count { Double($0) > threshold }) / Double(hw)
+            } }
+        }
+        return combine(a, weights)
+    }
+
     /// `Σ_c w[s][c] · A[s, c]` per sample.
     static func combine(_ a: Tensor, _ weights: [[Double]]) -> Tensor {
         let (n, c, hw) = (a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
