@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Makes the CAM fixture set Tests/Fixtures/cam: the pytorch-grad-cam 1.5.7 variants beyond the
-shared set's (GradCAMElementWise, EigenGradCAM, FEM, FinerCAM, and FullGrad — its scaled output, one
+shared set's (GradCAMElementWise, EigenGradCAM, FEM, FinerCAM, KPCA_CAM, and FullGrad — its scaled output, one
 case per model) on the shared image models (via onnx2torch), on the
 same layers as the shared CAM cases, in the shared set's format and conventions: the raw map
 relu(get_cam_image(...)) before min-max scaling and resizing, shape (N, 1, h, w), for the targets
@@ -31,14 +31,15 @@ LAYERS = {
     "digits-cnn": [("conv3", "/conv3/Conv"), ("relu3", "/relu3/Relu")],
     "digits-resnet": [("conv2", "/block1/conv2/Conv"), ("relu2", "/block1/relu2/Relu")],
 }
-VARIANTS = {"gradcam_elementwise": "GradCAMElementWise", "eigengradcam": "EigenGradCAM", "fem": "FEM"}
+VARIANTS = {"gradcam_elementwise": "GradCAMElementWise", "eigengradcam": "EigenGradCAM", "fem": "FEM", "kpcacam": "KPCA_CAM"}
+KPCA = [("kpcacam_rbf", {"kernel": "rbf", "gamma": 0.05}), ("kpcacam_poly", {"kernel": "poly", "gamma": 0.02})]
 FINER = [("finercam", {}), ("finercam_alpha06_ranks12", {"alpha": 0.6, "comparison_categories": [1, 2]})]
 
 
-def raw(proto, x, targets, node, method, dtype):
+def raw(proto, x, targets, node, method, dtype, **options):
     net = onnx2torch.convert(proto).to(dtype).eval()
     layer = dict(net.named_modules())[node.strip("/")]
-    cam = getattr(pgc, method)(model=net, target_layers=[layer])
+    cam = getattr(pgc, method)(model=net, target_layers=[layer], **options)
     outputs = cam.activations_and_grads(torch.from_numpy(x).to(dtype))
     goals = [ClassifierOutputTarget(int(t)) for t in targets]
     net.zero_grad()
@@ -100,6 +101,14 @@ def main():
                      "normalised": False, "upsampled": False}, ref, r32,
                     "output gradient = one-hot(target) on the logits",
                     f"pytorch-grad-cam {method}: relu(cam) before its min-max scaling and resizing."))
+            for cid, options in KPCA:
+                ref, r32 = (raw(proto, x, targets, node, "KPCA_CAM", d, **options) for d in (torch.float64, torch.float32))
+                cases.append(fixture_manifest.case(
+                    out, f"{cid}_{tag}_raw", "cam", "KPCA_CAM", "pytorch-grad-cam 1.5.7 (model via onnx2torch), scikit-learn 1.9.1 KernelPCA",
+                    {"layer": node.strip("/"), "onnx_node": node, "onnx_tensor": node + "_output_0", "relu_on_map": True,
+                     "normalised": False, "upsampled": False, **options}, ref, r32,
+                    "none (class-agnostic)", f"pytorch-grad-cam KPCA_CAM(kernel={options['kernel']!r}, gamma={options['gamma']}): relu(cam) before "
+                    "its min-max scaling and resizing."))
             for cid, options in FINER:
                 ref, r32 = (finer(proto, x, targets, node, d, **options) for d in (torch.float64, torch.float32))
                 params = {"layer": node.strip("/"), "onnx_node": node, "onnx_tensor": node + "_output_0", "relu_on_map": True,

@@ -188,7 +188,34 @@ import Testing
     /// Element-wise Grad-CAM, Eigen-Grad-CAM, FEM, Finer-CAM and FullGrad match pytorch-grad-cam (Tests/Fixtures/cam).
     @Test func extraVariantsMatchPytorchGradCam() throws {
         let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/cam")
-        #expect(summary.passed == 22 && summary.failed == 0 && summary.skipped.isEmpty)
+        #expect(summary.passed == 34 && summary.failed == 0 && summary.skipped.isEmpty)
+    }
+
+    /// With the linear kernel, KPCA-CAM's map is the first principal projection: `p` with
+    /// `X Xᵀ p = |p|² p` for the positions × channels matrix `X` centred per channel, and no unit
+    /// vector has a larger Rayleigh quotient. Too many positions are refused before any allocation.
+    @Test func linearKernelPCAIsThePrincipalProjection() throws {
+        var rng = SeededGenerator(seed: 7)
+        let (c, hw) = (5, 12)
+        let a = try Tensor(shape: [1, c, 3, 4], scalars: (0..<(c * hw)).map { _ in Float.random(in: -1...1, using: &rng) })
+        let p = try KernelPCA(kernel: .linear).map(activation: a).scalars.map(Double.init)
+        var x = [[Double]](repeating: [Double](repeating: 0, count: c), count: hw)
+        for ch in 0..<c {
+            let mean = (0..<hw).reduce(0.0) { $0 + Double(a.scalars[ch * hw + $1]) } / Double(hw)
+            for i in 0..<hw { x[i][ch] = Double(a.scalars[ch * hw + i]) - mean }
+        }
+        func gram(_ v: [Double]) -> [Double] {
+            let xt = (0..<c).map { ch in (0..<hw).reduce(0.0) { $0 + x[$1][ch] * v[$1] } }
+            return (0..<hw).map { i in (0..<c).reduce(0.0) { $0 + x[i][$1] * xt[$1] } }
+        }
+        let lambda = p.reduce(0) { $0 + $1 * $1 }
+        for (l, r) in zip(gram(p), p) { #expect(abs(l - lambda * r) < 1e-5 * lambda) }
+        for _ in 0..<20 {
+            let v = (0..<hw).map { _ in Double.random(in: -1...1, using: &rng) }, norm = v.reduce(0) { $0 + $1 * $1 }
+            #expect(zip(gram(v), v).reduce(0) { $0 + $1.0 * $1.1 } / norm <= lambda * (1 + 1e-6))
+        }
+        let large = Tensor(shape: [1, 1, 65, 65])
+        #expect(throws: ExplainError.self) { try KernelPCA().map(activation: large) }
     }
 
     /// Finer-CAM's seed is the derivative of its explained output: central differences of T agree.

@@ -35,6 +35,8 @@ public struct CAMAnalyzer: Analyzer {
         case fem = "fem"
         /// Grad-CAM of the target's logit against its nearest classes' (`FinerTarget`; Zhang et al. 2025).
         case finerCAM = "finercam"
+        /// First kernel principal component of A's positions (`KernelPCA`; Karmani et al. 2024); class-agnostic.
+        case kpcaCAM = "kpcacam"
 
         var usesGradient: Bool { [.gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM, .gradCAMElementWise, .eigenGradCAM, .finerCAM].contains(self) }
     }
@@ -53,10 +55,13 @@ public struct CAMAnalyzer: Analyzer {
     public let sigmas: Double
     /// Finer-CAM's explained output.
     let finer: FinerTarget
+    /// KPCA-CAM's kernel.
+    let kernelPCA: KernelPCA
     let bound: BoundGraph
 
     public init(id: String? = nil, model: ExplainableModel, variant: Variant, layer: String? = nil, upsample: Bool = true,
-                batchSize: Int = 32, sigmas: Double = 2, alpha: Double = 1, comparison: [Int] = [1, 2, 3]) throws {
+                batchSize: Int = 32, sigmas: Double = 2, alpha: Double = 1, comparison: [Int] = [1, 2, 3],
+                kernelPCA: KernelPCA = KernelPCA()) throws {
         self.id = id ?? variant.rawValue
         self.model = model
         self.variant = variant
@@ -66,6 +71,7 @@ public struct CAMAnalyzer: Analyzer {
         self.batchSize = max(1, batchSize)
         self.sigmas = sigmas
         self.finer = FinerTarget(alpha: alpha, ranks: comparison)
+        self.kernelPCA = kernelPCA
         self.bound = try BoundGraph(model.graph)
     }
 
@@ -111,6 +117,8 @@ public struct CAMAnalyzer: Analyzer {
             weighted = try CAMWeights.fromGradient(.gradCAM, activation: activation, gradient: gradient)
         case .fem:
             weighted = CAMWeights.fem(activation: activation, sigmas: sigmas)
+        case .kpcaCAM:
+            weighted = try kernelPCA.map(activation: activation)
         case .gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM, .gradCAMElementWise, .eigenGradCAM:
             var gradient = try bound.backward(&acts, seeds: [model.output: seed], to: [a], checkFinite: false).inputs[0]
             gradient = try layout.channelsFirst(gradient)

@@ -1,7 +1,7 @@
 import ExplainCore
 
 /// Registers the CAM family: `gradcam`, `gradcam_pp`, `xgradcam`, `layercam`, `hirescam`,
-/// `gradcam_elementwise`, `eigengradcam`, `scorecam`, `ablationcam`, `eigencam`, `fem`, `finercam`, and `guided_gradcam` (with the registry's guided
+/// `gradcam_elementwise`, `eigengradcam`, `scorecam`, `ablationcam`, `eigencam`, `fem`, `finercam`, `kpcacam`, and `guided_gradcam` (with the registry's guided
 /// backpropagation).
 public enum CAMPlugin: Plugin {
     static let entries: [(CAMAnalyzer.Variant, String, String, String)] = [
@@ -36,6 +36,10 @@ public enum CAMPlugin: Plugin {
          "T = Σ_j p_j (y_t − α y_j) / (Σ_j p_j + 1e-9), p = softmax(y), j = the classes at ranks `comparison` of nearness |y_j − y_t|; "
             + "w_c = mean_ij ∂T/∂A_c(i,j); map = relu(Σ_c w_c A_c)",
          "Zhang et al. 2025; pytorch-grad-cam FinerCAM (base GradCAM, FinerWeightedTarget)"),
+        (.kpcaCAM, "KPCA-CAM: first kernel principal component of the feature map's positions (class-agnostic)",
+         "X = positions × channels centred per channel; K = centred k(X, X); (λ, u) its largest eigenpair, u's largest |entry| positive; "
+            + "map = relu(u √λ)",
+         "Karmani et al. 2024; pytorch-grad-cam KPCA_CAM (scikit-learn KernelPCA)"),
     ]
 
     static let layerParameter = Parameter("layer", default: "last feature map",
@@ -48,6 +52,16 @@ public enum CAMPlugin: Plugin {
         try options.bool("upsample", default: true)
     }
 
+    /// Reads `kernel` and `gamma`.
+    static func kernelPCA(_ options: Options) throws -> KernelPCA {
+        let name = options.string("kernel", default: "sigmoid")
+        guard let kernel = KernelPCA.Kernel(rawValue: name) else {
+            throw ExplainError(.invalidArgument, "kernel = '\(name)': use one of \(KernelPCA.Kernel.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let gamma = options.values["gamma"] == nil ? nil : try options.double("gamma", default: 1, range: 0...1e12)
+        return KernelPCA(kernel: kernel, gamma: gamma)
+    }
+
     public static func register(into registry: inout Registry) throws {
         for (variant, summary, formula, reference) in entries {
             var parameters = [layerParameter, upsampleParameter]
@@ -55,6 +69,10 @@ public enum CAMPlugin: Plugin {
                 parameters.append(Parameter("batch_size", default: "32", "perturbed copies per forward batch"))
             }
             if variant == .fem { parameters.append(Parameter("k", default: "2", "threshold in standard deviations above a channel's mean")) }
+            if variant == .kpcaCAM {
+                parameters.append(Parameter("kernel", default: "sigmoid", "sigmoid, rbf, poly (degree 3), linear or cosine (scikit-learn's kernels; coef0 = 1)"))
+                parameters.append(Parameter("gamma", default: "1 / channels", "γ of the sigmoid, rbf and poly kernels"))
+            }
             if variant == .finerCAM {
                 parameters.append(Parameter("alpha", default: "1", "weight of the compared classes' logits"))
                 parameters.append(Parameter("comparison", default: "1,2,3",
@@ -66,7 +84,8 @@ public enum CAMPlugin: Plugin {
                                 batchSize: try options.int("batch_size", default: 32, range: 1...100_000),
                                 sigmas: try options.double("k", default: 2, range: -1000...1000),
                                 alpha: try options.double("alpha", default: 1, range: -1e6...1e6),
-                                comparison: try FinerTarget.parseRanks(options.string("comparison", default: "1,2,3")))
+                                comparison: try FinerTarget.parseRanks(options.string("comparison", default: "1,2,3")),
+                                kernelPCA: try kernelPCA(options))
             })
         }
         try registry.register(AnalyzerEntry(
@@ -92,20 +111,22 @@ public enum CAMPlugin: Plugin {
         ) { model, _, _ in try FullGrad(model: model) })
         try registry.register(alias: "layer_gradcam", for: "gradcam")   // Captum's LayerGradCam
         try registry.register(alias: "gradcam_plusplus", for: "gradcam_pp")
+        try registry.register(alias: "kpca_cam", for: "kpcacam")
         let methods: [(String, CAMAnalyzer.Variant, Bool)] = [
             ("LayerGradCam", .gradCAM, false), ("LayerGradCam+interpolate", .gradCAM, true), ("GradCAM", .gradCAM, false),
             ("GradCAMPlusPlus", .gradCAMPlusPlus, false),
             ("XGradCAM", .xGradCAM, false), ("LayerCAM", .layerCAM, false), ("HiResCAM", .hiResCAM, false),
             ("ScoreCAM", .scoreCAM, false), ("AblationCAM", .ablationCAM, false), ("EigenCAM", .eigenCAM, false),
             ("GradCAMElementWise", .gradCAMElementWise, false), ("EigenGradCAM", .eigenGradCAM, false),
-            ("FEM", .fem, false), ("FinerCAM", .finerCAM, false),
+            ("FEM", .fem, false), ("FinerCAM", .finerCAM, false), ("KPCA_CAM", .kpcaCAM, false),
         ]
         try registry.register(CaseTranslator(method: "FullGrad") { _ in ("fullgrad", Options()) })
         for (method, variant, upsampled) in methods {
             try registry.register(CaseTranslator(method: method) { c in
                 guard let tensor = c.params["onnx_tensor"]?.string ?? c.params["onnx_node"]?.string else { return nil }
                 var values = ["layer": tensor, "upsample": "\(upsampled)"]
-                for key in ["k", "alpha"] { if let v = c.params[key]?.number { values[key] = "\(v)" } }
+                for key in ["k", "alpha", "gamma"] { if let v = c.params[key]?.number { values[key] = "\(v)" } }
+                if let kernel = c.params["kernel"]?.string { values["kernel"] = kernel }
                 if let ranks = c.params["comparison"]?.array?.compactMap(\.number) { values["comparison"] = ranks.map { "\(Int($0))" }.joined(separator: ",") }
                 return (variant.rawValue, Options(values))
             })

@@ -1,0 +1,34 @@
+import COpenBLAS
+
+/// Typed access to the LAPACK routines in OpenBLAS (Double precision).
+public enum LAPACK {
+    /// The largest (algebraic) eigenvalue of the symmetric `n × n` matrix `a` and a unit
+    /// eigenvector for it (`dsyevr`, relatively robust representations). Only the lower triangle
+    /// is read, so the storage order does not matter.
+    public static func largestEigenpair(_ a: [Double], n: Int) throws -> (value: Double, vector: [Double]) {
+        guard n >= 1, a.count == n * n else {
+            throw ExplainError.shape("largestEigenpair needs an n × n matrix with n ≥ 1; got \(a.count) entries for n = \(n)")
+        }
+        guard n < Int(Int32.max / 64) else { throw ExplainError.argument("eigenproblem of order \(n) is too large") }
+        var matrix = a
+        var (n32, lda, il, iu, ldz) = (Int32(n), Int32(n), Int32(n), Int32(n), Int32(n))
+        var (vl, vu, abstol) = (0.0, 0.0, 0.0)
+        var (found, info) = (Int32(0), Int32(0))
+        var value = [0.0], vector = [Double](repeating: 0, count: n), support = [Int32](repeating: 0, count: 2)
+        // Workspace query, then the solve.
+        var lwork = Int32(-1), liwork = Int32(-1)
+        var workSize = [0.0], iworkSize = [Int32(0)]
+        dsyevr_("V", "I", "L", &n32, &matrix, &lda, &vl, &vu, &il, &iu, &abstol, &found, &value, &vector, &ldz, &support,
+                &workSize, &lwork, &iworkSize, &liwork, &info, 1, 1, 1)
+        guard info == 0 else { throw ExplainError.argument("LAPACK dsyevr workspace query failed (info \(info))") }
+        lwork = Int32(workSize[0].rounded(.up))
+        liwork = iworkSize[0]
+        var work = [Double](repeating: 0, count: Int(max(1, lwork))), iwork = [Int32](repeating: 0, count: Int(max(1, liwork)))
+        dsyevr_("V", "I", "L", &n32, &matrix, &lda, &vl, &vu, &il, &iu, &abstol, &found, &value, &vector, &ldz, &support,
+                &work, &lwork, &iwork, &liwork, &info, 1, 1, 1)
+        guard info == 0, found == 1 else {
+            throw ExplainError.argument("LAPACK dsyevr did not converge on a \(n) × \(n) symmetric matrix (info \(info)); check it for NaN or infinite entries")
+        }
+        return (value[0], vector)
+    }
+}
