@@ -6,7 +6,10 @@ computed by shap 0.51.0 in float64 from the float32 weights and inputs:
 
 - `exact_background`: `shap.explainers.Exact` with `shap.maskers.Independent(background)`;
 - `kernel_background`: `shap.KernelExplainer(f, background).shap_values(x)` (6 features: all 62
-  coalitions are enumerated, so it equals the exact values up to the solver).
+  coalitions are enumerated, so it equals the exact values up to the solver);
+- `permutation_background_*`: `shap.PermutationExplainer(f, Independent(background), seed=S)(x,
+  max_evals=E)` (antithetic orders drawn from numpy's legacy generator; the four rows in one call,
+  so the stream continues from row to row).
 
 Each explains the logit of targets.npy (the arg-max). Format of the shared set.
 
@@ -37,7 +40,11 @@ def main():
         net = model.to(dtype)
         f = lambda a: net(torch.from_numpy(np.asarray(a)).to(dtype)).detach().double().numpy()
         xs, bs = x.numpy().astype(np.float64), background.numpy().astype(np.float64)
-        if kind == "exact":
+        if isinstance(kind, tuple):
+            _, seed, evals = kind
+            e = shap.PermutationExplainer(f, shap.maskers.Independent(bs, max_samples=len(bs)), seed=seed)
+            phi = e(xs, max_evals=evals, silent=True).values
+        elif kind == "exact":
             phi = shap.explainers.Exact(f, shap.maskers.Independent(bs, max_samples=len(bs)))(xs).values   # (N, 6, 3)
         else:
             phi = shap.KernelExplainer(f, bs).shap_values(xs, nsamples=2048, silent=True)
@@ -45,10 +52,16 @@ def main():
         return np.stack([phi[i, :, t] for i, t in enumerate(targets)]).astype(np.float64)
 
     cases = []
-    for cid, kind, method in [("exact_background", "exact", "SHAP Exact background"), ("kernel_background", "kernel", "SHAP KernelExplainer background")]:
+    runs = [("exact_background", "exact", "SHAP Exact background"), ("kernel_background", "kernel", "SHAP KernelExplainer background"),
+            ("permutation_background_seed0_100", ("permutation", 0, 100), "SHAP PermutationExplainer background"),
+            ("permutation_background_seed7_500", ("permutation", 7, 500), "SHAP PermutationExplainer background")]
+    for cid, kind, method in runs:
         ref, r32 = values(kind, torch.float64), values(kind, torch.float32)
+        params = {"background": "background.npy"}
+        if isinstance(kind, tuple):
+            params.update({"seed": kind[1], "max_evals": kind[2]})
         cases.append(fixture_manifest.case(
-            OUT, cid, "model_agnostic", method, "shap 0.51.0", {"background": "background.npy"}, ref, r32,
+            OUT, cid, "model_agnostic", method, "shap 0.51.0", params, ref, r32,
             "the logit of targets.npy",
             "SHAP values with the background set of background.npy (5 samples): v(S) = mean over background b of f_t(x_S, b_not S)."))
     fixture_manifest.write(OUT, "tabular-mlp", "Tools/make_shap_background_fixture.py (Linear 6→16, ReLU, Linear 16→3; seed 21)",

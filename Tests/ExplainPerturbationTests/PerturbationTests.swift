@@ -252,8 +252,9 @@ import Testing
     /// and shapley_sampling agrees with the exact values given many orders; baseline and background together are an error.
     @Test func backgroundSetsMatchShap() throws {
         let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/shap")
-        // With partition_shap's 4 (PartitionShapTests) and shap's DeepExplainer on both image models (deeplift_shap --set maxpool=deeplift).
-        #expect(summary.passed == 8 && summary.failed == 0 && summary.skipped.isEmpty)
+        // With partition_shap's 4 (PartitionShapTests), shap's DeepExplainer on both image models (deeplift_shap --set
+        // maxpool=deeplift) and its PermutationExplainer twice (permutation_shap, PermutationShapTests).
+        #expect(summary.passed == 10 && summary.failed == 0 && summary.skipped.isEmpty)
         let (model, x, dir) = try FixtureModels.load(folder: TestPaths.fixtures + "/shap/tabular-mlp")
         let background = try Numpy.readTensor(path: dir + "/background.npy")
         var options = Options()

@@ -1,7 +1,7 @@
 import ExplainCore
 
 /// Registers the model-agnostic family: `occlusion`, `feature_ablation`, `feature_permutation`, `shapley_values`,
-/// `shapley_sampling`, `kernel_shap`, `lime`, `rise`.
+/// `shapley_sampling`, `permutation_shap`, `kernel_shap`, `partition_shap`, `lime`, `rise`.
 public enum PerturbationPlugin: Plugin {
     static let family = "model-agnostic"
     static let batch = Parameter("batch_size", default: "64", "perturbed copies per forward batch")
@@ -105,6 +105,22 @@ public enum PerturbationPlugin: Plugin {
                           groups: try defaultGrouping(o))
         })
         try registry.register(AnalyzerEntry(
+            id: "permutation_shap", family: family,
+            summary: "shap's Permutation explainer: each group's change when switched on and off again along random orders (antithetic)",
+            formula: "per order π of the varying groups: φ_g += v(before g ∪ g) − v(before g) and v(after… ∪ g) − v(after…) switching off; "
+                + "φ = sum / (2 · orders), orders = ⌊max_evals / (2M′ + 1)⌋; Σ φ = v(all varying) − v(∅)",
+            reference: "Štrumbelj & Kononenko 2014; shap PermutationExplainer (orders from numpy's legacy MT19937 seeded like seed=…)",
+            parameters: [Parameter("max_evals", default: "500", "forward passes (coalitions) per sample; 2M′ + 1 per order"),
+                         Parameter("seed", default: "0", "numpy seed of the orders (shap PermutationExplainer(seed=…)); 0…4294967295")]
+                         + groupParameters(grid: "4 (images); every feature (vectors)") + [backgroundParameter]
+        ) { model, o, _ in
+            ShapleyValues(id: "permutation_shap", model: model,
+                          estimator: .antitheticPermutations(maxEvals: try o.int("max_evals", default: 500, range: 1...100_000_000),
+                                                             seed: UInt32(try o.int("seed", default: 0, range: 0...Int(UInt32.max)))),
+                          baseline: try Baseline.from(o), background: try background(o), batchSize: try batchSize(o),
+                          groups: try defaultGrouping(o))
+        })
+        try registry.register(AnalyzerEntry(
             id: "kernel_shap", family: family, summary: "KernelSHAP: Shapley values of feature groups by weighted regression over coalitions",
             formula: "φ = argmin Σ_z π(z) (v(z) − f_t(x0) − z·φ)² s.t. Σ φ = f_t(x) − f_t(x0); π = Shapley kernel",
             reference: "Lundberg & Lee 2017; shap KernelExplainer, Captum KernelShap",
@@ -175,6 +191,7 @@ public enum PerturbationPlugin: Plugin {
         // Captum's names.
         try registry.register(alias: "shapley_value_sampling", for: "shapley_sampling")
         try registry.register(alias: "kernelshap", for: "kernel_shap")
+        try registry.register(alias: "permutation_explainer", for: "permutation_shap")
         try registerTranslators(into: &registry)
     }
 
@@ -224,10 +241,13 @@ public enum PerturbationPlugin: Plugin {
             return ("rise", Options(baseline(c).merging(["masks": m, "p": "\(p)"]) { $1 }))
         })
         // shap with a background dataset (Tools/make_shap_background_fixture.py).
-        for (method, id) in [("SHAP Exact background", "shapley_values"), ("SHAP KernelExplainer background", "kernel_shap")] {
+        for (method, id) in [("SHAP Exact background", "shapley_values"), ("SHAP KernelExplainer background", "kernel_shap"),
+                             ("SHAP PermutationExplainer background", "permutation_shap")] {
             try registry.register(CaseTranslator(method: method) { c in
                 guard let file = c.params["background"]?.string else { return nil }
-                return (id, Options(["background": "file:" + file]))
+                var values = ["background": "file:" + file]
+                for key in ["seed", "max_evals"] { if let v = c.params[key]?.number { values[key] = "\(Int(v))" } }
+                return (id, Options(values))
             })
         }
     }

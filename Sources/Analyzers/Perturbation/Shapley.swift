@@ -21,6 +21,9 @@ public struct ShapleyValues: SplitsItsOwnBatches {
         /// Shapley value sampling: `count` random orders, each group credited with the change it
         /// makes when added in that order (Castro et al. 2009; Captum `ShapleyValueSampling`).
         case permutations(count: Int, seed: UInt64)
+        /// shap's `PermutationExplainer`: orders switched on and off again, as many as `maxEvals`
+        /// allows, drawn with numpy's legacy generator seeded with `seed` (`antitheticPermutationValues`).
+        case antitheticPermutations(maxEvals: Int, seed: UInt32)
     }
 
     public let id: String
@@ -40,6 +43,8 @@ public struct ShapleyValues: SplitsItsOwnBatches {
         let setup = try perturbation.start(input, target: target)
         let (seed, x0, g, scorer) = (setup.seed, setup.baseline, setup.groups, perturbation.scorer)
         var values = [[Double]]()
+        var numpy = NumpyLegacyRandom(seed: 0)
+        if case .antitheticPermutations(_, let seed) = estimator { numpy = NumpyLegacyRandom(seed: seed) }
         for s in 0..<input.shape[0] {
             let m = g.count[s]
             let coalitions: [[Bool]], weights: [Double]
@@ -57,6 +62,9 @@ public struct ShapleyValues: SplitsItsOwnBatches {
                 (coalitions, weights) = KernelSHAPSampler.draw(groups: m, samples: budget, using: &rng)
             case .given(let z, let w):
                 (coalitions, weights) = try Self.given(z, w, sample: s, groups: m)
+            case .antitheticPermutations(let maxEvals, _):
+                values.append(try antitheticPermutationValues(sample: s, input: input, setup: setup, maxEvals: maxEvals, rng: &numpy))
+                continue
             case .permutations(let count, let orderSeed):
                 try GroupPerturbation.requireAffordable(count * (m + 1), m, what: "coalitions (orders × (groups + 1))")
                 var rng = SeededGenerator(seed: orderSeed &+ UInt64(s))
