@@ -20,6 +20,16 @@ public enum PerturbationPlugin: Plugin {
         return { input in try FeatureGroups.from(o, input: input) { try fallback(input) } }
     }
 
+    /// Reads `l1_reg`: false (or 0) for none, `num_features(r)` for the first r least-angle features.
+    static func l1Features(_ options: Options) throws -> Int? {
+        let text = options.string("l1_reg", default: "false")
+        if text == "false" || text == "0" { return nil }
+        guard text.hasPrefix("num_features("), text.hasSuffix(")"), let r = Int(text.dropFirst(13).dropLast()), r >= 1 else {
+            throw ExplainError(.invalidArgument, "l1_reg = '\(text)': use false or num_features(R) with R ≥ 1 (shap's aic, bic and Lasso alphas are not built)")
+        }
+        return r
+    }
+
     static func integers(_ options: Options, _ key: String) throws -> [Int]? {
         guard let whole = options.values[key] else { return nil }
         return try options.list(key).map { text in
@@ -126,7 +136,9 @@ public enum PerturbationPlugin: Plugin {
             reference: "Lundberg & Lee 2017; shap KernelExplainer, Captum KernelShap",
             parameters: [Parameter("samples", default: "2M + 2048", "coalitions (all of them, exactly, when ≥ 2^M − 2), or file:Z.npy (N, S, M) with weights"),
                          Parameter("weights", default: "(Shapley kernel)", "file:W.npy (N, S): weights of given coalitions"),
-                         seed]
+                         seed,
+                         Parameter("rng", default: "explainkit", "numpy: draw the coalitions as shap's KernelExplainer does after np.random.seed(seed), over the groups that can change the output"),
+                         Parameter("l1_reg", default: "false", "num_features(r): only the first r features of least-angle regression get values (shap KernelExplainer's default is num_features(10))")]
                          + groupParameters(grid: "4 (images); every feature (vectors)") + [backgroundParameter]
         ) { model, o, _ in
             let estimator: ShapleyValues.Estimator
@@ -135,7 +147,13 @@ public enum PerturbationPlugin: Plugin {
                 estimator = .given(coalitions: z, weights: w)
             } else {
                 let samples = o.values["samples"] == nil ? nil : try o.int("samples", default: 0, range: 1...10_000_000)
-                estimator = .kernelSHAP(samples: samples, seed: try seedValue(o))
+                let l1 = try l1Features(o)
+                switch o.string("rng", default: "explainkit") {
+                case "explainkit": estimator = .kernelSHAP(samples: samples, seed: try seedValue(o), l1Features: l1)
+                case "numpy":
+                    estimator = .shapKernel(samples: samples, seed: UInt32(try o.int("seed", default: 0, range: 0...Int(UInt32.max))), l1Features: l1)
+                case let other: throw ExplainError(.invalidArgument, "rng = '\(other)': use explainkit (default) or numpy (shap KernelExplainer's draws after np.random.seed(seed))")
+                }
             }
             return ShapleyValues(id: "kernel_shap", model: model, estimator: estimator, baseline: try Baseline.from(o),
                                  background: try background(o), batchSize: try batchSize(o), groups: try defaultGrouping(o))
@@ -242,11 +260,12 @@ public enum PerturbationPlugin: Plugin {
         })
         // shap with a background dataset (Tools/make_shap_background_fixture.py).
         for (method, id) in [("SHAP Exact background", "shapley_values"), ("SHAP KernelExplainer background", "kernel_shap"),
-                             ("SHAP PermutationExplainer background", "permutation_shap")] {
+                             ("SHAP PermutationExplainer background", "permutation_shap"), ("SHAP KernelExplainer numpy", "kernel_shap")] {
             try registry.register(CaseTranslator(method: method) { c in
                 guard let file = c.params["background"]?.string else { return nil }
                 var values = ["background": "file:" + file]
-                for key in ["seed", "max_evals"] { if let v = c.params[key]?.number { values[key] = "\(Int(v))" } }
+                for key in ["seed", "max_evals", "samples"] { if let v = c.params[key]?.number { values[key] = "\(Int(v))" } }
+                for key in ["rng", "l1_reg"] { if let v = c.params[key]?.string { values[key] = v } }
                 return (id, Options(values))
             })
         }

@@ -15,7 +15,10 @@ public struct ShapleyValues: SplitsItsOwnBatches {
         /// KernelSHAP with `samples` coalitions (nil: 2M + 2048, shap's default) drawn with `seed`
         /// (all of them, with the Shapley kernel's weights, when `samples ≥ 2^M − 2`: then it
         /// equals `exact`).
-        case kernelSHAP(samples: Int?, seed: UInt64)
+        case kernelSHAP(samples: Int?, seed: UInt64, l1Features: Int? = nil)
+        /// shap's KernelExplainer draw for draw (`ShapKernel`): coalitions drawn with numpy's legacy
+        /// generator seeded with `seed`, optionally only the first `l1Features` least-angle features.
+        case shapKernel(samples: Int?, seed: UInt32, l1Features: Int?)
         /// KernelSHAP with given coalitions `(N, S, M_max)` (0/1) and weights `(N, S)`.
         case given(coalitions: Tensor, weights: Tensor)
         /// Shapley value sampling: `count` random orders, each group credited with the change it
@@ -45,6 +48,7 @@ public struct ShapleyValues: SplitsItsOwnBatches {
         var values = [[Double]]()
         var numpy = NumpyLegacyRandom(seed: 0)
         if case .antitheticPermutations(_, let seed) = estimator { numpy = NumpyLegacyRandom(seed: seed) }
+        if case .shapKernel(_, let seed, _) = estimator { numpy = NumpyLegacyRandom(seed: seed) }
         for s in 0..<input.shape[0] {
             let m = g.count[s]
             let coalitions: [[Bool]], weights: [Double]
@@ -55,7 +59,10 @@ public struct ShapleyValues: SplitsItsOwnBatches {
                 }
                 coalitions = (0..<(1 << m)).map { bits in (0..<m).map { bits >> $0 & 1 == 1 } }
                 weights = []
-            case .kernelSHAP(let samples, let drawSeed):
+            case .shapKernel(let samples, _, let l1):
+                values.append(try shapKernelValues(sample: s, input: input, setup: setup, samples: samples, l1Features: l1, rng: &numpy))
+                continue
+            case .kernelSHAP(let samples, let drawSeed, _):
                 let budget = samples ?? 2 * m + 2048
                 try GroupPerturbation.requireAffordable(budget, m, what: "coalitions")
                 var rng = SeededGenerator(seed: drawSeed &+ UInt64(s))
@@ -95,6 +102,9 @@ public struct ShapleyValues: SplitsItsOwnBatches {
             let (fx, f0) = (f[coalitions.count], f[coalitions.count + 1])
             if case .exact = estimator {
                 values.append(Self.exactValues(Array(f.prefix(coalitions.count)), groups: m))
+            } else if case .kernelSHAP(_, _, let l1?) = estimator {
+                values.append(try ShapKernel.solve(coalitions: coalitions, weights: weights, values: Array(f.prefix(coalitions.count)),
+                                                   fx: fx, f0: f0, l1Features: l1))
             } else {
                 values.append(try Self.constrainedFit(coalitions, weights, Array(f.prefix(coalitions.count)), fx: fx, f0: f0))
             }

@@ -48,6 +48,35 @@ public struct NumpyLegacyRandom: Sendable {
         }
     }
 
+    /// A uniform double in [0, 1) from 53 random bits (`random_sample`, `rk_double`).
+    public mutating func nextDouble() -> Double {
+        let a = Double(nextUInt32() >> 5), b = Double(nextUInt32() >> 6)
+        return (a * 67_108_864 + b) / 9_007_199_254_740_992
+    }
+
+    /// `RandomState.choice(count, size, p=p)` (with replacement): each draw is the first index whose
+    /// normalised cumulative probability exceeds a uniform double.
+    public mutating func choice(_ count: Int, size: Int, p: [Double]) -> [Int] {
+        var cdf = [Double](repeating: 0, count: count)
+        var total = 0.0
+        for i in 0..<min(count, p.count) { total += p[i]; cdf[i] = total }
+        let last = cdf.last ?? 1
+        for i in cdf.indices { cdf[i] /= last }
+        return (0..<size).map { _ in
+            let u = nextDouble()
+            var lo = 0, hi = count   // first index with cdf > u (searchsorted, side='right')
+            while lo < hi { let mid = (lo + hi) / 2; if cdf[mid] <= u { lo = mid + 1 } else { hi = mid } }
+            return lo
+        }
+    }
+
+    /// `RandomState.permutation(n)`: `0..<n` shuffled.
+    public mutating func permutation(_ n: Int) -> [Int] {
+        var items = Array(0..<max(n, 0))
+        shuffle(&items)
+        return items
+    }
+
     /// Shuffles in place as `RandomState.shuffle` does a 1-D array (Fisher–Yates from the end).
     public mutating func shuffle<T>(_ items: inout [T]) {
         guard items.count > 1 else { return }
