@@ -8,4 +8,7 @@ void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n
              const double *vl, const double *vu, const int *il, const int *iu, const double *abstol,
              int *m, double *w, double *z, const int *ldz, int *isuppz, double *work, const int *lwork,
              int *iwork, const int *liwork, int *info, size_t jobz_len, size_t range_len, size_t uplo_len);
+/* LAPACK's banded symmetric positive definite solver (Cholesky). */
+void dpbsv_(const char *uplo, const int *n, const int *kd, const int *nrhs, double *ab, const int *ldab,
+            double *b, const int *ldb, int *info, size_t uplo_len);
 #endif

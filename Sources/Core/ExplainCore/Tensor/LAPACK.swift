@@ -31,4 +31,22 @@ public enum LAPACK {
         }
         return (value[0], vector)
     }
+
+    /// Solves `A X = B` for a symmetric positive definite band matrix `A` of order `n` with `kd`
+    /// sub-diagonals (`dpbsv`, banded Cholesky). `band[d + j * (kd + 1)]` holds `A[j + d][j]` for
+    /// `d` in `0...kd` (LAPACK's lower band storage, column by column); `rhs` holds the `nrhs`
+    /// columns of `B` one after the other. Returns `X` in the same layout.
+    public static func solveBandedPositiveDefinite(band: [Double], n: Int, subdiagonals kd: Int, rhs: [Double], columns nrhs: Int) throws -> [Double] {
+        guard n >= 1, kd >= 0, nrhs >= 1, band.count == (kd + 1) * n, rhs.count == n * nrhs else {
+            throw ExplainError.shape("banded solve: \(band.count) band entries and \(rhs.count) right-hand sides do not fit n = \(n), kd = \(kd), \(nrhs) columns")
+        }
+        guard Double(n) * Double(kd + 1) < Double(Int32.max) else { throw ExplainError.argument("banded system of order \(n) and band \(kd) is too large") }
+        var ab = band, b = rhs
+        var (n32, kd32, nrhs32, ldab, ldb, info) = (Int32(n), Int32(kd), Int32(nrhs), Int32(kd + 1), Int32(n), Int32(0))
+        dpbsv_("L", &n32, &kd32, &nrhs32, &ab, &ldab, &b, &ldb, &info, 1)
+        guard info == 0 else {
+            throw ExplainError.argument(info > 0 ? "the banded system is not positive definite (leading minor \(info))" : "LAPACK dpbsv rejected argument \(-info)")
+        }
+        return b
+    }
 }
