@@ -107,6 +107,27 @@ import Testing
         #expect(relativeL2(summed, ig.values) < 1e-5)
     }
 
+    /// Before a linear head `f_t = Σ_j w_j a_j + b`, permuting neuron j across the batch gives
+    /// `R_j(s) = w_j (a_j(s) − a_j(π(s)))`: with ablation to 0 giving `R0_j(s) = w_j a_j(s)`, the values
+    /// `R0_j − R_j` are a permutation of `R0_j` and `R_j` sums to 0 over the batch. Seeded, and a
+    /// batch of one is a named error.
+    @Test func layerPermutationBeforeALinearHeadSwapsSamples() throws {
+        let f = try FixtureModels.load("cancer-mlp")
+        func run(_ id: String, _ options: [String: String], _ x: Tensor) throws -> [Float] {
+            try Self.registry.makeAnalyzer(id, model: f.model, options: Options(options)).analyze(x, target: .index(1)).values.scalars
+        }
+        let permuted = try run("layer_feature_permutation", ["layer": "/relu2/Relu", "seed": "5"], f.input)
+        let ablated = try run("layer_feature_ablation", ["layer": "/relu2/Relu"], f.input)
+        let n = f.input.shape[0], units = permuted.count / n
+        for j in 0..<units {
+            let r = (0..<n).map { Double(permuted[$0 * units + j]) }, r0 = (0..<n).map { Double(ablated[$0 * units + j]) }
+            #expect(abs(r.reduce(0, +)) < 1e-5)
+            for (a, b) in zip(zip(r0, r).map { $0 - $1 }.sorted(), r0.sorted()) { #expect(abs(a - b) < 1e-5) }
+        }
+        #expect(try run("layer_feature_permutation", ["layer": "/relu2/Relu", "seed": "5"], f.input) == permuted)
+        #expect(throws: ExplainError.self) { try run("layer_feature_permutation", ["layer": "/relu2/Relu"], try f.input.sample(0)) }
+    }
+
     /// Before a linear head, removing a neuron changes the logit by exactly its share:
     /// feature ablation at the layer equals gradient × activation there.
     @Test func layerAblationBeforeALinearHeadIsGradientTimesActivation() throws {

@@ -3,7 +3,7 @@ import ExplainCore
 /// Registers the layer family (Captum's layer attributions): `layer_activation`,
 /// `layer_gradient_x_activation`, `internal_influence`, `layer_conductance`,
 /// `layer_integrated_gradients`, `layer_deeplift`, `layer_deeplift_shap`, `layer_gradient_shap`,
-/// `layer_lrp`, `layer_feature_ablation`, and `neuron_conductance`. Each attributes the explained output to the neurons of one layer (the
+/// `layer_lrp`, `layer_feature_ablation`, `layer_feature_permutation`, and `neuron_conductance`. Each attributes the explained output to the neurons of one layer (the
 /// result is shaped like that layer), except neuron conductance (input-shaped: the input's share
 /// through one neuron).
 public enum LayerPlugin: Plugin {
@@ -113,6 +113,24 @@ public enum LayerPlugin: Plugin {
             return try LayerFeatureAblation(model: model, layer: options.values["layer"], unit: unit,
                                             value: Float(try options.double("baseline", default: 0)),
                                             batchSize: try options.int("batch_size", default: 64, range: 1...100_000))
+        })
+        try registry.register(AnalyzerEntry(
+            id: "layer_feature_permutation", family: "layer",
+            summary: "The drop of the target output when one neuron (or channel) of the layer takes another sample's values (the batch permuted)",
+            formula: "R_j(s) = f_t(x_s) − f_t(x_s with A_j ← A_j(x_π_j(s))), π_j a random non-identity permutation of the batch per unit",
+            reference: "Fisher, Rudin & Dominici 2019 (permutation importance); Captum LayerFeaturePermutation",
+            parameters: [LayerChoice.parameter,
+                         Parameter("per", default: "neuron", "what one permutation moves: neuron or channel (Captum layer_mask by channel)"),
+                         Parameter("seed", default: "0", "random seed of the permutations (same seed, same result)"),
+                         Parameter("batch_size", default: "64", "permuted copies per forward batch (only the network after the layer runs)")]
+        ) { model, options, _ in
+            let per = options.string("per", default: "neuron")
+            guard let unit = LayerFeatureAblation.Unit(rawValue: per) else {
+                throw ExplainError(.invalidArgument, "per = '\(per)': use neuron or channel")
+            }
+            return try LayerFeatureAblation(model: model, layer: options.values["layer"], unit: unit,
+                                            batchSize: try options.int("batch_size", default: 64, range: 1...100_000),
+                                            permutationSeed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)))
         })
 
         try registry.register(AnalyzerEntry(
