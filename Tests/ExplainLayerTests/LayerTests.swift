@@ -107,6 +107,17 @@ import Testing
         #expect(relativeL2(summed, ig.values) < 1e-5)
     }
 
+    /// With torch's draws (`rng=torch`), feature and layer permutation equal Captum's own runs after
+    /// `torch.manual_seed` (Tests/Fixtures/permutation): `torch.randperm` reproduced bit for bit.
+    @Test func captumPermutationsWithTorchsDraws() throws {
+        let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/permutation")
+        #expect(summary.passed == 6 && summary.failed == 0 && summary.skipped.isEmpty)
+        var rng = MersenneTwister(seed: 3)
+        let perm = rng.torchPermutation(10)
+        #expect(perm.sorted() == Array(0..<10) && perm != Array(0..<10))
+        #expect(throws: ExplainError.self) { try BatchPermutation.draw(units: 1, batch: 2, seed: 1 << 33, generator: .torch) }
+    }
+
     /// Before a linear head `f_t = Σ_j w_j a_j + b`, permuting neuron j across the batch gives
     /// `R_j(s) = w_j (a_j(s) − a_j(π(s)))`: with ablation to 0 giving `R0_j(s) = w_j a_j(s)`, the values
     /// `R0_j − R_j` are a permutation of `R0_j` and `R_j` sums to 0 over the batch. Seeded, and a

@@ -9,13 +9,13 @@ import Testing
 struct PermutationShapTests {
     static let registry = FixtureModels.registry
 
-    /// `NumpyLegacyRandom` shuffles exactly as `np.random.seed(S); np.random.shuffle(a)` (repeated on one array).
+    /// `MersenneTwister` shuffles exactly as `np.random.seed(S); np.random.shuffle(a)` (repeated on one array).
     @Test func shufflesAreNumpys() throws {
         let archive = try NumpyArchive.read(path: TestPaths.arrays + "/numpy_shuffle_cases.npz")
         var checked = 0
         for seed in [UInt32(0), 1, 42, 4_294_967_295] {
             for n in [1, 2, 5, 30, 1000] {
-                var rng = NumpyLegacyRandom(seed: seed)
+                var rng = MersenneTwister(seed: seed)
                 var a = Array(0..<n)
                 for k in 0..<3 {
                     rng.shuffle(&a)

@@ -122,6 +122,7 @@ public enum LayerPlugin: Plugin {
             parameters: [LayerChoice.parameter,
                          Parameter("per", default: "neuron", "what one permutation moves: neuron or channel (Captum layer_mask by channel)"),
                          Parameter("seed", default: "0", "random seed of the permutations (same seed, same result)"),
+                         BatchPermutation.parameter,
                          Parameter("batch_size", default: "64", "permuted copies per forward batch (only the network after the layer runs)")]
         ) { model, options, _ in
             let per = options.string("per", default: "neuron")
@@ -130,7 +131,8 @@ public enum LayerPlugin: Plugin {
             }
             return try LayerFeatureAblation(model: model, layer: options.values["layer"], unit: unit,
                                             batchSize: try options.int("batch_size", default: 64, range: 1...100_000),
-                                            permutationSeed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)))
+                                            permutationSeed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
+                                            generator: try BatchPermutation.generator(options))
         })
 
         try registry.register(AnalyzerEntry(
@@ -219,6 +221,13 @@ public enum LayerPlugin: Plugin {
             o.values["per"] = per
             if let b = c.params["layer_baselines"]?.number { o.values["baseline"] = "\(b)" }
             return ("layer_feature_ablation", o)
+        })
+        try registry.register(CaseTranslator(method: "LayerFeaturePermutation") { c in
+            guard var o = layerOption(c), let per = c.params["per"]?.string else { return nil }
+            o.values["per"] = per
+            o.values["rng"] = c.params["rng"]?.string ?? "explainkit"
+            if let seed = c.params["seed"]?.number { o.values["seed"] = "\(Int(seed))" }
+            return ("layer_feature_permutation", o)
         })
         try registry.register(CaseTranslator(method: "NeuronConductance") { c in
             guard var o = pathOptions(c), let index = c.params["neuron_index"]?.number else { return nil }

@@ -12,7 +12,7 @@ public struct FeatureAblation: SplitsItsOwnBatches {
     public enum Replacement: Sendable, Equatable {
         case baseline
         /// Another sample of the batch (seeded permutations; batches of at least 2).
-        case permutation(seed: UInt64)
+        case permutation(seed: UInt64, generator: BatchPermutation.Generator = .explainkit)
     }
 
     public let id: String
@@ -32,17 +32,11 @@ public struct FeatureAblation: SplitsItsOwnBatches {
         let n = input.shape[0], per = input.count / n
         // The sample each group of each sample takes its values from (permutation only).
         var source: [[Int]] = []
-        if case .permutation(let seed) = replacement {
-            guard n >= 2 else { throw ExplainError.argument("\(id) permutes features across the batch: give at least 2 samples") }
+        if case .permutation(let seed, let generator) = replacement {
             guard setup.groups.index.allSatisfy({ $0 == setup.groups.index[0] }) else {
                 throw ExplainError.argument("\(id) needs the same feature groups for every sample (a shared groups file or grid, not per-image superpixels)")
             }
-            var rng = SeededGenerator(seed: seed)
-            source = (0..<setup.groups.count[0]).map { _ in
-                var perm = Array(0..<n)
-                repeat { perm.shuffle(using: &rng) } while perm == Array(0..<n)
-                return perm
-            }
+            source = try BatchPermutation.draw(units: setup.groups.count[0], batch: n, seed: seed, generator: generator)
         }
         var values = [[Double]]()
         for s in 0..<n {

@@ -13,7 +13,7 @@ import ExplainCore
 /// absent and get 0, as in shap's `varying_inputs`.
 extension ShapleyValues {
     func antitheticPermutationValues(sample s: Int, input: Tensor, setup: GroupPerturbation.Setup, maxEvals: Int,
-                                     rng: inout NumpyLegacyRandom) throws -> [Double] {
+                                     rng: inout MersenneTwister) throws -> [Double] {
         let m = setup.groups.count[s]
         var order = Self.varyingGroups(sample: s, input: input, references: setup.background ?? setup.baseline,
                                        oneReference: setup.background == nil && setup.baseline.shape[0] > 1, groups: setup.groups)

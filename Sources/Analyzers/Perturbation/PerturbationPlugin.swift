@@ -86,10 +86,11 @@ public enum PerturbationPlugin: Plugin {
             summary: "Feature permutation: drop of the target output when each group takes another sample's values (the batch permuted)",
             formula: "R_i = f_t(x_s) − f_t(x_s with group(i) := x_π(s)), π a random permutation of the batch per group (not the identity)",
             reference: "Breiman 2001 (permutation importance); Captum FeaturePermutation",
-            parameters: [groups, grid("(every element its own group)"), seed, batch]
+            parameters: [groups, grid("(every element its own group)"), seed, BatchPermutation.parameter, batch]
         ) { model, o, _ in
             FeatureAblation(id: "feature_permutation", model: model,
-                            replacement: .permutation(seed: UInt64(try o.int("seed", default: 0, range: 0...Int.max))),
+                            replacement: .permutation(seed: UInt64(try o.int("seed", default: 0, range: 0...Int.max)),
+                                                      generator: try BatchPermutation.generator(o)),
                             batchSize: try batchSize(o), groups: try grouping(o) { FeatureGroups(elementsOf: $0) })
         })
         try registry.register(AnalyzerEntry(
@@ -233,6 +234,12 @@ public enum PerturbationPlugin: Plugin {
                   let s = c.params["strides"]?.array?.compactMap(\.number) else { return nil }
             return ("occlusion", Options(baseline(c).merging(["window": w.map { "\(Int($0))" }.joined(separator: ","),
                                                               "strides": s.map { "\(Int($0))" }.joined(separator: ",")]) { $1 }))
+        })
+        try registry.register(CaseTranslator(method: "FeaturePermutation") { c in
+            var o = Options(["rng": c.params["rng"]?.string ?? "explainkit"])
+            if let seed = c.params["seed"]?.number { o.values["seed"] = "\(Int(seed))" }
+            if let mask = file(c, "feature_mask") { o.values["groups"] = mask }
+            return ("feature_permutation", o)
         })
         try registry.register(CaseTranslator(method: "FeatureAblation") { c in
             file(c, "feature_mask").map { ("feature_ablation", Options(baseline(c).merging(["groups": $0]) { $1 })) }

@@ -11,7 +11,7 @@ import ExplainCore
 enum ShapKernel {
     /// The coalitions over `m ≥ 2` groups and their kernel weights for a budget of `samples`
     /// coalitions (nil: 2m + 2048), drawing with `rng`.
-    static func draw(groups m: Int, samples: Int?, rng: inout NumpyLegacyRandom) -> (coalitions: [[Bool]], weights: [Double]) {
+    static func draw(groups m: Int, samples: Int?, rng: inout MersenneTwister) -> (coalitions: [[Bool]], weights: [Double]) {
         var budget = samples ?? 2 * m + 2048
         if m <= 30 { budget = min(budget, (1 << m) - 2) }
         let sizes = m / 2, paired = (m - 1) / 2   // ⌈(m − 1)/2⌉ sizes, the first ⌊(m − 1)/2⌋ with complements
@@ -114,7 +114,7 @@ enum ShapKernel {
 extension ShapleyValues {
     /// Sample `s`'s values as shap's KernelExplainer computes them (see `ShapKernel`).
     func shapKernelValues(sample s: Int, input: Tensor, setup: GroupPerturbation.Setup, samples: Int?, l1Features: Int?,
-                          rng: inout NumpyLegacyRandom) throws -> [Double] {
+                          rng: inout MersenneTwister) throws -> [Double] {
         let m = setup.groups.count[s]
         let varying = Self.varyingGroups(sample: s, input: input, references: setup.background ?? setup.baseline,
                                          oneReference: setup.background == nil && setup.baseline.shape[0] > 1, groups: setup.groups)

@@ -46,9 +46,9 @@ public struct ShapleyValues: SplitsItsOwnBatches {
         let setup = try perturbation.start(input, target: target)
         let (seed, x0, g, scorer) = (setup.seed, setup.baseline, setup.groups, perturbation.scorer)
         var values = [[Double]]()
-        var numpy = NumpyLegacyRandom(seed: 0)
-        if case .antitheticPermutations(_, let seed) = estimator { numpy = NumpyLegacyRandom(seed: seed) }
-        if case .shapKernel(_, let seed, _) = estimator { numpy = NumpyLegacyRandom(seed: seed) }
+        var numpy = MersenneTwister(seed: 0)
+        if case .antitheticPermutations(_, let seed) = estimator { numpy = MersenneTwister(seed: seed) }
+        if case .shapKernel(_, let seed, _) = estimator { numpy = MersenneTwister(seed: seed) }
         for s in 0..<input.shape[0] {
             let m = g.count[s]
             let coalitions: [[Bool]], weights: [Double]

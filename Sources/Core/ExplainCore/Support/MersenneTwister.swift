@@ -1,0 +1,145 @@
+/// The Mersenne Twister MT19937 (Matsumoto & Nishimura 1998) seeded with `init_genrand`, as numpy's
+/// legacy random state (`np.random.seed`, `RandomState`) and torch's CPU generator
+/// (`torch.manual_seed`) both seed it, and the draws that Python peers make from it, bit for bit,
+/// so that a method seeded like its peer draws what the peer draws (shap's
+/// `PermutationExplainer(seed=…)` shuffles and KernelExplainer's samples, `torch.randperm`).
+public struct MersenneTwister: Sendable {
+    private var state = [UInt32](repeating: 0, count: 624)
+    private var position = 624
+
+    /// `np.random.seed(seed)` or `torch.manual_seed(seed)` for an integer seed in 0…2³² − 1.
+    public init(seed: UInt32) {
+        state[0] = seed
+        for i in 1..<624 {
+            state[i] = 1_812_433_253 &* (state[i - 1] ^ (state[i - 1] >> 30)) &+ UInt32(i)
+        }
+    }
+
+    /// The next 32 random bits (`genrand_int32`, tempered).
+    public mutating func nextUInt32() -> UInt32 {
+        if position >= 624 {
+            for i in 0..<624 {
+                let y = (state[i] & 0x8000_0000) | (state[(i + 1) % 624] & 0x7FFF_FFFF)
+                state[i] = state[(i + 397) % 624] ^ (y >> 1) ^ (y & 1 == 0 ? 0 : 0x9908_B0DF)
+            }
+            position = 0
+        }
+        var y = state[position]
+        position += 1
+        y ^= y >> 11
+        y ^= (y << 7) & 0x9D2C_5680
+        y ^= (y << 15) & 0xEFC6_0000
+        y ^= y >> 18
+        return y
+    }
+
+    /// A uniform integer in `0...max` by masked rejection (numpy's `random_interval`).
+    public mutating func interval(_ max: UInt64) -> UInt64 {
+        guard max > 0 else { return 0 }
+        var mask = max
+        for shift: UInt64 in [1, 2, 4, 8, 16, 32] { mask |= mask >> shift }
+        while true {
+            let value: UInt64
+            if max <= 0xFFFF_FFFF {
+                value = UInt64(nextUInt32()) & mask
+            } else {
+                value = ((UInt64(nextUInt32()) << 32) | UInt64(nextUInt32())) & mask
+            }
+            if value <= max { return value }
+        }
+    }
+
+    /// A uniform double in [0, 1) from 53 random bits (`random_sample`, `rk_double`).
+    public mutating func nextDouble() -> Double {
+        let a = Double(nextUInt32() >> 5), b = Double(nextUInt32() >> 6)
+        return (a * 67_108_864 + b) / 9_007_199_254_740_992
+    }
+
+    /// `RandomState.choice(count, size, p=p)` (with replacement): each draw is the first index whose
+    /// normalised cumulative probability exceeds a uniform double.
+    public mutating func choice(_ count: Int, size: Int, p: [Double]) -> [Int] {
+        var cdf = [Double](repeating: 0, count: count)
+        var total = 0.0
+        for i in 0..<min(count, p.count) { total += p[i]; cdf[i] = total }
+        let last = cdf.last ?? 1
+        for i in cdf.indices { cdf[i] /= last }
+        return (0..<size).map { _ in
+            let u = nextDouble()
+            var lo = 0, hi = count   // first index with cdf > u (searchsorted, side='right')
+            while lo < hi { let mid = (lo + hi) / 2; if cdf[mid] <= u { lo = mid + 1 } else { hi = mid } }
+            return lo
+        }
+    }
+
+    /// `RandomState.permutation(n)`: `0..<n` shuffled.
+    public mutating func permutation(_ n: Int) -> [Int] {
+        var items = Array(0..<max(n, 0))
+        shuffle(&items)
+        return items
+    }
+
+    /// Shuffles in place as `RandomState.shuffle` does a 1-D array (Fisher–Yates from the end).
+    public mutating func shuffle<T>(_ items: inout [T]) {
+        guard items.count > 1 else { return }
+        for i in stride(from: items.count - 1, to: 0, by: -1) {
+            items.swapAt(i, Int(interval(UInt64(i))))
+        }
+    }
+
+    /// `torch.randperm(n)` on the CPU (n below 2³² / 20): `0..<n` with element i swapped with
+    /// element i + (32 random bits mod (n − i)), i = 0 … n − 2.
+    public mutating func torchPermutation(_ n: Int) -> [Int] {
+        var items = Array(0..<max(n, 0))
+        guard n > 1 else { return items }
+        for i in 0..<(n - 1) {
+            items.swapAt(i, i + Int(UInt64(nextUInt32()) % UInt64(n - i)))
+        }
+        return items
+    }
+}
+
+/// Random permutations of a batch that move at least one sample, one per unit (feature, group or
+/// neuron), for permutation importance: `out[u][s]` is the sample whose values sample `s` takes.
+public enum BatchPermutation {
+    /// Whose draws: ExplainKit's `SeededGenerator`, or torch's (`torch.manual_seed(seed)` then
+    /// `torch.randperm(n)` per unit, drawn again while it is the identity, as Captum's
+    /// `FeaturePermutation` does).
+    public enum Generator: String, Sendable, CaseIterable {
+        case explainkit, torch
+    }
+
+    public static func draw(units: Int, batch n: Int, seed: UInt64, generator: Generator) throws -> [[Int]] {
+        guard n >= 2 else { throw ExplainError.argument("permutations across the batch need at least 2 samples, got \(n)") }
+        let identity = Array(0..<n)
+        switch generator {
+        case .explainkit:
+            var rng = SeededGenerator(seed: seed)
+            return (0..<units).map { _ in
+                var perm = identity
+                repeat { perm.shuffle(using: &rng) } while perm == identity
+                return perm
+            }
+        case .torch:
+            guard seed <= UInt64(UInt32.max) else { throw ExplainError.argument("seed = \(seed): torch's generator takes seeds in 0…4294967295 here") }
+            var mt = MersenneTwister(seed: UInt32(seed))
+            return (0..<units).map { _ in
+                var perm = mt.torchPermutation(n)
+                while perm == identity { perm = mt.torchPermutation(n) }
+                return perm
+            }
+        }
+    }
+
+    /// Reads the `rng` option: explainkit (default) or torch.
+    public static func generator(_ options: Options) throws -> Generator {
+        let name = options.string("rng", default: "explainkit")
+        guard let g = Generator(rawValue: name) else {
+            throw ExplainError(.invalidArgument, "rng = '\(name)': use explainkit (default) or torch (torch.randperm after torch.manual_seed(seed), as Captum draws)")
+        }
+        return g
+    }
+
+    /// The `rng` parameter's description.
+    public static let parameter = Parameter("rng", default: "explainkit",
+                                            "torch: draw each permutation as torch.randperm after torch.manual_seed(seed) (Captum's own draws)")
+}
