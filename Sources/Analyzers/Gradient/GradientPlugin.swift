@@ -10,7 +10,18 @@ public enum GradientPlugin: Plugin {
         Parameter("samples", default: "16", "number of noisy copies per input"),
         Parameter("seed", default: "0", "random seed (same seed, same result)"),
         Parameter("batch_size", default: "min(samples, 8)", "noisy copies per batch (memory grows with it)"),
+        Parameter("stdev", default: "(noise_level)", "absolute standard deviation of the noise (Captum's stdevs), instead of noise_level × range"),
+        Parameter("rng", default: "explainkit", "torch: the noise Captum's NoiseTunnel draws after torch.manual_seed(seed) (one torch.normal over all copies)"),
     ]
+
+    /// Reads `rng`: explainkit (default) or torch.
+    static func torchDraws(_ options: Options) throws -> Bool {
+        switch options.string("rng", default: "explainkit") {
+        case "explainkit": return false
+        case "torch": return true
+        case let other: throw ExplainError(.invalidArgument, "rng = '\(other)': use explainkit (default) or torch (Captum's noise after torch.manual_seed(seed))")
+        }
+    }
 
     public static func register(into registry: inout Registry) throws {
         try registry.register(AnalyzerEntry(
@@ -51,7 +62,9 @@ public enum GradientPlugin: Plugin {
                     combination: combination,
                     noiseLevel: try options.double("noise_level", default: 0.1, range: 0...1_000),
                     samples: samples, seed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
-                    batchSize: try options.int("batch_size", default: min(samples, 8), range: 1...100_000))
+                    batchSize: try options.int("batch_size", default: min(samples, 8), range: 1...100_000),
+                    stdev: options.values["stdev"] == nil ? nil : try options.double("stdev", default: 0, range: 0...1e12),
+                    torchDraws: try torchDraws(options))
             })
         }
 
@@ -90,6 +103,21 @@ public enum GradientPlugin: Plugin {
         try registry.register(alias: "input_x_gradient", for: "input_t_gradient")
         try registry.register(alias: "noise_tunnel", for: "smoothgrad")
         try registry.register(CaseTranslator(method: "InputXGradient") { _ in ("input_t_gradient", Options()) })
+        // Captum's NoiseTunnel with its own draws (Tools/make_noise_tunnel_fixtures.py).
+        try registry.register(CaseTranslator(method: "NoiseTunnel") { c in
+            let ids = ["smoothgrad": "smoothgrad", "smoothgrad_sq": "smoothgrad.squared", "vargrad": "vargrad"]
+            guard let type = c.params["nt_type"]?.string, let id = ids[type], let base = c.params["base"]?.string,
+                  let k = c.params["nt_samples"]?.number, let stdev = c.params["stdevs"]?.number else { return nil }
+            let baseID: String
+            switch base {
+            case "Saliency": baseID = c.params["abs"]?.bool == false ? "gradient" : "saliency"
+            case "InputXGradient": baseID = "input_t_gradient"
+            default: return nil
+            }
+            var o = Options(["base": baseID, "samples": "\(Int(k))", "stdev": "\(stdev)", "rng": c.params["rng"]?.string ?? "explainkit"])
+            if let seed = c.params["seed"]?.number { o.values["seed"] = "\(Int(seed))" }
+            return (id, o)
+        })
     }
 }
 

@@ -26,10 +26,20 @@ public struct NoiseTunnel: SplitsItsOwnBatches {
     public let samples: Int
     public let seed: UInt64
     public let batchSize: Int
+    /// An absolute standard deviation (Captum's `stdevs`) instead of `noiseLevel` × range.
+    public let stdev: Double?
+    /// Draw the noise as Captum does after `torch.manual_seed(seed)`: one `torch.normal` over all
+    /// copies of the batch, sample by sample (`MersenneTwister.torchStandardNormals`).
+    public let torchDraws: Bool
 
     public init(id: String, model: ExplainableModel, base: any Analyzer, combination: Combination,
-                noiseLevel: Double = 0.1, samples: Int = 16, seed: UInt64 = 0, batchSize: Int? = nil) throws {
+                noiseLevel: Double = 0.1, samples: Int = 16, seed: UInt64 = 0, batchSize: Int? = nil,
+                stdev: Double? = nil, torchDraws: Bool = false) throws {
         guard noiseLevel >= 0, noiseLevel.isFinite else { throw ExplainError(.invalidArgument, "noise_level must be ≥ 0") }
+        if let stdev { guard stdev >= 0, stdev.isFinite else { throw ExplainError(.invalidArgument, "stdev must be ≥ 0") } }
+        guard !torchDraws || seed <= UInt64(UInt32.max) else { throw ExplainError(.invalidArgument, "seed = \(seed): torch's generator takes seeds in 0…4294967295 here") }
+        self.stdev = stdev
+        self.torchDraws = torchDraws
         guard samples >= 1 else { throw ExplainError(.invalidArgument, "samples must be ≥ 1") }
         self.id = id
         self.model = model
@@ -47,10 +57,26 @@ public struct NoiseTunnel: SplitsItsOwnBatches {
         var rng = SeededGenerator(seed: seed)
         var sum = [Double](repeating: 0, count: input.count), sumSq = sum
         var diagnostics: [String] = []
+        // torch's draws: all copies of the batch at once, copy k of sample s at (s · samples + k) · per.
+        var torchNoise = [Float]()
+        if torchDraws {
+            let total = n * samples * per
+            guard total >= 16 else { throw ExplainError(.invalidArgument, "rng = torch needs at least 16 noise values (batch × samples × features); this run has \(total)") }
+            guard total <= 1 << 28 else {
+                throw ExplainError(.tooLarge, "rng = torch draws the noise of all \(total) copied values at once: lower samples or the batch")
+            }
+            var mt = MersenneTwister(seed: UInt32(seed))
+            torchNoise = mt.torchStandardNormals(total)
+        }
         for s in 0..<n {
             let x = Array(input.scalars[(s * per)..<((s + 1) * per)])
-            let sigma = Float(noiseLevel * Double((x.max() ?? 0) - (x.min() ?? 0)))
-            diagnostics += try base.analyzeCopies(of: s, in: input, count: samples, batchSize: batchSize, target: target, resolved: picked) { _, p in
+            let sigma = Float(stdev ?? noiseLevel * Double((x.max() ?? 0) - (x.min() ?? 0)))
+            diagnostics += try base.analyzeCopies(of: s, in: input, count: samples, batchSize: batchSize, target: target, resolved: picked) { k, p in
+                if torchDraws {
+                    let start = (s * samples + k) * per
+                    for i in 0..<per { p[i] = x[i] + torchNoise[start + i] * sigma }
+                    return
+                }
                 // Per copy, so that the noise does not depend on the batch size.
                 rng.fillGaussian(p)
                 for i in 0..<per { p[i] = x[i] + sigma * p[i] }

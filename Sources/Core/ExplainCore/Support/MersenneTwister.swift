@@ -1,3 +1,4 @@
+import Foundation
 /// The Mersenne Twister MT19937 (Matsumoto & Nishimura 1998) seeded with `init_genrand`, as numpy's
 /// legacy random state (`np.random.seed`, `RandomState`) and torch's CPU generator
 /// (`torch.manual_seed`) both seed it, and the draws that Python peers make from it, bit for bit,
@@ -95,6 +96,36 @@ public struct MersenneTwister: Sendable {
             items.swapAt(i, i + Int(UInt64(nextUInt32()) % UInt64(n - i)))
         }
         return items
+    }
+}
+
+extension MersenneTwister {
+    /// `torch.randn(count)` / `Tensor.normal_(0, 1)` on a contiguous float tensor of at least 16
+    /// elements on the CPU: every element first gets a uniform float `(32 bits & (2²⁴ − 1)) / 2²⁴`,
+    /// then blocks of 16 become normals by Box–Muller in float (`1 − u` of the first eight with
+    /// the last eight), and when 16 does not divide the count the last 16 elements are drawn and
+    /// transformed again (ATen's `normal_fill`). torch's AVX2 build evaluates log, sin and cos with
+    /// vector approximations, so values can differ from these by an ulp or two.
+    public mutating func torchStandardNormals(_ count: Int) -> [Float] {
+        guard count >= 16 else { return [] }
+        var data = [Float](repeating: 0, count: count)
+        for i in 0..<count { data[i] = Float(nextUInt32() & 0xFF_FFFF) * 0x1p-24 }
+        func transform(_ start: Int) {
+            for j in 0..<8 {
+                let u1: Float = 1 - data[start + j], u2 = data[start + j + 8]
+                let radius = (-2 * logf(u1)).squareRoot()
+                let theta = Float(2 * Double.pi * Double(u2))
+                data[start + j] = radius * cosf(theta)
+                data[start + j + 8] = radius * sinf(theta)
+            }
+        }
+        var i = 0
+        while i + 16 <= count { transform(i); i += 16 }
+        if count % 16 != 0 {
+            for j in (count - 16)..<count { data[j] = Float(nextUInt32() & 0xFF_FFFF) * 0x1p-24 }
+            transform(count - 16)
+        }
+        return data
     }
 }
 

@@ -1,0 +1,35 @@
+import ExplainKit
+import ExplainKitTestSupport
+import ExplainTestSupport
+import Testing
+
+/// torch's CPU generator reproduced: `torch.randn` after `torch.manual_seed` (to the ulp or two its
+/// AVX2 log/sin/cos approximations leave), and Captum's NoiseTunnel with its own noise
+/// (`--set rng=torch`) equal to Captum 0.9.0 for SmoothGrad, SmoothGrad² and VarGrad on two models
+/// (Tests/Fixtures/noise, Tools/make_noise_tunnel_fixtures.py).
+@Suite struct TorchDrawsTests {
+    @Test func normalsAreTorchsRandn() throws {
+        let archive = try NumpyArchive.read(path: TestPaths.fixtures + "/noise/torch_randn.npz")
+        for seed in [UInt32(0), 11] {
+            for n in [16, 37, 100] {
+                var mt = MersenneTwister(seed: seed)
+                let got = mt.torchStandardNormals(n), want = try #require(archive["s\(seed)_n\(n)"]).tensor().scalars
+                #expect(got.count == want.count)
+                for (g, w) in zip(got, want) { #expect(abs(g - w) <= 4e-6 * max(1, abs(w)), "seed \(seed), n \(n): \(g) vs \(w)") }
+            }
+        }
+        var mt = MersenneTwister(seed: 0)
+        #expect(mt.torchStandardNormals(15).isEmpty)
+    }
+
+    @Test func noiseTunnelIsCaptums() throws {
+        let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/noise")
+        #expect(summary.passed == 6 && summary.failed == 0 && summary.skipped.isEmpty)
+        let f = try FixtureModels.load("cancer-mlp")
+        let options = Options(["rng": "torch", "seed": "4294967296", "stdev": "0.1"])
+        #expect(throws: ExplainError.self) { try FixtureModels.registry.makeAnalyzer("smoothgrad", model: f.model, options: options) }
+        #expect(throws: ExplainError.self) {
+            try FixtureModels.registry.makeAnalyzer("smoothgrad", model: f.model, options: Options(["rng": "numpy"]))
+        }
+    }
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Makes the fixture set Tests/Fixtures/noise: Captum 0.9.0's NoiseTunnel (SmoothGrad, SmoothGrad²,
+VarGrad) with its own noise — `torch.manual_seed(S)` right before `attribute`, which draws one
+`torch.normal(0, stdevs)` over all `N × nt_samples` copies (sample by sample) — on the shared cancer
+MLP and digits CNN (copied from ../reference; onnx2torch), in the shared set's format.
+
+The float32 run is Captum's own; the reference replays it in float64 with the same float32 noise
+(what differs between the two is arithmetic, not the draws: a float64 NoiseTunnel would draw other
+numbers, torch's double normals take 53-bit uniforms). Tolerances: 20 times their difference.
+`torch_randn.npz`: `torch.manual_seed(S); torch.randn(n)` for a few S and n (checks the normals).
+ExplainKit: `smoothgrad | smoothgrad.squared | vargrad --set base=… --set samples=K --set stdev=σ
+--set rng=torch --set seed=S`.
+
+    pip install torch==2.5.1 onnx onnx2torch captum==0.9.0 numpy
+    python3 Tools/make_noise_tunnel_fixtures.py
+"""
+import os
+
+import numpy as np
+import onnx2torch
+import torch
+from captum.attr import InputXGradient, NoiseTunnel, Saliency
+
+import fixture_manifest
+
+HERE = os.path.dirname(__file__)
+SRC = os.path.join(HERE, "..", "Tests", "Fixtures", "reference")
+DST = os.path.join(HERE, "..", "Tests", "Fixtures", "noise")
+# (case id, nt_type, base, abs, nt_samples, stdev, seed)
+RUNS = [("smoothgrad_gradient_seed0", "smoothgrad", "Saliency", False, 8, 0.3, 0),
+        ("smoothgrad_sq_input_x_gradient_seed3", "smoothgrad_sq", "InputXGradient", None, 5, 0.5, 3),
+        ("vargrad_saliency_seed1", "vargrad", "Saliency", True, 6, 2.0, 1)]
+
+
+def captum(net, x, t, nt_type, base, absolute, k, stdev, seed):
+    method = Saliency(net) if base == "Saliency" else InputXGradient(net)
+    extra = {} if absolute is None else {"abs": absolute}
+    torch.manual_seed(seed)
+    return NoiseTunnel(method).attribute(x, nt_type=nt_type, nt_samples=k, stdevs=stdev, target=t, **extra).detach().numpy()
+
+
+def replay(net, x, t, nt_type, base, absolute, k, stdev, seed):
+    """NoiseTunnel in float64 with Captum's float32 draws."""
+    torch.manual_seed(seed)
+    size = (x.shape[0] * k,) + tuple(x.shape[1:])
+    noise = torch.normal(0, torch.tensor(stdev).repeat(size)).double()
+    xs = (x.double().repeat_interleave(k, dim=0) + noise).requires_grad_(True)
+    out = net(xs)
+    out.gather(1, t.repeat_interleave(k)[:, None]).sum().backward()
+    g = xs.grad
+    a = g.abs() if (base == "Saliency" and absolute) else g * xs.detach() if base == "InputXGradient" else g
+    a = a.reshape((x.shape[0], k) + tuple(x.shape[1:]))
+    mean, sq = a.mean(1), (a * a).mean(1)
+    return {"smoothgrad": mean, "smoothgrad_sq": sq, "vargrad": sq - mean * mean}[nt_type].detach().numpy()
+
+
+def main():
+    draws = {}
+    for seed in (0, 11):
+        for n in (16, 37, 100):
+            torch.manual_seed(seed)
+            draws[f"s{seed}_n{n}"] = torch.randn(n).numpy()
+    os.makedirs(DST, exist_ok=True)
+    np.savez(os.path.join(DST, "torch_randn.npz"), **draws)
+    for model in ("cancer-mlp", "digits-cnn"):
+        out = os.path.join(DST, model)
+        proto, x, targets = fixture_manifest.copy_shared(os.path.join(SRC, model), out)
+        net32, net64 = onnx2torch.convert(proto).float().eval(), onnx2torch.convert(proto).double().eval()
+        t = torch.from_numpy(targets)
+        cases = []
+        for cid, nt_type, base, absolute, k, stdev, seed in RUNS:
+            r32 = captum(net32, torch.from_numpy(x), t, nt_type, base, absolute, k, stdev, seed).astype(np.float64)
+            ref = replay(net64, torch.from_numpy(x), t, nt_type, base, absolute, k, stdev, seed)
+            params = {"nt_type": nt_type, "base": base, "nt_samples": k, "stdevs": stdev, "seed": seed, "rng": "torch"}
+            if absolute is not None:
+                params["abs"] = absolute
+            cases.append(fixture_manifest.case(
+                out, cid, "gradient", "NoiseTunnel", "captum 0.9.0 (model via onnx2torch)", params, ref, r32,
+                "output gradient = one-hot(target) on the logits of every noisy copy",
+                f"torch.manual_seed({seed}); NoiseTunnel({base}(model)).attribute(x, nt_type={nt_type!r}, nt_samples={k}, stdevs={stdev}"
+                + ("" if absolute is None else f", abs={absolute}") + ", target): noise = torch.normal(0, stdev) over all N × nt_samples "
+                "copies at once, copy j of sample s at row s · nt_samples + j. Reference: the same float32 draws replayed in float64."))
+        fixture_manifest.write(out, model, f"copied from the shared set ({model})",
+                               "Captum's float32 draws replayed in float64 (float32 run: Captum's own), stored as float32", cases)
+
+
+if __name__ == "__main__":
+    main()
