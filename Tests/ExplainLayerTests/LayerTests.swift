@@ -107,11 +107,12 @@ import Testing
         #expect(relativeL2(summed, ig.values) < 1e-5)
     }
 
-    /// With torch's draws (`rng=torch`), feature and layer permutation equal Captum's own runs after
+    /// With torch's draws (`rng=torch`), Shapley value sampling and feature and layer permutation equal Captum's own runs after
     /// `torch.manual_seed` (Tests/Fixtures/permutation): `torch.randperm` reproduced bit for bit.
     @Test func captumPermutationsWithTorchsDraws() throws {
         let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/permutation")
-        #expect(summary.passed == 6 && summary.failed == 0 && summary.skipped.isEmpty)
+        // 2 × ShapleyValueSampling, 3 × FeaturePermutation, 3 × LayerFeaturePermutation.
+        #expect(summary.passed == 8 && summary.failed == 0 && summary.skipped.isEmpty)
         var rng = MersenneTwister(seed: 3)
         let perm = rng.torchPermutation(10)
         #expect(perm.sorted() == Array(0..<10) && perm != Array(0..<10))

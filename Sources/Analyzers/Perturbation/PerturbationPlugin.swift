@@ -107,11 +107,13 @@ public enum PerturbationPlugin: Plugin {
             id: "shapley_sampling", family: family, summary: "Shapley value sampling: mean marginal contribution of each group over random orders",
             formula: "φ_g = mean over random orders π of v(groups before g in π ∪ {g}) − v(groups before g in π); Σ φ = f_t(x) − f_t(x0)",
             reference: "Castro, Gómez & Tejada 2009; Captum ShapleyValueSampling",
-            parameters: [Parameter("samples", default: "25", "random orders per sample (M + 1 forward passes each)"), seed]
+            parameters: [Parameter("samples", default: "25", "random orders per sample (M + 1 forward passes each)"), seed,
+                         Parameter("rng", default: "explainkit", "torch: Captum's orders, torch.randperm(M) after torch.manual_seed(seed), the same for every sample")]
                          + groupParameters(grid: "4 (images); every feature (vectors)") + [backgroundParameter]
         ) { model, o, _ in
             ShapleyValues(id: "shapley_sampling", model: model,
-                          estimator: .permutations(count: try o.int("samples", default: 25, range: 1...1_000_000), seed: try seedValue(o)),
+                          estimator: .permutations(count: try o.int("samples", default: 25, range: 1...1_000_000), seed: try seedValue(o),
+                                                   torch: try BatchPermutation.generator(o) == .torch),
                           baseline: try Baseline.from(o), background: try background(o), batchSize: try batchSize(o),
                           groups: try defaultGrouping(o))
         })
@@ -234,6 +236,13 @@ public enum PerturbationPlugin: Plugin {
                   let s = c.params["strides"]?.array?.compactMap(\.number) else { return nil }
             return ("occlusion", Options(baseline(c).merging(["window": w.map { "\(Int($0))" }.joined(separator: ","),
                                                               "strides": s.map { "\(Int($0))" }.joined(separator: ",")]) { $1 }))
+        })
+        try registry.register(CaseTranslator(method: "ShapleyValueSampling+torch") { c in
+            guard let k = c.params["n_samples"]?.number else { return nil }
+            var o = Options(baseline(c).merging(["samples": "\(Int(k))", "rng": "torch"]) { $1 })
+            if let seed = c.params["seed"]?.number { o.values["seed"] = "\(Int(seed))" }
+            if let mask = file(c, "feature_mask") { o.values["groups"] = mask }
+            return ("shapley_sampling", o)
         })
         try registry.register(CaseTranslator(method: "FeaturePermutation") { c in
             var o = Options(["rng": c.params["rng"]?.string ?? "explainkit"])

@@ -23,7 +23,7 @@ public struct ShapleyValues: SplitsItsOwnBatches {
         case given(coalitions: Tensor, weights: Tensor)
         /// Shapley value sampling: `count` random orders, each group credited with the change it
         /// makes when added in that order (Castro et al. 2009; Captum `ShapleyValueSampling`).
-        case permutations(count: Int, seed: UInt64)
+        case permutations(count: Int, seed: UInt64, torch: Bool = false)
         /// shap's `PermutationExplainer`: orders switched on and off again, as many as `maxEvals`
         /// allows, drawn with numpy's legacy generator seeded with `seed` (`antitheticPermutationValues`).
         case antitheticPermutations(maxEvals: Int, seed: UInt32)
@@ -72,10 +72,21 @@ public struct ShapleyValues: SplitsItsOwnBatches {
             case .antitheticPermutations(let maxEvals, _):
                 values.append(try antitheticPermutationValues(sample: s, input: input, setup: setup, maxEvals: maxEvals, rng: &numpy))
                 continue
-            case .permutations(let count, let orderSeed):
+            case .permutations(let count, let orderSeed, let torch):
                 try GroupPerturbation.requireAffordable(count * (m + 1), m, what: "coalitions (orders × (groups + 1))")
-                var rng = SeededGenerator(seed: orderSeed &+ UInt64(s))
-                let orders = (0..<count).map { _ in Self.shuffled(m, using: &rng) }
+                let orders: [[Int]]
+                if torch {
+                    // Captum's draws: the same `torch.randperm(M)` orders for every sample of the batch.
+                    guard g.count.allSatisfy({ $0 == m }) else {
+                        throw ExplainError.argument("rng = torch shares the orders across the batch: every sample needs the same number of groups")
+                    }
+                    guard orderSeed <= UInt64(UInt32.max) else { throw ExplainError.argument("seed = \(orderSeed): torch's generator takes seeds in 0…4294967295 here") }
+                    var mt = MersenneTwister(seed: UInt32(orderSeed))
+                    orders = (0..<count).map { _ in mt.torchPermutation(m) }
+                } else {
+                    var rng = SeededGenerator(seed: orderSeed &+ UInt64(s))
+                    orders = (0..<count).map { _ in Self.shuffled(m, using: &rng) }
+                }
                 // Per order: ∅, then each group added in turn (the last coalition is everything).
                 let chains = orders.flatMap { order in
                     (0...m).map { j -> [Bool] in
