@@ -8,6 +8,11 @@ The float32 run is Captum's own; the reference replays it in float64 with the sa
 (what differs between the two is arithmetic, not the draws: a float64 NoiseTunnel would draw other
 numbers, torch's double normals take 53-bit uniforms). Tolerances: 20 times their difference.
 `torch_randn.npz`: `torch.manual_seed(S); torch.randn(n)` for a few S and n (checks the normals).
+
+Also GradientShap and LayerGradientShap after `np.random.seed(S); torch.manual_seed(S)`: baselines by
+`np.random.choice`, noise by `torch.normal`, α by `np.random.uniform` (cast to float32); the
+reference replays those draws in float64. ExplainKit: `gradient_shap` / `layer_gradient_shap`
+`--set rng=captum --set seed=S`. Baselines: `baselines.npy` (zeros, the batch mean, the batch minimum).
 ExplainKit: `smoothgrad | smoothgrad.squared | vargrad --set base=… --set samples=K --set stdev=σ
 --set rng=torch --set seed=S`.
 
@@ -19,7 +24,7 @@ import os
 import numpy as np
 import onnx2torch
 import torch
-from captum.attr import InputXGradient, NoiseTunnel, Saliency
+from captum.attr import GradientShap, InputXGradient, LayerGradientShap, NoiseTunnel, Saliency
 
 import fixture_manifest
 
@@ -54,6 +59,47 @@ def replay(net, x, t, nt_type, base, absolute, k, stdev, seed):
     return {"smoothgrad": mean, "smoothgrad_sq": sq, "vargrad": sq - mean * mean}[nt_type].detach().numpy()
 
 
+SHAP_RUNS = [("gradient_shap_seed0", None, 6, 0.0, 0), ("gradient_shap_noise_seed5", None, 4, 0.1, 5)]
+LAYER_SHAP = {"digits-cnn": "/conv3/Conv", "cancer-mlp": "/relu1/Relu"}
+
+
+def shap_captum(net, x, t, baselines, layer, k, stdev, seed):
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    method = GradientShap(net) if layer is None else LayerGradientShap(net, dict(net.named_modules())[layer.strip("/")])
+    return method.attribute(x, baselines=baselines, n_samples=k, stdevs=stdev, target=t).detach().numpy()
+
+
+def shap_replay(net, x, t, baselines, layer, k, stdev, seed):
+    """Captum's GradientShap draws, replayed in float64."""
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    n = x.shape[0]
+    index = np.random.choice(baselines.shape[0], n * k).tolist()
+    noise = torch.normal(0, torch.tensor(stdev).repeat((n * k,) + tuple(x.shape[1:])))
+    noisy = (x.repeat_interleave(k, dim=0) + noise).double()
+    alpha = torch.tensor(np.random.uniform(0.0, 1.0, n * k), dtype=torch.float32).double().view((-1,) + (1,) * (x.dim() - 1))
+    b = baselines.double()[index]
+    point = (alpha * noisy + (1 - alpha) * b).requires_grad_(True)
+    tt = t.repeat_interleave(k)
+    if layer is None:
+        net(point).gather(1, tt[:, None]).sum().backward()
+        a = (noisy - b) * point.grad
+    else:
+        module = dict(net.named_modules())[layer.strip("/")]
+        seen = []
+        hook = module.register_forward_hook(lambda m, i, o: seen.append(o))
+        out = net(point)
+        act = seen[-1]
+        g = torch.autograd.grad(out.gather(1, tt[:, None]).sum(), act)[0]
+        with torch.no_grad():
+            seen.clear(); net(noisy); a_x = seen[-1]
+            seen.clear(); net(b); a_b = seen[-1]
+        hook.remove()
+        a = (a_x - a_b) * g
+    return a.reshape((n, k) + tuple(a.shape[1:])).mean(1).detach().numpy()
+
+
 def main():
     draws = {}
     for seed in (0, 11):
@@ -80,6 +126,22 @@ def main():
                 f"torch.manual_seed({seed}); NoiseTunnel({base}(model)).attribute(x, nt_type={nt_type!r}, nt_samples={k}, stdevs={stdev}"
                 + ("" if absolute is None else f", abs={absolute}") + ", target): noise = torch.normal(0, stdev) over all N × nt_samples "
                 "copies at once, copy j of sample s at row s · nt_samples + j. Reference: the same float32 draws replayed in float64."))
+        base = np.stack([np.zeros_like(x[0]), x.mean(axis=0), np.full_like(x[0], x.min())]).astype(np.float32)
+        np.save(os.path.join(out, "baselines.npy"), base)
+        runs = [(cid, None, k, sd, seed) for cid, _, k, sd, seed in SHAP_RUNS]
+        runs.append((f"layer_gradient_shap_{LAYER_SHAP[model].strip('/').split('/')[0]}_seed1", LAYER_SHAP[model], 5, 0.1, 1))
+        for cid, layer, k, stdev, seed in runs:
+            r32 = shap_captum(net32, torch.from_numpy(x), t, torch.from_numpy(base), layer, k, stdev, seed).astype(np.float64)
+            ref = shap_replay(net64, torch.from_numpy(x), t, torch.from_numpy(base), layer, k, stdev, seed)
+            params = {"baselines": "baselines.npy", "n_samples": k, "stdevs": stdev, "seed": seed, "rng": "captum"}
+            if layer is not None:
+                params.update({"layer": layer.strip("/"), "onnx_node": layer, "onnx_tensor": layer + "_output_0"})
+            cases.append(fixture_manifest.case(
+                out, cid, "reference" if layer is None else "layer", "GradientShap+captum" if layer is None else "LayerGradientShap+captum",
+                "captum 0.9.0 (model via onnx2torch)", params, ref, r32, "output gradient = one-hot(target) on the logits of every copy",
+                f"np.random.seed({seed}); torch.manual_seed({seed}); {'GradientShap' if layer is None else 'LayerGradientShap'}(model"
+                + ("" if layer is None else f", {layer}") + f").attribute(x, baselines=baselines.npy, n_samples={k}, stdevs={stdev}, target). "
+                "Reference: Captum's draws replayed in float64."))
         fixture_manifest.write(out, model, f"copied from the shared set ({model})",
                                "Captum's float32 draws replayed in float64 (float32 run: Captum's own), stored as float32", cases)
 

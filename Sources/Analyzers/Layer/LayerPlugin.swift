@@ -180,7 +180,7 @@ public enum LayerPlugin: Plugin {
             parameters: [LayerChoice.parameter, BaselineSet.parameter,
                          Parameter("samples", default: "5", "random draws per input (Captum n_samples)"),
                          Parameter("stdev", default: "0", "standard deviation of the noise added to the input"),
-                         Parameter("seed", default: "0", "random seed (same seed, same result)"),
+                         Parameter("seed", default: "0", "random seed (same seed, same result)"), ShapDraws.rngParameter,
                          Parameter("batch_size", default: "16", "draws per batch")]
         ) { model, options, _ in
             let o = options
@@ -188,7 +188,8 @@ public enum LayerPlugin: Plugin {
                                          samples: try options.int("samples", default: 5, range: 1...1_000_000),
                                          stdev: try options.double("stdev", default: 0, range: 0...1e6),
                                          seed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
-                                         batchSize: try options.int("batch_size", default: 16, range: 1...100_000))
+                                         batchSize: try options.int("batch_size", default: 16, range: 1...100_000),
+                                         captumDraws: try ShapDraws.captumDraws(options))
         })
 
         // Fixture cases (Tests/Fixtures/layer, made by Tools/make_layer_fixtures.py with Captum).
@@ -235,6 +236,12 @@ public enum LayerPlugin: Plugin {
             return ("neuron_conductance", o)
         })
         try registerNeuronMethods(into: &registry)
+        try registry.register(CaseTranslator(method: "LayerGradientShap+captum") { c in
+            guard var o = layerOption(c), let file = c.params["baselines"]?.string, let k = c.params["n_samples"]?.number,
+                  let stdev = c.params["stdevs"]?.number, let seed = c.params["seed"]?.number else { return nil }
+            o.values.merge(["baselines": "file:" + file, "samples": "\(Int(k))", "stdev": "\(stdev)", "seed": "\(Int(seed))", "rng": "captum"]) { $1 }
+            return ("layer_gradient_shap", o)
+        })
         try registry.register(CaseTranslator(method: "LayerDeepLiftShap") { c in
             guard var o = layerOption(c), let file = c.params["baselines"]?.string else { return nil }
             o.values["baselines"] = "file:" + file

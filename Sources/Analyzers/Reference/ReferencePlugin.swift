@@ -87,7 +87,7 @@ public enum ReferencePlugin: Plugin {
             reference: "Lundberg & Lee 2017; Erion et al. 2021 (expected gradients); Captum GradientShap, shap GradientExplainer",
             parameters: [BaselineSet.parameter, Parameter("samples", default: "5", "random draws per input (Captum n_samples)"),
                          Parameter("stdev", default: "0", "standard deviation of the noise added to the input"),
-                         Parameter("seed", default: "0", "random seed (same seed, same result)"),
+                         Parameter("seed", default: "0", "random seed (same seed, same result)"), ShapDraws.rngParameter,
                          Parameter("batch_size", default: "16", "draws per batch")]
         ) { model, options, _ in
             let o = options
@@ -95,7 +95,8 @@ public enum ReferencePlugin: Plugin {
                                     samples: try options.int("samples", default: 5, range: 1...1_000_000),
                                     stdev: try options.double("stdev", default: 0, range: 0...1_000_000),
                                     seed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
-                                    batchSize: try options.int("batch_size", default: 16, range: 1...100_000))
+                                    batchSize: try options.int("batch_size", default: 16, range: 1...100_000),
+                                    captumDraws: try ShapDraws.captumDraws(options))
         })
         try registry.register(AnalyzerEntry(
             id: "deeplift_shap", family: "reference",
@@ -216,6 +217,11 @@ public enum ReferencePlugin: Plugin {
     }
 
     static func registerTranslators(into registry: inout Registry) throws {
+        try registry.register(CaseTranslator(method: "GradientShap+captum") { c in
+            guard let file = c.params["baselines"]?.string, let k = c.params["n_samples"]?.number, let stdev = c.params["stdevs"]?.number,
+                  let seed = c.params["seed"]?.number else { return nil }
+            return ("gradient_shap", Options(["baselines": "file:" + file, "samples": "\(Int(k))", "stdev": "\(stdev)", "seed": "\(Int(seed))", "rng": "captum"]))
+        })
         try registry.register(CaseTranslator(method: "DeepLiftShap") { c in
             c.params["baselines"]?.string.map { ("deeplift_shap", Options(["baselines": "file:" + $0])) }
         })

@@ -10,12 +10,16 @@ public struct GradientShap: SplitsItsOwnBatches {
     public let samples: Int
     public let stdev: Double
     public let seed: UInt64
+    /// Draw as Captum does after `np.random.seed(seed)` and `torch.manual_seed(seed)` (`ShapDraws.captum`).
+    public let captumDraws: Bool
     public let batchSize: Int
     let baselines: @Sendable (Tensor) throws -> BaselineSet
     let gradient: BackpropAnalyzer
 
     public init(model: ExplainableModel, baselines: @escaping @Sendable (Tensor) throws -> BaselineSet, samples: Int = 5, stdev: Double = 0,
-                seed: UInt64 = 0, batchSize: Int = 16) throws {
+                seed: UInt64 = 0, batchSize: Int = 16, captumDraws: Bool = false) throws {
+        guard !captumDraws || seed <= UInt64(UInt32.max) else { throw ExplainError.argument("seed = \(seed): rng = captum takes seeds in 0…4294967295") }
+        self.captumDraws = captumDraws
         guard samples >= 1 else { throw ExplainError.argument("samples must be ≥ 1") }
         guard stdev >= 0, stdev.isFinite else { throw ExplainError.argument("stdev must be ≥ 0") }
         self.gradient = try BackpropAnalyzer(id: "gradient", model: model)
@@ -32,9 +36,10 @@ public struct GradientShap: SplitsItsOwnBatches {
         let set = try baselines(input)
         let n = input.shape[0], per = input.count / n
         var rng = SeededGenerator(seed: seed)
+        let batchDraws = captumDraws ? try ShapDraws.captum(batch: input, count: samples, baselines: set.count, stdev: stdev, seed: UInt32(seed)) : nil
         var total = [Double](repeating: 0, count: input.count), diagnostics: [String] = []
         for s in 0..<n {
-            let draws = ShapDraws(sample: s, of: input, count: samples, baselines: set.count, stdev: stdev, using: &rng)
+            let draws = batchDraws?[s] ?? ShapDraws(sample: s, of: input, count: samples, baselines: set.count, stdev: stdev, using: &rng)
             let (chosen, noisy) = (draws.baselines, draws.noisy)
             diagnostics += try gradient.analyzeCopies(of: s, in: input, count: samples, batchSize: batchSize, target: target, resolved: picked) { c, p in
                 draws.point(c, baselines: set, into: p)

@@ -68,6 +68,8 @@ public struct ShapDraws: Sendable {
     public var alphas: [Float]
     /// `count` noisy copies of the sample, one after the other.
     public var noisy: [Float]
+    /// Evaluate at `α x̃ + (1 − α) x0` in float, as Captum writes it (drawn by `captum`).
+    public var captumForm = false
 
     /// Draws `count` copies of sample `s` of `input` against a set of `baselines` references.
     public init(sample s: Int, of input: Tensor, count: Int, baselines: Int, stdev: Double, using rng: inout SeededGenerator) {
@@ -89,7 +91,62 @@ public struct ShapDraws: Sendable {
     public func point(_ c: Int, baselines set: BaselineSet, into p: UnsafeMutableBufferPointer<Float>) {
         let per = p.count, b = baselines[c] * per, alpha = alphas[c]
         set.samples.withUnsafeBufferPointer { pb in
-            for i in 0..<per { p[i] = pb[b + i] + alpha * (noisy[c * per + i] - pb[b + i]) }
+            if captumForm {
+                for i in 0..<per { p[i] = alpha * noisy[c * per + i] + (1 - alpha) * pb[b + i] }
+            } else {
+                for i in 0..<per { p[i] = pb[b + i] + alpha * (noisy[c * per + i] - pb[b + i]) }
+            }
         }
+    }
+
+    /// The draws of Captum's `GradientShap` / `LayerGradientShap` for a whole batch of `n` samples,
+    /// `count` copies each, after `np.random.seed(seed)` and `torch.manual_seed(seed)`: the baseline
+    /// of every copy by `np.random.choice(baselines, n · count)` (no draw with one baseline), the
+    /// noise by one `torch.normal(0, stdev)` over all copies, then `α` by
+    /// `np.random.uniform(0, 1, n · count)` rounded to float; copy k of sample s is copy s · count + k.
+    public static func captum(batch input: Tensor, count: Int, baselines: Int, stdev: Double, seed: UInt32) throws -> [ShapDraws] {
+        let n = input.shape.first ?? 1, per = input.count / Swift.max(n, 1), copies = n * count
+        var numpy = MersenneTwister(seed: seed), torch = MersenneTwister(seed: seed)
+        let chosen = baselines > 1 ? (0..<copies).map { _ in Int(numpy.interval(UInt64(baselines - 1))) } : [Int](repeating: 0, count: copies)
+        var noise = [Float]()
+        if stdev > 0 {
+            guard copies * per >= 16 else {
+                throw ExplainError.argument("rng = captum draws noise like torch for at least 16 values (batch × samples × features); this run has \(copies * per)")
+            }
+            noise = torch.torchStandardNormals(copies * per)
+        }
+        let alphas = (0..<copies).map { _ in Float(numpy.nextDouble()) }
+        return (0..<n).map { s in
+            var draws = ShapDraws(baselines: Array(chosen[(s * count)..<((s + 1) * count)]), alphas: Array(alphas[(s * count)..<((s + 1) * count)]),
+                                  noisy: [Float](repeating: 0, count: count * per))
+            input.withUnsafeBufferPointer { x in
+                for k in 0..<count {
+                    for i in 0..<per {
+                        let e = noise.isEmpty ? 0 : noise[(s * count + k) * per + i] * Float(stdev)
+                        draws.noisy[k * per + i] = x[s * per + i] + e
+                    }
+                }
+            }
+            draws.captumForm = true
+            return draws
+        }
+    }
+
+    /// Reads the `rng` option of the GradientSHAP methods: explainkit (default) or captum.
+    public static func captumDraws(_ options: Options) throws -> Bool {
+        switch options.string("rng", default: "explainkit") {
+        case "explainkit": return false
+        case "captum": return true
+        case let other:
+            throw ExplainError(.invalidArgument, "rng = '\(other)': use explainkit (default) or captum (Captum's draws after np.random.seed(seed) and torch.manual_seed(seed))")
+        }
+    }
+
+    /// The `rng` parameter of the GradientSHAP methods.
+    public static let rngParameter = Parameter("rng", default: "explainkit",
+                                               "captum: Captum's draws after np.random.seed(seed) and torch.manual_seed(seed) (baselines and α from numpy, noise from torch)")
+
+    init(baselines: [Int], alphas: [Float], noisy: [Float]) {
+        (self.baselines, self.alphas, self.noisy) = (baselines, alphas, noisy)
     }
 }
