@@ -116,7 +116,7 @@ import Testing
         var rng = MersenneTwister(seed: 3)
         let perm = rng.torchPermutation(10)
         #expect(perm.sorted() == Array(0..<10) && perm != Array(0..<10))
-        #expect(throws: ExplainError.self) { try BatchPermutation.draw(units: 1, batch: 2, seed: 1 << 33, generator: .torch) }
+        #expect(throws: ExplainError.self) { try BatchPermutation.draw(units: 1, batch: 2, seed: 1 << 33, torch: true) }
     }
 
     /// Before a linear head `f_t = Σ_j w_j a_j + b`, permuting neuron j across the batch gives

@@ -11,17 +11,8 @@ public enum GradientPlugin: Plugin {
         Parameter("seed", default: "0", "random seed (same seed, same result)"),
         Parameter("batch_size", default: "min(samples, 8)", "noisy copies per batch (memory grows with it)"),
         Parameter("stdev", default: "(noise_level)", "absolute standard deviation of the noise (Captum's stdevs), instead of noise_level × range"),
-        Parameter("rng", default: "explainkit", "torch: the noise Captum's NoiseTunnel draws after torch.manual_seed(seed) (one torch.normal over all copies)"),
+        RandomDraws.parameter(.torch, "the noise Captum's NoiseTunnel draws after torch.manual_seed(seed) (one torch.normal over all copies)"),
     ]
-
-    /// Reads `rng`: explainkit (default) or torch.
-    static func torchDraws(_ options: Options) throws -> Bool {
-        switch options.string("rng", default: "explainkit") {
-        case "explainkit": return false
-        case "torch": return true
-        case let other: throw ExplainError(.invalidArgument, "rng = '\(other)': use explainkit (default) or torch (Captum's noise after torch.manual_seed(seed))")
-        }
-    }
 
     public static func register(into registry: inout Registry) throws {
         try registry.register(AnalyzerEntry(
@@ -64,7 +55,7 @@ public enum GradientPlugin: Plugin {
                     samples: samples, seed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
                     batchSize: try options.int("batch_size", default: min(samples, 8), range: 1...100_000),
                     stdev: options.values["stdev"] == nil ? nil : try options.double("stdev", default: 0, range: 0...1e12),
-                    torchDraws: try torchDraws(options))
+                    torchDraws: try RandomDraws.from(options, allowed: [.explainkit, .torch]) == .torch)
             })
         }
 

@@ -37,7 +37,7 @@ public struct NoiseTunnel: SplitsItsOwnBatches {
                 stdev: Double? = nil, torchDraws: Bool = false) throws {
         guard noiseLevel >= 0, noiseLevel.isFinite else { throw ExplainError(.invalidArgument, "noise_level must be ≥ 0") }
         if let stdev { guard stdev >= 0, stdev.isFinite else { throw ExplainError(.invalidArgument, "stdev must be ≥ 0") } }
-        guard !torchDraws || seed <= UInt64(UInt32.max) else { throw ExplainError(.invalidArgument, "seed = \(seed): torch's generator takes seeds in 0…4294967295 here") }
+        if torchDraws { _ = try RandomDraws.peerSeed(seed) }
         self.stdev = stdev
         self.torchDraws = torchDraws
         guard samples >= 1 else { throw ExplainError(.invalidArgument, "samples must be ≥ 1") }
@@ -65,7 +65,7 @@ public struct NoiseTunnel: SplitsItsOwnBatches {
             guard total <= 1 << 28 else {
                 throw ExplainError(.tooLarge, "rng = torch draws the noise of all \(total) copied values at once: lower samples or the batch")
             }
-            var mt = MersenneTwister(seed: UInt32(seed))
+            var mt = MersenneTwister(seed: try RandomDraws.peerSeed(seed))
             torchNoise = mt.torchStandardNormals(total)
         }
         for s in 0..<n {

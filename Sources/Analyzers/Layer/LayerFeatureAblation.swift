@@ -25,12 +25,12 @@ public struct LayerFeatureAblation: SplitsItsOwnBatches {
     public let batchSize: Int
     /// Permute the unit across the batch (seeded) instead of setting it to `value`.
     public let permutationSeed: UInt64?
-    /// Whose draws the permutations are.
-    public let generator: BatchPermutation.Generator
+    /// Draw the permutations as torch does (`BatchPermutation`).
+    public let torchDraws: Bool
 
     public init(model: ExplainableModel, layer: String?, unit: Unit = .neuron, value: Float = 0, batchSize: Int = 64,
-                permutationSeed: UInt64? = nil, generator: BatchPermutation.Generator = .explainkit) throws {
-        self.generator = generator
+                permutationSeed: UInt64? = nil, torchDraws: Bool = false) throws {
+        self.torchDraws = torchDraws
         self.id = permutationSeed == nil ? "layer_feature_ablation" : "layer_feature_permutation"
         self.permutationSeed = permutationSeed
         self.model = model
@@ -67,7 +67,7 @@ public struct LayerFeatureAblation: SplitsItsOwnBatches {
         var source = [[Int]]()
         if let seed = permutationSeed {
             guard n >= 2 else { throw ExplainError.argument("layer_feature_permutation permutes the layer across the batch: give at least 2 samples") }
-            source = try BatchPermutation.draw(units: units, batch: n, seed: seed, generator: generator)
+            source = try BatchPermutation.draw(units: units, batch: n, seed: seed, torch: torchDraws)
         }
         var values = [Float](repeating: 0, count: a.count)
         for s in 0..<n {

@@ -132,7 +132,7 @@ public enum LayerPlugin: Plugin {
             return try LayerFeatureAblation(model: model, layer: options.values["layer"], unit: unit,
                                             batchSize: try options.int("batch_size", default: 64, range: 1...100_000),
                                             permutationSeed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
-                                            generator: try BatchPermutation.generator(options))
+                                            torchDraws: try RandomDraws.from(options, allowed: [.explainkit, .torch]) == .torch)
         })
 
         try registry.register(AnalyzerEntry(
@@ -189,7 +189,7 @@ public enum LayerPlugin: Plugin {
                                          stdev: try options.double("stdev", default: 0, range: 0...1e6),
                                          seed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
                                          batchSize: try options.int("batch_size", default: 16, range: 1...100_000),
-                                         captumDraws: try ShapDraws.captumDraws(options))
+                                         captumDraws: try RandomDraws.from(options, allowed: [.explainkit, .captum]) == .captum)
         })
 
         // Fixture cases (Tests/Fixtures/layer, made by Tools/make_layer_fixtures.py with Captum).

@@ -12,7 +12,7 @@ public struct FeatureAblation: SplitsItsOwnBatches {
     public enum Replacement: Sendable, Equatable {
         case baseline
         /// Another sample of the batch (seeded permutations; batches of at least 2).
-        case permutation(seed: UInt64, generator: BatchPermutation.Generator = .explainkit)
+        case permutation(seed: UInt64, torch: Bool = false)
     }
 
     public let id: String
@@ -32,11 +32,11 @@ public struct FeatureAblation: SplitsItsOwnBatches {
         let n = input.shape[0], per = input.count / n
         // The sample each group of each sample takes its values from (permutation only).
         var source: [[Int]] = []
-        if case .permutation(let seed, let generator) = replacement {
+        if case .permutation(let seed, let torch) = replacement {
             guard setup.groups.index.allSatisfy({ $0 == setup.groups.index[0] }) else {
                 throw ExplainError.argument("\(id) needs the same feature groups for every sample (a shared groups file or grid, not per-image superpixels)")
             }
-            source = try BatchPermutation.draw(units: setup.groups.count[0], batch: n, seed: seed, generator: generator)
+            source = try BatchPermutation.draw(units: setup.groups.count[0], batch: n, seed: seed, torch: torch)
         }
         var values = [[Double]]()
         for s in 0..<n {

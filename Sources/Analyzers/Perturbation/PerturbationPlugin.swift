@@ -90,7 +90,7 @@ public enum PerturbationPlugin: Plugin {
         ) { model, o, _ in
             FeatureAblation(id: "feature_permutation", model: model,
                             replacement: .permutation(seed: UInt64(try o.int("seed", default: 0, range: 0...Int.max)),
-                                                      generator: try BatchPermutation.generator(o)),
+                                                      torch: try RandomDraws.from(o, allowed: [.explainkit, .torch]) == .torch),
                             batchSize: try batchSize(o), groups: try grouping(o) { FeatureGroups(elementsOf: $0) })
         })
         try registry.register(AnalyzerEntry(
@@ -108,12 +108,12 @@ public enum PerturbationPlugin: Plugin {
             formula: "φ_g = mean over random orders π of v(groups before g in π ∪ {g}) − v(groups before g in π); Σ φ = f_t(x) − f_t(x0)",
             reference: "Castro, Gómez & Tejada 2009; Captum ShapleyValueSampling",
             parameters: [Parameter("samples", default: "25", "random orders per sample (M + 1 forward passes each)"), seed,
-                         Parameter("rng", default: "explainkit", "torch: Captum's orders, torch.randperm(M) after torch.manual_seed(seed), the same for every sample")]
+                         RandomDraws.parameter(.torch, "Captum's orders, torch.randperm(M) after torch.manual_seed(seed), the same for every sample")]
                          + groupParameters(grid: "4 (images); every feature (vectors)") + [backgroundParameter]
         ) { model, o, _ in
             ShapleyValues(id: "shapley_sampling", model: model,
                           estimator: .permutations(count: try o.int("samples", default: 25, range: 1...1_000_000), seed: try seedValue(o),
-                                                   torch: try BatchPermutation.generator(o) == .torch),
+                                                   torch: try RandomDraws.from(o, allowed: [.explainkit, .torch]) == .torch),
                           baseline: try Baseline.from(o), background: try background(o), batchSize: try batchSize(o),
                           groups: try defaultGrouping(o))
         })
@@ -140,7 +140,7 @@ public enum PerturbationPlugin: Plugin {
             parameters: [Parameter("samples", default: "2M + 2048", "coalitions (all of them, exactly, when ≥ 2^M − 2), or file:Z.npy (N, S, M) with weights"),
                          Parameter("weights", default: "(Shapley kernel)", "file:W.npy (N, S): weights of given coalitions"),
                          seed,
-                         Parameter("rng", default: "explainkit", "numpy: draw the coalitions as shap's KernelExplainer does after np.random.seed(seed), over the groups that can change the output"),
+                         RandomDraws.parameter(.numpy, "draw the coalitions as shap's KernelExplainer does after np.random.seed(seed), over the groups that can change the output"),
                          Parameter("l1_reg", default: "false", "num_features(r): only the first r features of least-angle regression get values (shap KernelExplainer's default is num_features(10))")]
                          + groupParameters(grid: "4 (images); every feature (vectors)") + [backgroundParameter]
         ) { model, o, _ in
@@ -151,11 +151,10 @@ public enum PerturbationPlugin: Plugin {
             } else {
                 let samples = o.values["samples"] == nil ? nil : try o.int("samples", default: 0, range: 1...10_000_000)
                 let l1 = try l1Features(o)
-                switch o.string("rng", default: "explainkit") {
-                case "explainkit": estimator = .kernelSHAP(samples: samples, seed: try seedValue(o), l1Features: l1)
-                case "numpy":
-                    estimator = .shapKernel(samples: samples, seed: UInt32(try o.int("seed", default: 0, range: 0...Int(UInt32.max))), l1Features: l1)
-                case let other: throw ExplainError(.invalidArgument, "rng = '\(other)': use explainkit (default) or numpy (shap KernelExplainer's draws after np.random.seed(seed))")
+                switch try RandomDraws.from(o, allowed: [.explainkit, .numpy]) {
+                case .numpy:
+                    estimator = .shapKernel(samples: samples, seed: try RandomDraws.peerSeed(UInt64(try o.int("seed", default: 0, range: 0...Int.max))), l1Features: l1)
+                default: estimator = .kernelSHAP(samples: samples, seed: try seedValue(o), l1Features: l1)
                 }
             }
             return ShapleyValues(id: "kernel_shap", model: model, estimator: estimator, baseline: try Baseline.from(o),

@@ -80,8 +80,7 @@ public struct ShapleyValues: SplitsItsOwnBatches {
                     guard g.count.allSatisfy({ $0 == m }) else {
                         throw ExplainError.argument("rng = torch shares the orders across the batch: every sample needs the same number of groups")
                     }
-                    guard orderSeed <= UInt64(UInt32.max) else { throw ExplainError.argument("seed = \(orderSeed): torch's generator takes seeds in 0…4294967295 here") }
-                    var mt = MersenneTwister(seed: UInt32(orderSeed))
+                    var mt = MersenneTwister(seed: try RandomDraws.peerSeed(orderSeed))
                     orders = (0..<count).map { _ in mt.torchPermutation(m) }
                 } else {
                     var rng = SeededGenerator(seed: orderSeed &+ UInt64(s))

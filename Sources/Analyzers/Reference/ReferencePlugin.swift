@@ -96,7 +96,7 @@ public enum ReferencePlugin: Plugin {
                                     stdev: try options.double("stdev", default: 0, range: 0...1_000_000),
                                     seed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
                                     batchSize: try options.int("batch_size", default: 16, range: 1...100_000),
-                                    captumDraws: try ShapDraws.captumDraws(options))
+                                    captumDraws: try RandomDraws.from(options, allowed: [.explainkit, .captum]) == .captum)
         })
         try registry.register(AnalyzerEntry(
             id: "deeplift_shap", family: "reference",

@@ -18,7 +18,7 @@ public struct GradientShap: SplitsItsOwnBatches {
 
     public init(model: ExplainableModel, baselines: @escaping @Sendable (Tensor) throws -> BaselineSet, samples: Int = 5, stdev: Double = 0,
                 seed: UInt64 = 0, batchSize: Int = 16, captumDraws: Bool = false) throws {
-        guard !captumDraws || seed <= UInt64(UInt32.max) else { throw ExplainError.argument("seed = \(seed): rng = captum takes seeds in 0…4294967295") }
+        if captumDraws { _ = try RandomDraws.peerSeed(seed) }
         self.captumDraws = captumDraws
         guard samples >= 1 else { throw ExplainError.argument("samples must be ≥ 1") }
         guard stdev >= 0, stdev.isFinite else { throw ExplainError.argument("stdev must be ≥ 0") }
@@ -36,7 +36,7 @@ public struct GradientShap: SplitsItsOwnBatches {
         let set = try baselines(input)
         let n = input.shape[0], per = input.count / n
         var rng = SeededGenerator(seed: seed)
-        let batchDraws = captumDraws ? try ShapDraws.captum(batch: input, count: samples, baselines: set.count, stdev: stdev, seed: UInt32(seed)) : nil
+        let batchDraws = captumDraws ? try ShapDraws.captum(batch: input, count: samples, baselines: set.count, stdev: stdev, seed: try RandomDraws.peerSeed(seed)) : nil
         var total = [Double](repeating: 0, count: input.count), diagnostics: [String] = []
         for s in 0..<n {
             let draws = batchDraws?[s] ?? ShapDraws(sample: s, of: input, count: samples, baselines: set.count, stdev: stdev, using: &rng)

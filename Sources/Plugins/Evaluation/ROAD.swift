@@ -100,7 +100,9 @@ public struct ROAD: Sendable {
             throw ExplainError.shape("ROAD needs a map (N, 1 or C, H, W) at the input's size \(Shape.format(input.shape)); got \(Shape.format(attribution.shape))")
         }
         try attribution.requireFinite("the attribution")
-        let (scorer, seedTensor, _) = try Scorer.checked("ROAD", model: model, input: input, attribution: input, target: target, batchSize: batchSize)
+        try input.requireFinite("the input")
+        let scorer = Scorer(model: model, batchSize: batchSize)
+        let (_, seedTensor, _) = try model.cleanPass(input, target: target)
         let plane = h * w, per = c * plane, ac = attribution.shape[1]
         var rng = SeededGenerator(seed: seed)
         var morf = [[Double]](repeating: [Double](repeating: 0, count: n), count: percentiles.count), lerf = morf

@@ -132,19 +132,8 @@ public struct ShapDraws: Sendable {
         }
     }
 
-    /// Reads the `rng` option of the GradientSHAP methods: explainkit (default) or captum.
-    public static func captumDraws(_ options: Options) throws -> Bool {
-        switch options.string("rng", default: "explainkit") {
-        case "explainkit": return false
-        case "captum": return true
-        case let other:
-            throw ExplainError(.invalidArgument, "rng = '\(other)': use explainkit (default) or captum (Captum's draws after np.random.seed(seed) and torch.manual_seed(seed))")
-        }
-    }
-
     /// The `rng` parameter of the GradientSHAP methods.
-    public static let rngParameter = Parameter("rng", default: "explainkit",
-                                               "captum: Captum's draws after np.random.seed(seed) and torch.manual_seed(seed) (baselines and α from numpy, noise from torch)")
+    public static let rngParameter = RandomDraws.parameter(.captum, "Captum's draws after np.random.seed(seed) and torch.manual_seed(seed) (baselines and α from numpy, noise from torch)")
 
     init(baselines: [Int], alphas: [Float], noisy: [Float]) {
         (self.baselines, self.alphas, self.noisy) = (baselines, alphas, noisy)

@@ -129,48 +129,57 @@ extension MersenneTwister {
     }
 }
 
+/// Whose random draws a sampling method makes (`--set rng=…`): ExplainKit's own
+/// (`SeededGenerator`), or a Python peer's reproduced bit for bit — numpy's legacy generator, torch's
+/// CPU generator, or Captum's mix of the two (`Docs/HowTo/ReproduceAPeersRandomDraws.md`).
+public enum RandomDraws: String, Sendable, CaseIterable {
+    case explainkit, numpy, torch, captum
+
+    /// Reads `rng` (default `explainkit`), accepting the draws a method can make.
+    public static func from(_ options: Options, allowed: [RandomDraws]) throws -> RandomDraws {
+        let name = options.string("rng", default: "explainkit")
+        guard let draws = RandomDraws(rawValue: name), allowed.contains(draws) else {
+            throw ExplainError(.invalidArgument, "rng = '\(name)': use \(allowed.map(\.rawValue).joined(separator: " or ")) here")
+        }
+        return draws
+    }
+
+    /// The `rng` parameter of a method whose peer draws are `peer`, described by `meaning`.
+    public static func parameter(_ peer: RandomDraws, _ meaning: String) -> Parameter {
+        Parameter("rng", default: "explainkit", "\(peer.rawValue): \(meaning)")
+    }
+
+    /// A torch or numpy seed: 0…2³² − 1.
+    public static func peerSeed(_ seed: UInt64) throws -> UInt32 {
+        guard seed <= UInt64(UInt32.max) else { throw ExplainError.argument("seed = \(seed): the peers' generators take seeds in 0…4294967295 here") }
+        return UInt32(seed)
+    }
+}
+
 /// Random permutations of a batch that move at least one sample, one per unit (feature, group or
 /// neuron), for permutation importance: `out[u][s]` is the sample whose values sample `s` takes.
 public enum BatchPermutation {
-    /// Whose draws: ExplainKit's `SeededGenerator`, or torch's (`torch.manual_seed(seed)` then
-    /// `torch.randperm(n)` per unit, drawn again while it is the identity, as Captum's
-    /// `FeaturePermutation` does).
-    public enum Generator: String, Sendable, CaseIterable {
-        case explainkit, torch
-    }
-
-    public static func draw(units: Int, batch n: Int, seed: UInt64, generator: Generator) throws -> [[Int]] {
+    /// ExplainKit's draws, or torch's (`torch.manual_seed(seed)` then `torch.randperm(n)` per unit,
+    /// drawn again while it is the identity, as Captum's `FeaturePermutation` does).
+    public static func draw(units: Int, batch n: Int, seed: UInt64, torch: Bool) throws -> [[Int]] {
         guard n >= 2 else { throw ExplainError.argument("permutations across the batch need at least 2 samples, got \(n)") }
         let identity = Array(0..<n)
-        switch generator {
-        case .explainkit:
-            var rng = SeededGenerator(seed: seed)
-            return (0..<units).map { _ in
-                var perm = identity
-                repeat { perm.shuffle(using: &rng) } while perm == identity
-                return perm
-            }
-        case .torch:
-            guard seed <= UInt64(UInt32.max) else { throw ExplainError.argument("seed = \(seed): torch's generator takes seeds in 0…4294967295 here") }
-            var mt = MersenneTwister(seed: UInt32(seed))
+        if torch {
+            var mt = MersenneTwister(seed: try RandomDraws.peerSeed(seed))
             return (0..<units).map { _ in
                 var perm = mt.torchPermutation(n)
                 while perm == identity { perm = mt.torchPermutation(n) }
                 return perm
             }
         }
-    }
-
-    /// Reads the `rng` option: explainkit (default) or torch.
-    public static func generator(_ options: Options) throws -> Generator {
-        let name = options.string("rng", default: "explainkit")
-        guard let g = Generator(rawValue: name) else {
-            throw ExplainError(.invalidArgument, "rng = '\(name)': use explainkit (default) or torch (torch.randperm after torch.manual_seed(seed), as Captum draws)")
+        var rng = SeededGenerator(seed: seed)
+        return (0..<units).map { _ in
+            var perm = identity
+            repeat { perm.shuffle(using: &rng) } while perm == identity
+            return perm
         }
-        return g
     }
 
-    /// The `rng` parameter's description.
-    public static let parameter = Parameter("rng", default: "explainkit",
-                                            "torch: draw each permutation as torch.randperm after torch.manual_seed(seed) (Captum's own draws)")
+    /// The `rng` parameter of the permutation methods.
+    public static let parameter = RandomDraws.parameter(.torch, "each permutation is torch.randperm after torch.manual_seed(seed) (Captum's own draws)")
 }
