@@ -9,6 +9,10 @@ the shared digits CNN (via onnx2torch, float32 as the peer runs it), with its im
   scores (f_t(imputed) − f_t(x), logits via ClassifierOutputTarget) for P = 10 … 90;
   `morf_<kind>_mean`, `lerf_<kind>_mean`, `combined_<kind>` the averages and ROADCombined.
 - `impute_image` (3, 12, 10), `impute_mask` (12, 10; 1 = kept), `impute_out`: NoisyLinearImputer(noise=0).
+- `confidence_logit_<kind>`, `confidence_prob_<kind>` (N,): CamMultImageConfidenceChange — the
+  output on x ⊙ cam minus the output on x — with ClassifierOutputTarget (the logit) and
+  ClassifierOutputSoftmaxTarget (the softmax probability); DropInConfidence and
+  IncreaseInConfidence follow from them (max(−Δ, 0), Δ > 0).
 
     pip install torch==2.5.1 onnx onnx2torch grad-cam==1.5.7 numpy scipy
     python3 Tools/make_road_fixture.py
@@ -20,7 +24,8 @@ import onnx
 import onnx2torch
 import torch
 from pytorch_grad_cam.metrics import road
-from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+from pytorch_grad_cam.metrics.cam_mult_image import CamMultImageConfidenceChange
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputSoftmaxTarget, ClassifierOutputTarget
 
 HERE = os.path.dirname(__file__)
 SRC = os.path.join(HERE, "..", "Tests", "Fixtures", "reference", "digits-cnn")
@@ -47,6 +52,8 @@ def main():
         out[f"morf_{kind}_mean"] = road.ROADMostRelevantFirstAverage(PERCENTILES)(x, c, goals, net)
         out[f"lerf_{kind}_mean"] = road.ROADLeastRelevantFirstAverage(PERCENTILES)(x, c, goals, net)
         out[f"combined_{kind}"] = road.ROADCombined(PERCENTILES)(x, c, goals, net)
+        out[f"confidence_logit_{kind}"] = CamMultImageConfidenceChange()(x, c, goals, net)
+        out[f"confidence_prob_{kind}"] = CamMultImageConfidenceChange()(x, c, [ClassifierOutputSoftmaxTarget(int(t)) for t in targets], net)
     rng = np.random.RandomState(5)
     image = rng.rand(3, 12, 10).astype(np.float32)
     mask = (rng.rand(12, 10) > 0.6).astype(np.float32)

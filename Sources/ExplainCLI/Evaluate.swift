@@ -13,7 +13,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "max (default), an output index, or file:T.npy.") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
     @Option(name: .customLong("bind"), help: "NAME=file:X.npy: hold a further model input at fixed values (repeatable; e.g. attention_mask).") var bindings: [String] = []
-    @Option(help: "pixel_flipping, faithfulness_estimate, monotonicity, selectivity, region_perturbation, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity, localisation or road.") var metric: String = "pixel_flipping"
+    @Option(help: "pixel_flipping, faithfulness_estimate, monotonicity, selectivity, region_perturbation, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity, localisation, road or confidence.") var metric: String = "pixel_flipping"
     @Option(help: "Pixel flipping: perturbation steps.") var steps: Int = 16
     @Option(help: "Pixel flipping, sensitivity-n: side of the square regions (images).") var region: Int = 1
     @Option(help: "Pixel flipping: share of the regions replaced by the last step.") var fraction: Double = 1
@@ -35,6 +35,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Selectivity, region perturbation: patches replaced (default: all for selectivity, 100 for region perturbation).") var regions: Int?
     @Option(help: "ROAD: comma-separated percentiles of the map above which pixels are removed (MoRF; LeRF: of one minus the map).") var percentiles: String = "10,20,30,40,50,60,70,80,90"
     @Option(help: "ROAD: standard deviation of the noise added to imputed pixels (pytorch-grad-cam: 0.01; 0 for none).") var noise: Double = 0.01
+    @Option(name: .customLong("map-scale"), help: "Confidence: minmax (each map scaled to [0, 1], as pytorch-grad-cam's CAMs) or none.") var mapScale: String = "minmax"
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     /// Prints `object` as JSON when `--json` is given; otherwise runs `text`.
@@ -203,6 +204,9 @@ struct Evaluate: ParsableCommand {
                     print("sample \(first + s) " + row.map { String(format: "%-8.3f", $0) }.joined())
                 }
             }
+        case "confidence":
+            let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
+            try confidence(model: explainable, input: x, attribution: a.values, target: a.sameTargets(or: selection), first: first, report: report)
         case "road":
             let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
             try road(model: explainable, input: x, attribution: a.values, target: a.sameTargets(or: selection), first: first, report: report)
@@ -210,7 +214,7 @@ struct Evaluate: ParsableCommand {
             let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
             try faithfulness(model: explainable, input: x, attribution: a.values, target: a.sameTargets(or: selection), run: run?.0)
         default:
-            throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, faithfulness_estimate, monotonicity, selectivity, region_perturbation, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity, localisation or road")
+            throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, faithfulness_estimate, monotonicity, selectivity, region_perturbation, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity, localisation, road or confidence")
         }
     }
 }

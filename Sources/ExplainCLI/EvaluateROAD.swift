@@ -22,4 +22,27 @@ extension Evaluate {
             }
         }
     }
+
+    /// `--metric confidence`: the output on the input multiplied by the map (Grad-CAM++'s Average Drop
+    /// and Increase in Confidence; pytorch-grad-cam's CamMultImageConfidenceChange).
+    func confidence(model: ExplainableModel, input x: Tensor, attribution a: Tensor, target: Target, first: Int,
+                    report: ([String: Any], () -> Void) throws -> Void) throws {
+        guard ["minmax", "none"].contains(mapScale) else { throw ExplainError(.invalidArgument, "--map-scale \(mapScale): use minmax or none") }
+        let r = try ConfidenceChange(minMaxScale: mapScale == "minmax").evaluate(model: model, input: x, attribution: a, target: target)
+        var object: [String: Any] = ["change": r.change, "drop": r.change.map { max(-$0, 0) }, "increase": r.change.map { $0 > 0 }, "map_scale": mapScale]
+        if let y = r.probabilityBefore, let o = r.probabilityAfter, let drop = r.averageDrop, let increase = r.increase {
+            object.merge(["probability_before": y, "probability_after": o, "average_drop_percent": drop, "increase_percent": increase]) { $1 }
+        }
+        try report(object) {
+            print("\(method): confidence on the input multiplied by the map (\(mapScale == "minmax" ? "scaled to [0, 1]" : "as it is")); change of f_t")
+            for s in r.change.indices {
+                var line = String(format: "sample %d: change %.5g", first + s, r.change[s])
+                if let y = r.probabilityBefore, let o = r.probabilityAfter { line += String(format: ", probability %.4g → %.4g", y[s], o[s]) }
+                print(line)
+            }
+            if let drop = r.averageDrop, let increase = r.increase {
+                print(String(format: "Average Drop %.3g %% (lower is better), Increase in Confidence %.3g %% (higher is better)", drop, increase))
+            }
+        }
+    }
 }

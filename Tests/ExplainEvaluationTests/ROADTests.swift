@@ -48,6 +48,23 @@ import Testing
                 == (try noisy.evaluate(model: f.model, input: f.input, attribution: map, target: .indices(targets)).combined))
     }
 
+    /// The confidence metrics equal pytorch-grad-cam's CamMultImageConfidenceChange with the logit
+    /// and with the softmax probability as the target (maps given as they are); Average Drop and
+    /// Increase in Confidence follow from the probabilities.
+    @Test(arguments: ["random", "blob"]) func confidenceIsPytorchGradCams(kind: String) throws {
+        let f = try FixtureModels.load("digits-cnn")
+        let cams = try #require(Self.archive["cams_\(kind)"]).tensor()
+        let map = try cams.reshaped([cams.shape[0], 1, cams.shape[1], cams.shape[2]])
+        let targets = try #require(Self.archive["targets"]).integers()
+        let r = try ConfidenceChange(minMaxScale: false).evaluate(model: f.model, input: f.input, attribution: map, target: .indices(targets))
+        let logit = try Self.values("confidence_logit_\(kind)"), probability = try Self.values("confidence_prob_\(kind)")
+        for (g, w) in zip(r.change, logit) { #expect(abs(g - w) < 1e-4 * max(1, abs(w)), "\(g) vs \(w)") }
+        let y = try #require(r.probabilityBefore), o = try #require(r.probabilityAfter)
+        for s in 0..<y.count { #expect(abs((o[s] - y[s]) - probability[s]) < 1e-5, "\(o[s] - y[s]) vs \(probability[s])") }
+        let drop = zip(y, o).reduce(0.0) { $0 + max(0, $1.0 - $1.1) / $1.0 } / Double(y.count) * 100
+        #expect(abs((r.averageDrop ?? .nan) - drop) < 1e-9)
+    }
+
     @Test func badInputIsANamedError() throws {
         let f = try FixtureModels.load("digits-cnn")
         #expect(throws: ExplainError.self) { try ROAD(percentiles: [120]) }
