@@ -13,6 +13,10 @@ Also GradientShap and LayerGradientShap after `np.random.seed(S); torch.manual_s
 `np.random.choice`, noise by `torch.normal`, α by `np.random.uniform` (cast to float32); the
 reference replays those draws in float64. ExplainKit: `gradient_shap` / `layer_gradient_shap`
 `--set rng=captum --set seed=S`. Baselines: `baselines.npy` (zeros, the batch mean, the batch minimum).
+
+And zennit 0.5.1's SmoothGrad attributor after `torch.manual_seed(S)`: one `torch.randn_like(x)` per
+iteration but the last (which is noise-free), σ = noise_level · (max − min) per sample; plain and
+with the EpsilonPlusFlat composite (digits-cnn). ExplainKit: `smoothgrad --set rng=zennit`.
 ExplainKit: `smoothgrad | smoothgrad.squared | vargrad --set base=… --set samples=K --set stdev=σ
 --set rng=torch --set seed=S`.
 
@@ -100,6 +104,33 @@ def shap_replay(net, x, t, baselines, layer, k, stdev, seed):
     return a.reshape((n, k) + tuple(a.shape[1:])).mean(1).detach().numpy()
 
 
+def zennit_run(net, x, t, k, level, seed, composite, classes):
+    from zennit.attribution import SmoothGrad
+    from zennit.composites import EpsilonPlusFlat
+    onehot = torch.eye(classes, dtype=x.dtype)[t]
+    torch.manual_seed(seed)
+    with SmoothGrad(net, composite=EpsilonPlusFlat() if composite else None, noise_level=level, n_iter=k) as attributor:
+        _, relevance = attributor(x, onehot)
+    return relevance.detach().numpy()
+
+
+def zennit_replay(net64, x, t, k, level, seed, composite, classes):
+    """zennit's SmoothGrad draws (float32), each copy attributed in float64 and averaged."""
+    from zennit.attribution import Gradient
+    from zennit.composites import EpsilonPlusFlat
+    dims = tuple(range(1, x.ndim))
+    std = level * (x.amax(dims, keepdim=True) - x.amin(dims, keepdim=True))
+    torch.manual_seed(seed)
+    copies = [x + torch.randn_like(x) * std for _ in range(k - 1)] + [x]
+    onehot = torch.eye(classes, dtype=torch.float64)[t]
+    total = 0
+    with Gradient(net64, composite=EpsilonPlusFlat() if composite else None) as attributor:
+        for c in copies:
+            _, relevance = attributor(c.double(), onehot)
+            total = total + relevance
+    return (total / k).detach().numpy()
+
+
 def main():
     draws = {}
     for seed in (0, 11):
@@ -142,6 +173,18 @@ def main():
                 f"np.random.seed({seed}); torch.manual_seed({seed}); {'GradientShap' if layer is None else 'LayerGradientShap'}(model"
                 + ("" if layer is None else f", {layer}") + f").attribute(x, baselines=baselines.npy, n_samples={k}, stdevs={stdev}, target). "
                 "Reference: Captum's draws replayed in float64."))
+        classes = int(np.load(os.path.join(out, "logits.npy")).shape[1])
+        zruns = [("zennit_smoothgrad_seed2", 6, 0.1, 2, False)] + ([("zennit_smoothgrad_epsilon_plus_flat_seed4", 5, 0.2, 4, True)] if model == "digits-cnn" else [])
+        for cid, k, level, seed, composite in zruns:
+            r32 = zennit_run(net32, torch.from_numpy(x), t, k, level, seed, composite, classes).astype(np.float64)
+            ref = zennit_replay(net64, torch.from_numpy(x), t, k, level, seed, composite, classes)
+            params = {"n_iter": k, "noise_level": level, "seed": seed, "rng": "zennit", "composite": "EpsilonPlusFlat" if composite else None}
+            cases.append(fixture_manifest.case(
+                out, cid, "gradient" if not composite else "lrp", "zennit SmoothGrad", "zennit 0.5.1 (model via onnx2torch)", params, ref, r32,
+                "output gradient = one-hot(target) on the logits of every copy",
+                f"torch.manual_seed({seed}); zennit.attribution.SmoothGrad(model, composite={'EpsilonPlusFlat()' if composite else None}, "
+                f"noise_level={level}, n_iter={k})(x, one-hot(target)): copies x + randn_like(x) * noise_level * (max - min) per sample, "
+                "the last one without noise. Reference: the same float32 draws, each copy attributed in float64."))
         fixture_manifest.write(out, model, f"copied from the shared set ({model})",
                                "Captum's float32 draws replayed in float64 (float32 run: Captum's own), stored as float32", cases)
 

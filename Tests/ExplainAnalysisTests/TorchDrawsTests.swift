@@ -6,7 +6,8 @@ import Testing
 /// torch's CPU generator reproduced: `torch.randn` after `torch.manual_seed` (to the ulp or two its
 /// AVX2 log/sin/cos approximations leave), and Captum's NoiseTunnel with its own noise
 /// (`--set rng=torch`) equal to Captum 0.9.0 for SmoothGrad, SmoothGrad² and VarGrad on two models,
-/// and GradientShap / LayerGradientShap with numpy's and torch's draws (`--set rng=captum`)
+/// GradientShap / LayerGradientShap with numpy's and torch's draws (`--set rng=captum`), and zennit's
+/// SmoothGrad attributor, plain and over an LRP composite (`--set rng=zennit`)
 /// (Tests/Fixtures/noise, Tools/make_noise_tunnel_fixtures.py).
 @Suite struct TorchDrawsTests {
     @Test func normalsAreTorchsRandn() throws {
@@ -25,8 +26,8 @@ import Testing
 
     @Test func noiseTunnelIsCaptums() throws {
         let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/noise")
-        // 2 × 3 noise tunnels, 2 × 2 GradientShap, 2 × LayerGradientShap.
-        #expect(summary.passed == 12 && summary.failed == 0 && summary.skipped.isEmpty)
+        // 2 × 3 noise tunnels, 2 × 2 GradientShap, 2 × LayerGradientShap, 3 × zennit's SmoothGrad (one over EpsilonPlusFlat).
+        #expect(summary.passed == 15 && summary.failed == 0 && summary.skipped.isEmpty)
         let f = try FixtureModels.load("cancer-mlp")
         let options = Options(["rng": "torch", "seed": "4294967296", "stdev": "0.1"])
         #expect(throws: ExplainError.self) { try FixtureModels.registry.makeAnalyzer("smoothgrad", model: f.model, options: options) }

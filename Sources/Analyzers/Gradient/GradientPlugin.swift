@@ -11,7 +11,8 @@ public enum GradientPlugin: Plugin {
         Parameter("seed", default: "0", "random seed (same seed, same result)"),
         Parameter("batch_size", default: "min(samples, 8)", "noisy copies per batch (memory grows with it)"),
         Parameter("stdev", default: "(noise_level)", "absolute standard deviation of the noise (Captum's stdevs), instead of noise_level × range"),
-        RandomDraws.parameter(.torch, "the noise Captum's NoiseTunnel draws after torch.manual_seed(seed) (one torch.normal over all copies)"),
+        RandomDraws.parameter(.torch, "the noise Captum's NoiseTunnel draws after torch.manual_seed(seed) (one torch.normal over all copies); "
+                              + "zennit: zennit's SmoothGrad (torch.randn_like per copy, the last copy without noise)"),
     ]
 
     public static func register(into registry: inout Registry) throws {
@@ -55,7 +56,7 @@ public enum GradientPlugin: Plugin {
                     samples: samples, seed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
                     batchSize: try options.int("batch_size", default: min(samples, 8), range: 1...100_000),
                     stdev: options.values["stdev"] == nil ? nil : try options.double("stdev", default: 0, range: 0...1e12),
-                    torchDraws: try RandomDraws.from(options, allowed: [.explainkit, .torch]) == .torch)
+                    draws: try RandomDraws.from(options, allowed: [.explainkit, .torch, .zennit]))
             })
         }
 
@@ -94,6 +95,19 @@ public enum GradientPlugin: Plugin {
         try registry.register(alias: "input_x_gradient", for: "input_t_gradient")
         try registry.register(alias: "noise_tunnel", for: "smoothgrad")
         try registry.register(CaseTranslator(method: "InputXGradient") { _ in ("input_t_gradient", Options()) })
+        // zennit's SmoothGrad attributor with its own draws (Tools/make_noise_tunnel_fixtures.py).
+        try registry.register(CaseTranslator(method: "zennit SmoothGrad") { c in
+            guard let k = c.params["n_iter"]?.number, let level = c.params["noise_level"]?.number, let seed = c.params["seed"]?.number else { return nil }
+            let base: String
+            switch c.params["composite"]?.string {
+            case nil: base = "gradient"
+            case "EpsilonPlusFlat"?: base = "lrp.epsilon_plus_flat"
+            default: return nil
+            }
+            var o = Options(["base": base, "samples": "\(Int(k))", "noise_level": "\(level)", "seed": "\(Int(seed))", "rng": "zennit"])
+            if base != "gradient" { o.values["start"] = "one" }   // zennit starts the relevance at the one-hot output gradient
+            return ("smoothgrad", o)
+        })
         // Captum's NoiseTunnel with its own draws (Tools/make_noise_tunnel_fixtures.py).
         try registry.register(CaseTranslator(method: "NoiseTunnel") { c in
             let ids = ["smoothgrad": "smoothgrad", "smoothgrad_sq": "smoothgrad.squared", "vargrad": "vargrad"]

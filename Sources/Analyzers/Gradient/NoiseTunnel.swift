@@ -28,18 +28,19 @@ public struct NoiseTunnel: SplitsItsOwnBatches {
     public let batchSize: Int
     /// An absolute standard deviation (Captum's `stdevs`) instead of `noiseLevel` × range.
     public let stdev: Double?
-    /// Draw the noise as Captum does after `torch.manual_seed(seed)`: one `torch.normal` over all
-    /// copies of the batch, sample by sample (`MersenneTwister.torchStandardNormals`).
-    public let torchDraws: Bool
+    /// Whose noise: ExplainKit's; Captum's after `torch.manual_seed(seed)` (`.torch`: one
+    /// `torch.normal` over all copies of the batch, sample by sample); or zennit's SmoothGrad's
+    /// (`.zennit`: one `torch.randn_like(batch)` per copy, the last copy without noise).
+    public let draws: RandomDraws
 
     public init(id: String, model: ExplainableModel, base: any Analyzer, combination: Combination,
                 noiseLevel: Double = 0.1, samples: Int = 16, seed: UInt64 = 0, batchSize: Int? = nil,
-                stdev: Double? = nil, torchDraws: Bool = false) throws {
+                stdev: Double? = nil, draws: RandomDraws = .explainkit) throws {
         guard noiseLevel >= 0, noiseLevel.isFinite else { throw ExplainError(.invalidArgument, "noise_level must be ≥ 0") }
         if let stdev { guard stdev >= 0, stdev.isFinite else { throw ExplainError(.invalidArgument, "stdev must be ≥ 0") } }
-        if torchDraws { _ = try RandomDraws.peerSeed(seed) }
+        if draws != .explainkit { _ = try RandomDraws.peerSeed(seed) }
         self.stdev = stdev
-        self.torchDraws = torchDraws
+        self.draws = draws
         guard samples >= 1 else { throw ExplainError(.invalidArgument, "samples must be ≥ 1") }
         self.id = id
         self.model = model
@@ -57,25 +58,35 @@ public struct NoiseTunnel: SplitsItsOwnBatches {
         var rng = SeededGenerator(seed: seed)
         var sum = [Double](repeating: 0, count: input.count), sumSq = sum
         var diagnostics: [String] = []
-        // torch's draws: all copies of the batch at once, copy k of sample s at (s · samples + k) · per.
+        // torch's draws, made up front: Captum's are one normal over all copies (copy k of sample s
+        // at (s · samples + k) · per); zennit's one normal over the batch per copy (at (k · n + s) · per).
         var torchNoise = [Float]()
-        if torchDraws {
-            let total = n * samples * per
-            guard total >= 16 else { throw ExplainError(.invalidArgument, "rng = torch needs at least 16 noise values (batch × samples × features); this run has \(total)") }
+        if draws == .torch || draws == .zennit {
+            let total = n * samples * per, call = draws == .torch ? total : n * per
+            guard call >= 16 else {
+                throw ExplainError(.invalidArgument, "rng = \(draws.rawValue) draws torch normals in calls of at least 16 values; this run draws \(call)")
+            }
             guard total <= 1 << 28 else {
-                throw ExplainError(.tooLarge, "rng = torch draws the noise of all \(total) copied values at once: lower samples or the batch")
+                throw ExplainError(.tooLarge, "rng = \(draws.rawValue) draws the noise of all \(total) copied values at once: lower samples or the batch")
             }
             var mt = MersenneTwister(seed: try RandomDraws.peerSeed(seed))
-            torchNoise = mt.torchStandardNormals(total)
+            torchNoise = draws == .torch ? mt.torchStandardNormals(total) : (0..<max(samples - 1, 0)).flatMap { _ in mt.torchStandardNormals(call) }
         }
         for s in 0..<n {
             let x = Array(input.scalars[(s * per)..<((s + 1) * per)])
             let sigma = Float(stdev ?? noiseLevel * Double((x.max() ?? 0) - (x.min() ?? 0)))
             diagnostics += try base.analyzeCopies(of: s, in: input, count: samples, batchSize: batchSize, target: target, resolved: picked) { k, p in
-                if torchDraws {
+                switch draws {
+                case .torch:
                     let start = (s * samples + k) * per
                     for i in 0..<per { p[i] = x[i] + torchNoise[start + i] * sigma }
                     return
+                case .zennit:
+                    guard k < samples - 1 else { for i in 0..<per { p[i] = x[i] }; return }
+                    let start = (k * n + s) * per
+                    for i in 0..<per { p[i] = x[i] + torchNoise[start + i] * sigma }
+                    return
+                default: break
                 }
                 // Per copy, so that the noise does not depend on the batch size.
                 rng.fillGaussian(p)

@@ -131,9 +131,12 @@ extension MersenneTwister {
 
 /// Whose random draws a sampling method makes (`--set rng=…`): ExplainKit's own
 /// (`SeededGenerator`), or a Python peer's reproduced bit for bit — numpy's legacy generator, torch's
-/// CPU generator, or Captum's mix of the two (`Docs/HowTo/ReproduceAPeersRandomDraws.md`).
+/// CPU generator, Captum's mix of the two, or zennit's use of torch's
+/// (`Docs/HowTo/ReproduceAPeersRandomDraws.md`).
 public enum RandomDraws: String, Sendable, CaseIterable {
     case explainkit, numpy, torch, captum
+    /// zennit's SmoothGrad: one `torch.randn_like(batch)` per noisy copy, the last copy without noise.
+    case zennit
 
     /// Reads `rng` (default `explainkit`), accepting the draws a method can make.
     public static func from(_ options: Options, allowed: [RandomDraws]) throws -> RandomDraws {
