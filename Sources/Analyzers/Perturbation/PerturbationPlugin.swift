@@ -67,11 +67,19 @@ public enum PerturbationPlugin: Plugin {
             id: "occlusion", family: family, summary: "Occlusion: drop of the target output when a sliding window takes the baseline's values",
             formula: "R_i = mean over windows p ∋ i of f_t(x) − f_t(x with window p := x0)",
             reference: "Zeiler & Fergus 2014; Captum Occlusion",
-            parameters: [Parameter("window", default: "C,⌈H/8⌉,⌈W/8⌉", "window size per sample dimension (one number: C,k,k on images)"),
-                         Parameter("strides", default: "⌈window/2⌉", "step per sample dimension"), Baseline.parameter, batch]
+            parameters: [Parameter("window", default: "C,⌈H/8⌉,⌈W/8⌉", "window size per sample dimension (one number: C,k,k on images; style=zennit: every dimension, default 8)"),
+                         Parameter("strides", default: "⌈window/2⌉", "step per sample dimension (style=zennit: default 8)"), Baseline.parameter, batch,
+                         Parameter("style", default: "captum", "captum: the mean drop over the windows; zennit: zennit 0.5.1's Occlusion — the output with only the window kept, summed over the windows, windows wrapping around")]
         ) { model, o, _ in
-            Occlusion(model: model, window: try integers(o, "window"), strides: try integers(o, "strides"), baseline: try Baseline.from(o),
-                      batchSize: try batchSize(o))
+            switch o.string("style", default: "captum") {
+            case "captum":
+                return Occlusion(model: model, window: try integers(o, "window"), strides: try integers(o, "strides"), baseline: try Baseline.from(o),
+                                 batchSize: try batchSize(o))
+            case "zennit":
+                return try RolledOcclusion(model: model, window: try integers(o, "window") ?? [8], stride: try integers(o, "strides") ?? [8],
+                                           baseline: try Baseline.from(o), batchSize: try batchSize(o))
+            case let other: throw ExplainError(.invalidArgument, "style = '\(other)': use captum (default) or zennit")
+            }
         })
         try registry.register(AnalyzerEntry(
             id: "feature_ablation", family: family, summary: "Feature ablation: drop of the target output when each group takes the baseline's values",
@@ -235,6 +243,11 @@ public enum PerturbationPlugin: Plugin {
                   let s = c.params["strides"]?.array?.compactMap(\.number) else { return nil }
             return ("occlusion", Options(baseline(c).merging(["window": w.map { "\(Int($0))" }.joined(separator: ","),
                                                               "strides": s.map { "\(Int($0))" }.joined(separator: ",")]) { $1 }))
+        })
+        try registry.register(CaseTranslator(method: "zennit Occlusion") { c in
+            guard let w = c.params["window"]?.array?.compactMap(\.number), let st = c.params["stride"]?.array?.compactMap(\.number) else { return nil }
+            return ("occlusion", Options(["style": "zennit", "window": w.map { "\(Int($0))" }.joined(separator: ","),
+                                          "strides": st.map { "\(Int($0))" }.joined(separator: ",")]))
         })
         try registry.register(CaseTranslator(method: "ShapleyValueSampling+torch") { c in
             guard let k = c.params["n_samples"]?.number else { return nil }

@@ -217,6 +217,11 @@ public enum ReferencePlugin: Plugin {
     }
 
     static func registerTranslators(into registry: inout Registry) throws {
+        // zennit's IntegratedGradients attributor: the gradient at α = 1/n … 1, i.e. right Riemann sums.
+        try registry.register(CaseTranslator(method: "zennit IntegratedGradients") { c in
+            guard let n = c.params["n_iter"]?.number else { return nil }
+            return ("integrated_gradients", Options(["steps": "\(Int(n))", "method": "riemann_right", "baseline": "\(c.params["baseline"]?.number ?? 0)"]))
+        })
         try registry.register(CaseTranslator(method: "GradientShap+captum") { c in
             guard let file = c.params["baselines"]?.string, let k = c.params["n_samples"]?.number, let stdev = c.params["stdevs"]?.number,
                   let seed = c.params["seed"]?.number else { return nil }
