@@ -23,6 +23,13 @@ public enum LayerPlugin: Plugin {
         return b
     }
 
+    /// Reads `per`: what one ablation or permutation moves.
+    static func unit(_ options: Options) throws -> LayerFeatureAblation.Unit {
+        let per = options.string("per", default: "neuron")
+        guard let unit = LayerFeatureAblation.Unit(rawValue: per) else { throw ExplainError(.invalidArgument, "per = '\(per)': use neuron or channel") }
+        return unit
+    }
+
     public static func register(into registry: inout Registry) throws {
         try registry.register(AnalyzerEntry(
             id: "layer_activation", family: "layer", summary: "The layer's output itself (independent of the target)",
@@ -106,13 +113,9 @@ public enum LayerPlugin: Plugin {
                          Parameter("per", default: "neuron", "what one ablation removes: neuron or channel (Captum layer_mask by channel)"),
                          Parameter("batch_size", default: "64", "ablated copies per forward batch (only the network after the layer runs)")]
         ) { model, options, _ in
-            let per = options.string("per", default: "neuron")
-            guard let unit = LayerFeatureAblation.Unit(rawValue: per) else {
-                throw ExplainError(.invalidArgument, "per = '\(per)': use neuron or channel")
-            }
-            return try LayerFeatureAblation(model: model, layer: options.values["layer"], unit: unit,
-                                            value: Float(try options.double("baseline", default: 0)),
-                                            batchSize: try options.int("batch_size", default: 64, range: 1...100_000))
+            try LayerFeatureAblation(model: model, layer: options.values["layer"], unit: try unit(options),
+                                     value: Float(try options.double("baseline", default: 0)),
+                                     batchSize: try options.int("batch_size", default: 64, range: 1...100_000))
         })
         try registry.register(AnalyzerEntry(
             id: "layer_feature_permutation", family: "layer",
@@ -125,14 +128,10 @@ public enum LayerPlugin: Plugin {
                          BatchPermutation.parameter,
                          Parameter("batch_size", default: "64", "permuted copies per forward batch (only the network after the layer runs)")]
         ) { model, options, _ in
-            let per = options.string("per", default: "neuron")
-            guard let unit = LayerFeatureAblation.Unit(rawValue: per) else {
-                throw ExplainError(.invalidArgument, "per = '\(per)': use neuron or channel")
-            }
-            return try LayerFeatureAblation(model: model, layer: options.values["layer"], unit: unit,
-                                            batchSize: try options.int("batch_size", default: 64, range: 1...100_000),
-                                            permutationSeed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
-                                            torchDraws: try RandomDraws.from(options, allowed: [.explainkit, .torch]) == .torch)
+            try LayerFeatureAblation(model: model, layer: options.values["layer"], unit: try unit(options),
+                                     batchSize: try options.int("batch_size", default: 64, range: 1...100_000),
+                                     permutationSeed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
+                                     torchDraws: try RandomDraws.from(options, allowed: [.explainkit, .torch]) == .torch)
         })
 
         try registry.register(AnalyzerEntry(

@@ -26,17 +26,11 @@ public struct ConfidenceChange: Sendable {
     }
 
     public func evaluate(model: ExplainableModel, input: Tensor, attribution: Tensor, target: Target) throws -> Result {
-        guard input.rank == 4 else { throw ExplainError.shape("the confidence metrics multiply images (N, C, H, W) by a map; the input is \(Shape.format(input.shape))") }
-        let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
-        guard attribution.rank == 4, attribution.shape[0] == n, attribution.shape[2] == h, attribution.shape[3] == w else {
-            throw ExplainError.shape("the confidence metrics need a map (N, 1 or C, H, W) at the input's size \(Shape.format(input.shape)); got \(Shape.format(attribution.shape))")
-        }
-        try input.requireFinite("the input")
-        try attribution.requireFinite("the attribution")
-        let plane = h * w, ac = attribution.shape[1]
+        let maps = try PixelMaps.of(attribution, for: input, metric: "the confidence metrics")
+        let (n, c, plane) = (input.shape[0], input.shape[1], input.shape[2] * input.shape[3])
         var masked = input.scalars
         for s in 0..<n {
-            var map = (0..<plane).map { p in (0..<ac).reduce(0.0) { $0 + Double(attribution.scalars[(s * ac + $1) * plane + p]) } }
+            var map = maps[s]
             if minMaxScale {
                 let low = map.min() ?? 0, high = (map.max() ?? 0) - low
                 map = map.map { ($0 - low) / (high + 1e-7) }

@@ -94,21 +94,16 @@ public struct ROAD: Sendable {
     }
 
     public func evaluate(model: ExplainableModel, input: Tensor, attribution: Tensor, target: Target) throws -> Result {
-        guard input.rank == 4 else { throw ExplainError.shape("ROAD removes pixels of images (N, C, H, W); the input is \(Shape.format(input.shape))") }
+        let maps = try PixelMaps.of(attribution, for: input, metric: "ROAD")
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
-        guard attribution.rank == 4, attribution.shape[0] == n, attribution.shape[2] == h, attribution.shape[3] == w else {
-            throw ExplainError.shape("ROAD needs a map (N, 1 or C, H, W) at the input's size \(Shape.format(input.shape)); got \(Shape.format(attribution.shape))")
-        }
-        try attribution.requireFinite("the attribution")
-        try input.requireFinite("the input")
         let scorer = Scorer(model: model, batchSize: batchSize)
         let (_, seedTensor, _) = try model.cleanPass(input, target: target)
-        let plane = h * w, per = c * plane, ac = attribution.shape[1]
+        let plane = h * w, per = c * plane
         var rng = SeededGenerator(seed: seed)
         var morf = [[Double]](repeating: [Double](repeating: 0, count: n), count: percentiles.count), lerf = morf
         for s in 0..<n {
             let image = Array(input.scalars[(s * per)..<((s + 1) * per)])
-            let map = (0..<plane).map { p in Float((0..<ac).reduce(0.0) { $0 + Double(attribution.scalars[(s * ac + $1) * plane + p]) }) }
+            let map = maps[s].map { Float($0) }
             let reversed = map.map { 1 - $0 }
             var images = [image]
             for source in [map, reversed] {
@@ -143,5 +138,24 @@ public struct ROAD: Sendable {
         let lo = min(Int(index.rounded(.down)), sorted.count - 1), hi = min(lo + 1, sorted.count - 1)
         let t = index - Double(lo), (a, b) = (Double(sorted[lo]), Double(sorted[hi]))
         return Float(t >= 0.5 ? b - (b - a) * (1 - t) : a + (b - a) * t)
+    }
+}
+
+/// What the map-based image metrics (ROAD, the confidence metrics) share: images and maps at their
+/// size, checked, and each sample's map summed over its channels.
+enum PixelMaps {
+    /// Per sample the `H · W` map: the attribution `(N, 1 or C, H, W)` summed over channels, in Double.
+    static func of(_ attribution: Tensor, for input: Tensor, metric: String) throws -> [[Double]] {
+        guard input.rank == 4 else { throw ExplainError.shape("\(metric) works on images (N, C, H, W); the input is \(Shape.format(input.shape))") }
+        let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
+        guard attribution.rank == 4, attribution.shape[0] == n, attribution.shape[2] == h, attribution.shape[3] == w else {
+            throw ExplainError.shape("\(metric) needs a map (N, 1 or C, H, W) at the input's size \(Shape.format(input.shape)); got \(Shape.format(attribution.shape))")
+        }
+        try input.requireFinite("the input")
+        try attribution.requireFinite("the attribution")
+        let plane = h * w, ac = attribution.shape[1]
+        return attribution.withUnsafeBufferPointer { pa in
+            (0..<n).map { s in (0..<plane).map { p in (0..<ac).reduce(0.0) { $0 + Double(pa[(s * ac + $1) * plane + p]) } } }
+        }
     }
 }
