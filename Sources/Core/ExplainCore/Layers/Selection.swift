@@ -52,7 +52,7 @@ public struct GatherAxis: Layer {
             x.withUnsafeBufferPointer { px in
                 for o in 0..<p.outer {
                     for (k, j) in p.picks.enumerated() {
-                        for i in 0..<p.inner { out[(o * p.picks.count + k) * p.inner + i] = px[(o * p.extent + j) * p.inner + i] }
+                        (out.baseAddress! + (o * p.picks.count + k) * p.inner).update(from: px.baseAddress! + (o * p.extent + j) * p.inner, count: p.inner)
                     }
                 }
             }
@@ -63,11 +63,11 @@ public struct GatherAxis: Layer {
         try expectCotangent(cotangent, output)
         let x = inputs[0], p = try plan(x.shape)
         return [Tensor(shape: x.shape) { dx in
-            for i in 0..<dx.count { dx[i] = 0 }
+            dx.update(repeating: 0)
             cotangent.withUnsafeBufferPointer { pg in
                 for o in 0..<p.outer {
                     for (k, j) in p.picks.enumerated() {
-                        for i in 0..<p.inner { dx[(o * p.extent + j) * p.inner + i] += pg[(o * p.picks.count + k) * p.inner + i] }
+                        Kernels.axpy(1, pg.baseAddress! + (o * p.picks.count + k) * p.inner, dx.baseAddress! + (o * p.extent + j) * p.inner, count: p.inner)
                     }
                 }
             }
