@@ -19,13 +19,15 @@ struct Heatmap: ParsableCommand {
     @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable).") var settings: [String] = []
     @Option(help: "max (default), all, or an output index.") var target: String = "max"
     @Flag(help: "Blend the heatmap over a grayscale copy of the input.") var overlay = false
-    @Option(help: "Colormap: \(Colormap.allCases.map(\.rawValue).joined(separator: ", ")).") var colormap: String = "seismic"
+    @Option(help: "Colormap: \(Colormap.allCases.map(\.rawValue).joined(separator: ", ")); or zennit:NAME / zennit:CODE for zennit's colors (\(ZennitPalette.builtIns.map(\.0).joined(separator: ", ")), or its color-map language).") var colormap: String = "seismic"
+    @Option(help: "zennit colormaps: the palette's level (zennit imgify level; 1 = the full range).") var level: Double = 1
     @Option(help: "Channel reduction: sum, abs_sum, max_abs.") var reduce: String = "sum"
     @Option(help: "Output PNG.") var output: String
 
     func run() throws {
         try reportingErrors {
-            let cmap = try Colormap.named(colormap)
+            let zennit = colormap.hasPrefix("zennit:") ? try ZennitPalette.named(String(colormap.dropFirst(7))) : nil
+            let cmap = zennit == nil ? try Colormap.named(colormap) : .bwr
             guard let reduction = HeatmapRenderer.Reduction(rawValue: reduce) else {
                 throw ExplainError(.invalidArgument, "unknown reduction '\(reduce)'; known: \(HeatmapRenderer.Reduction.allCases.map(\.rawValue).joined(separator: ", "))")
             }
@@ -56,7 +58,9 @@ struct Heatmap: ParsableCommand {
             let analyzer = try registry().makeAnalyzer(method, model: ExplainableModel(graph: imported.graph, output: imported.logits),
                                                        options: try parseOptions(settings))
             let a = try analyzer.analyze(x, target: try parseTarget(target))
-            let renderer = HeatmapRenderer(reduction: reduction, colormap: cmap)
+            var renderer = HeatmapRenderer(reduction: reduction, colormap: cmap)
+            guard level.isFinite, level > 0 else { throw ExplainError(.invalidArgument, "--level \(level): give a positive number") }
+            renderer.zennitPalette = zennit?.palette(level: level)
             var base: Image? = nil
             if overlay {
                 let gray = try Preprocessing(grayscale: true, resize: [img.height, img.width], scale: 1).tensor(from: img)

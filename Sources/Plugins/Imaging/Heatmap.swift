@@ -24,6 +24,10 @@ public struct HeatmapRenderer: Sendable {
     public var reduction: Reduction
     public var normalization: Normalization
     public var colormap: Colormap
+    /// zennit's rendering instead of `colormap`: a 256-color palette (`ZennitPalette.palette`), the
+    /// map scaled symmetrically by its largest magnitude in float and truncated to a byte, as
+    /// `zennit.image.imgify(…, symmetric=True)` does.
+    public var zennitPalette: [UInt8]?
 
     public init(reduction: Reduction = .sum, normalization: Normalization = .symmetric, colormap: Colormap = .seismic) {
         self.reduction = reduction
@@ -86,7 +90,7 @@ public struct HeatmapRenderer: Sendable {
     public func render(_ attribution: Tensor, size: (width: Int, height: Int)? = nil,
                        overlay: Image? = nil, alpha: Double = 0.6) throws -> Image {
         let (raw, w, h) = try reduce(attribution)
-        var positions = normalize(raw)
+        var positions = zennitPalette == nil ? normalize(raw) : Self.zennitPositions(raw)
         var (outW, outH) = (w, h)
         if let size, size != (w, h) {
             guard size.width > 0, size.height > 0, size.width * size.height <= Image.maxPixels else {
@@ -101,6 +105,11 @@ public struct HeatmapRenderer: Sendable {
         var pixels = [UInt8](repeating: 0, count: outW * outH * 3)
         for i in 0..<(outW * outH) {
             var (r, g, b) = colormap.color(positions[i])
+            if let palette = zennitPalette {
+                // imgify: (a − vmin) / (vmax − vmin) · 255, clipped and truncated to a byte (in float).
+                let k = Int(min(max(Float(positions[i]) * 255, 0), 255).rounded(.towardZero))
+                (r, g, b) = (palette[3 * k], palette[3 * k + 1], palette[3 * k + 2])
+            }
             if let overlay {
                 let o = overlay.channels >= 3
                     ? (Double(overlay.pixels[i * overlay.channels]) * 0.299 + Double(overlay.pixels[i * overlay.channels + 1]) * 0.587
@@ -112,6 +121,15 @@ public struct HeatmapRenderer: Sendable {
             pixels[i * 3] = r; pixels[i * 3 + 1] = g; pixels[i * 3 + 2] = b
         }
         return Image(validWidth: outW, height: outH, channels: 3, pixels: pixels)
+    }
+
+    /// zennit's symmetric interval norm in float: `(a + m) / (2m)`, `m = max |a|` (0 / 0 gives NaN
+    /// there, which becomes byte 0; here the position 0).
+    static func zennitPositions(_ map: [Double]) -> [Double] {
+        let values = map.map { Float($0) }
+        let m = values.map(abs).max() ?? 0
+        guard m > 0 else { return values.map { _ in 0 } }
+        return values.map { Double(($0 - (-m)) / (m - (-m))) }
     }
 
     /// Bilinear resize with half-pixel centres and edge clamping (`Bilinear.resize`).
