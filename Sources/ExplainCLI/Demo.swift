@@ -11,13 +11,13 @@ struct Demo: ParsableCommand {
     @Option(help: "Comma-separated method ids (default: every registered analyzer that applies).") var methods: String?
     @Option(help: "Folder with model.onnx, preprocess.json, labels.json and the PNG inputs.") var example: String = "Examples/digits"
     @Option(help: "Cell size in pixels.") var cell: Int = 96
-    @Option(help: "Heatmap colormap: \(Colormap.allCases.map(\.rawValue).joined(separator: ", ")).") var colormap: String = "seismic"
+    @Option(help: "Heatmap colormap: \(Colormap.allCases.map(\.rawValue).joined(separator: ", ")), or zennit:NAME / zennit:CODE.") var colormap: String = "seismic"
 
     func run() throws {
         try reportingErrors {
             let registry = try registry()
             let start = DispatchTime.now().uptimeNanoseconds
-            let cmap = try Colormap.named(colormap)
+            let renderer = try HeatmapRenderer.named(colormap)
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: example, isDirectory: &isFolder), isFolder.boolValue else {
                 throw ExplainError(.io, "example folder not found (run from the repository root, or give --example DIR)", file: example)
@@ -49,7 +49,7 @@ struct Demo: ParsableCommand {
                 ?? registry.analyzers.keys.sorted().filter { $0 != "lrp" }
             let progress = Progress(total: ids.count)
             var columns: [String] = [], heatmaps: [[Image]] = [], timings: [(String, Double)] = [], skipped: [String] = []
-            let renderer = HeatmapRenderer(reduction: .sum, normalization: .symmetric, colormap: cmap)
+
             guard (16...512).contains(cell) else { throw ExplainError(.invalidArgument, "--cell must be in 16...512") }
             let layout = GridLayout(cell: cell, labelScale: cell >= 80 ? 2 : 1)
             for id in ids {

@@ -26,8 +26,6 @@ struct Heatmap: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let zennit = colormap.hasPrefix("zennit:") ? try ZennitPalette.named(String(colormap.dropFirst(7))) : nil
-            let cmap = zennit == nil ? try Colormap.named(colormap) : .bwr
             guard let reduction = HeatmapRenderer.Reduction(rawValue: reduce) else {
                 throw ExplainError(.invalidArgument, "unknown reduction '\(reduce)'; known: \(HeatmapRenderer.Reduction.allCases.map(\.rawValue).joined(separator: ", "))")
             }
@@ -58,9 +56,7 @@ struct Heatmap: ParsableCommand {
             let analyzer = try registry().makeAnalyzer(method, model: ExplainableModel(graph: imported.graph, output: imported.logits),
                                                        options: try parseOptions(settings))
             let a = try analyzer.analyze(x, target: try parseTarget(target))
-            var renderer = HeatmapRenderer(reduction: reduction, colormap: cmap)
-            guard level.isFinite, level > 0 else { throw ExplainError(.invalidArgument, "--level \(level): give a positive number") }
-            renderer.zennitPalette = zennit?.palette(level: level)
+            let renderer = try HeatmapRenderer.named(colormap, level: level, reduction: reduction)
             var base: Image? = nil
             if overlay {
                 let gray = try Preprocessing(grayscale: true, resize: [img.height, img.width], scale: 1).tensor(from: img)

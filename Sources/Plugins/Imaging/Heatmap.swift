@@ -35,6 +35,16 @@ public struct HeatmapRenderer: Sendable {
         self.colormap = colormap
     }
 
+    /// A renderer for a colormap named on the command line: one of `Colormap`, or `zennit:NAME` /
+    /// `zennit:CODE` for zennit's colors at palette `level`.
+    public static func named(_ colormap: String, level: Double = 1, reduction: Reduction = .sum) throws -> HeatmapRenderer {
+        guard colormap.hasPrefix("zennit:") else { return HeatmapRenderer(reduction: reduction, colormap: try Colormap.named(colormap)) }
+        guard level.isFinite, level > 0 else { throw ExplainError(.invalidArgument, "palette level \(level): give a positive number") }
+        var renderer = HeatmapRenderer(reduction: reduction, colormap: .bwr)
+        renderer.zennitPalette = try ZennitPalette.named(String(colormap.dropFirst(7))).palette(level: level)
+        return renderer
+    }
+
     /// Reduces a `(C, H, W)`, `(1, C, H, W)` or `(H, W)` attribution to an `H × W` map.
     public func reduce(_ a: Tensor) throws -> (map: [Double], width: Int, height: Int) {
         var shape = a.shape
