@@ -14,6 +14,8 @@ Also GradientShap and LayerGradientShap after `np.random.seed(S); torch.manual_s
 reference replays those draws in float64. ExplainKit: `gradient_shap` / `layer_gradient_shap`
 `--set rng=captum --set seed=S`. Baselines: `baselines.npy` (zeros, the batch mean, the batch minimum).
 
+shap 0.51.0's GradientExplainer with `rseed=S` (numpy's draws; `gradient_shap --set rng=numpy`).
+
 And zennit 0.5.1's SmoothGrad attributor after `torch.manual_seed(S)`: one `torch.randn_like(x)` per
 iteration but the last (which is noise-free), σ = noise_level · (max − min) per sample; plain and
 with the EpsilonPlusFlat composite (digits-cnn). ExplainKit: `smoothgrad --set rng=zennit`.
@@ -131,6 +133,34 @@ def zennit_replay(net64, x, t, k, level, seed, composite, classes):
     return (total / k).detach().numpy()
 
 
+def gradient_explainer(proto, x, t, base, k, seed):
+    """shap.GradientExplainer(model, background).shap_values(x, nsamples=k, rseed=seed), the target's
+    column (float32: shap builds its samples in float32, so it cannot run a float64 model)."""
+    import shap
+    net = onnx2torch.convert(proto).float().eval()
+    values = np.array(shap.GradientExplainer(net, torch.from_numpy(base)).shap_values(torch.from_numpy(x), nsamples=k, rseed=seed))
+    return np.stack([values[i, ..., int(c)] for i, c in enumerate(t)]).astype(np.float64)
+
+
+def gradient_explainer_replay(proto, x, t, base, k, seed):
+    """The same draws in float64: np.random.seed(seed); per sample and copy np.random.choice, np.random.uniform."""
+    net = onnx2torch.convert(proto).double().eval()
+    np.random.seed(seed)
+    out = []
+    for j in range(x.shape[0]):
+        rows, ts = [], []
+        for _ in range(k):
+            rows.append(np.random.choice(base.shape[0]))
+            ts.append(np.random.uniform())
+        xj = torch.from_numpy(x[j]).double()
+        b = torch.from_numpy(base).double()[rows]
+        tt = torch.tensor(ts, dtype=torch.float64).view((-1,) + (1,) * xj.dim())
+        point = (tt * xj + (1 - tt) * b).requires_grad_(True)
+        net(point)[:, int(t[j])].sum().backward()
+        out.append(((xj - b) * point.grad).mean(0).detach().numpy())
+    return np.stack(out)
+
+
 def main():
     draws = {}
     for seed in (0, 11):
@@ -173,6 +203,15 @@ def main():
                 f"np.random.seed({seed}); torch.manual_seed({seed}); {'GradientShap' if layer is None else 'LayerGradientShap'}(model"
                 + ("" if layer is None else f", {layer}") + f").attribute(x, baselines=baselines.npy, n_samples={k}, stdevs={stdev}, target). "
                 "Reference: Captum's draws replayed in float64."))
+        for cid, k, seed in [("shap_gradient_explainer_seed3", 6, 3)]:
+            ref, r32 = gradient_explainer_replay(proto, x, targets, base, k, seed), gradient_explainer(proto, x, targets, base, k, seed)
+            cases.append(fixture_manifest.case(
+                out, cid, "reference", "shap GradientExplainer", "shap 0.51.0 (model via onnx2torch)",
+                {"baselines": "baselines.npy", "nsamples": k, "rseed": seed, "rng": "numpy"}, ref, r32,
+                "output gradient = one-hot(target) on the logits of every copy",
+                f"shap.GradientExplainer(model, baselines.npy).shap_values(x, nsamples={k}, rseed={seed}), the target's column: "
+                "np.random.seed(rseed), then per sample and copy a background row by np.random.choice and t = np.random.uniform(); "
+                "the gradient at t x + (1 - t) x0 times x - x0, averaged. Reference: shap's draws replayed in float64."))
         classes = int(np.load(os.path.join(out, "logits.npy")).shape[1])
         zruns = [("zennit_smoothgrad_seed2", 6, 0.1, 2, False)] + ([("zennit_smoothgrad_epsilon_plus_flat_seed4", 5, 0.2, 4, True)] if model == "digits-cnn" else [])
         for cid, k, level, seed, composite in zruns:

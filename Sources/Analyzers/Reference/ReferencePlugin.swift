@@ -87,7 +87,9 @@ public enum ReferencePlugin: Plugin {
             reference: "Lundberg & Lee 2017; Erion et al. 2021 (expected gradients); Captum GradientShap, shap GradientExplainer",
             parameters: [BaselineSet.parameter, Parameter("samples", default: "5", "random draws per input (Captum n_samples)"),
                          Parameter("stdev", default: "0", "standard deviation of the noise added to the input"),
-                         Parameter("seed", default: "0", "random seed (same seed, same result)"), ShapDraws.rngParameter,
+                         Parameter("seed", default: "0", "random seed (same seed, same result)"),
+                         RandomDraws.parameter(.captum, "Captum's draws after np.random.seed(seed) and torch.manual_seed(seed); "
+                                               + "numpy: shap GradientExplainer's with rseed=seed (no noise)"),
                          Parameter("batch_size", default: "16", "draws per batch")]
         ) { model, options, _ in
             let o = options
@@ -96,7 +98,7 @@ public enum ReferencePlugin: Plugin {
                                     stdev: try options.double("stdev", default: 0, range: 0...1_000_000),
                                     seed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
                                     batchSize: try options.int("batch_size", default: 16, range: 1...100_000),
-                                    captumDraws: try RandomDraws.from(options, allowed: [.explainkit, .captum]) == .captum)
+                                    draws: try RandomDraws.from(options, allowed: [.explainkit, .captum, .numpy]))
         })
         try registry.register(AnalyzerEntry(
             id: "deeplift_shap", family: "reference",
@@ -221,6 +223,10 @@ public enum ReferencePlugin: Plugin {
         try registry.register(CaseTranslator(method: "zennit IntegratedGradients") { c in
             guard let n = c.params["n_iter"]?.number else { return nil }
             return ("integrated_gradients", Options(["steps": "\(Int(n))", "method": "riemann_right", "baseline": "\(c.params["baseline"]?.number ?? 0)"]))
+        })
+        try registry.register(CaseTranslator(method: "shap GradientExplainer") { c in
+            guard let file = c.params["baselines"]?.string, let k = c.params["nsamples"]?.number, let seed = c.params["rseed"]?.number else { return nil }
+            return ("gradient_shap", Options(["baselines": "file:" + file, "samples": "\(Int(k))", "seed": "\(Int(seed))", "rng": "numpy"]))
         })
         try registry.register(CaseTranslator(method: "GradientShap+captum") { c in
             guard let file = c.params["baselines"]?.string, let k = c.params["n_samples"]?.number, let stdev = c.params["stdevs"]?.number,

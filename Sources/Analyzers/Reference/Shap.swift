@@ -10,16 +10,20 @@ public struct GradientShap: SplitsItsOwnBatches {
     public let samples: Int
     public let stdev: Double
     public let seed: UInt64
-    /// Draw as Captum does after `np.random.seed(seed)` and `torch.manual_seed(seed)` (`ShapDraws.captum`).
-    public let captumDraws: Bool
+    /// Draw as Captum does after `np.random.seed(seed)` and `torch.manual_seed(seed)` (`ShapDraws.captum`),
+    /// or as shap's GradientExplainer with `rseed=seed` (`ShapDraws.shap`).
+    public let draws: RandomDraws
     public let batchSize: Int
     let baselines: @Sendable (Tensor) throws -> BaselineSet
     let gradient: BackpropAnalyzer
 
     public init(model: ExplainableModel, baselines: @escaping @Sendable (Tensor) throws -> BaselineSet, samples: Int = 5, stdev: Double = 0,
-                seed: UInt64 = 0, batchSize: Int = 16, captumDraws: Bool = false) throws {
-        if captumDraws { _ = try RandomDraws.peerSeed(seed) }
-        self.captumDraws = captumDraws
+                seed: UInt64 = 0, batchSize: Int = 16, draws: RandomDraws = .explainkit) throws {
+        if draws != .explainkit { _ = try RandomDraws.peerSeed(seed) }
+        if draws == .numpy, stdev > 0 {
+            throw ExplainError.argument("rng = numpy reproduces shap's GradientExplainer without local smoothing: give stdev = 0")
+        }
+        self.draws = draws
         guard samples >= 1 else { throw ExplainError.argument("samples must be ≥ 1") }
         guard stdev >= 0, stdev.isFinite else { throw ExplainError.argument("stdev must be ≥ 0") }
         self.gradient = try BackpropAnalyzer(id: "gradient", model: model)
@@ -36,7 +40,11 @@ public struct GradientShap: SplitsItsOwnBatches {
         let set = try baselines(input)
         let n = input.shape[0], per = input.count / n
         var rng = SeededGenerator(seed: seed)
-        let batchDraws = captumDraws ? try ShapDraws.captum(batch: input, count: samples, baselines: set.count, stdev: stdev, seed: try RandomDraws.peerSeed(seed)) : nil
+        let batchDraws: [ShapDraws]? = switch draws {
+        case .captum: try ShapDraws.captum(batch: input, count: samples, baselines: set.count, stdev: stdev, seed: try RandomDraws.peerSeed(seed))
+        case .numpy: ShapDraws.shap(batch: input, count: samples, baselines: set.count, seed: try RandomDraws.peerSeed(seed))
+        default: nil
+        }
         var total = [Double](repeating: 0, count: input.count), diagnostics: [String] = []
         for s in 0..<n {
             let draws = batchDraws?[s] ?? ShapDraws(sample: s, of: input, count: samples, baselines: set.count, stdev: stdev, using: &rng)

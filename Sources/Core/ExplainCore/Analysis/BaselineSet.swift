@@ -68,8 +68,10 @@ public struct ShapDraws: Sendable {
     public var alphas: [Float]
     /// `count` noisy copies of the sample, one after the other.
     public var noisy: [Float]
-    /// Evaluate at `α x̃ + (1 − α) x0` in float, as Captum writes it (drawn by `captum`).
+    /// Evaluate at `α x̃ + (1 − α) x0` in float, as Captum writes it (drawn by `captum`, `shap`).
     public var captumForm = false
+    /// `1 − α` rounded from double (shap's GradientExplainer); nil: computed in float.
+    public var complements: [Float]?
 
     /// Draws `count` copies of sample `s` of `input` against a set of `baselines` references.
     public init(sample s: Int, of input: Tensor, count: Int, baselines: Int, stdev: Double, using rng: inout SeededGenerator) {
@@ -92,7 +94,8 @@ public struct ShapDraws: Sendable {
         let per = p.count, b = baselines[c] * per, alpha = alphas[c]
         set.samples.withUnsafeBufferPointer { pb in
             if captumForm {
-                for i in 0..<per { p[i] = alpha * noisy[c * per + i] + (1 - alpha) * pb[b + i] }
+                let rest = complements?[c] ?? 1 - alpha
+                for i in 0..<per { p[i] = alpha * noisy[c * per + i] + rest * pb[b + i] }
             } else {
                 for i in 0..<per { p[i] = pb[b + i] + alpha * (noisy[c * per + i] - pb[b + i]) }
             }
@@ -128,6 +131,30 @@ public struct ShapDraws: Sendable {
                 }
             }
             draws.captumForm = true
+            return draws
+        }
+    }
+
+    /// The draws of shap's `GradientExplainer(model, background).shap_values(x, nsamples=count,
+    /// rseed=seed)`: `np.random.seed(seed)`, then per sample and copy a background index by
+    /// `np.random.choice` (no draw with one) and `t = np.random.uniform()`; the copy is evaluated at
+    /// `t x + (1 − t) x0` with `t` and `1 − t` rounded from double to float, and no noise.
+    public static func shap(batch input: Tensor, count: Int, baselines: Int, seed: UInt32) -> [ShapDraws] {
+        let n = input.shape.first ?? 1, per = input.count / Swift.max(n, 1)
+        var numpy = MersenneTwister(seed: seed)
+        return (0..<n).map { s in
+            var chosen = [Int](), alphas = [Float](), complements = [Float]()
+            for _ in 0..<count {
+                chosen.append(baselines > 1 ? Int(numpy.interval(UInt64(baselines - 1))) : 0)
+                let t = numpy.nextDouble()
+                alphas.append(Float(t))
+                complements.append(Float(1 - t))
+            }
+            var draws = ShapDraws(baselines: chosen, alphas: alphas, noisy: input.withUnsafeBufferPointer { x in
+                (0..<count).flatMap { _ in Array(x[(s * per)..<((s + 1) * per)]) }
+            })
+            draws.captumForm = true
+            draws.complements = complements
             return draws
         }
     }
