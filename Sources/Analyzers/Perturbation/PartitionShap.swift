@@ -58,6 +58,7 @@ public struct PartitionShap: SplitsItsOwnBatches {
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let (output, seed, picked) = try scorer.model.cleanPass(input, target: target)
         let m = c * h * w
+        guard m > 0 else { throw ExplainError.shape("partition_shap needs images with at least one element; the input is \(Shape.format(input.shape))") }
         let tree = Self.imageTree(height: h, width: w, channels: c)
         let layout = Self.leafLayout(tree: tree, features: m)
         // Features are the elements in shap's (H, W, C) order; `chw` maps one to its tensor index.

@@ -119,6 +119,7 @@ public struct GlobalAveragePool: Layer {
         let planes = x.shape[0] * x.shape[1]
         let size = planes == 0 ? 0 : x.count / planes
         return Tensor(shape: outShape) { out in
+            guard size > 0 else { out.update(repeating: .nan); return }   // the mean of nothing (0 / 0)
             x.withUnsafeBufferPointer { px in
                 nonisolated(unsafe) let (px, out) = (px, out)
                 Parallel.forEachRange(planes, grain: max(1, (1 << 15) / max(1, size))) { range in

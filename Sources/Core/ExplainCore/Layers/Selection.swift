@@ -49,6 +49,7 @@ public struct GatherAxis: Layer {
         let shape = try outputShape(inputs.map(\.shape))
         let x = inputs[0], p = try plan(x.shape)
         return Tensor(shape: shape) { out in
+            guard out.count > 0 else { return }
             x.withUnsafeBufferPointer { px in
                 for o in 0..<p.outer {
                     for (k, j) in p.picks.enumerated() {
@@ -64,6 +65,7 @@ public struct GatherAxis: Layer {
         let x = inputs[0], p = try plan(x.shape)
         return [Tensor(shape: x.shape) { dx in
             dx.update(repeating: 0)
+            guard cotangent.count > 0 else { return }
             cotangent.withUnsafeBufferPointer { pg in
                 for o in 0..<p.outer {
                     for (k, j) in p.picks.enumerated() {

@@ -34,7 +34,12 @@ public struct Softmax: Layer {
         _ = try outputShape(inputs.map(\.shape))
         let x = inputs[0]
         let (outer, len, inner) = try layout(x.shape)
-        if inner == 1 { return Tensor(shape: x.shape) { out in x.withUnsafeBufferPointer { px in Self.rows(px.baseAddress!, out.baseAddress!, rows: outer, length: len) } } }
+        if inner == 1 {
+            return Tensor(shape: x.shape) { out in
+                guard out.count > 0 else { return }
+                x.withUnsafeBufferPointer { px in Self.rows(px.baseAddress!, out.baseAddress!, rows: outer, length: len) }
+            }
+        }
         return Tensor(shape: x.shape) { out in
             x.withUnsafeBufferPointer { px in
                 for o in 0..<outer {
@@ -131,6 +136,7 @@ public struct Softmax: Layer {
         let (outer, len, inner) = try layout(output.shape)
         if inner == 1 {
             return [Tensor(shape: output.shape) { dx in
+                guard dx.count > 0 else { return }
                 output.withUnsafeBufferPointer { py in cotangent.withUnsafeBufferPointer { pg in
                     Self.rowsPullback(py.baseAddress!, pg.baseAddress!, dx.baseAddress!, rows: outer, length: len)
                 } }
