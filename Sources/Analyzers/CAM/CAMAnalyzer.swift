@@ -112,17 +112,15 @@ public struct CAMAnalyzer: Analyzer {
         let (seed, picked) = variant == .finerCAM ? try finer.seed(for: output, target: target) : try target.seed(for: output)
         let weighted: Tensor
         switch variant {
-        case .finerCAM:
-            let gradient = try layout.channelsFirst(try bound.backward(&acts, seeds: [model.output: seed], to: [a], checkFinite: false).inputs[0])
-            weighted = try CAMWeights.fromGradient(.gradCAM, activation: activation, gradient: gradient)
         case .fem:
             weighted = CAMWeights.fem(activation: activation, sigmas: sigmas)
         case .kpcaCAM:
             weighted = try kernelPCA.map(activation: activation)
-        case .gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM, .gradCAMElementWise, .eigenGradCAM:
+        case .gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM, .gradCAMElementWise, .eigenGradCAM, .finerCAM:
             var gradient = try bound.backward(&acts, seeds: [model.output: seed], to: [a], checkFinite: false).inputs[0]
             gradient = try layout.channelsFirst(gradient)
-            weighted = try CAMWeights.fromGradient(variant, activation: activation, gradient: gradient)
+            // Finer-CAM weighs as Grad-CAM; only its seed differs.
+            weighted = try CAMWeights.fromGradient(variant == .finerCAM ? .gradCAM : variant, activation: activation, gradient: gradient)
         case .scoreCAM:
             weighted = try CAMWeights.score(activation: activation, input: input, model: model, seed: seed, batchSize: batchSize)
         case .ablationCAM:

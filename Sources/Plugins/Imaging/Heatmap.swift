@@ -114,11 +114,13 @@ public struct HeatmapRenderer: Sendable {
         }
         var pixels = [UInt8](repeating: 0, count: outW * outH * 3)
         for i in 0..<(outW * outH) {
-            var (r, g, b) = colormap.color(positions[i])
+            var (r, g, b): (UInt8, UInt8, UInt8)
             if let palette = zennitPalette {
                 // imgify: (a − vmin) / (vmax − vmin) · 255, clipped and truncated to a byte (in float).
                 let k = Int(min(max(Float(positions[i]) * 255, 0), 255).rounded(.towardZero))
                 (r, g, b) = (palette[3 * k], palette[3 * k + 1], palette[3 * k + 2])
+            } else {
+                (r, g, b) = colormap.color(positions[i])
             }
             if let overlay {
                 let o = overlay.channels >= 3
