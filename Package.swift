@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "ExplainConceptTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainConceptTests"),
         .testTarget(name: "ExplainLayerTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainLayerTests"),
         .testTarget(name: "ExplainReferenceTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainReferenceTests"),
-        .testTarget(name: "ExplainAnalysisTests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainAnalysisTests"),
+        .testTarget(name: "ExplainAnalysisTests", dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport"], path: "Tests/ExplainAnalysisTests"),
     ],
     swiftLanguageModes: [.v6]
 )

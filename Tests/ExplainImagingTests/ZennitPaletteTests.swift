@@ -1,5 +1,6 @@
-import ExplainKit
-import ExplainKitTestSupport
+import ExplainArrays
+import ExplainCore
+import ExplainImaging
 import ExplainTestSupport
 import Testing
 
