@@ -77,6 +77,11 @@ let package = Package(
         ),
         .testTarget(name: "ExplainImagingTests", dependencies: ["ExplainImaging", "ExplainTestSupport"], path: "Tests/ExplainImagingTests"),
         .testTarget(name: "ExplainArraysTests", dependencies: ["ExplainArrays", "ExplainTestSupport"], path: "Tests/ExplainArraysTests"),
+        .testTarget(
+            name: "ExplainFuzzTests",
+            dependencies: ["ExplainKit", "ExplainTestSupport", "ExplainKitTestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/ExplainFuzzTests"
+        ),
         .testTarget(name: "ExplainCLITests", dependencies: ["ExplainKit", "ExplainTestSupport"], path: "Tests/ExplainCLITests"),
         // A rule plugin written the way a researcher would (depends on Core only); used by the tests.
         .target(name: "ExampleRulePlugin", dependencies: ["ExplainCore"], path: "Tests/ExampleRulePlugin"),

@@ -40,7 +40,7 @@ struct Attributes {
         guard let a = map[name] else { return nil }
         guard a.type == 0 || a.type == 7 else { throw error(.malformedFile, "attribute '\(name)' is not a list of integers") }
         return try a.ints.map {
-            guard let v = Int(exactly: $0), !bounded || abs(v) < 1 << 40 else { throw error(.malformedFile, "attribute '\(name)' value \($0) is out of range") }
+            guard let v = Int(exactly: $0), !bounded || (v > -(1 << 40) && v < 1 << 40) else { throw error(.malformedFile, "attribute '\(name)' value \($0) is out of range") }
             return v
         }
     }

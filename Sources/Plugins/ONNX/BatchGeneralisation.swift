@@ -45,8 +45,8 @@ enum BatchGeneralisation {
         guard sample.count == declared.count - 1 else {
             throw ExplainError(.unsupportedAttribute, "the input's other dimensions are not fixed either, so the check has no input shape")
         }
-        let elements = sample.reduce(1, *)
-        guard elements > 0, elements <= (1 << 26) / (batch + 1) else {
+        let elements = (try? Shape.elementCount(sample)) ?? Int.max
+        guard batch > 0, elements > 0, elements <= (1 << 26) / (batch + 1) else {
             throw ExplainError(.tooLarge, "a batch of \(batch + 1) samples of \(Shape.format(sample)) is too large for the check")
         }
         var rng = SeededGenerator(seed: 0xBA7C4)
@@ -56,7 +56,7 @@ enum BatchGeneralisation {
         }.min()
         func draw(_ n: Int) -> Tensor {
             Tensor(shape: [n] + sample, unsafeUninitialized: { p in
-                guard let v = vocabulary else { return rng.fillGaussian(p) }
+                guard let v = vocabulary, v > 0 else { return rng.fillGaussian(p) }
                 for i in 0..<p.count { p[i] = Float(rng.next() % UInt64(v)) }
             })
         }

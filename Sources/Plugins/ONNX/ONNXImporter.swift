@@ -41,6 +41,8 @@ public struct ImportedModel: Sendable {
 /// Imports ONNX models (opsets 11–21, as written by `torch.onnx.export` — TorchScript or dynamo — and tf2onnx) into Core graphs.
 public enum ONNXImporter {
     public static let supportedOpsets = 11...21
+    /// The operators of the default domain that import (sorted).
+    public static var supportedOperators: [String] { Operators.supported }
 
     /// Reads and imports an `.onnx` file.
     public static func load(path: String, options: ImportOptions = ImportOptions()) throws -> ImportedModel {
@@ -154,7 +156,13 @@ struct GraphImport {
         guard [0, 1, 6, 7].contains(elem) else {
             throw ExplainError(.unsupportedDataType, "input '\(input.name)' has element type \(TensorDecoder.typeNames[elem] ?? "\(elem)"); FLOAT inputs, or INT32 / INT64 token ids, are supported")
         }
-        var declared: [Int?] = input.type.tensorType.shape.dim.map { $0.dimValue > 0 ? Int($0.dimValue) : nil }
+        // Unknown extents are written as a name, left out, or (by some exporters) as 0 or -1.
+        var declared: [Int?] = try input.type.tensorType.shape.dim.map {
+            guard $0.dimValue < 1 << 31 else {
+                throw ExplainError(.tooLarge, "input '\(input.name)' declares an extent of \($0.dimValue); the file is damaged or the model is too large")
+            }
+            return $0.dimValue > 0 ? Int($0.dimValue) : nil
+        }
         if let override = options.inputShape {
             guard override.count >= 1, override.allSatisfy({ $0 > 0 }) else {
                 throw ExplainError.init(.invalidArgument, "input shape \(override) must have positive dimensions")

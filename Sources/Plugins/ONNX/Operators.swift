@@ -153,7 +153,7 @@ enum Operators {
                 if let b = c.fixedBatch, known.first == b, x.rank < known.count || x.shape.first == 1 {
                     return try toBatch(x, Array(known.dropFirst()))   // e.g. ViT's class token
                 }
-                return .constant(.float(try Tensor.broadcasting(x, Tensor(shape: try Shape.broadcast(x.shape, known)), AddFunction.self)))
+                return .constant(.float(try Tensor.broadcasting(x, try Tensor(checkedShape: try Shape.broadcast(x.shape, known)), AddFunction.self)))
             }
             guard target.values.first == .batch, let rest = try? IntTensor(shape: [target.values.count - 1], values: Array(target.values.dropFirst())).known("shape") else {
                 throw c.error(.unsupportedAttribute, "Expand to a shape with the batch size outside its first dimension is not supported")
@@ -167,7 +167,7 @@ enum Operators {
             }
             return 1   // the input already carries the batch
         }
-        return .layer(Binary(.add, constant: Tensor(shape: known), side: .right), [c.operand(0)])
+        return .layer(Binary(.add, constant: try Tensor(checkedShape: known), side: .right), [c.operand(0)])
     }
 
     static func layerNorm(_ c: NodeContext) throws -> Conversion {
@@ -312,6 +312,9 @@ enum Operators {
             pads = p
             if let v = try c.optionalFloat(2, "constant_value") { value = v.scalars.first ?? 0 }
             if let axes = try c.ints(3, "axes"), let rank = c.shape(0)?.count {
+                guard pads.count == 2 * axes.count else {
+                    throw c.error(.malformedFile, "pads has \(pads.count) values for \(axes.count) axes; it needs two per axis")
+                }
                 var full = [Int](repeating: 0, count: 2 * rank)
                 for (i, a) in axes.enumerated() {
                     let ax = try Shape.axis(a, rank: rank)

@@ -111,6 +111,7 @@ extension Graph {
                 args.append(t)
             }
             do {
+                try Shape.checkAllocation(try node.layer.outputShape(args.map(\.shape)))
                 values[node.output] = try node.layer.forward(args)
             } catch let e as ExplainError {
                 throw e.at(node: node.name, op: node.layer.kind.rawValue)

@@ -9,6 +9,11 @@ extension Conv2D {
     /// True when every group maps one input channel to one output channel.
     var isDepthwise: Bool { groups > 1 && inChannels == groups && outChannels == groups }
 
+    /// Depthwise and with the strides the direct kernels are built for (MobileNet's 2; the column
+    /// phases of a strided plane cost memory in proportion to the stride). Others take the
+    /// grouped im2col product.
+    var usesDepthwiseKernels: Bool { isDepthwise && window.strides.h <= 4 && window.strides.w <= 4 }
+
     /// The output columns `lo..<hi` whose input column `ox·s + offset` lies in `0..<w`.
     @inline(__always)
     static func validColumns(offset: Int, stride s: Int, width w: Int, outWidth ow: Int) -> Range<Int> {

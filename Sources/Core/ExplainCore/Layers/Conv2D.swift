@@ -107,7 +107,7 @@ public struct Conv2D: AffineLayer, AccumulatingPullback, ReluMaskingPullback {
             winograd.run(x, transposed: false, bias: bias, padTop: window.pads.top, padLeft: window.pads.left, into: &y, accumulate: false)
             return y
         }
-        if isDepthwise {
+        if usesDepthwiseKernels {
             return Tensor(shape: outShape) { out in
                 x.withUnsafeBufferPointer { px in weight.withUnsafeBufferPointer { pw in
                     depthwiseForward(px.baseAddress!, weight: pw.baseAddress!, bias: self.bias?.scalars, into: out.baseAddress!,
@@ -230,7 +230,7 @@ public struct Conv2D: AffineLayer, AccumulatingPullback, ReluMaskingPullback {
                          padLeft: 2 - window.pads.left, into: &dx, accumulate: accumulate, epilogue: epilogue)
             return
         }
-        if isDepthwise {
+        if usesDepthwiseKernels {
             dx.withUnsafeMutableBufferPointer { pdx in
                 cotangent.withUnsafeBufferPointer { pdy in wt.withUnsafeBufferPointer { pw in
                     InputEpilogue.withRaw(epilogue) { finish in

@@ -24,6 +24,16 @@ public struct Window2D: Sendable, Equatable, CustomStringConvertible {
         self.dilations = (dilations.0, dilations.1)
     }
 
+    /// A pooling window: every window must overlap the input, so each padding stays below the
+    /// window's extent (onnxruntime's rule; PyTorch asks for at most half of it).
+    public static func pooling(kernel: (Int, Int), strides: (Int, Int), pads: (Int, Int, Int, Int), dilations: (Int, Int) = (1, 1)) throws -> Window2D {
+        let w = try Window2D(kernel: kernel, strides: strides, pads: pads, dilations: dilations)
+        guard max(w.pads.top, w.pads.bottom) < w.span.h, max(w.pads.left, w.pads.right) < w.span.w else {
+            throw ExplainError.argument("pooling pads \(pads) must be smaller than the window \(w.span)")
+        }
+        return w
+    }
+
     public static func == (l: Window2D, r: Window2D) -> Bool {
         l.kernel == r.kernel && l.strides == r.strides && l.pads == r.pads && l.dilations == r.dilations
     }

@@ -12,11 +12,8 @@ public struct MaxPool2D: Pool2D {
 
     public init(kernel: (Int, Int), strides: (Int, Int)? = nil, pads: (Int, Int, Int, Int) = (0, 0, 0, 0),
                 dilations: (Int, Int) = (1, 1), ceilMode: Bool = false) throws {
-        self.window = try Window2D(kernel: kernel, strides: strides ?? kernel, pads: pads, dilations: dilations)
+        self.window = try Window2D.pooling(kernel: kernel, strides: strides ?? kernel, pads: pads, dilations: dilations)
         self.ceilMode = ceilMode
-        guard pads.0 < window.span.h, pads.2 < window.span.h, pads.1 < window.span.w, pads.3 < window.span.w else {
-            throw ExplainError.argument("max-pool padding \(pads) must be smaller than the kernel \(kernel)")
-        }
     }
 
     public var kind: LayerKind { .maxPool }

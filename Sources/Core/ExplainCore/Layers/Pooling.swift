@@ -24,7 +24,7 @@ public struct AveragePool2D: Pool2D {
 
     public init(kernel: (Int, Int), strides: (Int, Int)? = nil, pads: (Int, Int, Int, Int) = (0, 0, 0, 0),
                 ceilMode: Bool = false, countIncludePad: Bool = false) throws {
-        self.window = try Window2D(kernel: kernel, strides: strides ?? kernel, pads: pads)
+        self.window = try Window2D.pooling(kernel: kernel, strides: strides ?? kernel, pads: pads)
         self.ceilMode = ceilMode
         self.countIncludePad = countIncludePad
     }

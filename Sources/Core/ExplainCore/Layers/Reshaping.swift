@@ -109,7 +109,7 @@ public struct Reshape: ReshapingLayer {
         }
         if let k = inferAt {
             let total = try Shape.elementCount(input)
-            let known = out.reduce(1, *)
+            let known = try Shape.elementCount(out)
             guard known > 0, total % known == 0 else {
                 throw ExplainError.shape("cannot reshape \(Shape.format(input)) to \(description)")
             }

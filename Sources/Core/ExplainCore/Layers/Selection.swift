@@ -138,7 +138,7 @@ public struct StridedSlice: Layer {
     public let steps: [Int]
 
     public init(axes: [Int], starts: [Int], ends: [Int], steps: [Int]) throws {
-        guard axes.count == starts.count, ends.count == starts.count, steps.count == starts.count, !steps.contains(0) else {
+        guard axes.count == starts.count, ends.count == starts.count, steps.count == starts.count, !steps.contains(0), !steps.contains(.min) else {
             throw ExplainError.argument("slice starts/ends/axes/steps must have equal lengths and non-zero steps")
         }
         self.axes = axes
@@ -153,32 +153,36 @@ public struct StridedSlice: Layer {
     public var pullbackReadsOutput: Bool { false }
     public var description: String { "Slice(axes \(axes), starts \(starts), ends \(ends), steps \(steps))" }
 
-    /// The picked indices of every dimension of an input shape (also used to fold slices of
-    /// constants at import).
-    public func picks(_ shape: [Int]) throws -> [[Int]] {
-        var picks = shape.map { Array(0..<$0) }
+    /// The picked indices along every dimension of an input shape, as arithmetic progressions
+    /// (first index, step, count) — nothing is allocated per index, so a shape met while importing
+    /// costs nothing however large it is.
+    public func progressions(_ shape: [Int]) throws -> [(first: Int, step: Int, count: Int)] {
+        var out = shape.map { (first: 0, step: 1, count: $0) }
         for (k, axis) in axes.enumerated() {
             let a = try Shape.axis(axis, rank: shape.count)
             let n = shape[a], step = steps[k]
-            func clamp(_ v: Int, _ lo: Int, _ hi: Int) -> Int { min(max(v < 0 ? v + n : v, lo), hi) }
-            var out: [Int] = []
+            func clamp(_ v: Int, _ lo: Int, _ hi: Int) -> Int { min(max(v < 0 ? v &+ n : v, lo), hi) }
             if step > 0 {
-                var i = clamp(starts[k], 0, n)
-                let e = clamp(ends[k], 0, n)
-                while i < e { out.append(i); i += step }
+                let i = clamp(starts[k], 0, n), e = clamp(ends[k], 0, n)
+                out[a] = (i, step, e > i ? (e - i - 1) / step + 1 : 0)
             } else {
-                var i = clamp(starts[k], -1, n - 1)
+                let i = clamp(starts[k], -1, n - 1)
                 let e = ends[k] < -n ? -1 : clamp(ends[k], -1, n - 1)
-                while i > e { out.append(i); i += step }
+                out[a] = (i, step, i > e ? (i - e - 1) / -step + 1 : 0)
             }
-            picks[a] = out
         }
-        return picks
+        return out
+    }
+
+    /// The picked indices of every dimension of an input shape (used to fold slices of constants
+    /// at import).
+    public func picks(_ shape: [Int]) throws -> [[Int]] {
+        try progressions(shape).map { p in (0..<p.count).map { p.first + $0 * p.step } }
     }
 
     public func outputShape(_ inputShapes: [[Int]]) throws -> [Int] {
         try expectInputs(inputShapes, 1)
-        return try picks(inputShapes[0]).map(\.count)
+        return try progressions(inputShapes[0]).map(\.count)
     }
 
     /// Calls `body(outputOffset, inputOffset)` for every output element, in order.

@@ -14,6 +14,18 @@ public enum Shape {
         return n
     }
 
+    /// The most elements one tensor may hold (2^31, 8 GiB of floats): larger shapes come from a
+    /// damaged model or absurd options, and are rejected before anything is allocated.
+    public static let maxElements = 1 << 31
+
+    /// Throws `tooLarge` when a tensor of this shape could not or should not be allocated.
+    public static func checkAllocation(_ shape: [Int]) throws {
+        let n = try elementCount(shape)
+        guard n <= maxElements else {
+            throw ExplainError(.tooLarge, "a tensor of shape \(format(shape)) (\(n) elements) is beyond the limit of \(maxElements); check the model's shapes or reduce the batch")
+        }
+    }
+
     /// Row-major strides of a shape.
     public static func strides(_ shape: [Int]) -> [Int] {
         var s = [Int](repeating: 1, count: shape.count)

@@ -19,6 +19,13 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         self.scalars = scalars
     }
 
+    /// A tensor of a shape that comes from a file or a user: throws for a negative extent or one
+    /// beyond `Shape.maxElements`, before allocating.
+    public init(checkedShape shape: [Int], repeating value: Float = 0) throws {
+        try Shape.checkAllocation(shape)
+        self.init(shape: shape, repeating: value)
+    }
+
     /// Creates a tensor with the given shape filled with `value`.
     public init(shape: [Int], repeating value: Float = 0) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
