@@ -98,11 +98,11 @@ public struct Occlusion: SplitsItsOwnBatches {
             return full
         }
         let w = try expand(window, dims.count == 3 ? [dims[0], (dims[1] + 7) / 8, (dims[2] + 7) / 8] : dims.map { _ in 1 }, "window")
-        let s = try expand(strides, w.map { ($0 + 1) / 2 }, "strides")
+        let s = try expand(strides, w.map { $0 / 2 + $0 % 2 }, "strides")
         for (d, (wi, si)) in zip(dims, zip(w, s)) where wi < 1 || wi > d || si < 1 {
             throw ExplainError.argument("window \(w) / strides \(s): each window size must lie in 1…its dimension \(Shape.format(dims)) and each stride be ≥ 1")
         }
-        return (w, s)
+        return (w, zip(s, dims).map { min($0, $1) })   // a stride beyond the dimension places the same windows
     }
 
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
@@ -110,8 +110,8 @@ public struct Occlusion: SplitsItsOwnBatches {
         let dims = Array(input.shape.dropFirst()), (w, st) = try resolve(dims)
         let x0 = try baseline.batch(like: input)
         let n = input.shape[0], per = input.count / n
-        let counts = zip(dims, zip(w, st)).map { d, ws in (d - ws.0 + ws.1 - 1) / ws.1 + 1 }
-        let positions = counts.reduce(1, *)
+        let counts = zip(dims, zip(w, st)).map { d, ws in (d - ws.0) / ws.1 + ((d - ws.0) % ws.1 == 0 ? 1 : 2) }   // ⌈(D − w)/s⌉ + 1
+        let positions = try Shape.elementCount(counts)
         guard positions <= 10_000_000 else { throw ExplainError(.tooLarge, "\(positions) window positions per sample: use larger strides") }
         var strides = [Int](repeating: 1, count: dims.count)
         for d in stride(from: dims.count - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * dims[d + 1] }
@@ -123,6 +123,8 @@ public struct Occlusion: SplitsItsOwnBatches {
                 end[d] = min(corner[d] + w[d], dims[d])
                 rest /= counts[d]
             }
+            // A last window that starts at the border (stride beyond D − w) is empty, as in Captum.
+            guard zip(corner, end).allSatisfy({ $0 < $1 }) else { return }
             var index = corner
             while true {
                 body(zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 })

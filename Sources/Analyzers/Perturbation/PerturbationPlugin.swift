@@ -178,8 +178,14 @@ public enum PerturbationPlugin: Plugin {
                          seed]
                          + groupParameters(grid: "4 (images); every feature (vectors)")
         ) { model, o, _ in
-            let samples: Lime.Samples = try o.tensor("samples").map { .given($0) }
-                ?? .random(count: try o.int("samples", default: 1000, range: 2...10_000_000), seed: try seedValue(o))
+            // Not `given ?? .random(count: try …)`: Swift 6.3.1 miscompiles an error thrown inside
+            // `??`'s right side when it builds an enum case with payloads (crash; Docs/Decisions/0005).
+            let samples: Lime.Samples
+            if let z = try o.tensor("samples") {
+                samples = .given(z)
+            } else {
+                samples = .random(count: try o.int("samples", default: 1000, range: 2...10_000_000), seed: try seedValue(o))
+            }
             return try Lime(model: model, samples: samples, kernelWidth: try o.double("kernel_width", default: 0.25),
                             ridge: try o.double("ridge", default: 1), baseline: try Baseline.from(o),
                             batchSize: try batchSize(o), groups: try defaultGrouping(o))
@@ -192,9 +198,13 @@ public enum PerturbationPlugin: Plugin {
                          Parameter("cells", default: "8", "grid cells per side of a random mask"),
                          Parameter("p", default: "0.5", "probability of keeping a cell"), seed, Baseline.parameter, batch]
         ) { model, o, _ in
-            let masks: Rise.Masks = try o.tensor("masks").map { .given($0) }
-                ?? .random(count: try o.int("masks", default: 1000, range: 1...10_000_000), cells: try o.int("cells", default: 8, range: 1...4096),
-                           seed: try seedValue(o))
+            let masks: Rise.Masks   // not `?? .random(… try …)`: see lime above
+            if let m = try o.tensor("masks") {
+                masks = .given(m)
+            } else {
+                masks = .random(count: try o.int("masks", default: 1000, range: 1...10_000_000), cells: try o.int("cells", default: 8, range: 1...4096),
+                                seed: try seedValue(o))
+            }
             return try Rise(model: model, masks: masks, keep: try o.double("p", default: 0.5), baseline: try Baseline.from(o),
                             batchSize: try batchSize(o))
         })

@@ -116,7 +116,7 @@ public struct ShapleyValues: SplitsItsOwnBatches {
                 values.append(try ShapKernel.solve(coalitions: coalitions, weights: weights, values: Array(f.prefix(coalitions.count)),
                                                    fx: fx, f0: f0, l1Features: l1))
             } else {
-                values.append(try Self.constrainedFit(coalitions, weights, Array(f.prefix(coalitions.count)), fx: fx, f0: f0))
+                values.append(try Self.constrainedFit(coalitions, weights, Array(f.prefix(coalitions.count)), groups: m, fx: fx, f0: f0))
             }
         }
         return Attribution(values: FeatureGroups.spread(values, over: g, shape: input.shape), output: setup.output, targets: setup.picked)
@@ -160,9 +160,11 @@ public struct ShapleyValues: SplitsItsOwnBatches {
     }
 
     /// `argmin Σ w (v − f0 − z·φ)²` subject to `Σ φ = fx − f0`, by eliminating the last group.
-    static func constrainedFit(_ z: [[Bool]], _ w: [Double], _ v: [Double], fx: Double, f0: Double) throws -> [Double] {
-        guard let m = z.first?.count, m >= 1 else { return [] }
+    static func constrainedFit(_ z: [[Bool]], _ w: [Double], _ v: [Double], groups m: Int, fx: Double, f0: Double) throws -> [Double] {
         if m == 1 { return [fx - f0] }
+        guard m >= 2, !z.isEmpty else {
+            throw ExplainError(.invalidArgument, "KernelSHAP has no coalition to fit \(m) groups to: raise samples (at least 2M = \(2 * m))")
+        }
         let rows = z.map { row in (0..<(m - 1)).map { (row[$0] ? 1.0 : 0) - (row[m - 1] ? 1 : 0) } }
         let y = zip(z, v).map { row, value in value - f0 - (row[m - 1] ? fx - f0 : 0) }
         let (a, b) = LinearSolve.normalEquations(rows: rows, weights: w, targets: y, m - 1)

@@ -102,7 +102,11 @@ public struct XRAI: Analyzer {
         if let segments {
             let maps = segments.count / segments.shape[0] / (h * w), row = segments.shape[0] == 1 ? 0 : s
             return try (0..<maps).flatMap { k -> [[Int]] in
-                let labels = (0..<(h * w)).map { Int(segments.scalars[(row * maps + k) * h * w + $0].rounded()) }
+                let labels = try (0..<(h * w)).map { i -> Int in
+                    let v = segments.scalars[(row * maps + k) * h * w + i]
+                    guard v.isFinite, abs(v) < 1e9 else { throw ExplainError.argument("xrai segments: label map \(k) of sample \(s) holds \(v) at pixel \(i); labels are integers") }
+                    return Int(v.rounded())
+                }
                 guard let lo = labels.min(), let hi = labels.max(), hi - lo < h * w else {
                     throw ExplainError.argument("xrai segments: label map \(k) of sample \(s) has labels \(labels.min() ?? 0)…\(labels.max() ?? 0); give at most one label per pixel (0…\(h * w - 1))")
                 }

@@ -144,6 +144,9 @@ struct GraphImport {
                 throw ExplainError(.invalidArgument, "--bind \(name): the model has no input of that name; its inputs are \(proto.input.filter { constants[$0.name] == nil }.map(\.name))")
             }
             let integer = [6, 7].contains(declared.type.tensorType.elemType)
+            if integer, let bad = value.scalars.first(where: { !$0.isFinite || $0.rounded() != $0 || abs($0) >= 16_777_216 }) {
+                throw ExplainError(.invalidArgument, "--bind \(name): the input holds integers (token ids, masks), but the array has \(bad)")
+            }
             constants[name] = integer ? .int(IntTensor(shape: value.shape, values: value.scalars.map { .known(Int($0)) })) : .float(value)
         }
         let runtimeInputs = proto.input.filter { constants[$0.name] == nil }

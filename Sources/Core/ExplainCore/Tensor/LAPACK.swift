@@ -10,11 +10,13 @@ public enum LAPACK {
             throw ExplainError.shape("largestEigenpair needs an n × n matrix with n ≥ 1; got \(a.count) entries for n = \(n)")
         }
         guard n < Int(Int32.max / 64) else { throw ExplainError.argument("eigenproblem of order \(n) is too large") }
+        guard a.allSatisfy(\.isFinite) else { throw ExplainError.argument("the \(n) × \(n) matrix of the eigenproblem has NaN or infinite entries") }
         var matrix = a
         var (n32, lda, il, iu, ldz) = (Int32(n), Int32(n), Int32(n), Int32(n), Int32(n))
         var (vl, vu, abstol) = (0.0, 0.0, 0.0)
         var (found, info) = (Int32(0), Int32(0))
-        var value = [0.0], vector = [Double](repeating: 0, count: n), support = [Int32](repeating: 0, count: 2)
+        // W has n entries although one eigenvalue is asked for: dsyevr works in all of it on some paths.
+        var value = [Double](repeating: 0, count: n), vector = [Double](repeating: 0, count: n), support = [Int32](repeating: 0, count: 2)
         // Workspace query, then the solve.
         var lwork = Int32(-1), liwork = Int32(-1)
         var workSize = [0.0], iworkSize = [Int32(0)]

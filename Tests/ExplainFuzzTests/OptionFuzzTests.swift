@@ -1,0 +1,95 @@
+import ExplainKit
+import ExplainKitTestSupport
+import ExplainTestSupport
+import Foundation
+import Testing
+
+/// Absurd options give named errors, never a crash: every registered analyzer, each of its
+/// parameters set in turn to values a user may mistype (zero, negative, huge, not a number, empty,
+/// a missing file), on a CNN and an MLP. Any error must be an `ExplainError`.
+/// `EXPLAINKIT_FUZZ_TRACE=1` prints each run before it starts, so that a crash names its case.
+@Suite struct OptionFuzzTests {
+    static let models = ProcessInfo.processInfo.environment["EXPLAINKIT_FUZZ_MODEL"].map { [$0] } ?? ["digits-cnn", "cancer-mlp"]
+    /// `EXPLAINKIT_FUZZ_FULL=1` tries every value; by default the ones that found crashes before.
+    static let values = ProcessInfo.processInfo.environment["EXPLAINKIT_FUZZ_FULL"] == "1"
+        ? ["0", "-1", "1", "2", "0.5", "-0.5", "1e30", "-1e30", "nan", "inf", "", "abc", "1,2", "-3,0",
+           "9223372036854775807", "-9223372036854775808", "100000000", "true", "none", "all", "max",
+           "file:/no/such/file.npy", "0:1", "conv=gamma:", "zennit", "torch"]
+        : ["0", "-1", "1", "2", "nan", "abc", "9223372036854775807", "-9223372036854775808", "file:/no/such/file.npy"]
+    static let trace = ProcessInfo.processInfo.environment["EXPLAINKIT_FUZZ_TRACE"] == "1"
+
+    /// A reference fixture model by name, or any model folder by path.
+    static func load(_ name: String) throws -> (model: ExplainableModel, input: Tensor, folder: String) {
+        name.contains("/") ? try FixtureModels.load(folder: name) : try FixtureModels.load(name)
+    }
+
+    static var ids: [String] {
+        let all = FixtureModels.registry.analyzers.keys.sorted()
+        guard let from = ProcessInfo.processInfo.environment["EXPLAINKIT_FUZZ_FROM"] else { return all }
+        return all.filter { $0 >= from }
+    }
+
+    @Test(arguments: models)
+    func absurdOptionsFailCleanly(_ name: String) throws {
+        let f = try Self.load(name)
+        let input = try f.input.samples(0..<2)
+        var runs = 0, ran = 0
+        for id in Self.ids {
+            let entry = try FixtureModels.registry.analyzer(id)
+            for p in entry.parameters {
+                for v in Self.values {
+                    if Self.trace { FileHandle.standardError.write(Data("options \(name) \(id) \(p.name)=\(v)\n".utf8)) }
+                    runs += 1
+                    do {
+                        let a = try FixtureModels.registry.makeAnalyzer(id, model: f.model, options: Options([p.name: v]))
+                        _ = try a.analyze(input, target: .max)
+                        ran += 1
+                    } catch is ExplainError {
+                    } catch {
+                        Issue.record("\(name) \(id) \(p.name)=\(v): \(type(of: error)) \(error) is not an ExplainError")
+                    }
+                }
+            }
+        }
+        if Self.trace { FileHandle.standardError.write(Data("options \(name): \(ran) of \(runs) ran\n".utf8)) }
+        #expect(runs > 400)
+    }
+
+    /// Arrays a user may pass as `file:X.npy` for any parameter: empty, scalar, wrongly shaped,
+    /// input-shaped but holding NaN, huge or negative values, integer ids out of range.
+    static func arrays(like input: Tensor) -> [(String, Tensor)] {
+        let n = input.shape[0], sample = Array(input.shape.dropFirst()), per = input.count / max(n, 1)
+        func t(_ shape: [Int], _ f: (Int) -> Float) -> Tensor { Tensor(shape: shape) { p in for i in 0..<p.count { p[i] = f(i) } } }
+        return [("empty", t([0], { _ in 0 })), ("scalar", t([], { _ in 3 })), ("[1]", t([1], { _ in 1 })), ("[2,3]", t([2, 3], { Float($0) })),
+                ("input NaN", t(input.shape, { $0 % 7 == 0 ? .nan : 0.5 })), ("input huge", t(input.shape, { $0 % 2 == 0 ? 3e38 : -3e38 })),
+                ("input negative ids", t(input.shape, { -Float($0 % 5) })), ("input ids 1e9", t(input.shape, { Float($0 % 3) * 1e9 })),
+                ("one sample", t([1] + sample, { Float($0 % 4) })), ("sample count ids", t([n] + sample, { Float($0 % per) })),
+                ("extra dim", t(input.shape + [2], { Float($0 % 3) })), ("(N, 3, M)", t([n, 3, per], { Float($0 % 2) })),
+                ("(N, 3, M) halves", t([n, 3, per], { $0 % 2 == 0 ? 0.5 : -1 })), ("(1, 2, 2)", t([1, 2, 2], { _ in 1 }))]
+    }
+
+    @Test(arguments: models)
+    func absurdArraysFailCleanly(_ name: String) throws {
+        let f = try Self.load(name)
+        let input = try f.input.samples(0..<2)
+        var runs = 0
+        for id in Self.ids {
+            let entry = try FixtureModels.registry.analyzer(id)
+            for p in entry.parameters {
+                for (label, array) in Self.arrays(like: input) {
+                    if Self.trace { FileHandle.standardError.write(Data("arrays \(name) \(id) \(p.name)=\(label)\n".utf8)) }
+                    runs += 1
+                    var options = Options([p.name: "file:\(label).npy"])
+                    options.tensors[p.name] = array
+                    do {
+                        _ = try FixtureModels.registry.makeAnalyzer(id, model: f.model, options: options).analyze(input, target: .max)
+                    } catch is ExplainError {
+                    } catch {
+                        Issue.record("\(name) \(id) \(p.name)=\(label): \(type(of: error)) \(error) is not an ExplainError")
+                    }
+                }
+            }
+        }
+        #expect(runs > 500)
+    }
+}
