@@ -24,7 +24,7 @@ run: build
 # Whole suite, in release (numeric code is 30-500x slower in debug).
 test: deps
 	mkdir -p out
-	@if command -v python3 >/dev/null; then python3 Tools/check_imports.py; fi
+	@if command -v python3 >/dev/null; then python3 Tools/check_sources.py; fi
 	$(SWIFT) build $(BUILD_FLAGS) --build-tests
 	EXPLAINKIT_POISON=1 $(SWIFT) test $(BUILD_FLAGS) --skip-build
 

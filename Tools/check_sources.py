@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-"""Each target imports only modules it declares (directly or through its dependencies).
+"""Source checks that the compiler does not make.
 
-SwiftPM may build an undeclared module first and let an import of it succeed on one machine and
-fail on another (the order of a parallel build differs). Run: python3 Tools/check_imports.py
+1. Each target imports only modules it declares (directly or through its dependencies): SwiftPM
+   may build an undeclared module first and let an import of it succeed on one machine and fail on
+   another (the order of a parallel build differs).
+2. No `?? .someCase(… try …)`: Swift 6.3.1 miscompiles an error thrown on the right side of `??`
+   when it builds an enum case with payloads (Docs/Decisions/0005-toolchain-throwing-coalescing.md).
+
+Run: python3 Tools/check_sources.py
 """
 import re, sys, pathlib, json, subprocess
 
@@ -30,5 +35,11 @@ for name, t in targets.items():
         for m in re.findall(r"^\s*(?:@\w+(?:\([^)]*\))?\s+)*import\s+(?:struct\s+|enum\s+|class\s+|func\s+)?(\w+)", f.read_text(), re.M):
             if m not in allowed:
                 bad.append(f"{f.relative_to(root)}: imports {m}, which target {name} does not depend on")
-print("\n".join(bad) if bad else f"imports: {len(targets)} targets, every import declared")
+coalescing = re.compile(r"\?\?\s*(?:\w+)?\.\w+\((?:[^()]|\([^()]*\))*\btry\b", re.S)
+for f in sorted((root / "Sources").rglob("*.swift")) + sorted((root / "Tests").rglob("*.swift")):
+    text = re.sub(r"(^|\s)//[^\n]*", lambda m: m.group(1), f.read_text())   # comments out
+    for m in coalescing.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        bad.append(f"{f.relative_to(root)}:{line}: a throwing enum case on the right of ?? (Swift 6.3.1 miscompiles it; use if-let)")
+print("\n".join(bad) if bad else f"sources: {len(targets)} targets, every import declared, no throwing ?? enum case")
 sys.exit(1 if bad else 0)
