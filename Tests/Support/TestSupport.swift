@@ -17,6 +17,7 @@ public enum TestPaths {
     public static var layer: String { fixtures + "/layer" }
     public static var models: String { fixtures + "/models" }
     public static var arrays: String { fixtures + "/arrays" }
+    public static var images: String { fixtures + "/images" }
     /// Models exported with a fixed batch size (Tools/make_fixed_batch_models.py).
     public static var fixedBatch: String { fixtures + "/fixed-batch" }
 
