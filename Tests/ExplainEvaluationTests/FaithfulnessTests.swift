@@ -96,6 +96,14 @@ import Testing
         let positive = try Tensor(shape: x.shape, scalars: (0..<32).map { abs(x.scalars[$0]) * (w.scalars[$0 % 16] >= 0 ? 1 : -1) })
         let m = try Monotonicity(featuresInStep: 2, fill: .value(0)).evaluate(model: model, input: positive, attribution: exact, target: .index(0))
         #expect(m.monotonic == [true, true] && m.curves[0].count == 8)
+        // More features per step than there are (up to Int.max): one step with every feature, as
+        // with exactly 16 (found by fuzzing: the step count overflowed).
+        for huge in [16, 17, Int.max] {
+            let one = try Monotonicity(featuresInStep: huge, fill: .value(0)).evaluate(model: model, input: positive, attribution: exact, target: .index(0))
+            #expect(one.curves.map(\.count) == [1, 1], "features_in_step \(huge)")
+            #expect(try FaithfulnessEstimate(featuresInStep: huge, fill: .value(0)).evaluate(model: model, input: x, attribution: exact, target: .index(0)).count == 2)
+        }
+        #expect(throws: ExplainError.self) { try HOG(cell: Int.max) }
     }
 
     /// A one-channel map of a three-channel image (an upsampled CAM, XRAI) counts as the map

@@ -73,11 +73,12 @@ public struct FaithfulnessEstimate: Sendable {
         let (scorer, seed, a) = try Scorer.checked("faithfulness estimate", model: model, input: input, attribution: attribution, target: target,
                                                    batchSize: batchSize)
         let dims = Array(input.shape.dropFirst()), n = input.shape[0], per = input.count / n
-        let steps = (per + featuresInStep - 1) / featuresInStep
+        let step = min(featuresInStep, max(per, 1))   // more features per step than there are: one step
+        let steps = (per + step - 1) / step
         return try (0..<n).map { s in
             let values = (0..<per).map { Double(a.scalars[s * per + $0]) }
             let order = FaithfulnessInput.order(values)
-            let chunks = (0..<steps).map { Array(order[($0 * featuresInStep)..<min(per, ($0 + 1) * featuresInStep)]) }
+            let chunks = (0..<steps).map { Array(order[($0 * step)..<min(per, ($0 + 1) * step)]) }
             let f = try input.withUnsafeBufferPointer { px in
                 let sample = UnsafeBufferPointer(rebasing: px[(s * per)..<((s + 1) * per)])
                 let v = fill.value(for: sample)
@@ -124,14 +125,15 @@ public struct Monotonicity: Sendable {
     public func evaluate(model: ExplainableModel, input: Tensor, attribution: Tensor, target: Target) throws -> Result {
         let (scorer, seed, a) = try Scorer.checked("monotonicity", model: model, input: input, attribution: attribution, target: target, batchSize: batchSize)
         let dims = Array(input.shape.dropFirst()), n = input.shape[0], per = input.count / n
-        let steps = (per + featuresInStep - 1) / featuresInStep
+        let step = min(featuresInStep, max(per, 1))   // more features per step than there are: one step
+        let steps = (per + step - 1) / step
         var result = Result(monotonic: [], curves: [])
         for s in 0..<n {
             let key = (0..<per).map { i -> Double in let v = Double(a.scalars[s * per + i]); return absolute ? abs(v) : v }
             let order = FaithfulnessInput.order(key, ascending: true)
             // rank[i]: the step (1-based) after which feature i holds its value again.
             var rank = [Int](repeating: 0, count: per)
-            for (k, i) in order.enumerated() { rank[i] = k / featuresInStep + 1 }
+            for (k, i) in order.enumerated() { rank[i] = k / step + 1 }
             let curve = try input.withUnsafeBufferPointer { px in
                 let sample = UnsafeBufferPointer(rebasing: px[(s * per)..<((s + 1) * per)])
                 let v = fill.value(for: sample)

@@ -16,7 +16,9 @@ public struct HOG: Sendable {
 
     public init(orientations: Int = 9, cell: Int = 8, block: Int = 3) throws {
         guard orientations >= 1, orientations <= 360 else { throw ExplainError.argument("orientations = \(orientations): give 1…360") }
-        guard cell >= 1, block >= 1 else { throw ExplainError.argument("cell = \(cell), block = \(block): give sizes ≥ 1") }
+        guard cell >= 1, block >= 1, cell <= 1 << 20, block <= 1 << 10 else {
+            throw ExplainError.argument("cell = \(cell), block = \(block): give sizes from 1 to 2^20 pixels per cell and 2^10 cells per block")
+        }
         self.orientations = orientations
         self.cell = cell
         self.block = block
