@@ -12,7 +12,8 @@ import Testing
 /// `EXPLAINKIT_FUZZ_ROUND=R` draws other mutations, `EXPLAINKIT_FUZZ_TRACE=1` prints each mutation before it runs, so that a crash names its seed.
 @Suite struct ModelMutationTests {
     static let folders: [String] = {
-        let skip: Set = ["vit-dynamo", "swin"]   // large; their patterns are in vit and the rest
+        // Large; their patterns are in vit and the rest (EXPLAINKIT_FUZZ_LARGE=1 takes them too).
+        let skip: Set = ProcessInfo.processInfo.environment["EXPLAINKIT_FUZZ_LARGE"] == "1" ? [] : ["vit-dynamo", "swin"]
         return TestPaths.folders(in: TestPaths.models).filter { !skip.contains($0) }.map { TestPaths.models + "/" + $0 }
             + TestPaths.folders(in: TestPaths.reference).map { TestPaths.reference + "/" + $0 }
     }()

@@ -237,6 +237,10 @@ struct GraphImport {
         case .alias(let v):
             values[outputName] = v
         case .constant(let c):
+            if case .int(let t) = c, (try? Shape.elementCount(t.shape)) != t.values.count {
+                // Every folding checks its shapes; this guards the ones to come.
+                throw ExplainError(.malformedFile, "the folded value has \(t.values.count) entries for shape \(Shape.format(t.shape))")
+            }
             constants[outputName] = c
         case .layer(let layer, let operands):
             try addLayer(layer, operands: operands, name: name, outputName: outputName)

@@ -264,14 +264,16 @@ enum ShapeFolding {
         if parts.allSatisfy({ if case .int = $0 { return true } else { return false } }) {
             let v = try parts.map { try $0.ints("range operand") }.map { $0.first ?? 0 }
             guard v[2] != 0 else { throw c.error(.malformedFile, "Range delta is 0") }
-            let n = max(0, Int((Double(v[1] - v[0]) / Double(v[2])).rounded(.up)))
-            guard n <= 10_000_000 else { throw c.error(.tooLarge, "Range of \(n) values is over the size limit") }
+            let count = ((Double(v[1]) - Double(v[0])) / Double(v[2])).rounded(.up)
+            guard count <= 10_000_000 else { throw c.error(.tooLarge, "Range of \(count) values is over the size limit") }
+            let n = max(0, Int(count))
             return .constant(.int(IntTensor((0..<n).map { v[0] + $0 * v[2] })))
         }
         let v = try parts.map { try $0.floatTensor("range operand").scalars.first ?? 0 }
         guard v[2] != 0 else { throw c.error(.malformedFile, "Range delta is 0") }
-        let n = max(0, Int(((v[1] - v[0]) / v[2]).rounded(.up)))
-        guard n <= 10_000_000 else { throw c.error(.tooLarge, "Range of \(n) values is over the size limit") }
+        let count = ((Double(v[1]) - Double(v[0])) / Double(v[2])).rounded(.up)
+        guard count.isFinite, count <= 10_000_000 else { throw c.error(.tooLarge, "Range from \(v[0]) to \(v[1]) by \(v[2]) has \(count) values, over the size limit") }
+        let n = max(0, Int(count))
         return .constant(.float(try Tensor(shape: [n], scalars: (0..<n).map { v[0] + Float($0) * v[2] })))
     }
 

@@ -115,6 +115,9 @@ public struct Reshape: ReshapingLayer {
             }
             out[k] = total / known
         }
+        guard try Shape.elementCount(out) == Shape.elementCount(input) else {
+            throw ExplainError.shape("cannot reshape \(Shape.format(input)) to \(Shape.format(out)): the element counts differ")
+        }
         return out
     }
 }
