@@ -38,7 +38,9 @@ struct ModelMutator {
     }
 
     mutating func mutateOnce(_ m: inout Onnx_ModelProto) {
-        switch Int.random(in: 0..<10, using: &rng) {
+        switch Int.random(in: 0..<13, using: &rng) {
+        case 10, 11: plausibleAttribute(&m.graph)
+        case 12: plausibleInitializer(&m.graph)
         case 0: mutateOperator(&m.graph)
         case 1: mutateNodeInputs(&m.graph)
         case 2: mutateNodeOutputsOrOrder(&m.graph)
@@ -116,6 +118,52 @@ struct ModelMutator {
             }
         }
         g.node[i] = node
+    }
+
+    /// An integer attribute set to small values that pass the first checks and reach the kernels:
+    /// kernel sizes, strides, pads, dilations, groups, axes, permutations (duplicates included).
+    mutating func plausibleAttribute(_ g: inout Onnx_GraphProto) {
+        let candidates = g.node.indices.flatMap { i in g.node[i].attribute.indices.map { (i, $0) } }.filter { i, k in
+            let a = g.node[i].attribute[k]
+            return a.type == 2 || a.type == 7
+        }
+        guard let (i, k) = pick(candidates) else { return mutateAttribute(&g) }
+        var a = g.node[i].attribute[k]
+        if a.type == 2 {
+            a.i = Int64.random(in: -3...5, using: &rng)
+        } else {
+            let n = chance(0.7) ? a.ints.count : Int.random(in: 0...6, using: &rng)
+            a.ints = (0..<n).map { _ in Int64.random(in: (a.name == "pads" ? 0 : -3)...5, using: &rng) }
+        }
+        log.append("node \(i) '\(g.node[i].name)' (\(g.node[i].opType)) \(a.name) ≈ \(describe(a))")
+        g.node[i].attribute[k] = a
+    }
+
+    /// An initializer's values changed in place, shape kept: small integers in an integer tensor
+    /// (shapes, indices, axes), NaN, ±∞ or huge values in a float one.
+    mutating func plausibleInitializer(_ g: inout Onnx_GraphProto) {
+        guard let i = index(g.initializer.count) else { return }
+        var t = g.initializer[i]
+        let count = t.rawData.count
+        if t.dataType == 7, count >= 8 {
+            var raw = [UInt8](t.rawData)
+            for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                let k = Int.random(in: 0..<(count / 8), using: &rng)
+                var v = Int64.random(in: -4...6, using: &rng)
+                withUnsafeBytes(of: &v) { b in for j in 0..<8 { raw[k * 8 + j] = b[j] } }
+            }
+            t.rawData = Data(raw)
+        } else if t.dataType == 1, count >= 4 {
+            var raw = [UInt8](t.rawData)
+            for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                let k = Int.random(in: 0..<(count / 4), using: &rng)
+                var v = pick([Float.nan, .infinity, -.infinity, 3e38, 0, -1e-30]) ?? 0
+                withUnsafeBytes(of: &v) { b in for j in 0..<4 { raw[k * 4 + j] = b[j] } }
+            }
+            t.rawData = Data(raw)
+        } else { return mutateInitializer(&g) }
+        log.append("initializer '\(t.name)' values changed")
+        g.initializer[i] = t
     }
 
     mutating func randomValue(_ a: inout Onnx_AttributeProto) {
