@@ -14,9 +14,10 @@ public enum Shape {
         return n
     }
 
-    /// The most elements one tensor may hold (2^31, 8 GiB of floats): larger shapes come from a
-    /// damaged model or absurd options, and are rejected before anything is allocated.
-    public static let maxElements = 1 << 31
+    /// The most elements one tensor may hold (2^31 − 1, 8 GiB of floats; every extent then fits the
+    /// 32-bit sizes BLAS takes): larger shapes come from a damaged model or absurd options, and are
+    /// rejected before anything is allocated.
+    public static let maxElements = Int(Int32.max)
 
     /// Throws `tooLarge` when a tensor of this shape could not or should not be allocated.
     public static func checkAllocation(_ shape: [Int]) throws {
