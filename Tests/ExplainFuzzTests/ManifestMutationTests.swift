@@ -1,0 +1,60 @@
+import ExplainKit
+import ExplainKitTestSupport
+import ExplainTestSupport
+import Foundation
+import Testing
+
+/// A damaged fixture set gives named errors or failed cases, never a crash: `explain conformance`
+/// reads any set of the shared format, so the manifest of a reference model is mutated (values
+/// replaced by other types, absurd numbers, missing keys, wrong file names) and run, three cases
+/// at a time.
+@Suite struct ManifestMutationTests {
+    static let iterations = Int(ProcessInfo.processInfo.environment["EXPLAINKIT_FUZZ_ITERATIONS"] ?? "") ?? 40
+
+    /// Replaces one value somewhere in the JSON tree.
+    static func mutate(_ value: Any, rng: inout TestRandom, depth: Int = 0) -> Any {
+        let strange: [Any] = [NSNull(), -1, 0, 1e300, -1e300, 9_223_372_036_854_775_807, "", "x", [Any](), [String: Any](), [1, 2, 3], "../../../etc/passwd", true]
+        if var d = value as? [String: Any], !d.isEmpty, depth < 6, Int.random(in: 0..<4, using: &rng) > 0 {
+            let keys = d.keys.sorted()
+            let k = keys[Int.random(in: 0..<keys.count, using: &rng)]
+            if Int.random(in: 0..<8, using: &rng) == 0 { d[k] = nil } else { d[k] = mutate(d[k]!, rng: &rng, depth: depth + 1) }
+            return d
+        }
+        if var a = value as? [Any], !a.isEmpty, depth < 6, Int.random(in: 0..<4, using: &rng) > 0 {
+            let i = Int.random(in: 0..<a.count, using: &rng)
+            a[i] = mutate(a[i], rng: &rng, depth: depth + 1)
+            return a
+        }
+        return strange[Int.random(in: 0..<strange.count, using: &rng)]
+    }
+
+    @Test func damagedManifestsFailCleanly() throws {
+        let source = TestPaths.reference + "/cancer-mlp"
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/manifest.json"))) as? [String: Any])
+        let cases = try #require(manifest["cases"] as? [Any])
+        let fm = FileManager.default
+        let root = NSTemporaryDirectory() + "explainkit-manifests-\(UUID().uuidString)"
+        defer { try? fm.removeItem(atPath: root) }
+        var rng = TestRandom(seed: 77)
+        var ran = 0
+        for k in 0..<Self.iterations {
+            let set = root + "/\(k)", folder = set + "/cancer-mlp"
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for file in try fm.contentsOfDirectory(atPath: source) where file != "manifest.json" {
+                try fm.createSymbolicLink(atPath: folder + "/" + file, withDestinationPath: source + "/" + file)
+            }
+            var m = manifest
+            m["cases"] = (0..<3).map { _ in cases[Int.random(in: 0..<cases.count, using: &rng)] }
+            for _ in 0..<Int.random(in: 1...3, using: &rng) { m = Self.mutate(m, rng: &rng) as? [String: Any] ?? m }
+            try JSONSerialization.data(withJSONObject: m).write(to: URL(fileURLWithPath: folder + "/manifest.json"))
+            do {
+                _ = try ConformanceRunner(registry: FixtureModels.registry).run(fixtures: set, out: set + "/out") { _ in }
+                ran += 1
+            } catch is ExplainError {
+            } catch {
+                Issue.record("mutation \(k): \(type(of: error)) \(error) is not an ExplainError")
+            }
+        }
+        #expect(ran > 0)
+    }
+}
