@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Makes the CAM fixture set Tests/Fixtures/cam: the pytorch-grad-cam 1.5.7 variants beyond the
-shared set's (GradCAMElementWise, EigenGradCAM, FEM, FinerCAM, KPCA_CAM, and FullGrad — its scaled output, one
+shared set's (GradCAMElementWise, EigenGradCAM, FEM, FinerCAM, KPCA_CAM, RandomCAM with numpy seeds, and FullGrad — its scaled output, one
 case per model) on the shared image models (via onnx2torch), on the
 same layers as the shared CAM cases, in the shared set's format and conventions: the raw map
 relu(get_cam_image(...)) before min-max scaling and resizing, shape (N, 1, h, w), for the targets
@@ -33,10 +33,11 @@ LAYERS = {
 }
 VARIANTS = {"gradcam_elementwise": "GradCAMElementWise", "eigengradcam": "EigenGradCAM", "fem": "FEM", "kpcacam": "KPCA_CAM"}
 KPCA = [("kpcacam_rbf", {"kernel": "rbf", "gamma": 0.05}), ("kpcacam_poly", {"kernel": "poly", "gamma": 0.02})]
+RANDOM_SEEDS = [0, 7]
 FINER = [("finercam", {}), ("finercam_alpha06_ranks12", {"alpha": 0.6, "comparison_categories": [1, 2]})]
 
 
-def raw(proto, x, targets, node, method, dtype, **options):
+def raw(proto, x, targets, node, method, dtype, np_seed=None, **options):
     net = onnx2torch.convert(proto).to(dtype).eval()
     layer = dict(net.named_modules())[node.strip("/")]
     cam = getattr(pgc, method)(model=net, target_layers=[layer], **options)
@@ -50,6 +51,8 @@ def raw(proto, x, targets, node, method, dtype, **options):
     if method == "EigenGradCAM":
         m = get_2d_projection_with_sign_correction(grads * acts)
     else:
+        if np_seed is not None:
+            np.random.seed(np_seed)   # RandomCAM: np.random.uniform(-1, 1, size=(N, C)) in get_cam_weights
         m = cam.get_cam_image(None, layer, goals, acts, grads, False)
     return np.maximum(m, 0)[:, None].astype(np.float64)
 
@@ -101,6 +104,15 @@ def main():
                      "normalised": False, "upsampled": False}, ref, r32,
                     "output gradient = one-hot(target) on the logits",
                     f"pytorch-grad-cam {method}: relu(cam) before its min-max scaling and resizing."))
+            for seed in RANDOM_SEEDS:
+                ref, r32 = (raw(proto, x, targets, node, "RandomCAM", d, np_seed=seed) for d in (torch.float64, torch.float32))
+                cases.append(fixture_manifest.case(
+                    out, f"randomcam_seed{seed}_{tag}_raw", "cam", "RandomCAM", "pytorch-grad-cam 1.5.7 (model via onnx2torch), numpy legacy generator",
+                    {"layer": node.strip("/"), "onnx_node": node, "onnx_tensor": node + "_output_0", "relu_on_map": True,
+                     "normalised": False, "upsampled": False, "np_seed": seed}, ref, r32,
+                    "none (random weights, independent of the target)",
+                    f"pytorch-grad-cam RandomCAM after np.random.seed({seed}): weights np.random.uniform(-1, 1, size=(N, C)); relu(cam) "
+                    "before its min-max scaling and resizing."))
             for cid, options in KPCA:
                 ref, r32 = (raw(proto, x, targets, node, "KPCA_CAM", d, **options) for d in (torch.float64, torch.float32))
                 cases.append(fixture_manifest.case(

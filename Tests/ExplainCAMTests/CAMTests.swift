@@ -185,10 +185,10 @@ import Testing
         #expect(error?.message.contains("not tokens") == true)
     }
 
-    /// Element-wise Grad-CAM, Eigen-Grad-CAM, FEM, Finer-CAM and FullGrad match pytorch-grad-cam (Tests/Fixtures/cam).
+    /// Element-wise Grad-CAM, Eigen-Grad-CAM, FEM, Finer-CAM, KPCA-CAM, RandomCAM and FullGrad match pytorch-grad-cam (Tests/Fixtures/cam).
     @Test func extraVariantsMatchPytorchGradCam() throws {
         let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/cam")
-        #expect(summary.passed == 34 && summary.failed == 0 && summary.skipped.isEmpty)
+        #expect(summary.passed == 42 && summary.failed == 0 && summary.skipped.isEmpty)
     }
 
     /// With the linear kernel, KPCA-CAM's map is the first principal projection: `p` with

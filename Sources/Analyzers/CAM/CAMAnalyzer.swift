@@ -37,6 +37,9 @@ public struct CAMAnalyzer: Analyzer {
         case finerCAM = "finercam"
         /// First kernel principal component of A's positions (`KernelPCA`; Karmani et al. 2024); class-agnostic.
         case kpcaCAM = "kpcacam"
+        /// `w_c` uniform in [−1, 1), drawn once per (sample, channel): a control, independent of the
+        /// model's weights and target (pytorch-grad-cam RandomCAM).
+        case randomCAM = "randomcam"
 
         var usesGradient: Bool { [.gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM, .gradCAMElementWise, .eigenGradCAM, .finerCAM].contains(self) }
     }
@@ -57,11 +60,14 @@ public struct CAMAnalyzer: Analyzer {
     let finer: FinerTarget
     /// KPCA-CAM's kernel.
     let kernelPCA: KernelPCA
+    /// RandomCAM's seed, and whether it draws as numpy's legacy generator does (`np.random.seed`).
+    public let seed: UInt64
+    public let numpyDraws: Bool
     let bound: BoundGraph
 
     public init(id: String? = nil, model: ExplainableModel, variant: Variant, layer: String? = nil, upsample: Bool = true,
                 batchSize: Int = 32, sigmas: Double = 2, alpha: Double = 1, comparison: [Int] = [1, 2, 3],
-                kernelPCA: KernelPCA = KernelPCA()) throws {
+                kernelPCA: KernelPCA = KernelPCA(), seed: UInt64 = 0, numpyDraws: Bool = false) throws {
         self.id = id ?? variant.rawValue
         self.model = model
         self.variant = variant
@@ -72,6 +78,9 @@ public struct CAMAnalyzer: Analyzer {
         self.sigmas = sigmas
         self.finer = FinerTarget(alpha: alpha, ranks: comparison)
         self.kernelPCA = kernelPCA
+        if numpyDraws { _ = try RandomDraws.peerSeed(seed) }
+        self.seed = seed
+        self.numpyDraws = numpyDraws
         self.bound = try BoundGraph(model.graph)
     }
 
@@ -127,6 +136,8 @@ public struct CAMAnalyzer: Analyzer {
             weighted = try CAMWeights.ablation(activation: activation, at: a, base: acts, model: model, seed: seed, batchSize: batchSize)
         case .eigenCAM:
             weighted = CAMWeights.eigen(activation: activation)
+        case .randomCAM:
+            weighted = try CAMWeights.random(activation: activation, seed: self.seed, numpy: numpyDraws)
         }
         var map = Tensor(shape: weighted.shape) { out in
             weighted.withUnsafeBufferPointer { p in for i in 0..<out.count { out[i] = p[i] > 0 ? p[i] : 0 } }

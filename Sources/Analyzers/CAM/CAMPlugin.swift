@@ -36,6 +36,9 @@ public enum CAMPlugin: Plugin {
          "T = Σ_j p_j (y_t − α y_j) / (Σ_j p_j + 1e-9), p = softmax(y), j = the classes at ranks `comparison` of nearness |y_j − y_t|; "
             + "w_c = mean_ij ∂T/∂A_c(i,j); map = relu(Σ_c w_c A_c)",
          "Zhang et al. 2025; pytorch-grad-cam FinerCAM (base GradCAM, FinerWeightedTarget)"),
+        (.randomCAM, "RandomCAM: channels weighted by uniform random numbers in [−1, 1) (a control, independent of the model's weights and the target)",
+         "w_c ~ U[−1, 1) per sample and channel (seeded); map = relu(Σ_c w_c A_c)",
+         "pytorch-grad-cam RandomCAM (a sanity-check baseline for CAM evaluation)"),
         (.kpcaCAM, "KPCA-CAM: first kernel principal component of the feature map's positions (class-agnostic)",
          "X = positions × channels centred per channel; K = centred k(X, X); (λ, u) its largest eigenpair, u's largest |entry| positive; "
             + "map = relu(u √λ)",
@@ -73,6 +76,10 @@ public enum CAMPlugin: Plugin {
                 parameters.append(Parameter("kernel", default: "sigmoid", "sigmoid, rbf, poly (degree 3), linear or cosine (scikit-learn's kernels; coef0 = 1)"))
                 parameters.append(Parameter("gamma", default: "1 / channels", "γ of the sigmoid, rbf and poly kernels"))
             }
+            if variant == .randomCAM {
+                parameters.append(Parameter("seed", default: "0", "random seed of the weights (same seed, same map)"))
+                parameters.append(RandomDraws.parameter(.numpy, "np.random.seed(seed) then pytorch-grad-cam RandomCAM"))
+            }
             if variant == .finerCAM {
                 parameters.append(Parameter("alpha", default: "1", "weight of the compared classes' logits"))
                 parameters.append(Parameter("comparison", default: "1,2,3",
@@ -85,7 +92,9 @@ public enum CAMPlugin: Plugin {
                                 sigmas: try options.double("k", default: 2, range: -1000...1000),
                                 alpha: try options.double("alpha", default: 1, range: -1e6...1e6),
                                 comparison: try FinerTarget.parseRanks(options.string("comparison", default: "1,2,3")),
-                                kernelPCA: try kernelPCA(options))
+                                kernelPCA: try kernelPCA(options),
+                                seed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
+                                numpyDraws: variant == .randomCAM && (try RandomDraws.from(options, allowed: [.explainkit, .numpy])) == .numpy)
             })
         }
         try registry.register(AnalyzerEntry(
@@ -119,6 +128,7 @@ public enum CAMPlugin: Plugin {
             ("ScoreCAM", .scoreCAM, false), ("AblationCAM", .ablationCAM, false), ("EigenCAM", .eigenCAM, false),
             ("GradCAMElementWise", .gradCAMElementWise, false), ("EigenGradCAM", .eigenGradCAM, false),
             ("FEM", .fem, false), ("FinerCAM", .finerCAM, false), ("KPCA_CAM", .kpcaCAM, false),
+            ("RandomCAM", .randomCAM, false),
         ]
         try registry.register(CaseTranslator(method: "FullGrad") { _ in ("fullgrad", Options()) })
         for (method, variant, upsampled) in methods {
@@ -127,6 +137,7 @@ public enum CAMPlugin: Plugin {
                 var values = ["layer": tensor, "upsample": "\(upsampled)"]
                 for key in ["k", "alpha", "gamma"] { if let v = c.params[key]?.number { values[key] = "\(v)" } }
                 if let kernel = c.params["kernel"]?.string { values["kernel"] = kernel }
+                if variant == .randomCAM, let seed = c.params["np_seed"]?.number { values["seed"] = "\(Int(seed))"; values["rng"] = "numpy" }
                 if let ranks = c.params["comparison"]?.array?.compactMap(\.number) { values["comparison"] = ranks.map { "\(Int($0))" }.joined(separator: ",") }
                 return (variant.rawValue, Options(values))
             })
