@@ -8,7 +8,7 @@ import ExplainCore
 /// XGrad-CAM, Layer-CAM, HiRes-CAM), from forward passes on perturbed inputs or activations
 /// (Score-CAM, Ablation-CAM), or from the activations alone (Eigen-CAM). The result has one
 /// channel: `(N, 1, h, w)`, or `(N, 1, H, W)` when upsampled.
-public struct CAMAnalyzer: Analyzer {
+public struct CAMAnalyzer: SplitsItsOwnBatches {
     /// How the channel weights are found.
     public enum Variant: String, Sendable, CaseIterable {
         /// `w_c = mean_ij G_c(i,j)` (Selvaraju et al. 2017).
@@ -96,7 +96,15 @@ public struct CAMAnalyzer: Analyzer {
                                     + "give the layer (--set layer=NODE; `explain inspect` lists the nodes)")
     }
 
+    /// On a graph fixed at batch 1, one sample at a time (RandomCAM's draws still run across the
+    /// batch: sample s gets row s of the weights, as in one call on the whole batch).
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
+        try BatchChunks.run(input, target: target, size: Int.max, graph: model.graph) { range, x, t in
+            try analyze(x, target: t, firstSample: range.lowerBound)
+        }
+    }
+
+    func analyze(_ input: Tensor, target: Target, firstSample: Int) throws -> Attribution {
         try input.requireFinite("the input")
         let g = model.graph
         let a = try featureMap(for: input.shape)
@@ -137,7 +145,7 @@ public struct CAMAnalyzer: Analyzer {
         case .eigenCAM:
             weighted = CAMWeights.eigen(activation: activation)
         case .randomCAM:
-            weighted = try CAMWeights.random(activation: activation, seed: self.seed, numpy: numpyDraws)
+            weighted = try CAMWeights.random(activation: activation, seed: self.seed, numpy: numpyDraws, skipping: firstSample)
         }
         var map = Tensor(shape: weighted.shape) { out in
             weighted.withUnsafeBufferPointer { p in for i in 0..<out.count { out[i] = p[i] > 0 ? p[i] : 0 } }

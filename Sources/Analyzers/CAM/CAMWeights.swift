@@ -41,18 +41,14 @@ enum CAMWeights {
     }
 
     /// RandomCAM: `w` uniform in [−1, 1) for each (sample, channel), row by row — numpy's
-    /// `np.random.uniform(-1, 1, size=(N, C))` after `np.random.seed(seed)` when `numpy`.
-    static func random(activation a: Tensor, seed: UInt64, numpy: Bool) throws -> Tensor {
+    /// `np.random.uniform(-1, 1, size=(N, C))` after `np.random.seed(seed)` when `numpy`. The rows
+    /// of the first `skipping` samples of the batch are drawn and dropped (a batch run in parts).
+    static func random(activation a: Tensor, seed: UInt64, numpy: Bool, skipping first: Int = 0) throws -> Tensor {
         let (n, c) = (a.shape[0], a.shape[1])
-        var weights = [[Double]]()
-        if numpy {
-            var mt = MersenneTwister(seed: try RandomDraws.peerSeed(seed))
-            weights = (0..<n).map { _ in (0..<c).map { _ in -1 + 2 * mt.nextDouble() } }
-        } else {
-            var rng = SeededGenerator(seed: seed)
-            weights = (0..<n).map { _ in (0..<c).map { _ in -1 + 2 * (Double(rng.next() >> 11) * 0x1.0p-53) } }
-        }
-        return combine(a, weights)
+        var mt = MersenneTwister(seed: numpy ? try RandomDraws.peerSeed(seed) : 0), rng = SeededGenerator(seed: seed)
+        func draw() -> Double { -1 + 2 * (numpy ? mt.nextDouble() : Double(rng.next() >> 11) * 0x1.0p-53) }
+        for _ in 0..<(first * c) { _ = draw() }
+        return combine(a, (0..<n).map { _ in (0..<c).map { _ in draw() } })
     }
 
     /// One channel's weight for Grad-CAM, Grad-CAM++ and XGrad-CAM.
