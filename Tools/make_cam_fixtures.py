@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Makes the CAM fixture set Tests/Fixtures/cam: the pytorch-grad-cam 1.5.7 variants beyond the
-shared set's (GradCAMElementWise, EigenGradCAM, FEM, FinerCAM, KPCA_CAM, RandomCAM with numpy seeds, and FullGrad — its scaled output, one
+shared set's (GradCAMElementWise, EigenGradCAM, FEM, FinerCAM, KPCA_CAM, RandomCAM with numpy seeds, ShapleyCAM (ReST and logit targets), and FullGrad — its scaled output, one
 case per model) on the shared image models (via onnx2torch), on the
 same layers as the shared CAM cases, in the shared set's format and conventions: the raw map
 relu(get_cam_image(...)) before min-max scaling and resizing, shape (N, 1, h, w), for the targets
@@ -81,6 +81,29 @@ def finer(proto, x, targets, node, dtype, alpha=1.0, comparison_categories=(1, 2
     return np.maximum(np.concatenate(maps), 0)[:, None].astype(np.float64)
 
 
+def shapley(proto, x, targets, node, dtype, rest=True):
+    """ShapleyCAM's raw map: its own call (the Hessian-vector product needs its create_graph
+    backward) with scale_cam_image replaced by the identity, so the result is relu(get_cam_image)."""
+    import pytorch_grad_cam.base_cam as base_cam
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputReST
+    net = onnx2torch.convert(proto).to(dtype).eval()
+    layer = dict(net.named_modules())[node.strip("/")]
+    cam = pgc.ShapleyCAM(model=net, target_layers=[layer])
+    kept = base_cam.scale_cam_image
+    base_cam.scale_cam_image = lambda c, target_size=None: np.asarray(c)
+    # grad-cam 1.5.7's clear() detaches the stored tensors in place, which fails for a gradient that
+    # is a view (a Relu output feeding Flatten) when the graph is kept (ShapleyCAM): drop them instead.
+    aag = cam.activations_and_grads
+    aag.clear = lambda: (aag.activations.clear(), aag.gradients.clear())
+    try:
+        goal = ClassifierOutputReST if rest else ClassifierOutputTarget
+        m = cam(torch.from_numpy(x).to(dtype), [goal(int(t)) for t in targets])
+    finally:
+        base_cam.scale_cam_image = kept
+        cam.activations_and_grads.release()
+    return np.asarray(m)[:, None].astype(np.float64)
+
+
 def fullgrad(proto, x, targets, dtype):
     """pytorch-grad-cam's FullGrad output (every Conv2d with a bias and every BatchNorm2d), (N, 1, H, W)."""
     net = onnx2torch.convert(proto).to(dtype).eval()
@@ -113,6 +136,15 @@ def main():
                     "none (random weights, independent of the target)",
                     f"pytorch-grad-cam RandomCAM after np.random.seed({seed}): weights np.random.uniform(-1, 1, size=(N, C)); relu(cam) "
                     "before its min-max scaling and resizing."))
+            for form in ("rest", "logit"):
+                ref, r32 = (shapley(proto, x, targets, node, d, rest=form == "rest") for d in (torch.float64, torch.float32))
+                cases.append(fixture_manifest.case(
+                    out, f"shapleycam_{form}_{tag}_raw", "cam", "ShapleyCAM", "pytorch-grad-cam 1.5.7 (model via onnx2torch)",
+                    {"layer": node.strip("/"), "onnx_node": node, "onnx_tensor": node + "_output_0", "relu_on_map": True,
+                     "normalised": False, "upsampled": False, "target_form": form}, ref, r32,
+                    "ClassifierOutputReST(target): z_t - cross_entropy(z, t)" if form == "rest" else "ClassifierOutputTarget(target): z_t",
+                    "pytorch-grad-cam ShapleyCAM: weights = mean_ij(grads - 0.5 * hvp), hvp = autograd.grad(grads, activations, "
+                    "grad_outputs=activations); relu(cam) before its min-max scaling and resizing (scale_cam_image replaced by the identity)."))
             for cid, options in KPCA:
                 ref, r32 = (raw(proto, x, targets, node, "KPCA_CAM", d, **options) for d in (torch.float64, torch.float32))
                 cases.append(fixture_manifest.case(

@@ -14,8 +14,9 @@ import Testing
         return (f.model, f.input)
     }
 
-    func cam(_ id: String, _ model: ExplainableModel, _ x: Tensor, layer: String? = nil, upsample: Bool = false) throws -> Attribution {
-        var o = Options(["upsample": "\(upsample)"])
+    func cam(_ id: String, _ model: ExplainableModel, _ x: Tensor, layer: String? = nil, upsample: Bool = false,
+             _ extra: [String: String] = [:]) throws -> Attribution {
+        var o = Options(extra.merging(["upsample": "\(upsample)"]) { $1 })
         if let layer { o.values["layer"] = layer }
         return try Self.registry.makeAnalyzer(id, model: model, options: o).analyze(x, target: .max)
     }
@@ -185,10 +186,48 @@ import Testing
         #expect(error?.message.contains("not tokens") == true)
     }
 
-    /// Element-wise Grad-CAM, Eigen-Grad-CAM, FEM, Finer-CAM, KPCA-CAM, RandomCAM and FullGrad match pytorch-grad-cam (Tests/Fixtures/cam).
+    /// Element-wise Grad-CAM, Eigen-Grad-CAM, FEM, Finer-CAM, KPCA-CAM, RandomCAM, Shapley-CAM and FullGrad match pytorch-grad-cam (Tests/Fixtures/cam).
     @Test func extraVariantsMatchPytorchGradCam() throws {
         let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/cam")
-        #expect(summary.passed == 42 && summary.failed == 0 && summary.skipped.isEmpty)
+        #expect(summary.passed == 50 && summary.failed == 0 && summary.skipped.isEmpty)
+    }
+
+    /// On A → GAP → Dense (z = W mean(A) + b) Shapley-CAM's gradient is constant per channel:
+    /// (2 e_t − p + ½ (p ⊙ u − p pᵀu))ᵀ W / hw with u = J A = z − b; with the logit target it is
+    /// Grad-CAM. A curved layer after the map (sigmoid) is a named error for the ReST score.
+    @Test func shapleyCAMOnALinearHead() throws {
+        let (model, conv, dense, bias) = try Self.linearHead(seed: 9)
+        var rng = TestRandom(seed: 10)
+        let x = rng.tensor([2, 1, 5, 5])
+        let rest = try cam("shapleycam", model, x, layer: "conv", upsample: false)
+        for s in 0..<2 {
+            let a = (0..<3).map { c in (0..<25).map { Double(conv.scalars[c]) * Double(x.scalars[s * 25 + $0]) } }
+            let mean = a.map { $0.reduce(0, +) / 25 }
+            let z = (0..<2).map { k in (0..<3).reduce(Double(bias.scalars[k])) { $0 + Double(dense.scalars[k * 3 + $1]) * mean[$1] } }
+            let t = z[1] > z[0] ? 1 : 0
+            let e = z.map { Foundation.exp($0 - z.max()!) }, p = e.map { $0 / e.reduce(0, +) }
+            let u = (0..<2).map { z[$0] - Double(bias.scalars[$0]) }, pu = p[0] * u[0] + p[1] * u[1]
+            let seed = (0..<2).map { (($0 == t) ? 2.0 : 0) - p[$0] + 0.5 * (p[$0] * u[$0] - p[$0] * pu) }
+            let w = (0..<3).map { c in (0..<2).reduce(0.0) { $0 + seed[$1] * Double(dense.scalars[$1 * 3 + c]) } / 25 }
+            for i in 0..<25 {
+                let expected = max(0, (0..<3).reduce(0.0) { $0 + w[$1] * a[$1][i] })
+                #expect(abs(Double(rest.values.scalars[s * 25 + i]) - expected) < 1e-5, "sample \(s) position \(i)")
+            }
+        }
+        let logit = try cam("shapleycam", model, x, layer: "conv", upsample: false, ["target_form": "logit"])
+        #expect(logit.values.scalars == (try cam("gradcam", model, x, layer: "conv", upsample: false)).values.scalars)
+
+        var b = GraphBuilder()
+        let input = b.addInput(name: "x", shape: [nil, 1, 5, 5])
+        var v = try b.add(try Conv2D(weight: conv), inputs: [input], name: "conv")
+        v = try b.add(Sigmoid(), inputs: [v], name: "squash")
+        v = try b.add(GlobalAveragePool(), inputs: [v], name: "gap")
+        v = try b.add(Flatten(), inputs: [v], name: "flat")
+        v = try b.add(try Dense(weight: dense, bias: bias), inputs: [v], name: "fc")
+        let curved = ExplainableModel(graph: try b.build(outputs: [v]))
+        let error = #expect(throws: ExplainError.self) { try cam("shapleycam", curved, x, layer: "conv") }
+        #expect(error?.node == "squash")
+        _ = try cam("shapleycam", curved, x, layer: "conv", ["target_form": "logit"])
     }
 
     /// With the linear kernel, KPCA-CAM's map is the first principal projection: `p` with

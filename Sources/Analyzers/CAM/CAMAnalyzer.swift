@@ -40,8 +40,12 @@ public struct CAMAnalyzer: SplitsItsOwnBatches {
         /// `w_c` uniform in [−1, 1), drawn once per (sample, channel): a control, independent of the
         /// model's weights and target (pytorch-grad-cam RandomCAM).
         case randomCAM = "randomcam"
+        /// Grad-CAM's weights from `G − ½ H A` of the ReST score (`ShapleyGradient`; Cai et al. 2025).
+        case shapleyCAM = "shapleycam"
 
-        var usesGradient: Bool { [.gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM, .gradCAMElementWise, .eigenGradCAM, .finerCAM].contains(self) }
+        var usesGradient: Bool {
+            [.gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM, .gradCAMElementWise, .eigenGradCAM, .finerCAM, .shapleyCAM].contains(self)
+        }
     }
 
     public let id: String
@@ -63,11 +67,13 @@ public struct CAMAnalyzer: SplitsItsOwnBatches {
     /// RandomCAM's seed, and whether it draws as numpy's legacy generator does (`np.random.seed`).
     public let seed: UInt64
     public let numpyDraws: Bool
+    /// Shapley-CAM's score: ReST (default) or the logit.
+    let shapley: ShapleyGradient
     let bound: BoundGraph
 
     public init(id: String? = nil, model: ExplainableModel, variant: Variant, layer: String? = nil, upsample: Bool = true,
                 batchSize: Int = 32, sigmas: Double = 2, alpha: Double = 1, comparison: [Int] = [1, 2, 3],
-                kernelPCA: KernelPCA = KernelPCA(), seed: UInt64 = 0, numpyDraws: Bool = false) throws {
+                kernelPCA: KernelPCA = KernelPCA(), seed: UInt64 = 0, numpyDraws: Bool = false, restTarget: Bool = true) throws {
         self.id = id ?? variant.rawValue
         self.model = model
         self.variant = variant
@@ -81,6 +87,7 @@ public struct CAMAnalyzer: SplitsItsOwnBatches {
         if numpyDraws { _ = try RandomDraws.peerSeed(seed) }
         self.seed = seed
         self.numpyDraws = numpyDraws
+        self.shapley = ShapleyGradient(rest: restTarget)
         self.bound = try BoundGraph(model.graph)
     }
 
@@ -126,18 +133,24 @@ public struct CAMAnalyzer: SplitsItsOwnBatches {
             throw ExplainError.shape("CAM needs a feature map (N, C, H, W) or a transformer's tokens (N, T, C) whose T or T − 1 patches "
                                      + "tile the input; '\(g.valueNames[a])' has shape \(Shape.format(try acts.value(a).shape))")
         }
-        let (seed, picked) = variant == .finerCAM ? try finer.seed(for: output, target: target) : try target.seed(for: output)
+        var (seed, picked) = variant == .finerCAM ? try finer.seed(for: output, target: target) : try target.seed(for: output)
+        if variant == .shapleyCAM {
+            guard let classes = picked, case .channelsFirst = layout else {
+                throw ExplainError(.invalidArgument, "shapleycam needs a class per sample (not a seed tensor) and a channels-first feature map (N, C, h, w)")
+            }
+            seed = try shapley.seed(graph: g, bound: bound, activations: acts, featureMap: a, output: model.output, logits: output, picked: classes)
+        }
         let weighted: Tensor
         switch variant {
         case .fem:
             weighted = CAMWeights.fem(activation: activation, sigmas: sigmas)
         case .kpcaCAM:
             weighted = try kernelPCA.map(activation: activation)
-        case .gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM, .gradCAMElementWise, .eigenGradCAM, .finerCAM:
+        case .gradCAM, .gradCAMPlusPlus, .xGradCAM, .layerCAM, .hiResCAM, .gradCAMElementWise, .eigenGradCAM, .finerCAM, .shapleyCAM:
             var gradient = try bound.backward(&acts, seeds: [model.output: seed], to: [a], checkFinite: false).inputs[0]
             gradient = try layout.channelsFirst(gradient)
-            // Finer-CAM weighs as Grad-CAM; only its seed differs.
-            weighted = try CAMWeights.fromGradient(variant == .finerCAM ? .gradCAM : variant, activation: activation, gradient: gradient)
+            // Finer-CAM and Shapley-CAM weigh as Grad-CAM; only their seeds differ.
+            weighted = try CAMWeights.fromGradient([.finerCAM, .shapleyCAM].contains(variant) ? .gradCAM : variant, activation: activation, gradient: gradient)
         case .scoreCAM:
             weighted = try CAMWeights.score(activation: activation, input: input, model: model, seed: seed, batchSize: batchSize)
         case .ablationCAM:

@@ -36,6 +36,9 @@ public enum CAMPlugin: Plugin {
          "T = Σ_j p_j (y_t − α y_j) / (Σ_j p_j + 1e-9), p = softmax(y), j = the classes at ranks `comparison` of nearness |y_j − y_t|; "
             + "w_c = mean_ij ∂T/∂A_c(i,j); map = relu(Σ_c w_c A_c)",
          "Zhang et al. 2025; pytorch-grad-cam FinerCAM (base GradCAM, FinerWeightedTarget)"),
+        (.shapleyCAM, "Shapley-CAM: Grad-CAM's channel weights from the gradient minus half the Hessian-vector product of the ReST score",
+         "y = z_t − CE(z, t); w_c = mean_ij (∂y/∂A − ½ ∇²y · A)_c(i,j); map = relu(Σ_c w_c A_c) (the network after A piecewise linear)",
+         "Cai et al. 2025 (CAMs as Shapley value-based explainers); pytorch-grad-cam ShapleyCAM with ClassifierOutputReST"),
         (.randomCAM, "RandomCAM: channels weighted by uniform random numbers in [−1, 1) (a control, independent of the model's weights and the target)",
          "w_c ~ U[−1, 1) per sample and channel (seeded); map = relu(Σ_c w_c A_c)",
          "pytorch-grad-cam RandomCAM (a sanity-check baseline for CAM evaluation)"),
@@ -53,6 +56,15 @@ public enum CAMPlugin: Plugin {
     /// Reads `upsample`.
     static func upsample(_ options: Options) throws -> Bool {
         try options.bool("upsample", default: true)
+    }
+
+    /// Reads Shapley-CAM's `target_form`.
+    static func restTarget(_ options: Options) throws -> Bool {
+        switch options.string("target_form", default: "rest") {
+        case "rest": return true
+        case "logit": return false
+        case let other: throw ExplainError(.invalidArgument, "target_form = '\(other)': use rest or logit")
+        }
     }
 
     /// Reads `kernel` and `gamma`.
@@ -76,6 +88,9 @@ public enum CAMPlugin: Plugin {
                 parameters.append(Parameter("kernel", default: "sigmoid", "sigmoid, rbf, poly (degree 3), linear or cosine (scikit-learn's kernels; coef0 = 1)"))
                 parameters.append(Parameter("gamma", default: "1 / channels", "γ of the sigmoid, rbf and poly kernels"))
             }
+            if variant == .shapleyCAM {
+                parameters.append(Parameter("target_form", default: "rest", "rest: the ReST score z_t − CE(z, t) (pytorch-grad-cam ClassifierOutputReST); logit: z_t (its default target; then Grad-CAM)"))
+            }
             if variant == .randomCAM {
                 parameters.append(Parameter("seed", default: "0", "random seed of the weights (same seed, same map)"))
                 parameters.append(RandomDraws.parameter(.numpy, "np.random.seed(seed) then pytorch-grad-cam RandomCAM"))
@@ -94,7 +109,8 @@ public enum CAMPlugin: Plugin {
                                 comparison: try FinerTarget.parseRanks(options.string("comparison", default: "1,2,3")),
                                 kernelPCA: try kernelPCA(options),
                                 seed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
-                                numpyDraws: variant == .randomCAM && (try RandomDraws.from(options, allowed: [.explainkit, .numpy])) == .numpy)
+                                numpyDraws: variant == .randomCAM && (try RandomDraws.from(options, allowed: [.explainkit, .numpy])) == .numpy,
+                                restTarget: try restTarget(options))
             })
         }
         try registry.register(AnalyzerEntry(
@@ -128,7 +144,7 @@ public enum CAMPlugin: Plugin {
             ("ScoreCAM", .scoreCAM, false), ("AblationCAM", .ablationCAM, false), ("EigenCAM", .eigenCAM, false),
             ("GradCAMElementWise", .gradCAMElementWise, false), ("EigenGradCAM", .eigenGradCAM, false),
             ("FEM", .fem, false), ("FinerCAM", .finerCAM, false), ("KPCA_CAM", .kpcaCAM, false),
-            ("RandomCAM", .randomCAM, false),
+            ("RandomCAM", .randomCAM, false), ("ShapleyCAM", .shapleyCAM, false),
         ]
         try registry.register(CaseTranslator(method: "FullGrad") { _ in ("fullgrad", Options()) })
         for (method, variant, upsampled) in methods {
@@ -137,6 +153,7 @@ public enum CAMPlugin: Plugin {
                 var values = ["layer": tensor, "upsample": "\(upsampled)"]
                 for key in ["k", "alpha", "gamma"] { if let v = c.params[key]?.number { values[key] = "\(v)" } }
                 if let kernel = c.params["kernel"]?.string { values["kernel"] = kernel }
+                if let form = c.params["target_form"]?.string { values["target_form"] = form }
                 if variant == .randomCAM, let seed = c.params["np_seed"]?.number { values["seed"] = "\(Int(seed))"; values["rng"] = "numpy" }
                 if let ranks = c.params["comparison"]?.array?.compactMap(\.number) { values["comparison"] = ranks.map { "\(Int($0))" }.joined(separator: ",") }
                 return (variant.rawValue, Options(values))
