@@ -55,6 +55,32 @@ import Testing
         #expect(runs > 400)
     }
 
+    /// Every analyzer with every kind of bad target: indices out of range either way, the wrong
+    /// number of per-sample indices, seeds of the wrong shape or holding NaN, and `all`.
+    @Test(arguments: models)
+    func absurdTargetsFailCleanly(_ name: String) throws {
+        let f = try Self.load(name)
+        let input = try f.input.samples(0..<2)
+        let classes = try f.model.graph.predict(input, output: f.model.output).shape.last ?? 1
+        let targets: [Target] = [.index(-1), .index(classes), .index(.max), .index(.min), .indices([0]), .indices([0, 1, 2]),
+                                 .indices([-5, 0]), .all, .seed(Tensor(shape: [2, classes + 1], repeating: 1)), .seed(Tensor(shape: [], repeating: 1)),
+                                 .seed(Tensor(shape: [2, classes], repeating: .nan)), .seed(Tensor(shape: [1, classes], repeating: 1))]
+        var runs = 0
+        for id in Self.ids {
+            for t in targets {
+                if Self.trace { FileHandle.standardError.write(Data("targets \(name) \(id) \(t)\n".utf8)) }
+                runs += 1
+                do {
+                    _ = try FixtureModels.registry.makeAnalyzer(id, model: f.model).analyze(input, target: t)
+                } catch is ExplainError {
+                } catch {
+                    Issue.record("\(name) \(id) target \(t): \(type(of: error)) \(error) is not an ExplainError")
+                }
+            }
+        }
+        #expect(runs > 500)
+    }
+
     /// Arrays a user may pass as `file:X.npy` for any parameter: empty, scalar, wrongly shaped,
     /// input-shaped but holding NaN, huge or negative values, integer ids out of range.
     static func arrays(like input: Tensor) -> [(String, Tensor)] {
