@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Makes the CAM fixture set Tests/Fixtures/cam: the pytorch-grad-cam 1.5.7 variants beyond the
-shared set's (GradCAMElementWise, EigenGradCAM, FEM, FinerCAM, KPCA_CAM, RandomCAM with numpy seeds, ShapleyCAM (ReST and logit targets), and FullGrad — its scaled output, one
+shared set's (GradCAMElementWise, EigenGradCAM, FEM, FinerCAM, KPCA_CAM, RandomCAM with numpy seeds, ShapleyCAM (ReST and logit targets), and FullGrad, and Captum's LayerGradCam without relu and/or
+per channel — its scaled output, one
 case per model) on the shared image models (via onnx2torch), on the
 same layers as the shared CAM cases, in the shared set's format and conventions: the raw map
 relu(get_cam_image(...)) before min-max scaling and resizing, shape (N, 1, h, w), for the targets
@@ -34,6 +35,10 @@ LAYERS = {
 VARIANTS = {"gradcam_elementwise": "GradCAMElementWise", "eigengradcam": "EigenGradCAM", "fem": "FEM", "kpcacam": "KPCA_CAM"}
 KPCA = [("kpcacam_rbf", {"kernel": "rbf", "gamma": 0.05}), ("kpcacam_poly", {"kernel": "poly", "gamma": 0.02})]
 RANDOM_SEEDS = [0, 7]
+# Captum's LayerGradCam beyond the shared set's relu_attributions=True, attr_dim_summation=True
+# (Captum's own default is relu_attributions=False).
+CAPTUM_GRADCAM = [(False, True, "captum_gradcam_norelu"), (True, False, "captum_gradcam_channels"),
+                  (False, False, "captum_gradcam_channels_norelu")]
 FINER = [("finercam", {}), ("finercam_alpha06_ranks12", {"alpha": 0.6, "comparison_categories": [1, 2]})]
 
 
@@ -104,6 +109,16 @@ def shapley(proto, x, targets, node, dtype, rest=True):
     return np.asarray(m)[:, None].astype(np.float64)
 
 
+def captum_gradcam(proto, x, targets, node, dtype, relu, summed):
+    """Captum 0.9.0 LayerGradCam with the given relu_attributions and attr_dim_summation."""
+    from captum.attr import LayerGradCam
+    net = onnx2torch.convert(proto).to(dtype).eval()
+    layer = dict(net.named_modules())[node.strip("/")]
+    a = LayerGradCam(net, layer).attribute(torch.from_numpy(x).to(dtype), target=[int(t) for t in targets],
+                                           relu_attributions=relu, attr_dim_summation=summed)
+    return a.detach().numpy().astype(np.float64)
+
+
 def fullgrad(proto, x, targets, dtype):
     """pytorch-grad-cam's FullGrad output (every Conv2d with a bias and every BatchNorm2d), (N, 1, H, W)."""
     net = onnx2torch.convert(proto).to(dtype).eval()
@@ -145,6 +160,16 @@ def main():
                     "ClassifierOutputReST(target): z_t - cross_entropy(z, t)" if form == "rest" else "ClassifierOutputTarget(target): z_t",
                     "pytorch-grad-cam ShapleyCAM: weights = mean_ij(grads - 0.5 * hvp), hvp = autograd.grad(grads, activations, "
                     "grad_outputs=activations); relu(cam) before its min-max scaling and resizing (scale_cam_image replaced by the identity)."))
+            for relu, summed, cid in CAPTUM_GRADCAM:
+                ref, r32 = (captum_gradcam(proto, x, targets, node, d, relu, summed) for d in (torch.float64, torch.float32))
+                cases.append(fixture_manifest.case(
+                    out, f"{cid}_{tag}_raw", "cam", "LayerGradCam", "captum 0.9.0 (model via onnx2torch)",
+                    {"layer": node.strip("/"), "onnx_node": node, "onnx_tensor": node + "_output_0", "relu_attributions": relu,
+                     "attr_dim_summation": summed, "upsample": None}, ref, r32,
+                    "output gradient = one-hot(target) on the logits",
+                    f"captum LayerGradCam(relu_attributions={relu}, attr_dim_summation={summed}): "
+                    + ("sum_c " if summed else "the per-channel terms ") + "mean_hw(dF_t/dA_c) * A_c" + (", relu" if relu else ", no relu")
+                    + f"; shape (N, {1 if summed else 'C'}, h, w)."))
             for cid, options in KPCA:
                 ref, r32 = (raw(proto, x, targets, node, "KPCA_CAM", d, **options) for d in (torch.float64, torch.float32))
                 cases.append(fixture_manifest.case(

@@ -155,6 +155,7 @@ import Testing
         #expect(message { _ = try cam("gradcam", cnn, x, layer: "/conv9/Conv") }.contains("conv9"))
         #expect(message { _ = try cam("gradcam", cnn, x, layer: "/fc1/Gemm_output_0") }.contains("feature map"))
         #expect(message { _ = try Self.registry.makeAnalyzer("gradcam", model: cnn, options: Options(["upsample": "maybe"])) }.contains("upsample"))
+        #expect(message { _ = try cam("layercam", cnn, x, ["sum_channels": "false"]) }.contains("gradcam only"))
         let (mlp, xm) = try Self.fixtureModel("cancer-mlp")
         #expect(message { _ = try cam("scorecam", mlp, xm) }.contains("--set layer"))
     }
@@ -186,10 +187,11 @@ import Testing
         #expect(error?.message.contains("not tokens") == true)
     }
 
-    /// Element-wise Grad-CAM, Eigen-Grad-CAM, FEM, Finer-CAM, KPCA-CAM, RandomCAM, Shapley-CAM and FullGrad match pytorch-grad-cam (Tests/Fixtures/cam).
+    /// Element-wise Grad-CAM, Eigen-Grad-CAM, FEM, Finer-CAM, KPCA-CAM, RandomCAM, Shapley-CAM and FullGrad match
+    /// pytorch-grad-cam, Grad-CAM without relu and per channel Captum's LayerGradCam (Tests/Fixtures/cam).
     @Test func extraVariantsMatchPytorchGradCam() throws {
         let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/cam")
-        #expect(summary.passed == 50 && summary.failed == 0 && summary.skipped.isEmpty)
+        #expect(summary.passed == 62 && summary.failed == 0 && summary.skipped.isEmpty)
     }
 
     /// On A → GAP → Dense (z = W mean(A) + b) Shapley-CAM's gradient is constant per channel:

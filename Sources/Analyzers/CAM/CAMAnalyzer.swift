@@ -69,11 +69,16 @@ public struct CAMAnalyzer: SplitsItsOwnBatches {
     public let numpyDraws: Bool
     /// Shapley-CAM's score: ReST (default) or the logit.
     let shapley: ShapleyGradient
+    /// The relu on the map (Captum's `relu_attributions`; pytorch-grad-cam always applies it).
+    public let relu: Bool
+    /// Grad-CAM only: sum the weighted channels (Captum's `attr_dim_summation`), else `(N, C, h, w)`.
+    public let sumChannels: Bool
     let bound: BoundGraph
 
     public init(id: String? = nil, model: ExplainableModel, variant: Variant, layer: String? = nil, upsample: Bool = true,
                 batchSize: Int = 32, sigmas: Double = 2, alpha: Double = 1, comparison: [Int] = [1, 2, 3],
-                kernelPCA: KernelPCA = KernelPCA(), seed: UInt64 = 0, numpyDraws: Bool = false, restTarget: Bool = true) throws {
+                kernelPCA: KernelPCA = KernelPCA(), seed: UInt64 = 0, numpyDraws: Bool = false, restTarget: Bool = true,
+                relu: Bool = true, sumChannels: Bool = true) throws {
         self.id = id ?? variant.rawValue
         self.model = model
         self.variant = variant
@@ -88,6 +93,11 @@ public struct CAMAnalyzer: SplitsItsOwnBatches {
         self.seed = seed
         self.numpyDraws = numpyDraws
         self.shapley = ShapleyGradient(rest: restTarget)
+        guard sumChannels || variant == .gradCAM else {
+            throw ExplainError(.invalidArgument, "sum_channels = false (Captum's attr_dim_summation) applies to gradcam only")
+        }
+        self.relu = relu
+        self.sumChannels = sumChannels
         self.bound = try BoundGraph(model.graph)
     }
 
@@ -150,7 +160,9 @@ public struct CAMAnalyzer: SplitsItsOwnBatches {
             var gradient = try bound.backward(&acts, seeds: [model.output: seed], to: [a], checkFinite: false).inputs[0]
             gradient = try layout.channelsFirst(gradient)
             // Finer-CAM and Shapley-CAM weigh as Grad-CAM; only their seeds differ.
-            weighted = try CAMWeights.fromGradient([.finerCAM, .shapleyCAM].contains(variant) ? .gradCAM : variant, activation: activation, gradient: gradient)
+            weighted = sumChannels
+                ? try CAMWeights.fromGradient([.finerCAM, .shapleyCAM].contains(variant) ? .gradCAM : variant, activation: activation, gradient: gradient)
+                : try CAMWeights.gradCAMPerChannel(activation: activation, gradient: gradient)
         case .scoreCAM:
             weighted = try CAMWeights.score(activation: activation, input: input, model: model, seed: seed, batchSize: batchSize)
         case .ablationCAM:
@@ -160,7 +172,7 @@ public struct CAMAnalyzer: SplitsItsOwnBatches {
         case .randomCAM:
             weighted = try CAMWeights.random(activation: activation, seed: self.seed, numpy: numpyDraws, skipping: firstSample)
         }
-        var map = Tensor(shape: weighted.shape) { out in
+        var map = !relu ? weighted : Tensor(shape: weighted.shape) { out in
             weighted.withUnsafeBufferPointer { p in for i in 0..<out.count { out[i] = p[i] > 0 ? p[i] : 0 } }
         }
         if upsample, input.rank == 4 {

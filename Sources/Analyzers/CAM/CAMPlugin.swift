@@ -79,7 +79,11 @@ public enum CAMPlugin: Plugin {
 
     public static func register(into registry: inout Registry) throws {
         for (variant, summary, formula, reference) in entries {
-            var parameters = [layerParameter, upsampleParameter]
+            var parameters = [layerParameter, upsampleParameter,
+                              Parameter("relu", default: "true", "relu on the map (Captum's relu_attributions, whose default is false; pytorch-grad-cam always)")]
+            if variant == .gradCAM {
+                parameters.append(Parameter("sum_channels", default: "true", "sum the weighted channels (Captum's attr_dim_summation); false: the (N, C, h, w) terms w_c A_c"))
+            }
             if variant == .scoreCAM || variant == .ablationCAM {
                 parameters.append(Parameter("batch_size", default: "32", "perturbed copies per forward batch"))
             }
@@ -110,7 +114,8 @@ public enum CAMPlugin: Plugin {
                                 kernelPCA: try kernelPCA(options),
                                 seed: UInt64(try options.int("seed", default: 0, range: 0...Int.max)),
                                 numpyDraws: variant == .randomCAM && (try RandomDraws.from(options, allowed: [.explainkit, .numpy])) == .numpy,
-                                restTarget: try restTarget(options))
+                                restTarget: try restTarget(options),
+                                relu: try options.bool("relu", default: true), sumChannels: try options.bool("sum_channels", default: true))
             })
         }
         try registry.register(AnalyzerEntry(
@@ -151,6 +156,8 @@ public enum CAMPlugin: Plugin {
             try registry.register(CaseTranslator(method: method) { c in
                 guard let tensor = c.params["onnx_tensor"]?.string ?? c.params["onnx_node"]?.string else { return nil }
                 var values = ["layer": tensor, "upsample": "\(upsampled)"]
+                if c.params["relu_attributions"]?.bool == false { values["relu"] = "false" }
+                if c.params["attr_dim_summation"]?.bool == false { values["sum_channels"] = "false" }
                 for key in ["k", "alpha", "gamma"] { if let v = c.params[key]?.number { values[key] = "\(v)" } }
                 if let kernel = c.params["kernel"]?.string { values["kernel"] = kernel }
                 if let form = c.params["target_form"]?.string { values["target_form"] = form }

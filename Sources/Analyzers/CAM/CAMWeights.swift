@@ -165,6 +165,21 @@ enum CAMWeights {
     }
 
     /// `Σ_c w[s][c] · A[s, c]` per sample.
+    /// Grad-CAM's channels kept apart (Captum's `attr_dim_summation=False`): `w_c A_c`, `(N, C, h, w)`.
+    static func gradCAMPerChannel(activation a: Tensor, gradient g: Tensor) throws -> Tensor {
+        guard g.shape == a.shape else { throw ExplainError.shape("gradient \(Shape.format(g.shape)) does not match the feature map \(Shape.format(a.shape))") }
+        let (n, c, hw) = (a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
+        return Tensor(shape: a.shape) { out in
+            a.withUnsafeBufferPointer { pa in g.withUnsafeBufferPointer { pg in
+                for p in 0..<(n * c) {
+                    let base = p * hw
+                    let w = weight(.gradCAM, UnsafeBufferPointer(rebasing: pa[base..<(base + hw)]), UnsafeBufferPointer(rebasing: pg[base..<(base + hw)]))
+                    for i in 0..<hw { out[base + i] = Float(w * Double(pa[base + i])) }
+                }
+            } }
+        }
+    }
+
     static func combine(_ a: Tensor, _ weights: [[Double]]) -> Tensor {
         let (n, c, hw) = (a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
         return Tensor(shape: [n, 1, a.shape[2], a.shape[3]]) { out in
