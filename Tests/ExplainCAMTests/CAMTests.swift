@@ -155,7 +155,8 @@ import Testing
         #expect(message { _ = try cam("gradcam", cnn, x, layer: "/conv9/Conv") }.contains("conv9"))
         #expect(message { _ = try cam("gradcam", cnn, x, layer: "/fc1/Gemm_output_0") }.contains("feature map"))
         #expect(message { _ = try Self.registry.makeAnalyzer("gradcam", model: cnn, options: Options(["upsample": "maybe"])) }.contains("upsample"))
-        #expect(message { _ = try cam("layercam", cnn, x, ["sum_channels": "false"]) }.contains("gradcam only"))
+        #expect(message { _ = try cam("layercam", cnn, x, ["sum_channels": "false"]) }.contains("sum_channels"))
+        #expect(message { _ = try CAMAnalyzer(model: cnn, variant: .layerCAM, sumChannels: false) }.contains("gradcam only"))
         let (mlp, xm) = try Self.fixtureModel("cancer-mlp")
         #expect(message { _ = try cam("scorecam", mlp, xm) }.contains("--set layer"))
     }
