@@ -76,6 +76,33 @@ import Testing
         #expect(importError(try tinyModel(op: "MatMul", initializer: t2, inputs: ["w"]), options: small)?.code == .tooLarge)
     }
 
+    /// Range folded at import with huge or non-finite bounds: a named error or an empty range,
+    /// never a trap converting the count (found by fuzzing).
+    @Test func rangeBoundsAreCheckedBeforeConverting() throws {
+        func range(_ type: Int32, _ values: [Double]) throws -> Data {
+            var m = try Onnx_ModelProto(serializedBytes: try tinyModel(op: "Relu"))
+            for (name, v) in zip(["start", "limit", "delta"], values) {
+                var t = Onnx_TensorProto()
+                t.name = name
+                t.dataType = type
+                if type == 7 { t.int64Data = [Int64(v)] } else { t.floatData = [Float(v)] }
+                m.graph.initializer.append(t)
+            }
+            var node = Onnx_NodeProto()
+            node.opType = "Range"
+            node.name = "the_range"
+            node.input = ["start", "limit", "delta"]
+            node.output = ["r"]
+            m.graph.node.insert(node, at: 0)
+            return try m.serializedBytes()
+        }
+        #expect(importError(try range(7, [9e18, -9e18, 1])) == nil)   // empty
+        #expect(importError(try range(7, [-9e18, 9e18, 1]))?.code == .tooLarge)
+        #expect(importError(try range(1, [0, .infinity, 1]))?.code == .tooLarge)
+        #expect(importError(try range(1, [3e38, -3e38, 1e-30])) == nil)   // −∞ values: empty
+        #expect(importError(try range(1, [0, .nan, 1]))?.code == .tooLarge)
+    }
+
     @Test func missingInitializerAndExternalData() throws {
         let e = try #require(importError(try tinyModel(op: "MatMul", inputs: ["nowhere"])))
         #expect(e.code == .missingValue)

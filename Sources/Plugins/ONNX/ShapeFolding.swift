@@ -266,14 +266,14 @@ enum ShapeFolding {
             guard v[2] != 0 else { throw c.error(.malformedFile, "Range delta is 0") }
             let count = ((Double(v[1]) - Double(v[0])) / Double(v[2])).rounded(.up)
             guard count <= 10_000_000 else { throw c.error(.tooLarge, "Range of \(count) values is over the size limit") }
-            let n = max(0, Int(count))
+            let n = count > 0 ? Int(count) : 0
             return .constant(.int(IntTensor((0..<n).map { v[0] + $0 * v[2] })))
         }
         let v = try parts.map { try $0.floatTensor("range operand").scalars.first ?? 0 }
         guard v[2] != 0 else { throw c.error(.malformedFile, "Range delta is 0") }
         let count = ((Double(v[1]) - Double(v[0])) / Double(v[2])).rounded(.up)
         guard count.isFinite, count <= 10_000_000 else { throw c.error(.tooLarge, "Range from \(v[0]) to \(v[1]) by \(v[2]) has \(count) values, over the size limit") }
-        let n = max(0, Int(count))
+        let n = count > 0 ? Int(count) : 0
         return .constant(.float(try Tensor(shape: [n], scalars: (0..<n).map { v[0] + Float($0) * v[2] })))
     }
 
