@@ -28,6 +28,48 @@ import Testing
         return strange[Int.random(in: 0..<strange.count, using: &rng)]
     }
 
+    /// Fixture folders whose translators between them read every kind of numeric parameter.
+    static let sources = ["reference/cancer-mlp", "noise/cancer-mlp", "permutation/cancer-mlp", "zennit/cancer-mlp",
+                          "layer/cancer-mlp", "shap/cancer-mlp", "cam/digits-cnn"]
+
+    /// Every numeric parameter of the case set to a number no option holds (found: translators
+    /// converting `steps`, `seed`, `n_samples` … with `Int(_:)`).
+    static func hugeParameters(_ c: Any, _ value: Double) -> Any {
+        guard var d = c as? [String: Any], var params = d["params"] as? [String: Any] else { return c }
+        for (k, v) in params {
+            if v is NSNumber, !(v is Bool) { params[k] = value }
+            if let a = v as? [Any] { params[k] = a.map { $0 is NSNumber ? value : $0 } }
+        }
+        d["params"] = params
+        return d
+    }
+
+    @Test(arguments: sources)
+    func hugeParametersFailCleanly(_ folder: String) throws {
+        let source = TestPaths.fixtures + "/" + folder
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/manifest.json"))) as? [String: Any])
+        let cases = try #require(manifest["cases"] as? [Any])
+        let fm = FileManager.default
+        let root = NSTemporaryDirectory() + "explainkit-huge-\(UUID().uuidString)"
+        defer { try? fm.removeItem(atPath: root) }
+        for (k, value) in [1e300, -1e300, 1e19, -1.5].enumerated() {
+            let folder = root + "/\(k)/" + (source as NSString).lastPathComponent
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for file in try fm.contentsOfDirectory(atPath: source) where file != "manifest.json" {
+                try fm.createSymbolicLink(atPath: folder + "/" + file, withDestinationPath: source + "/" + file)
+            }
+            var m = manifest
+            m["cases"] = cases.map { Self.hugeParameters($0, value) }
+            try JSONSerialization.data(withJSONObject: m).write(to: URL(fileURLWithPath: folder + "/manifest.json"))
+            do {
+                _ = try ConformanceRunner(registry: FixtureModels.registry).run(fixtures: root + "/\(k)", out: root + "/out\(k)") { _ in }
+            } catch is ExplainError {
+            } catch {
+                Issue.record("\(folder) params = \(value): \(type(of: error)) \(error) is not an ExplainError")
+            }
+        }
+    }
+
     @Test func damagedManifestsFailCleanly() throws {
         let source = TestPaths.reference + "/cancer-mlp"
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/manifest.json"))) as? [String: Any])

@@ -161,8 +161,8 @@ public enum CAMPlugin: Plugin {
                 for key in ["k", "alpha", "gamma"] { if let v = c.params[key]?.number { values[key] = "\(v)" } }
                 if let kernel = c.params["kernel"]?.string { values["kernel"] = kernel }
                 if let form = c.params["target_form"]?.string { values["target_form"] = form }
-                if variant == .randomCAM, let seed = c.params["np_seed"]?.number { values["seed"] = "\(Int(seed))"; values["rng"] = "numpy" }
-                if let ranks = c.params["comparison"]?.array?.compactMap(\.number) { values["comparison"] = ranks.map { "\(Int($0))" }.joined(separator: ",") }
+                if variant == .randomCAM, let seed = c.params["np_seed"]?.number { values["seed"] = seed.integerText; values["rng"] = "numpy" }
+                if let ranks = c.params["comparison"]?.array?.compactMap(\.number) { values["comparison"] = ranks.map { $0.integerText }.joined(separator: ",") }
                 return (variant.rawValue, Options(values))
             })
         }

@@ -104,7 +104,7 @@ public enum GradientPlugin: Plugin {
             case "EpsilonPlusFlat"?: base = "lrp.epsilon_plus_flat"
             default: return nil
             }
-            var o = Options(["base": base, "samples": "\(Int(k))", "noise_level": "\(level)", "seed": "\(Int(seed))", "rng": "zennit"])
+            var o = Options(["base": base, "samples": k.integerText, "noise_level": "\(level)", "seed": seed.integerText, "rng": "zennit"])
             if base != "gradient" { o.values["start"] = "one" }   // zennit starts the relevance at the one-hot output gradient
             return ("smoothgrad", o)
         })
@@ -119,8 +119,8 @@ public enum GradientPlugin: Plugin {
             case "InputXGradient": baseID = "input_t_gradient"
             default: return nil
             }
-            var o = Options(["base": baseID, "samples": "\(Int(k))", "stdev": "\(stdev)", "rng": c.params["rng"]?.string ?? "explainkit"])
-            if let seed = c.params["seed"]?.number { o.values["seed"] = "\(Int(seed))" }
+            var o = Options(["base": baseID, "samples": k.integerText, "stdev": "\(stdev)", "rng": c.params["rng"]?.string ?? "explainkit"])
+            if let seed = c.params["seed"]?.number { o.values["seed"] = seed.integerText }
             return (id, o)
         })
     }

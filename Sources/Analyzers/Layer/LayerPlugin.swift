@@ -198,7 +198,7 @@ public enum LayerPlugin: Plugin {
         @Sendable func pathOptions(_ c: FixtureCase) -> Options? {
             guard var o = layerOption(c), let method = c.params["method"]?.string, let steps = c.params["n_steps"]?.number else { return nil }
             o.values["method"] = method
-            o.values["steps"] = "\(Int(steps))"
+            o.values["steps"] = steps.integerText
             if let b = c.params["baseline"]?.number { o.values["baseline"] = "\(b)" }
             return o
         }
@@ -226,19 +226,19 @@ public enum LayerPlugin: Plugin {
             guard var o = layerOption(c), let per = c.params["per"]?.string else { return nil }
             o.values["per"] = per
             o.values["rng"] = c.params["rng"]?.string ?? "explainkit"
-            if let seed = c.params["seed"]?.number { o.values["seed"] = "\(Int(seed))" }
+            if let seed = c.params["seed"]?.number { o.values["seed"] = seed.integerText }
             return ("layer_feature_permutation", o)
         })
         try registry.register(CaseTranslator(method: "NeuronConductance") { c in
             guard var o = pathOptions(c), let index = c.params["neuron_index"]?.number else { return nil }
-            o.values["neuron"] = "\(Int(index))"
+            o.values["neuron"] = index.integerText
             return ("neuron_conductance", o)
         })
         try registerNeuronMethods(into: &registry)
         try registry.register(CaseTranslator(method: "LayerGradientShap+captum") { c in
             guard var o = layerOption(c), let file = c.params["baselines"]?.string, let k = c.params["n_samples"]?.number,
                   let stdev = c.params["stdevs"]?.number, let seed = c.params["seed"]?.number else { return nil }
-            o.values.merge(["baselines": "file:" + file, "samples": "\(Int(k))", "stdev": "\(stdev)", "seed": "\(Int(seed))", "rng": "captum"]) { $1 }
+            o.values.merge(["baselines": "file:" + file, "samples": k.integerText, "stdev": "\(stdev)", "seed": seed.integerText, "rng": "captum"]) { $1 }
             return ("layer_gradient_shap", o)
         })
         try registry.register(CaseTranslator(method: "LayerDeepLiftShap") { c in

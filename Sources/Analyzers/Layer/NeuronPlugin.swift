@@ -47,9 +47,9 @@ extension LayerPlugin {
             // Without a neuron the base's translation is left to the runner (which names what is missing).
             try registry.register(CaseTranslator(method: captum) { c in
                 guard let (baseID, baseOptions) = try translator.translate(c) else { return nil }
-                let selector = c.params["neuron_selector"]?.array?.compactMap(\.number).map { String(Int($0)) }.joined(separator: ",")
+                let selector = c.params["neuron_selector"]?.array?.compactMap(\.number).map { $0.integerText }.joined(separator: ",")
                 guard let node = c.params["neuron_node"]?.string,
-                      let neuron = selector.flatMap({ $0.isEmpty ? nil : $0 }) ?? c.params["neuron_index"]?.number.map({ String(Int($0)) })
+                      let neuron = selector.flatMap({ $0.isEmpty ? nil : $0 }) ?? c.params["neuron_index"]?.number.map({ $0.integerText })
                 else { return (baseID, baseOptions) }
                 var o = baseOptions
                 o.values["layer"] = node

@@ -245,30 +245,30 @@ public enum PerturbationPlugin: Plugin {
         try registry.register(CaseTranslator(method: "SHAP Partition image") { c in
             var o = Options()
             for key in ["mask", "fixed_context"] { if let v = c.params[key]?.string { o.values[key] = v } }
-            for key in ["max_evals", "batch_size"] { if let v = c.params[key]?.number { o.values[key] = "\(Int(v))" } }
+            for key in ["max_evals", "batch_size"] { if let v = c.params[key]?.number { o.values[key] = v.integerText } }
             return ("partition_shap", o)
         })
         try registry.register(CaseTranslator(method: "Occlusion") { c in
             guard let w = c.params["sliding_window_shapes"]?.array?.compactMap(\.number),
                   let s = c.params["strides"]?.array?.compactMap(\.number) else { return nil }
-            return ("occlusion", Options(baseline(c).merging(["window": w.map { "\(Int($0))" }.joined(separator: ","),
-                                                              "strides": s.map { "\(Int($0))" }.joined(separator: ",")]) { $1 }))
+            return ("occlusion", Options(baseline(c).merging(["window": w.map { $0.integerText }.joined(separator: ","),
+                                                              "strides": s.map { $0.integerText }.joined(separator: ",")]) { $1 }))
         })
         try registry.register(CaseTranslator(method: "zennit Occlusion") { c in
             guard let w = c.params["window"]?.array?.compactMap(\.number), let st = c.params["stride"]?.array?.compactMap(\.number) else { return nil }
-            return ("occlusion", Options(["style": "zennit", "window": w.map { "\(Int($0))" }.joined(separator: ","),
-                                          "strides": st.map { "\(Int($0))" }.joined(separator: ",")]))
+            return ("occlusion", Options(["style": "zennit", "window": w.map { $0.integerText }.joined(separator: ","),
+                                          "strides": st.map { $0.integerText }.joined(separator: ",")]))
         })
         try registry.register(CaseTranslator(method: "ShapleyValueSampling+torch") { c in
             guard let k = c.params["n_samples"]?.number else { return nil }
-            var o = Options(baseline(c).merging(["samples": "\(Int(k))", "rng": "torch"]) { $1 })
-            if let seed = c.params["seed"]?.number { o.values["seed"] = "\(Int(seed))" }
+            var o = Options(baseline(c).merging(["samples": k.integerText, "rng": "torch"]) { $1 })
+            if let seed = c.params["seed"]?.number { o.values["seed"] = seed.integerText }
             if let mask = file(c, "feature_mask") { o.values["groups"] = mask }
             return ("shapley_sampling", o)
         })
         try registry.register(CaseTranslator(method: "FeaturePermutation") { c in
             var o = Options(["rng": c.params["rng"]?.string ?? "explainkit"])
-            if let seed = c.params["seed"]?.number { o.values["seed"] = "\(Int(seed))" }
+            if let seed = c.params["seed"]?.number { o.values["seed"] = seed.integerText }
             if let mask = file(c, "feature_mask") { o.values["groups"] = mask }
             return ("feature_permutation", o)
         })
@@ -302,7 +302,7 @@ public enum PerturbationPlugin: Plugin {
             try registry.register(CaseTranslator(method: method) { c in
                 guard let file = c.params["background"]?.string else { return nil }
                 var values = ["background": "file:" + file]
-                for key in ["seed", "max_evals", "samples"] { if let v = c.params[key]?.number { values[key] = "\(Int(v))" } }
+                for key in ["seed", "max_evals", "samples"] { if let v = c.params[key]?.number { values[key] = v.integerText } }
                 for key in ["rng", "l1_reg"] { if let v = c.params[key]?.string { values[key] = v } }
                 return (id, Options(values))
             })

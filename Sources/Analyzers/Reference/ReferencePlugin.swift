@@ -171,13 +171,13 @@ public enum ReferencePlugin: Plugin {
         try registry.register(CaseTranslator(method: "PAIR GuidedIG") { c in
             var o = Options()
             for key in ["fraction", "max_dist", "baseline"] { if let v = c.params[key]?.number { o.values[key] = "\(v)" } }
-            if let v = c.params["steps"]?.number { o.values["steps"] = "\(Int(v))" }
+            if let v = c.params["steps"]?.number { o.values["steps"] = v.integerText }
             return ("guided_ig", o)
         })
         try registry.register(CaseTranslator(method: "PAIR BlurIG") { c in
             var o = Options()
             for key in ["max_sigma", "grad_step"] { if let v = c.params[key]?.number { o.values[key] = "\(v)" } }
-            if let v = c.params["steps"]?.number { o.values["steps"] = "\(Int(v))" }
+            if let v = c.params["steps"]?.number { o.values["steps"] = v.integerText }
             if let sqrt = c.params["sqrt"]?.bool { o.values["sqrt"] = "\(sqrt)" }
             return ("blur_ig", o)
         })
@@ -188,7 +188,7 @@ public enum ReferencePlugin: Plugin {
     static func registerXRAI(into registry: inout Registry) throws {
         try registry.register(CaseTranslator(method: "PAIR XRAI") { c in
             var o = Options()
-            for key in ["steps", "min_pixel_diff"] { if let v = c.params[key]?.number { o.values[key] = "\(Int(v))" } }
+            for key in ["steps", "min_pixel_diff"] { if let v = c.params[key]?.number { o.values[key] = v.integerText } }
             if let v = c.params["area_threshold"]?.number { o.values["area_threshold"] = "\(v)" }
             if let v = c.params["algorithm"]?.string { o.values["algorithm"] = v }
             if let v = c.params["segments"]?.string { o.values["segments"] = "file:" + v }
@@ -222,16 +222,16 @@ public enum ReferencePlugin: Plugin {
         // zennit's IntegratedGradients attributor: the gradient at α = 1/n … 1, i.e. right Riemann sums.
         try registry.register(CaseTranslator(method: "zennit IntegratedGradients") { c in
             guard let n = c.params["n_iter"]?.number else { return nil }
-            return ("integrated_gradients", Options(["steps": "\(Int(n))", "method": "riemann_right", "baseline": "\(c.params["baseline"]?.number ?? 0)"]))
+            return ("integrated_gradients", Options(["steps": n.integerText, "method": "riemann_right", "baseline": "\(c.params["baseline"]?.number ?? 0)"]))
         })
         try registry.register(CaseTranslator(method: "shap GradientExplainer") { c in
             guard let file = c.params["baselines"]?.string, let k = c.params["nsamples"]?.number, let seed = c.params["rseed"]?.number else { return nil }
-            return ("gradient_shap", Options(["baselines": "file:" + file, "samples": "\(Int(k))", "seed": "\(Int(seed))", "rng": "numpy"]))
+            return ("gradient_shap", Options(["baselines": "file:" + file, "samples": k.integerText, "seed": seed.integerText, "rng": "numpy"]))
         })
         try registry.register(CaseTranslator(method: "GradientShap+captum") { c in
             guard let file = c.params["baselines"]?.string, let k = c.params["n_samples"]?.number, let stdev = c.params["stdevs"]?.number,
                   let seed = c.params["seed"]?.number else { return nil }
-            return ("gradient_shap", Options(["baselines": "file:" + file, "samples": "\(Int(k))", "stdev": "\(stdev)", "seed": "\(Int(seed))", "rng": "captum"]))
+            return ("gradient_shap", Options(["baselines": "file:" + file, "samples": k.integerText, "stdev": "\(stdev)", "seed": seed.integerText, "rng": "captum"]))
         })
         try registry.register(CaseTranslator(method: "DeepLiftShap") { c in
             c.params["baselines"]?.string.map { ("deeplift_shap", Options(["baselines": "file:" + $0])) }
@@ -242,7 +242,7 @@ public enum ReferencePlugin: Plugin {
         try registry.register(CaseTranslator(method: "IntegratedGradients") { c in
             guard c.params["multiply_by_inputs"]?.bool != false, let method = c.params["method"]?.string,
                   let steps = c.params["n_steps"]?.number else { return nil }
-            var o = Options(["method": method, "steps": "\(Int(steps))"])
+            var o = Options(["method": method, "steps": steps.integerText])
             if let b = c.params["baseline"]?.number { o.values["baseline"] = "\(b)" }
             return ("integrated_gradients", o)
         })

@@ -118,6 +118,13 @@ public struct FixtureCase: Sendable {
     }
 }
 
+extension Double {
+    /// A fixture parameter as an integer option value (`12`). One that is not a safe integer (NaN,
+    /// ±∞, beyond 2^53) stays as written, so the option parser names it instead of a conversion
+    /// trapping on a damaged manifest.
+    public var integerText: String { isFinite && abs(self) < 9_007_199_254_740_992 ? String(Int(self)) : String(self) }
+}
+
 /// A JSON value (for fixture parameters).
 public enum JSONValue: Sendable, Equatable {
     case number(Double)
