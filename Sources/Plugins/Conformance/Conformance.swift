@@ -153,7 +153,7 @@ public struct ConformanceRunner {
                 // A neuron case (Captum's Neuron* methods) explains one value of an inner node for every sample.
                 var node: String? = nil, target = Target.indices(targets)
                 if let n = fixture.params["neuron_node"]?.string, options.values["neuron"] == nil {
-                    guard let index = fixture.params["neuron_index"]?.number, index >= 0, index == index.rounded() else {
+                    guard let index = fixture.params["neuron_index"]?.number, index >= 0, index == index.rounded(), index < 9_007_199_254_740_992 else {
                         throw ExplainError(.malformedFile, "a case with neuron_node needs neuron_index (the flat index of the neuron in one sample)")
                     }
                     node = n
