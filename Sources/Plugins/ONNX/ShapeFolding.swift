@@ -127,7 +127,7 @@ enum ShapeFolding {
 
     static func arithmetic(_ a: IntTensor, _ b: IntTensor, _ op: Binary.Operation, _ c: NodeContext) throws -> IntTensor {
         let shape = try Shape.broadcast(a.shape, b.shape)
-        let n = shape.reduce(1, *)
+        let n = try foldedCount(shape, c)
         let av = a.shape == shape ? a.values : try expand(a, to: shape, c).values
         let bv = b.shape == shape ? b.values : try expand(b, to: shape, c).values
         let out = try (0..<n).map { i -> SymInt in
@@ -184,7 +184,7 @@ enum ShapeFolding {
     static func broadcastInts(_ c: NodeContext, _ count: Int) throws -> (shape: [Int], values: [[SymInt]]) {
         let ts = try (0..<count).map { try c.requireConstant($0, "input \($0)").intTensor("input \($0)") }
         let shape = try ts.dropFirst().reduce(ts[0].shape) { try Shape.broadcast($0, $1.shape) }
-        let n = shape.reduce(1, *)
+        let n = try foldedCount(shape, c)
         let values = try ts.map { t in t.values.count == n && t.shape == shape ? t.values : try expand(t, to: shape, c).values }
         return (shape, values)
     }
@@ -230,11 +230,20 @@ enum ShapeFolding {
         return .constant(.int(IntTensor(shape: shape, values: out)))
     }
 
+    /// The element count of an integer constant folded at import, at most 10 million (shape values
+    /// are small; a larger one comes from a damaged file).
+    static func foldedCount(_ shape: [Int], _ c: NodeContext) throws -> Int {
+        let count = try Shape.elementCount(shape)
+        guard count <= 10_000_000 else { throw c.error(.tooLarge, "an integer constant of shape \(Shape.format(shape)) is over the size limit") }
+        return count
+    }
+
     /// An integer tensor broadcast to a known shape.
     static func expand(_ t: IntTensor, to target: [Int], _ c: NodeContext) throws -> IntTensor {
         let shape = try Shape.broadcast(t.shape, target)
+        let count = try foldedCount(shape, c)
         let strides = Shape.broadcastStrides(t.shape, into: shape), full = Shape.strides(shape)
-        let values = (0..<shape.reduce(1, *)).map { flat -> SymInt in
+        let values = (0..<count).map { flat -> SymInt in
             var rest = flat, offset = 0
             for d in shape.indices { offset += (rest / full[d]) * strides[d]; rest %= full[d] }
             return t.values[offset]
