@@ -130,22 +130,26 @@ enum ShapeFolding {
         let n = try foldedCount(shape, c)
         let av = a.shape == shape ? a.values : try expand(a, to: shape, c).values
         let bv = b.shape == shape ? b.values : try expand(b, to: shape, c).values
+        func checked(_ r: (partialValue: Int, overflow: Bool)) throws -> SymInt {
+            guard !r.overflow else { throw c.error(.malformedFile, "integer overflow in a shape computation") }
+            return .known(r.partialValue)
+        }
         let out = try (0..<n).map { i -> SymInt in
             let x = av[i], y = bv[i]
             switch (x, y) {
             case (.known(let p), .known(let q)):
                 switch op {
-                case .add: return .known(p + q)
-                case .sub: return .known(p - q)
-                case .mul: return .known(p * q)
+                case .add: return try checked(p.addingReportingOverflow(q))
+                case .sub: return try checked(p.subtractingReportingOverflow(q))
+                case .mul: return try checked(p.multipliedReportingOverflow(by: q))
                 case .div:
                     guard q != 0 else { throw c.error(.malformedFile, "integer division by zero") }
                     return .known(Int((Double(p) / Double(q)).rounded(.down)))
                 }
-            case (.known(let k), let b) where op == .mul && b.batchMultiple != nil:
-                return .batch(times: k * (b.batchMultiple ?? 1))
-            case (let b, .known(let k)) where op == .mul && b.batchMultiple != nil:
-                return .batch(times: k * (b.batchMultiple ?? 1))
+            case (.known(let k), let b) where op == .mul && b.batchMultiple != nil, (let b, .known(let k)) where op == .mul && b.batchMultiple != nil:
+                let (times, overflow) = k.multipliedReportingOverflow(by: b.batchMultiple ?? 1)
+                guard !overflow else { throw c.error(.malformedFile, "integer overflow in a shape computation") }
+                return .batch(times: times)
             case (let b, .known(let k)) where op == .div && k > 0 && (b.batchMultiple ?? 0) % k == 0 && b.batchMultiple != nil:
                 return .batch(times: (b.batchMultiple ?? k) / k)
             case (let b, .known(0)) where (op == .add || op == .sub) && b.batchMultiple != nil: return b
