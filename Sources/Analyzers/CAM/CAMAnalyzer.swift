@@ -144,7 +144,7 @@ public struct CAMAnalyzer: SplitsItsOwnBatches {
                                      + "tile the input; '\(g.valueNames[a])' has shape \(Shape.format(try acts.value(a).shape))")
         }
         var (seed, picked) = variant == .finerCAM ? try finer.seed(for: output, target: target) : try target.seed(for: output)
-        if variant == .shapleyCAM {
+        if variant == .shapleyCAM, shapley.rest {
             guard let classes = picked, case .channelsFirst = layout else {
                 throw ExplainError(.invalidArgument, "shapleycam needs a class per sample (not a seed tensor) and a channels-first feature map (N, C, h, w)")
             }

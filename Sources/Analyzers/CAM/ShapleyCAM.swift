@@ -44,13 +44,11 @@ struct ShapleyGradient {
         }
     }
 
-    /// The backward seed on the logits for each sample: `2 e_t − p + ½ S u` (ReST), or `e_t`.
+    /// The ReST score's backward seed on the logits for each sample, `2 e_t − p + ½ S u` (the
+    /// logit score's seed is the target's own one-hot).
     func seed(graph g: Graph, bound: BoundGraph, activations acts: Activations, featureMap a: ValueID, output: ValueID,
               logits z: Tensor, picked: [Int]) throws -> Tensor {
         let (n, k) = (z.shape[0], z.count / max(z.shape[0], 1))
-        guard rest else {
-            return Tensor(shape: z.shape) { p in p.update(repeating: 0); for s in 0..<n { p[s * k + picked[s]] = 1 } }
-        }
         try Self.requirePiecewiseLinear(g, from: a, to: output)
         let map = try acts.value(a), per = map.count / n
         var rows = [Float](repeating: 0, count: n * k)
