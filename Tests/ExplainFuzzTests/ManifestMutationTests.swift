@@ -44,58 +44,49 @@ import Testing
         return d
     }
 
+    /// A fixture folder's manifest, as JSON, and its cases.
+    static func manifest(_ source: String) throws -> (manifest: [String: Any], cases: [Any]) {
+        let m = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/manifest.json"))) as? [String: Any])
+        return (m, try #require(m["cases"] as? [Any]))
+    }
+
+    /// Runs the conformance runner on a one-model set at `set`: the files of `source` with `manifest`
+    /// in place of its own. True when it ran; false on a named error.
+    static func run(_ manifest: [String: Any], of source: String, in set: String, _ what: String) throws -> Bool {
+        let fm = FileManager.default, folder = set + "/" + (source as NSString).lastPathComponent
+        try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for file in try fm.contentsOfDirectory(atPath: source) where file != "manifest.json" {
+            try fm.createSymbolicLink(atPath: folder + "/" + file, withDestinationPath: source + "/" + file)
+        }
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: folder + "/manifest.json"))
+        return Fuzz.failsCleanly(what) { _ = try ConformanceRunner(registry: FixtureModels.registry).run(fixtures: set, out: set + "-out") { _ in } }
+    }
+
     @Test(arguments: sources)
     func hugeParametersFailCleanly(_ folder: String) throws {
         let source = TestPaths.fixtures + "/" + folder
-        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/manifest.json"))) as? [String: Any])
-        let cases = try #require(manifest["cases"] as? [Any])
-        let fm = FileManager.default
+        let (manifest, cases) = try Self.manifest(source)
         let root = NSTemporaryDirectory() + "explainkit-huge-\(UUID().uuidString)"
-        defer { try? fm.removeItem(atPath: root) }
+        defer { try? FileManager.default.removeItem(atPath: root) }
         for (k, value) in [1e300, -1e300, 1e19, -1.5].enumerated() {
-            let folder = root + "/\(k)/" + (source as NSString).lastPathComponent
-            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            for file in try fm.contentsOfDirectory(atPath: source) where file != "manifest.json" {
-                try fm.createSymbolicLink(atPath: folder + "/" + file, withDestinationPath: source + "/" + file)
-            }
             var m = manifest
             m["cases"] = cases.map { Self.hugeParameters($0, value) }
-            try JSONSerialization.data(withJSONObject: m).write(to: URL(fileURLWithPath: folder + "/manifest.json"))
-            do {
-                _ = try ConformanceRunner(registry: FixtureModels.registry).run(fixtures: root + "/\(k)", out: root + "/out\(k)") { _ in }
-            } catch is ExplainError {
-            } catch {
-                Issue.record("\(folder) params = \(value): \(type(of: error)) \(error) is not an ExplainError")
-            }
+            _ = try Self.run(m, of: source, in: root + "/\(k)", "\(folder) params = \(value)")
         }
     }
 
     @Test func damagedManifestsFailCleanly() throws {
         let source = TestPaths.reference + "/cancer-mlp"
-        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/manifest.json"))) as? [String: Any])
-        let cases = try #require(manifest["cases"] as? [Any])
-        let fm = FileManager.default
+        let (manifest, cases) = try Self.manifest(source)
         let root = NSTemporaryDirectory() + "explainkit-manifests-\(UUID().uuidString)"
-        defer { try? fm.removeItem(atPath: root) }
+        defer { try? FileManager.default.removeItem(atPath: root) }
         var rng = TestRandom(seed: 77)
         var ran = 0
         for k in 0..<Self.iterations {
-            let set = root + "/\(k)", folder = set + "/cancer-mlp"
-            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            for file in try fm.contentsOfDirectory(atPath: source) where file != "manifest.json" {
-                try fm.createSymbolicLink(atPath: folder + "/" + file, withDestinationPath: source + "/" + file)
-            }
             var m = manifest
             m["cases"] = (0..<3).map { _ in cases[Int.random(in: 0..<cases.count, using: &rng)] }
             for _ in 0..<Int.random(in: 1...3, using: &rng) { m = Self.mutate(m, rng: &rng) as? [String: Any] ?? m }
-            try JSONSerialization.data(withJSONObject: m).write(to: URL(fileURLWithPath: folder + "/manifest.json"))
-            do {
-                _ = try ConformanceRunner(registry: FixtureModels.registry).run(fixtures: set, out: set + "/out") { _ in }
-                ran += 1
-            } catch is ExplainError {
-            } catch {
-                Issue.record("mutation \(k): \(type(of: error)) \(error) is not an ExplainError")
-            }
+            if try Self.run(m, of: source, in: root + "/\(k)", "mutation \(k)") { ran += 1 }
         }
         #expect(ran > 0)
     }

@@ -18,7 +18,6 @@ import Testing
             + TestPaths.folders(in: TestPaths.reference).map { TestPaths.reference + "/" + $0 }
     }()
     static let iterations = Int(ProcessInfo.processInfo.environment["EXPLAINKIT_FUZZ_ITERATIONS"] ?? "") ?? 60
-    static let trace = ProcessInfo.processInfo.environment["EXPLAINKIT_FUZZ_TRACE"] == "1"
     static let round = UInt64(ProcessInfo.processInfo.environment["EXPLAINKIT_FUZZ_ROUND"] ?? "") ?? 0
     static let methods = ["gradient", "lrp.epsilon_plus_flat", "deeplift", "guided_backprop", "gradcam"]
 
@@ -36,7 +35,7 @@ import Testing
             var mutator = ModelMutator(seed: seed)
             var model = original
             mutator.mutate(&model)
-            if Self.trace { FileHandle.standardError.write(Data("fuzz \(name) seed \(seed): \(mutator.log.joined(separator: "; "))\n".utf8)) }
+            Fuzz.trace("fuzz \(name) seed \(seed): \(mutator.log.joined(separator: "; "))")
             let bytes = try model.serializedBytes() as Data
             let outcome = Self.exercise(bytes, input: input)
             switch outcome {
@@ -46,7 +45,7 @@ import Testing
                 Issue.record("\(name) seed \(seed) (\(mutator.log.joined(separator: "; "))): \(type(of: error)) \(error) is not an ExplainError")
             }
         }
-        if Self.trace { FileHandle.standardError.write(Data("fuzz \(name): \(imported) of \(Self.iterations) imported, \(explained) explanations ran\n".utf8)) }
+        Fuzz.trace("fuzz \(name): \(imported) of \(Self.iterations) imported, \(explained) explanations ran")
     }
 
     enum Outcome { case rejected, imported(Int), foreign(any Error) }

@@ -16,7 +16,6 @@ import Testing
            "9223372036854775807", "-9223372036854775808", "100000000", "true", "none", "all", "max",
            "file:/no/such/file.npy", "0:1", "conv=gamma:", "zennit", "torch"]
         : ["0", "-1", "1", "2", "nan", "abc", "9223372036854775807", "-9223372036854775808", "file:/no/such/file.npy"]
-    static let trace = ProcessInfo.processInfo.environment["EXPLAINKIT_FUZZ_TRACE"] == "1"
 
     /// A reference fixture model by name, or any model folder by path.
     static func load(_ name: String) throws -> (model: ExplainableModel, input: Tensor, folder: String) {
@@ -38,20 +37,15 @@ import Testing
             let entry = try FixtureModels.registry.analyzer(id)
             for p in entry.parameters {
                 for v in Self.values {
-                    if Self.trace { FileHandle.standardError.write(Data("options \(name) \(id) \(p.name)=\(v)\n".utf8)) }
+                    Fuzz.trace("options \(name) \(id) \(p.name)=\(v)")
                     runs += 1
-                    do {
-                        let a = try FixtureModels.registry.makeAnalyzer(id, model: f.model, options: Options([p.name: v]))
-                        _ = try a.analyze(input, target: .max)
-                        ran += 1
-                    } catch is ExplainError {
-                    } catch {
-                        Issue.record("\(name) \(id) \(p.name)=\(v): \(type(of: error)) \(error) is not an ExplainError")
-                    }
+                    if Fuzz.failsCleanly("\(name) \(id) \(p.name)=\(v)", {
+                        _ = try FixtureModels.registry.makeAnalyzer(id, model: f.model, options: Options([p.name: v])).analyze(input, target: .max)
+                    }) { ran += 1 }
                 }
             }
         }
-        if Self.trace { FileHandle.standardError.write(Data("options \(name): \(ran) of \(runs) ran\n".utf8)) }
+        Fuzz.trace("options \(name): \(ran) of \(runs) ran")
         #expect(runs > 400)
     }
 
@@ -68,14 +62,9 @@ import Testing
         var runs = 0
         for id in Self.ids {
             for t in targets {
-                if Self.trace { FileHandle.standardError.write(Data("targets \(name) \(id) \(t)\n".utf8)) }
+                Fuzz.trace("targets \(name) \(id) \(t)")
                 runs += 1
-                do {
-                    _ = try FixtureModels.registry.makeAnalyzer(id, model: f.model).analyze(input, target: t)
-                } catch is ExplainError {
-                } catch {
-                    Issue.record("\(name) \(id) target \(t): \(type(of: error)) \(error) is not an ExplainError")
-                }
+                Fuzz.failsCleanly("\(name) \(id) target \(t)") { _ = try FixtureModels.registry.makeAnalyzer(id, model: f.model).analyze(input, target: t) }
             }
         }
         #expect(runs > 500)
@@ -103,15 +92,12 @@ import Testing
             let entry = try FixtureModels.registry.analyzer(id)
             for p in entry.parameters {
                 for (label, array) in Self.arrays(like: input) {
-                    if Self.trace { FileHandle.standardError.write(Data("arrays \(name) \(id) \(p.name)=\(label)\n".utf8)) }
+                    Fuzz.trace("arrays \(name) \(id) \(p.name)=\(label)")
                     runs += 1
                     var options = Options([p.name: "file:\(label).npy"])
                     options.tensors[p.name] = array
-                    do {
+                    Fuzz.failsCleanly("\(name) \(id) \(p.name)=\(label)") {
                         _ = try FixtureModels.registry.makeAnalyzer(id, model: f.model, options: options).analyze(input, target: .max)
-                    } catch is ExplainError {
-                    } catch {
-                        Issue.record("\(name) \(id) \(p.name)=\(label): \(type(of: error)) \(error) is not an ExplainError")
                     }
                 }
             }
