@@ -20,8 +20,27 @@ import Testing
                 for (g, w) in zip(got, want) { #expect(abs(g - w) <= 4e-6 * max(1, abs(w)), "seed \(seed), n \(n): \(g) vs \(w)") }
             }
         }
-        var mt = MersenneTwister(seed: 0)
-        #expect(mt.torchStandardNormals(15).isEmpty)
+    }
+
+    /// After `torch.manual_seed(S)`, one sequence of draws as torch makes them: normals of fewer
+    /// than 16 values (the scalar path, whose second Box–Muller half serves the next call),
+    /// `exponential_()` (MKL's MCG31 stream seeded by one 32-bit draw) and a `normal_fill` of 20
+    /// (Tests/Fixtures/surrogate/torch_draws.npz).
+    @Test func smallNormalsAndExponentialsAreTorchs() throws {
+        let archive = try NumpyArchive.read(path: TestPaths.fixtures + "/surrogate/torch_draws.npz")
+        for seed in [UInt32(0), 9] {
+            var mt = MersenneTwister(seed: seed)
+            let steps: [(String, (inout MersenneTwister) -> [Float])] = [
+                ("randn5", { $0.torchStandardNormals(5) }), ("randn3", { $0.torchStandardNormals(3) }),
+                ("exponential7", { $0.torchExponentials(7) }), ("randn20", { $0.torchStandardNormals(20) }),
+                ("randn1", { $0.torchStandardNormals(1) }), ("exponential40", { $0.torchExponentials(40) }),
+            ]
+            for (name, draw) in steps {
+                let got = draw(&mt), want = try #require(archive["s\(seed)_\(name)"]).tensor().scalars
+                #expect(got.count == want.count)
+                for (g, w) in zip(got, want) { #expect(abs(g - w) <= 4e-6 * max(1, abs(w)), "seed \(seed), \(name): \(g) vs \(w)") }
+            }
+        }
     }
 
     @Test func noiseTunnelIsCaptums() throws {

@@ -13,6 +13,9 @@ public struct Lime: SplitsItsOwnBatches {
         case random(count: Int, seed: UInt64)
         /// Given vectors `(N, S, M_max)`, 0/1.
         case given(Tensor)
+        /// Captum's `Lime` draw for draw (`CaptumLime`): `count` vectors per sample from torch's
+        /// generator seeded with `seed`, Captum's input-space cosine kernel and a Lasso surrogate.
+        case captum(count: Int, seed: UInt32)
     }
 
     public let id: String
@@ -20,12 +23,16 @@ public struct Lime: SplitsItsOwnBatches {
     public let samples: Samples
     public let kernelWidth: Double
     public let ridge: Double
+    /// The Lasso penalty of Captum's surrogate (`.captum` samples only).
+    public let alpha: Double
 
     public init(id: String = "lime", model: ExplainableModel, samples: Samples, kernelWidth: Double = 0.25, ridge: Double = 1,
-                baseline: Baseline = .zero, batchSize: Int = 64,
+                alpha: Double = CaptumLime.defaultAlpha, baseline: Baseline = .zero, batchSize: Int = 64,
                 groups: @escaping @Sendable (Tensor) throws -> FeatureGroups = { try FeatureGroups.defaultGroups($0) }) throws {
         guard kernelWidth > 0, kernelWidth.isFinite else { throw ExplainError.argument("kernel_width must be > 0") }
         guard ridge >= 0, ridge.isFinite else { throw ExplainError.argument("ridge must be ≥ 0") }
+        guard alpha >= 0, alpha.isFinite else { throw ExplainError.argument("alpha must be ≥ 0") }
+        self.alpha = alpha
         self.id = id
         self.perturbation = GroupPerturbation(model: model, baseline: baseline, batchSize: batchSize, groups: groups)
         self.samples = samples
@@ -37,8 +44,23 @@ public struct Lime: SplitsItsOwnBatches {
         let setup = try perturbation.start(input, target: target)
         let g = setup.groups
         var values = [[Double]](), intercepts = [Float]()
+        var torch = MersenneTwister(seed: 0)
+        if case .captum(_, let seed) = samples { torch = MersenneTwister(seed: seed) }
         for s in 0..<input.shape[0] {
             let m = g.count[s]
+            if case .captum(let count, _) = samples {
+                guard g.count.allSatisfy({ $0 == m }) else {
+                    throw ExplainError.argument("rng = captum: Captum numbers the groups once for the batch, so every sample needs the same groups 0…M−1 (group counts \(g.count))")
+                }
+                try GroupPerturbation.requireAffordable(count, m, what: "LIME samples")
+                let z = CaptumLime.vectors(groups: m, samples: count, rng: &torch)
+                let y = try perturbation.scorer.coalitionScores(z, sample: s, input: input, baseline: setup.baseline, groups: g, seed: setup.seed)
+                let w = CaptumLime.weights(z, sample: s, input: input, baseline: setup.baseline, groups: g, kernelWidth: kernelWidth)
+                let (beta, b) = try CaptumLime.lasso(z, y, w, groups: m, alpha: alpha)
+                values.append(beta)
+                intercepts.append(Float(b))
+                continue
+            }
             let z = try vectors(sample: s, groups: m)
             let y = try perturbation.scorer.coalitionScores(z, sample: s, input: input, baseline: setup.baseline, groups: g, seed: setup.seed)
             let pi = z.map { row -> Double in
@@ -67,6 +89,8 @@ public struct Lime: SplitsItsOwnBatches {
             }
             let (count, width) = (t.shape[1], t.shape[2])
             return (0..<count).map { r in (0..<m).map { t.scalars[(s * count + r) * width + $0] != 0 } }
+        case .captum:
+            throw ExplainError(.invalidArgument, "Captum's vectors are drawn in analyze (CaptumLime)")
         }
     }
 

@@ -148,7 +148,8 @@ public enum PerturbationPlugin: Plugin {
             parameters: [Parameter("samples", default: "2M + 2048", "coalitions (all of them, exactly, when ≥ 2^M − 2), or file:Z.npy (N, S, M) with weights"),
                          Parameter("weights", default: "(Shapley kernel)", "file:W.npy (N, S): weights of given coalitions"),
                          seed,
-                         RandomDraws.parameter(.numpy, "draw the coalitions as shap's KernelExplainer does after np.random.seed(seed), over the groups that can change the output"),
+                         Parameter("rng", default: "explainkit", "numpy: draw the coalitions as shap's KernelExplainer does after np.random.seed(seed), over the groups that can change the output; "
+                                   + "captum: Captum's KernelShap after torch.manual_seed(seed) (samples default 25, its n_samples; weighted least squares with intercept)"),
                          Parameter("l1_reg", default: "false", "num_features(r): only the first r features of least-angle regression get values (shap KernelExplainer's default is num_features(10))")]
                          + groupParameters(grid: "4 (images); every feature (vectors)") + [backgroundParameter]
         ) { model, o, _ in
@@ -159,7 +160,13 @@ public enum PerturbationPlugin: Plugin {
             } else {
                 let samples = o.values["samples"] == nil ? nil : try o.int("samples", default: 0, range: 1...10_000_000)
                 let l1 = try l1Features(o)
-                switch try RandomDraws.from(o, allowed: [.explainkit, .numpy]) {
+                switch try RandomDraws.from(o, allowed: [.explainkit, .numpy, .captum]) {
+                case .captum:
+                    guard l1 == nil, o.values["background"] == nil else {
+                        throw ExplainError(.invalidArgument, "rng = captum makes Captum's KernelShap, which has no l1_reg and no background set: drop them or use rng = numpy (shap)")
+                    }
+                    estimator = .captumKernel(samples: samples ?? CaptumKernelShap.defaultSamples,
+                                              seed: try RandomDraws.peerSeed(UInt64(try o.int("seed", default: 0, range: 0...Int.max))))
                 case .numpy:
                     estimator = .shapKernel(samples: samples, seed: try RandomDraws.peerSeed(UInt64(try o.int("seed", default: 0, range: 0...Int.max))), l1Features: l1)
                 default: estimator = .kernelSHAP(samples: samples, seed: try seedValue(o), l1Features: l1)
@@ -175,20 +182,31 @@ public enum PerturbationPlugin: Plugin {
             parameters: [Parameter("samples", default: "1000", "random presence vectors (the first all ones), or file:Z.npy (N, S, M)"),
                          Parameter("kernel_width", default: "0.25", "width of the exponential kernel on the cosine distance"),
                          Parameter("ridge", default: "1", "ridge penalty α (the intercept is not penalised)"),
-                         seed]
+                         seed,
+                         Parameter("rng", default: "explainkit", "captum: Captum's Lime after torch.manual_seed(seed): torch.bernoulli vectors (samples default 25), "
+                                   + "kernel exp(−d²/(2·width²)) on the cosine distance of input and perturbed input (width default 1), Lasso(alpha) surrogate"),
+                         Parameter("alpha", default: "0.01", "with rng = captum: the Lasso penalty of the surrogate (Captum's SkLearnLasso(alpha=0.01))")]
                          + groupParameters(grid: "4 (images); every feature (vectors)")
         ) { model, o, _ in
             // Not `given ?? .random(count: try …)`: Swift 6.3.1 miscompiles an error thrown inside
             // `??`'s right side when it builds an enum case with payloads (crash; Docs/Decisions/0005).
             let samples: Lime.Samples
+            let captum = try RandomDraws.from(o, allowed: [.explainkit, .captum]) == .captum
             if let z = try o.tensor("samples") {
+                guard !captum else { throw ExplainError(.invalidArgument, "rng = captum draws its own vectors: drop samples=file:… or rng") }
                 samples = .given(z)
+            } else if captum {
+                guard o.values["ridge"] == nil else { throw ExplainError(.invalidArgument, "rng = captum fits Captum's Lasso surrogate: use alpha, not ridge") }
+                samples = .captum(count: try o.int("samples", default: CaptumLime.defaultSamples, range: 1...10_000_000),
+                                  seed: try RandomDraws.peerSeed(UInt64(try o.int("seed", default: 0, range: 0...Int.max))))
             } else {
+                guard o.values["alpha"] == nil else { throw ExplainError(.invalidArgument, "alpha is the Lasso penalty of rng = captum; lime's own surrogate takes ridge") }
                 samples = .random(count: try o.int("samples", default: 1000, range: 2...10_000_000), seed: try seedValue(o))
             }
-            return try Lime(model: model, samples: samples, kernelWidth: try o.double("kernel_width", default: 0.25),
-                            ridge: try o.double("ridge", default: 1), baseline: try Baseline.from(o),
-                            batchSize: try batchSize(o), groups: try defaultGrouping(o))
+            return try Lime(model: model, samples: samples,
+                            kernelWidth: try o.double("kernel_width", default: captum ? CaptumLime.defaultKernelWidth : 0.25),
+                            ridge: try o.double("ridge", default: 1), alpha: try o.double("alpha", default: CaptumLime.defaultAlpha),
+                            baseline: try Baseline.from(o), batchSize: try batchSize(o), groups: try defaultGrouping(o))
         })
         try registry.register(AnalyzerEntry(
             id: "rise", family: family, summary: "RISE: the target output averaged over random smooth masks, weighting each mask",
@@ -281,6 +299,20 @@ public enum PerturbationPlugin: Plugin {
         try registry.register(CaseTranslator(method: "KernelSHAP") { c in
             // Every coalition enumerated (the fixtures have at most 10 groups).
             file(c, "segments").map { ("kernel_shap", Options(baseline(c).merging(["groups": $0, "samples": "1048576"]) { $1 })) }
+        })
+        try registry.register(CaseTranslator(method: "KernelShap+captum") { c in
+            guard let k = c.params["n_samples"]?.number else { return nil }
+            var o = Options(baseline(c).merging(["samples": k.integerText, "rng": "captum"]) { $1 })
+            if let seed = c.params["seed"]?.number { o.values["seed"] = seed.integerText }
+            if let mask = file(c, "feature_mask") { o.values["groups"] = mask }
+            return ("kernel_shap", o)
+        })
+        try registry.register(CaseTranslator(method: "Lime+captum") { c in
+            guard let k = c.params["n_samples"]?.number else { return nil }
+            var o = Options(baseline(c).merging(["samples": k.integerText, "rng": "captum"]) { $1 })
+            if let seed = c.params["seed"]?.number { o.values["seed"] = seed.integerText }
+            if let mask = file(c, "feature_mask") { o.values["groups"] = mask }
+            return ("lime", o)
         })
         try registry.register(CaseTranslator(method: "KernelSHAP+given_samples") { c in
             guard let g = file(c, "segments"), let z = file(c, "samples"), let w = file(c, "weights") else { return nil }

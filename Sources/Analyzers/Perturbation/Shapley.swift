@@ -19,6 +19,9 @@ public struct ShapleyValues: SplitsItsOwnBatches {
         /// shap's KernelExplainer draw for draw (`ShapKernel`): coalitions drawn with numpy's legacy
         /// generator seeded with `seed`, optionally only the first `l1Features` least-angle features.
         case shapKernel(samples: Int?, seed: UInt32, l1Features: Int?)
+        /// Captum's `KernelShap` draw for draw (`CaptumKernelShap`): `samples` coalitions per sample
+        /// drawn with torch's generator seeded with `seed`, scikit-learn's weighted `LinearRegression`.
+        case captumKernel(samples: Int, seed: UInt32)
         /// KernelSHAP with given coalitions `(N, S, M_max)` (0/1) and weights `(N, S)`.
         case given(coalitions: Tensor, weights: Tensor)
         /// Shapley value sampling: `count` random orders, each group credited with the change it
@@ -46,9 +49,11 @@ public struct ShapleyValues: SplitsItsOwnBatches {
         let setup = try perturbation.start(input, target: target)
         let (seed, x0, g, scorer) = (setup.seed, setup.baseline, setup.groups, perturbation.scorer)
         var values = [[Double]]()
-        var numpy = MersenneTwister(seed: 0)
-        if case .antitheticPermutations(_, let seed) = estimator { numpy = MersenneTwister(seed: seed) }
-        if case .shapKernel(_, let seed, _) = estimator { numpy = MersenneTwister(seed: seed) }
+        // The peer's generator, one stream across the batch (numpy's for shap, torch's for Captum).
+        var peer = MersenneTwister(seed: 0)
+        if case .antitheticPermutations(_, let seed) = estimator { peer = MersenneTwister(seed: seed) }
+        if case .shapKernel(_, let seed, _) = estimator { peer = MersenneTwister(seed: seed) }
+        if case .captumKernel(_, let seed) = estimator { peer = MersenneTwister(seed: seed) }
         for s in 0..<input.shape[0] {
             let m = g.count[s]
             let coalitions: [[Bool]], weights: [Double]
@@ -60,7 +65,10 @@ public struct ShapleyValues: SplitsItsOwnBatches {
                 coalitions = (0..<(1 << m)).map { bits in (0..<m).map { bits >> $0 & 1 == 1 } }
                 weights = []
             case .shapKernel(let samples, _, let l1):
-                values.append(try shapKernelValues(sample: s, input: input, setup: setup, samples: samples, l1Features: l1, rng: &numpy))
+                values.append(try shapKernelValues(sample: s, input: input, setup: setup, samples: samples, l1Features: l1, rng: &peer))
+                continue
+            case .captumKernel(let samples, _):
+                values.append(try captumKernelValues(sample: s, input: input, setup: setup, samples: samples, rng: &peer))
                 continue
             case .kernelSHAP(let samples, let drawSeed, _):
                 let budget = samples ?? 2 * m + 2048
@@ -70,7 +78,7 @@ public struct ShapleyValues: SplitsItsOwnBatches {
             case .given(let z, let w):
                 (coalitions, weights) = try Self.given(z, w, sample: s, groups: m)
             case .antitheticPermutations(let maxEvals, _):
-                values.append(try antitheticPermutationValues(sample: s, input: input, setup: setup, maxEvals: maxEvals, rng: &numpy))
+                values.append(try antitheticPermutationValues(sample: s, input: input, setup: setup, maxEvals: maxEvals, rng: &peer))
                 continue
             case .permutations(let count, let orderSeed, let torch):
                 try GroupPerturbation.requireAffordable(count * (m + 1), m, what: "coalitions (orders × (groups + 1))")

@@ -11,4 +11,7 @@ void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n
 /* LAPACK's banded symmetric positive definite solver (Cholesky). */
 void dpbsv_(const char *uplo, const int *n, const int *kd, const int *nrhs, double *ab, const int *ldab,
             double *b, const int *ldb, int *info, size_t uplo_len);
+/* LAPACK's minimum-norm least squares by the singular value decomposition (divide and conquer). */
+void dgelsd_(const int *m, const int *n, const int *nrhs, double *a, const int *lda, double *b, const int *ldb,
+             double *s, const double *rcond, int *rank, double *work, const int *lwork, int *iwork, int *info);
 #endif

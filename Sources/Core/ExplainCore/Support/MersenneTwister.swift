@@ -7,6 +7,8 @@ import Foundation
 public struct MersenneTwister: Sendable {
     private var state = [UInt32](repeating: 0, count: 624)
     private var position = 624
+    /// torch's cached second Box–Muller normal (`next_double_normal_sample`); seeding clears it.
+    private var cachedNormal: Double?
 
     /// `np.random.seed(seed)` or `torch.manual_seed(seed)` for an integer seed in 0…2³² − 1.
     public init(seed: UInt32) {
@@ -100,14 +102,15 @@ public struct MersenneTwister: Sendable {
 }
 
 extension MersenneTwister {
-    /// `torch.randn(count)` / `Tensor.normal_(0, 1)` on a contiguous float tensor of at least 16
-    /// elements on the CPU: every element first gets a uniform float `(32 bits & (2²⁴ − 1)) / 2²⁴`,
+    /// `torch.randn(count)` / `Tensor.normal_(0, 1)` on a contiguous float tensor on the CPU.
+    /// From 16 elements on: every element first gets a uniform float `(32 bits & (2²⁴ − 1)) / 2²⁴`,
     /// then blocks of 16 become normals by Box–Muller in float (`1 − u` of the first eight with
     /// the last eight), and when 16 does not divide the count the last 16 elements are drawn and
-    /// transformed again (ATen's `normal_fill`). torch's AVX2 build evaluates log, sin and cos with
-    /// vector approximations, so values can differ from these by an ulp or two.
+    /// transformed again (ATen's `normal_fill`); torch's AVX2 build evaluates log, sin and cos with
+    /// vector approximations, so values can differ from these by an ulp or two. Below 16 elements
+    /// each is `torchScalarNormal()` rounded to float.
     public mutating func torchStandardNormals(_ count: Int) -> [Float] {
-        guard count >= 16 else { return [] }
+        guard count >= 16 else { return (0..<max(count, 0)).map { _ in Float(torchScalarNormal()) } }
         var data = [Float](repeating: 0, count: count)
         for i in 0..<count { data[i] = Float(nextUInt32() & 0xFF_FFFF) * 0x1p-24 }
         func transform(_ start: Int) {
@@ -126,6 +129,44 @@ extension MersenneTwister {
             transform(count - 16)
         }
         return data
+    }
+}
+
+extension MersenneTwister {
+    /// A uniform double in [0, 1) as torch's CPU generator draws it (`uniform_real_distribution<double>`):
+    /// the low 53 bits of two 32-bit draws, the first one the high word.
+    public mutating func torchDouble() -> Double {
+        let high = UInt64(nextUInt32()), low = UInt64(nextUInt32())
+        return Double(((high << 32) | low) & ((1 << 53) - 1)) * 0x1p-53
+    }
+
+    /// One standard normal by torch's scalar path (`at::normal_distribution<double>`, used for
+    /// tensors of fewer than 16 elements): Box–Muller on two uniform doubles `u1`, `u2`,
+    /// `√(−2 log(1 − u2)) · cos(2π u1)`, the sine half kept for the next call.
+    public mutating func torchScalarNormal() -> Double {
+        if let cached = cachedNormal {
+            cachedNormal = nil
+            return cached
+        }
+        let u1 = torchDouble(), u2 = torchDouble()
+        let radius = (-2 * log1p(-u2)).squareRoot(), theta = 2 * Double.pi * u1
+        cachedNormal = radius * sin(theta)
+        return radius * cos(theta)
+    }
+
+    /// `Tensor.exponential_()` of `count` floats on the CPU (torch 2.5.1 with MKL): one 32-bit draw
+    /// seeds MKL's MCG31 generator, `x₀ = seed mod (2³¹ − 1)` (1 if that is 0) and
+    /// `x_{i+1} = 1132489760 · x_i mod (2³¹ − 1)`, and element i is `−log(x_i / (2³¹ − 1))`. MKL
+    /// evaluates the logarithm in float, so values can differ from these by an ulp.
+    public mutating func torchExponentials(_ count: Int) -> [Float] {
+        let modulus: UInt64 = 0x7FFF_FFFF, multiplier: UInt64 = 1_132_489_760
+        var x = UInt64(nextUInt32()) % modulus
+        if x == 0 { x = 1 }
+        return (0..<max(count, 0)).map { _ in
+            let value = Float(-log(Double(x) / Double(modulus)))
+            x = multiplier * x % modulus
+            return value
+        }
     }
 }
 

@@ -51,4 +51,37 @@ public enum LAPACK {
         }
         return b
     }
+
+    /// The minimum-norm least-squares solution `x` of `A x ≈ b` (`dgelsd`: singular value
+    /// decomposition by divide and conquer). `a` is row-major `rows × cols`, `b` has `rows` entries;
+    /// singular values at most `rcond` × the largest count as zero (so a rank-deficient `A` gets
+    /// the shortest of its solutions, and a zero `A` the zero vector).
+    public static func minimumNormLeastSquares(_ a: [Double], rows: Int, cols: Int, _ b: [Double], rcond: Double) throws -> [Double] {
+        guard rows >= 1, cols >= 1, a.count == rows * cols, b.count == rows else {
+            throw ExplainError.shape("least squares: \(a.count) matrix entries and \(b.count) right-hand sides do not fit \(rows) × \(cols)")
+        }
+        guard Double(rows) * Double(cols) < Double(Int32.max / 4), max(rows, cols) < Int(Int32.max / 64) else {
+            throw ExplainError.argument("least-squares problem of \(rows) × \(cols) is too large")
+        }
+        guard a.allSatisfy(\.isFinite), b.allSatisfy(\.isFinite) else {
+            throw ExplainError.argument("the \(rows) × \(cols) least-squares problem has NaN or infinite entries")
+        }
+        var columnMajor = [Double](repeating: 0, count: rows * cols)
+        for r in 0..<rows { for c in 0..<cols { columnMajor[c * rows + r] = a[r * cols + c] } }
+        let ld = max(rows, cols)
+        var rhs = b + [Double](repeating: 0, count: ld - rows)
+        var singular = [Double](repeating: 0, count: min(rows, cols))
+        var (m32, n32, nrhs, lda, ldb, cond) = (Int32(rows), Int32(cols), Int32(1), Int32(rows), Int32(ld), rcond)
+        var (rank, info, lwork) = (Int32(0), Int32(0), Int32(-1))
+        var workSize = [0.0], iworkSize = [Int32(0)]
+        dgelsd_(&m32, &n32, &nrhs, &columnMajor, &lda, &rhs, &ldb, &singular, &cond, &rank, &workSize, &lwork, &iworkSize, &info)
+        guard info == 0 else { throw ExplainError.argument("LAPACK dgelsd workspace query failed (info \(info))") }
+        lwork = Int32(workSize[0].rounded(.up))
+        var work = [Double](repeating: 0, count: Int(max(1, lwork))), iwork = [Int32](repeating: 0, count: Int(max(1, iworkSize[0])))
+        dgelsd_(&m32, &n32, &nrhs, &columnMajor, &lda, &rhs, &ldb, &singular, &cond, &rank, &work, &lwork, &iwork, &info)
+        guard info == 0 else {
+            throw ExplainError.argument("LAPACK dgelsd did not converge on a \(rows) × \(cols) least-squares problem (info \(info))")
+        }
+        return Array(rhs.prefix(cols))
+    }
 }
