@@ -18,10 +18,12 @@ extension Scorer {
                     }
                 }
             }
-            return (0..<coalitions.count).map { c in scores[(c * k)..<((c + 1) * k)].reduce(0, +) / Double(k) }
+            let means = (0..<coalitions.count).map { c in scores[(c * k)..<((c + 1) * k)].reduce(0, +) / Double(k) }
+            try Self.requireFiniteScores(means, sample: s)
+            return means
         }
         let b0 = x0.shape[0] == 1 ? 0 : s, index = groups.index[s]
-        return try input.withUnsafeBufferPointer { px in
+        let y = try input.withUnsafeBufferPointer { px in
             try x0.withUnsafeBufferPointer { pb in
                 try scores(count: coalitions.count, sampleShape: Array(input.shape.dropFirst()), seed: seed, sample: s) { j, out in
                     let z = coalitions[j]
@@ -29,5 +31,14 @@ extension Scorer {
                 }
             }
         }
+        try Self.requireFiniteScores(y, sample: s)
+        return y
+    }
+
+    /// Throws when a perturbed input's score is not finite: every estimate built on it (a
+    /// difference, a mean, a regression) would be NaN.
+    static func requireFiniteScores(_ y: [Double], sample s: Int) throws {
+        guard let bad = y.firstIndex(where: { !$0.isFinite }) else { return }
+        throw ExplainError.argument("the model's output on perturbed copy \(bad) of sample \(s) is \(y[bad]): check the input, the baseline and the background for huge values")
     }
 }
