@@ -23,6 +23,34 @@ import Testing
         }
     }
 
+    /// iNNvestigate's `LRPSequentialPresetBFlatUntilIdx`: index k puts Flat on the Conv/Dense layers
+    /// 0…k counted from the input (digits-cnn: conv1, conv2, conv3, fc1, fc2), so k = 0 is preset B
+    /// flat, k = 2 equals preset B flat with Flat named on the three convolutions, and k = 3 also
+    /// flattens fc1; the `positions` matcher's per-node answer equals its whole-graph mask.
+    @Test func sequentialPresetBFlatUntilIndexCountsAffineLayers() throws {
+        let r = try Self.registry()
+        let dir = TestPaths.reference + "/digits-cnn"
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
+        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        func run(_ id: String, _ values: [String: String] = [:]) throws -> Tensor {
+            try r.makeAnalyzer(id, model: model, options: Options(values)).analyze(x, target: .max).values
+        }
+        let until = "lrp.sequential_preset_b_flat_until_idx"
+        #expect(try run(until) == (try run("lrp.sequential_preset_b_flat")))
+        let convs = ["/conv1/Conv", "/conv2/Conv", "/conv3/Conv"].map { "name:\($0)=flat" }.joined(separator: ";")
+        let named = try run("lrp.sequential_preset_b_flat", ["rules": convs])
+        #expect(try run(until, ["until_layer_idx": "2"]) == named)
+        let three = try run(until, ["until_layer_idx": "3"])
+        #expect(Deviation(three, named).relL2 > 1e-3)
+        #expect(try run("lrp.sequential_preset_b_flat", ["rules": convs + ";name:/fc1/Gemm=flat"]) == three)
+        #expect(throws: ExplainError.self) { try run(until, ["until_layer_idx": "-1"]) }
+        let matcher = Matcher.positions(.affine, 1...3)
+        let mask = matcher.mask(in: model.graph)
+        #expect(mask == model.graph.nodes.indices.map { matcher.matches($0, in: model.graph) })
+        #expect(model.graph.nodes.indices.filter { mask[$0] }.map { model.graph.nodes[$0].name } == ["/conv2/Conv", "/conv3/Conv", "/fc1/Gemm"])
+    }
+
     /// A random bias-free ReLU network: relevance is conserved layer by layer (up to ε).
     @Test func conservationOnBiasFreeNetworks() throws {
         var rng = TestRandom(seed: 3)

@@ -52,4 +52,13 @@ public enum RelevancePresets {
         if flat { e.insert(Preset.Entry(.first(.affine), FlatRule()), at: 0) }
         return make("lrp.sequential_preset_\(variant)\(flat ? "_flat" : "")", e)
     }
+
+    /// iNNvestigate's `LRPSequentialPresetBFlatUntilIdx`: preset B with Flat on the Conv/Dense layers
+    /// at positions 0…`untilIndex` (counted from the input; weightless layers not counted).
+    public static func sequentialBFlatUntil(_ untilIndex: Int, epsilon: Float) throws -> Preset {
+        var p = try sequential("b", flat: true, epsilon: epsilon)
+        p.entries.insert(Preset.Entry(.positions(.affine, 0...max(untilIndex, 0)), FlatRule()), at: 0)
+        p.name = "lrp.sequential_preset_b_flat_until_idx"
+        return p
+    }
 }

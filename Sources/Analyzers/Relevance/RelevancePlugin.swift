@@ -168,6 +168,15 @@ public enum RelevancePlugin: Plugin {
                 try RelevancePresets.sequential(variant, flat: flat, epsilon: Float(try o.double("epsilon", default: 0.1, range: 0...1e9)))
             })
         }
+        try registry.register(lrp("lrp.sequential_preset_b_flat_until_idx",
+                                  "iNNvestigate sequential preset B with flat on the Conv/Dense layers up to an index: Dense ε, Conv α2β1",
+                                  formula: "Conv/Dense layers 0…until_layer_idx (from the input): flat; Dense: epsilon; Conv: alpha_beta(2, 1)",
+                                  reference: "Kohlbrenner et al. 2020; \(inn) LRPSequentialPresetBFlatUntilIdx",
+                                  parameters: [Parameter("until_layer_idx", default: "0", "last Conv/Dense layer (0 = the first, counted from the input) that takes the flat rule"),
+                                               Parameter("epsilon", default: "0.1", "ε of the Dense layers")]) { o in
+            try RelevancePresets.sequentialBFlatUntil(try o.int("until_layer_idx", default: 0, range: 0...1_000_000),
+                                                      epsilon: Float(try o.double("epsilon", default: 0.1, range: 0...1e9)))
+        })
         // The generic analyzer: a named preset (optional) plus user rules.
         try registry.register(AnalyzerEntry(
             id: "lrp", family: "relevance", summary: "LRP with user rules (--set rules=…) falling through to a preset (--set preset=…)",

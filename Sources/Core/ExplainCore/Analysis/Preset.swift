@@ -17,6 +17,9 @@ public indirect enum Matcher: Sendable, CustomStringConvertible {
     case last(Matcher)
     /// Nodes whose index in topological order lies in the range.
     case indices(ClosedRange<Int>)
+    /// The nodes `inner` matches whose position among its matches (0-based, in topological order)
+    /// lies in the range: `.positions(.affine, 0...2)` is the first three Conv/Dense layers.
+    case positions(Matcher, ClosedRange<Int>)
     /// Every node.
     case any
     case and(Matcher, Matcher)
@@ -33,6 +36,7 @@ public indirect enum Matcher: Sendable, CustomStringConvertible {
         case .first(let m): "first(\(m))"
         case .last(let m): "last(\(m))"
         case .indices(let r): "index \(r.lowerBound)...\(r.upperBound)"
+        case .positions(let m, let r): "\(m) \(r.lowerBound)...\(r.upperBound)"
         case .any: "any"
         case .and(let a, let b): "(\(a) && \(b))"
         case .or(let a, let b): "(\(a) || \(b))"
@@ -56,6 +60,9 @@ public indirect enum Matcher: Sendable, CustomStringConvertible {
         case .first(let m): return graph.nodes.indices.first { m.matches($0, in: graph) } == index
         case .last(let m): return graph.nodes.indices.last { m.matches($0, in: graph) } == index
         case .indices(let r): return r.contains(index)
+        case .positions(let m, let r):
+            guard m.matches(index, in: graph) else { return false }
+            return r.contains(graph.nodes.indices.prefix(index).count { m.matches($0, in: graph) })
         case .any: return true
         case .and(let a, let b): return a.matches(index, in: graph) && b.matches(index, in: graph)
         case .or(let a, let b): return a.matches(index, in: graph) || b.matches(index, in: graph)
@@ -74,6 +81,13 @@ public indirect enum Matcher: Sendable, CustomStringConvertible {
             let hit: Int? = if case .first = self { inner.firstIndex(of: true) } else { inner.lastIndex(of: true) }
             if let hit { out[hit] = true }
             return out
+        case .positions(let m, let r):
+            var position = -1
+            return m.mask(in: graph).map { hit in
+                guard hit else { return false }
+                position += 1
+                return r.contains(position)
+            }
         case .and(let a, let b): return zip(a.mask(in: graph), b.mask(in: graph)).map { $0 && $1 }
         case .or(let a, let b): return zip(a.mask(in: graph), b.mask(in: graph)).map { $0 || $1 }
         case .not(let a): return a.mask(in: graph).map { !$0 }
