@@ -254,8 +254,9 @@ import Testing
         let summary = try FixtureModels.runFixtureSet(TestPaths.fixtures + "/shap")
         // With partition_shap's 4 (PartitionShapTests), shap's DeepExplainer on both image models (deeplift_shap --set
         // maxpool=deeplift), its PermutationExplainer twice (permutation_shap, PermutationShapTests) and its
-        // KernelExplainer's own draws three times (kernel_shap --set rng=numpy, ShapKernelTests).
-        #expect(summary.passed == 13 && summary.failed == 0 && summary.skipped.isEmpty)
+        // KernelExplainer's own draws three times (kernel_shap --set rng=numpy, ShapKernelTests) and its
+        // SamplingExplainer four times (sampling_shap, SamplingShapTests).
+        #expect(summary.passed == 17 && summary.failed == 0 && summary.skipped.isEmpty)
         let (model, x, dir) = try FixtureModels.load(folder: TestPaths.fixtures + "/shap/tabular-mlp")
         let background = try Numpy.readTensor(path: dir + "/background.npy")
         var options = Options()

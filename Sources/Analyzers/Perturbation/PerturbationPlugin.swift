@@ -142,6 +142,22 @@ public enum PerturbationPlugin: Plugin {
                           groups: try defaultGrouping(o))
         })
         try registry.register(AnalyzerEntry(
+            id: "sampling_shap", family: family,
+            summary: "shap's SamplingExplainer (IME): per feature, on/off differences over random orders and background rows, samples shared by variance",
+            formula: "φ_j = mean over (order π, row r) of f(x, after j := X_r) − f(x, j and after := X_r); two rounds (even, then by variance); "
+                + "φ += (f(x) − E f(X) − Σ φ) · share by variance",
+            reference: "Štrumbelj & Kononenko 2010, 2014; shap SamplingExplainer (numpy's legacy MT19937 seeded like np.random.seed)",
+            parameters: [Parameter("samples", default: "1000 · M", "samples per explained row (M: features that differ from the background); at least 2M"),
+                         Parameter("min_samples_per_feature", default: "100", "first-round samples per feature before the variance-based second round"),
+                         Parameter("seed", default: "0", "numpy seed (np.random.seed before shap_values); 0…4294967295"),
+                         backgroundParameter, Baseline.parameter, batch]
+        ) { model, o, _ in
+            SamplingShap(model: model, samples: o.values["samples"] == nil ? nil : try o.int("samples", default: 0, range: 2...100_000_000),
+                         minSamplesPerFeature: try o.int("min_samples_per_feature", default: 100, range: 1...100_000_000),
+                         seed: UInt32(try o.int("seed", default: 0, range: 0...Int(UInt32.max))),
+                         baseline: try Baseline.from(o), background: try background(o), batchSize: try batchSize(o))
+        })
+        try registry.register(AnalyzerEntry(
             id: "kernel_shap", family: family, summary: "KernelSHAP: Shapley values of feature groups by weighted regression over coalitions",
             formula: "φ = argmin Σ_z π(z) (v(z) − f_t(x0) − z·φ)² s.t. Σ φ = f_t(x) − f_t(x0); π = Shapley kernel",
             reference: "Lundberg & Lee 2017; shap KernelExplainer, Captum KernelShap",
@@ -248,6 +264,7 @@ public enum PerturbationPlugin: Plugin {
         try registry.register(alias: "shapley_value_sampling", for: "shapley_sampling")
         try registry.register(alias: "kernelshap", for: "kernel_shap")
         try registry.register(alias: "permutation_explainer", for: "permutation_shap")
+        try registry.register(alias: "sampling_explainer", for: "sampling_shap")
         try registerTranslators(into: &registry)
     }
 
@@ -330,12 +347,13 @@ public enum PerturbationPlugin: Plugin {
         })
         // shap with a background dataset (Tools/make_shap_background_fixture.py).
         for (method, id) in [("SHAP Exact background", "shapley_values"), ("SHAP KernelExplainer background", "kernel_shap"),
-                             ("SHAP PermutationExplainer background", "permutation_shap"), ("SHAP KernelExplainer numpy", "kernel_shap")] {
+                             ("SHAP PermutationExplainer background", "permutation_shap"), ("SHAP KernelExplainer numpy", "kernel_shap"),
+                             ("SHAP SamplingExplainer numpy", "sampling_shap")] {
             try registry.register(CaseTranslator(method: method) { c in
                 guard let file = c.params["background"]?.string else { return nil }
                 var values = ["background": "file:" + file]
-                for key in ["seed", "max_evals", "samples"] { if let v = c.params[key]?.number { values[key] = v.integerText } }
-                for key in ["rng", "l1_reg"] { if let v = c.params[key]?.string { values[key] = v } }
+                for key in ["seed", "max_evals", "samples", "min_samples_per_feature"] { if let v = c.params[key]?.number { values[key] = v.integerText } }
+                for key in ["rng", "l1_reg"] where id != "sampling_shap" { if let v = c.params[key]?.string { values[key] = v } }
                 return (id, Options(values))
             })
         }
