@@ -1,3 +1,4 @@
+import Foundation
 import ExplainCore
 
 /// A partition of each sample's elements into groups (features, superpixels, blocks): the players
@@ -67,16 +68,37 @@ public struct FeatureGroups: Sendable {
     }
 
     /// The `groups` option (`file:G.npy`, an integer tensor), the `grid` option (k × k blocks for
-    /// images) or the `slic` option (about k superpixels per image, with `compactness`); without
-    /// any, `fallback`.
+    /// images), the `quickshift` option (scikit-image's quick shift superpixels) or the `slic` option
+    /// (about k superpixels per image, with `compactness`); without any, `fallback`.
     public static func from(_ options: Options, input: Tensor, fallback: () throws -> FeatureGroups) throws -> FeatureGroups {
         if let mask = try options.tensor("groups") { return try FeatureGroups(mask: mask, input: input) }
         if options.values["grid"] != nil { return try FeatureGroups(grid: try options.int("grid", default: 4, range: 1...4096), input: input) }
+        if let q = options.values["quickshift"] {
+            return try FeatureGroups(quickshift: try quickshiftParameters(q, options), input: input)
+        }
         if options.values["slic"] != nil {
             return try FeatureGroups(superpixels: try options.int("slic", default: 16, range: 2...1_000_000),
                                      compactness: try options.double("compactness", default: 0.1), input: input)
         }
         return try fallback()
+    }
+
+    /// `quickshift=lime` (lime_image's kernel_size 4, max_dist 200, ratio 0.2) or
+    /// `quickshift=K,D,R`, with `quickshift_seed` (scikit-image's default 42) and `convert2lab`.
+    static func quickshiftParameters(_ text: String, _ options: Options) throws -> Quickshift.Parameters {
+        var p = Quickshift.Parameters()
+        if text != "lime" {
+            let parts = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 3, let k = parts[0], let d = parts[1], let r = parts[2] else {
+                throw ExplainError.argument("quickshift = '\(text)': give lime or kernel_size,max_dist,ratio (e.g. 4,200,0.2)")
+            }
+            (p.kernelSize, p.maxDist, p.ratio) = (k, d, r)
+        }
+        p.seed = UInt64(try options.int("quickshift_seed", default: 42, range: 0...Int.max))
+        let lab = options.string("convert2lab", default: "true")
+        guard lab == "true" || lab == "false" else { throw ExplainError.argument("convert2lab = '\(lab)': use true or false") }
+        p.convertToLab = lab == "true"
+        return p
     }
 
     /// Group-based methods' default: 4 × 4 blocks for images, every feature for other inputs.

@@ -10,7 +10,10 @@ public enum PerturbationPlugin: Plugin {
         Parameter("grid", default: fallback, "images: k × k rectangular blocks over H and W, shared by the channels (instead of groups)")
     }
     static let slic = [Parameter("slic", default: "(off)", "images: about k SLIC superpixels per image, shared by the channels (instead of groups)"),
-                       Parameter("compactness", default: "0.1", "SLIC: weight of closeness against similarity of values (scaled to [0, 1])")]
+                       Parameter("compactness", default: "0.1", "SLIC: weight of closeness against similarity of values (scaled to [0, 1])"),
+                       Parameter("quickshift", default: "(off)", "images: scikit-image's quick shift superpixels, lime (lime_image's 4,200,0.2) or kernel_size,max_dist,ratio (instead of groups)"),
+                       Parameter("quickshift_seed", default: "42", "quick shift: seed of its tie-breaking noise (scikit-image's rng)"),
+                       Parameter("convert2lab", default: "true", "quick shift: convert RGB to CIE Lab first (one channel: as grey RGB)")]
     static let seed = Parameter("seed", default: "0", "random seed (same seed, same result)")
 
     /// The groups an analyzer uses for an input: the options' `groups` or `grid`, else `fallback`.
