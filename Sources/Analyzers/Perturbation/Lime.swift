@@ -16,6 +16,10 @@ public struct Lime: SplitsItsOwnBatches {
         /// Captum's `Lime` draw for draw (`CaptumLime`): `count` vectors per sample from torch's
         /// generator seeded with `seed`, Captum's input-space cosine kernel and a Lasso surrogate.
         case captum(count: Int, seed: UInt32)
+        /// lime_image's draws (`LimeImageExplainer(random_state: seed)`, one explainer for the
+        /// batch): per sample one `randint(0, 1000)` (its unused segmentation seed), then
+        /// `randint(0, 2, count · M)` presence vectors, the first set to all ones.
+        case limeImage(count: Int, seed: UInt32)
     }
 
     public let id: String
@@ -25,14 +29,18 @@ public struct Lime: SplitsItsOwnBatches {
     public let ridge: Double
     /// The Lasso penalty of Captum's surrogate (`.captum` samples only).
     public let alpha: Double
+    /// Absent groups take the mean of their own elements, channel by channel (lime_image's
+    /// `hide_color=None`), instead of the baseline.
+    public let meanFill: Bool
 
     public init(id: String = "lime", model: ExplainableModel, samples: Samples, kernelWidth: Double = 0.25, ridge: Double = 1,
-                alpha: Double = CaptumLime.defaultAlpha, baseline: Baseline = .zero, batchSize: Int = 64,
+                alpha: Double = CaptumLime.defaultAlpha, meanFill: Bool = false, baseline: Baseline = .zero, batchSize: Int = 64,
                 groups: @escaping @Sendable (Tensor) throws -> FeatureGroups = { try FeatureGroups.defaultGroups($0) }) throws {
         guard kernelWidth > 0, kernelWidth.isFinite else { throw ExplainError.argument("kernel_width must be > 0") }
         guard ridge >= 0, ridge.isFinite else { throw ExplainError.argument("ridge must be ≥ 0") }
         guard alpha >= 0, alpha.isFinite else { throw ExplainError.argument("alpha must be ≥ 0") }
         self.alpha = alpha
+        self.meanFill = meanFill
         self.id = id
         self.perturbation = GroupPerturbation(model: model, baseline: baseline, batchSize: batchSize, groups: groups)
         self.samples = samples
@@ -43,9 +51,11 @@ public struct Lime: SplitsItsOwnBatches {
     public func analyze(_ input: Tensor, target: Target) throws -> Attribution {
         let setup = try perturbation.start(input, target: target)
         let g = setup.groups
+        let baseline = meanFill ? Self.groupMeans(input, groups: g) : setup.baseline
         var values = [[Double]](), intercepts = [Float]()
-        var torch = MersenneTwister(seed: 0)
-        if case .captum(_, let seed) = samples { torch = MersenneTwister(seed: seed) }
+        var peer = MersenneTwister(seed: 0)
+        if case .captum(_, let seed) = samples { peer = MersenneTwister(seed: seed) }
+        if case .limeImage(_, let seed) = samples { peer = MersenneTwister(seed: seed) }
         for s in 0..<input.shape[0] {
             let m = g.count[s]
             if case .captum(let count, _) = samples {
@@ -53,16 +63,16 @@ public struct Lime: SplitsItsOwnBatches {
                     throw ExplainError.argument("rng = captum: Captum numbers the groups once for the batch, so every sample needs the same groups 0…M−1 (group counts \(g.count))")
                 }
                 try GroupPerturbation.requireAffordable(count, m, what: "LIME samples")
-                let z = CaptumLime.vectors(groups: m, samples: count, rng: &torch)
-                let y = try perturbation.scorer.coalitionScores(z, sample: s, input: input, baseline: setup.baseline, groups: g, seed: setup.seed)
-                let w = CaptumLime.weights(z, sample: s, input: input, baseline: setup.baseline, groups: g, kernelWidth: kernelWidth)
+                let z = CaptumLime.vectors(groups: m, samples: count, rng: &peer)
+                let y = try perturbation.scorer.coalitionScores(z, sample: s, input: input, baseline: baseline, groups: g, seed: setup.seed)
+                let w = CaptumLime.weights(z, sample: s, input: input, baseline: baseline, groups: g, kernelWidth: kernelWidth)
                 let (beta, b) = try CaptumLime.lasso(z, y, w, groups: m, alpha: alpha)
                 values.append(beta)
                 intercepts.append(Float(b))
                 continue
             }
-            let z = try vectors(sample: s, groups: m)
-            let y = try perturbation.scorer.coalitionScores(z, sample: s, input: input, baseline: setup.baseline, groups: g, seed: setup.seed)
+            let z = try vectors(sample: s, groups: m, rng: &peer)
+            let y = try perturbation.scorer.coalitionScores(z, sample: s, input: input, baseline: baseline, groups: g, seed: setup.seed)
             let pi = z.map { row -> Double in
                 let k = Double(row.filter { $0 }.count)
                 let d = k == 0 ? 1 : 1 - (k / Double(m)).squareRoot()
@@ -77,8 +87,14 @@ public struct Lime: SplitsItsOwnBatches {
         return a
     }
 
-    func vectors(sample s: Int, groups m: Int) throws -> [[Bool]] {
+    func vectors(sample s: Int, groups m: Int, rng peer: inout MersenneTwister) throws -> [[Bool]] {
         switch samples {
+        case .limeImage(let count, _):
+            try GroupPerturbation.requireAffordable(count, m, what: "LIME samples")
+            _ = peer.interval(999)
+            var rows = (0..<count).map { _ in (0..<m).map { _ in peer.nextUInt32() & 1 == 1 } }
+            if !rows.isEmpty { rows[0] = [Bool](repeating: true, count: m) }
+            return rows
         case .random(let count, let seed):
             try GroupPerturbation.requireAffordable(count, m, what: "LIME samples")
             var rng = SeededGenerator(seed: seed &+ UInt64(s))
@@ -108,5 +124,30 @@ public struct Lime: SplitsItsOwnBatches {
         for j in 0..<m { a[j * m + j] += ridge }
         let beta = try LinearSolve.solve(a, b, m, what: "LIME")
         return (beta, ybar - zip(zbar, beta).reduce(0.0) { $0 + $1.0 * $1.1 })
+    }
+
+    /// Every element's group mean in its channel (dimension 1 of an image batch; other inputs have
+    /// one channel), per sample: lime_image's `hide_color=None` fill, generalised to groups that
+    /// span channels.
+    static func groupMeans(_ input: Tensor, groups: FeatureGroups) -> Tensor {
+        let n = input.shape[0], per = input.count / max(n, 1)
+        let channels = input.rank == 4 ? input.shape[1] : 1, plane = per / max(channels, 1)
+        return Tensor(shape: input.shape) { out in
+            input.withUnsafeBufferPointer { x in
+                for s in 0..<n {
+                    let m = groups.count[s]
+                    var sum = [Double](repeating: 0, count: m * channels), count = [Int](repeating: 0, count: m * channels)
+                    for i in 0..<per {
+                        let k = groups.index[s][i] * channels + i / max(plane, 1)
+                        sum[k] += Double(x[s * per + i])
+                        count[k] += 1
+                    }
+                    for i in 0..<per {
+                        let k = groups.index[s][i] * channels + i / max(plane, 1)
+                        out[s * per + i] = Float(sum[k] / Double(max(count[k], 1)))
+                    }
+                }
+            }
+        }
     }
 }

@@ -203,16 +203,19 @@ public enum PerturbationPlugin: Plugin {
                          Parameter("ridge", default: "1", "ridge penalty α (the intercept is not penalised)"),
                          seed,
                          Parameter("rng", default: "explainkit", "captum: Captum's Lime after torch.manual_seed(seed): torch.bernoulli vectors (samples default 25), "
-                                   + "kernel exp(−d²/(2·width²)) on the cosine distance of input and perturbed input (width default 1), Lasso(alpha) surrogate"),
-                         Parameter("alpha", default: "0.01", "with rng = captum: the Lasso penalty of the surrogate (Captum's SkLearnLasso(alpha=0.01))")]
+                                   + "kernel exp(−d²/(2·width²)) on the cosine distance of input and perturbed input (width default 1), Lasso(alpha) surrogate; "
+                                   + "lime: lime_image's LimeImageExplainer(random_state=seed).explain_instance, draw for draw (quick shift superpixels and mean colours by default)"),
+                         Parameter("alpha", default: "0.01", "with rng = captum: the Lasso penalty of the surrogate (Captum's SkLearnLasso(alpha=0.01))"),
+                         Parameter("hide_color", default: "baseline (rng = lime: mean)", "mean: absent groups take their own mean colour (lime_image's hide_color=None); baseline: the baseline's values")]
                          + groupParameters(grid: "4 (images); every feature (vectors)")
         ) { model, o, _ in
             // Not `given ?? .random(count: try …)`: Swift 6.3.1 miscompiles an error thrown inside
             // `??`'s right side when it builds an enum case with payloads (crash; Docs/Decisions/0005).
             let samples: Lime.Samples
-            let captum = try RandomDraws.from(o, allowed: [.explainkit, .captum]) == .captum
+            let draws = try RandomDraws.from(o, allowed: [.explainkit, .captum, .lime])
+            let captum = draws == .captum, limeImage = draws == .lime
             if let z = try o.tensor("samples") {
-                guard !captum else { throw ExplainError(.invalidArgument, "rng = captum draws its own vectors: drop samples=file:… or rng") }
+                guard !captum && !limeImage else { throw ExplainError(.invalidArgument, "rng = \(draws.rawValue) draws its own vectors: drop samples=file:… or rng") }
                 samples = .given(z)
             } else if captum {
                 guard o.values["ridge"] == nil else { throw ExplainError(.invalidArgument, "rng = captum fits Captum's Lasso surrogate: use alpha, not ridge") }
@@ -220,12 +223,21 @@ public enum PerturbationPlugin: Plugin {
                                   seed: try RandomDraws.peerSeed(UInt64(try o.int("seed", default: 0, range: 0...Int.max))))
             } else {
                 guard o.values["alpha"] == nil else { throw ExplainError(.invalidArgument, "alpha is the Lasso penalty of rng = captum; lime's own surrogate takes ridge") }
-                samples = .random(count: try o.int("samples", default: 1000, range: 2...10_000_000), seed: try seedValue(o))
+                let count = try o.int("samples", default: 1000, range: limeImage ? 1...10_000_000 : 2...10_000_000)
+                samples = limeImage ? .limeImage(count: count, seed: try RandomDraws.peerSeed(UInt64(try o.int("seed", default: 0, range: 0...Int.max))))
+                    : .random(count: count, seed: try seedValue(o))
+            }
+            // lime_image's defaults: quick shift superpixels and mean colours, unless given otherwise.
+            let hide = o.string("hide_color", default: limeImage && o.values["baseline"] == nil && o.tensors["baseline"] == nil ? "mean" : "baseline")
+            guard hide == "mean" || hide == "baseline" else { throw ExplainError(.invalidArgument, "hide_color = '\(hide)': use mean (lime's hide_color=None) or baseline") }
+            var grouping = o
+            if limeImage && ["groups", "grid", "slic", "quickshift"].allSatisfy({ o.values[$0] == nil && o.tensors[$0] == nil }) {
+                grouping.values["quickshift"] = "lime"
             }
             return try Lime(model: model, samples: samples,
                             kernelWidth: try o.double("kernel_width", default: captum ? CaptumLime.defaultKernelWidth : 0.25),
                             ridge: try o.double("ridge", default: 1), alpha: try o.double("alpha", default: CaptumLime.defaultAlpha),
-                            baseline: try Baseline.from(o), batchSize: try batchSize(o), groups: try defaultGrouping(o))
+                            meanFill: hide == "mean", baseline: try Baseline.from(o), batchSize: try batchSize(o), groups: try defaultGrouping(grouping))
         })
         try registry.register(AnalyzerEntry(
             id: "rise", family: family, summary: "RISE: the target output averaged over random smooth masks, weighting each mask",
@@ -326,6 +338,10 @@ public enum PerturbationPlugin: Plugin {
             if let seed = c.params["seed"]?.number { o.values["seed"] = seed.integerText }
             if let mask = file(c, "feature_mask") { o.values["groups"] = mask }
             return ("kernel_shap", o)
+        })
+        try registry.register(CaseTranslator(method: "LIME image") { c in
+            guard let k = c.params["num_samples"]?.number, let seed = c.params["seed"]?.number else { return nil }
+            return ("lime", Options(["samples": k.integerText, "seed": seed.integerText, "rng": "lime"]))
         })
         try registry.register(CaseTranslator(method: "Lime+captum") { c in
             guard let k = c.params["n_samples"]?.number else { return nil }

@@ -178,6 +178,8 @@ public enum RandomDraws: String, Sendable, CaseIterable {
     case explainkit, numpy, torch, captum
     /// zennit's SmoothGrad: one `torch.randn_like(batch)` per noisy copy, the last copy without noise.
     case zennit
+    /// lime's `LimeImageExplainer(random_state=seed)`: numpy's legacy generator as `explain_instance` draws from it.
+    case lime
 
     /// Reads `rng` (default `explainkit`), accepting the draws a method can make.
     public static func from(_ options: Options, allowed: [RandomDraws]) throws -> RandomDraws {
