@@ -59,17 +59,23 @@ public enum Quickshift {
             }
         }
         var parent = Array(0..<(h * w))
-        for r in 0..<h {
-            for col in 0..<w {
-                let here = r * w + col
-                var closest = Double.greatestFiniteMagnitude
-                for r2 in max(r - radius, 0)..<min(r + radius + 1, h) {
-                    for c2 in max(col - radius, 0)..<min(col + radius + 1, w) where density[r2 * w + c2] > density[here] {
-                        let d = distance(here, r2 * w + c2)
-                        if d < closest { closest = d; parent[here] = r2 * w + c2 }
+        parent.withUnsafeMutableBufferPointer { out in
+            nonisolated(unsafe) let out = out
+            let density = density
+            Parallel.forEachRange(h, grain: 1) { rows in
+                for r in rows {
+                    for col in 0..<w {
+                        let here = r * w + col
+                        var closest = Double.greatestFiniteMagnitude
+                        for r2 in max(r - radius, 0)..<min(r + radius + 1, h) {
+                            for c2 in max(col - radius, 0)..<min(col + radius + 1, w) where density[r2 * w + c2] > density[here] {
+                                let d = distance(here, r2 * w + c2)
+                                if d < closest { closest = d; out[here] = r2 * w + c2 }
+                            }
+                        }
+                        if closest.squareRoot() > p.maxDist { out[here] = here }
                     }
                 }
-                if closest.squareRoot() > p.maxDist { parent[here] = here }
             }
         }
         // Every pixel to its root, then the roots numbered in increasing order.
