@@ -17,6 +17,16 @@ import Testing
            "file:/no/such/file.npy", "0:1", "conv=gamma:", "zennit", "torch"]
         : ["0", "-1", "1", "2", "nan", "abc", "9223372036854775807", "-9223372036854775808", "file:/no/such/file.npy"]
 
+    /// Options under the fuzzed one for methods whose defaults are slow on these models (the
+    /// fuzzing is about bad values, not about run time): shap's SamplingExplainer draws 1 000
+    /// samples per feature by default, 256 000 per digit.
+    static let base: [String: [String: String]] = ["sampling_shap": ["samples": "520"]]
+
+    /// `base[id]` with `extra` over it.
+    static func options(_ id: String, _ extra: [String: String] = [:]) -> Options {
+        Options((base[id] ?? [:]).merging(extra) { $1 })
+    }
+
     /// A reference fixture model by name, or any model folder by path.
     static func load(_ name: String) throws -> (model: ExplainableModel, input: Tensor, folder: String) {
         name.contains("/") ? try FixtureModels.load(folder: name) : try FixtureModels.load(name)
@@ -40,7 +50,7 @@ import Testing
                     Fuzz.trace("options \(name) \(id) \(p.name)=\(v)")
                     runs += 1
                     if Fuzz.failsCleanly("\(name) \(id) \(p.name)=\(v)", {
-                        _ = try FixtureModels.registry.makeAnalyzer(id, model: f.model, options: Options([p.name: v])).analyze(input, target: .max)
+                        _ = try FixtureModels.registry.makeAnalyzer(id, model: f.model, options: Self.options(id, [p.name: v])).analyze(input, target: .max)
                     }) { ran += 1 }
                 }
             }
@@ -64,7 +74,7 @@ import Testing
             for t in targets {
                 Fuzz.trace("targets \(name) \(id) \(t)")
                 runs += 1
-                Fuzz.failsCleanly("\(name) \(id) target \(t)") { _ = try FixtureModels.registry.makeAnalyzer(id, model: f.model).analyze(input, target: t) }
+                Fuzz.failsCleanly("\(name) \(id) target \(t)") { _ = try FixtureModels.registry.makeAnalyzer(id, model: f.model, options: Self.options(id)).analyze(input, target: t) }
             }
         }
         #expect(runs > 500)
@@ -94,7 +104,7 @@ import Testing
                 for (label, array) in Self.arrays(like: input) {
                     Fuzz.trace("arrays \(name) \(id) \(p.name)=\(label)")
                     runs += 1
-                    var options = Options([p.name: "file:\(label).npy"])
+                    var options = Self.options(id, [p.name: "file:\(label).npy"])
                     options.tensors[p.name] = array
                     Fuzz.failsCleanly("\(name) \(id) \(p.name)=\(label)") {
                         _ = try FixtureModels.registry.makeAnalyzer(id, model: f.model, options: options).analyze(input, target: .max)

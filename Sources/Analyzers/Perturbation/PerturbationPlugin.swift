@@ -155,7 +155,7 @@ public enum PerturbationPlugin: Plugin {
                          Parameter("seed", default: "0", "numpy seed (np.random.seed before shap_values); 0…4294967295"),
                          backgroundParameter, Baseline.parameter, batch]
         ) { model, o, _ in
-            SamplingShap(model: model, samples: o.values["samples"] == nil ? nil : try o.int("samples", default: 0, range: 2...100_000_000),
+            SamplingShap(model: model, samples: o.values["samples"] == nil ? nil : try o.int("samples", default: 0, range: 2...10_000_000),
                          minSamplesPerFeature: try o.int("min_samples_per_feature", default: 100, range: 1...100_000_000),
                          seed: UInt32(try o.int("seed", default: 0, range: 0...Int(UInt32.max))),
                          baseline: try Baseline.from(o), background: try background(o), batchSize: try batchSize(o))

@@ -72,6 +72,8 @@ public struct SamplingShap: SplitsItsOwnBatches {
             throw ExplainError.argument("\(id): samples = \(total) leaves a feature without a sample; give at least 2 per varying feature (\(2 * m))")
         }
         try GroupPerturbation.requireAffordable(p, d, what: "values per output")
+        // Every sample builds two rows of p values: bound the whole run, not only each estimate.
+        try GroupPerturbation.requireAffordable(2 * total, p, what: "sampled values (2 rows per sample; lower samples)")
         var round1 = total, round2 = 0
         if round1 > m * minSamplesPerFeature {
             round2 = round1 - m * minSamplesPerFeature
