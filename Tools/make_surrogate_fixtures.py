@@ -168,39 +168,28 @@ def main():
         np.save(os.path.join(out, "feature_mask.npy"), mask)
         net32, net64 = onnx2torch.convert(proto).float().eval(), onnx2torch.convert(proto).double().eval()
         cases = []
-        for cid, seed, n, use_mask in runs:
-            m = mask if use_mask else None
-            r32, rows = captum(net32, x, targets, seed, n, m)
-            ref = replay(net64, x, targets, rows, m)
-            params = {"n_samples": 25 if n is None else n, "seed": seed, "rng": "captum", "baselines": 0.0}
-            if use_mask:
-                params["feature_mask"] = "feature_mask.npy"
-            call = (f"torch.manual_seed({seed}); KernelShap(model).attribute(x, target, baselines=0.0"
-                    + (", feature_mask=feature_mask" if use_mask else "") + ("" if n is None else f", n_samples={n}") + ")")
-            cases.append(fixture_manifest.case(
-                out, cid, "model-agnostic", "KernelShap+captum", "captum 0.9.0 (model via onnx2torch; scikit-learn 1.9.1)",
-                params, ref, r32, "the target logit of every perturbed input",
-                call + ": Captum's own coalitions (recorded), replayed in float64 with the minimum-norm weighted least squares "
-                f"(singular values below {CUTOFF} of the largest cut).",
-                coalitions_per_sample=len(rows[0]),
-                cross_seed_max_abs=float(np.abs(ref - captum(net32, x, targets, seed + 100, n, m)[0]).max())))
-        for cid, seed, n, use_mask in LIME_RUNS[model]:
-            m = mask if use_mask else None
-            r32, rows = lime_captum(net32, x, targets, seed, n, m)
-            ref = lime_replay(net64, x, targets, rows, m)
-            params = {"n_samples": 25 if n is None else n, "seed": seed, "rng": "captum", "baselines": 0.0}
-            if use_mask:
-                params["feature_mask"] = "feature_mask.npy"
-            call = (f"torch.manual_seed({seed}); Lime(model).attribute(x, target, baselines=0.0"
-                    + (", feature_mask=feature_mask" if use_mask else "") + ("" if n is None else f", n_samples={n}") + ")")
-            cases.append(fixture_manifest.case(
-                out, cid, "model-agnostic", "Lime+captum", "captum 0.9.0 (model via onnx2torch; scikit-learn 1.9.1 Lasso)",
-                params, ref, r32, "the target logit of every perturbed input",
-                call + ": Captum's own presence vectors (recorded), replayed in float64 with the exp(−d²/2) kernel of the cosine "
-                f"distance between input and perturbed input and Lasso(alpha=0.01) solved to a duality gap of {LASSO_TOL} · |y|² "
-                "(Captum's run stops at 1e-4 · |y|², in float32).",
-                samples_per_example=len(rows[0]),
-                cross_seed_max_abs=float(np.abs(ref - lime_captum(net32, x, targets, seed + 100, n, m)[0]).max())))
+        methods = [("KernelShap", "KernelShap+captum", captum, replay, runs, "scikit-learn 1.9.1",
+                    "Captum's own coalitions (recorded), replayed in float64 with the minimum-norm weighted least squares "
+                    f"(singular values below {CUTOFF} of the largest cut)."),
+                   ("Lime", "Lime+captum", lime_captum, lime_replay, LIME_RUNS[model], "scikit-learn 1.9.1 Lasso",
+                    "Captum's own presence vectors (recorded), replayed in float64 with the exp(−d²/2) kernel of the cosine "
+                    f"distance between input and perturbed input and Lasso(alpha=0.01) solved to a duality gap of {LASSO_TOL} · |y|² "
+                    "(Captum's run stops at 1e-4 · |y|², in float32).")]
+        for name, method, run, replay_fn, method_runs, solver, notes in methods:
+            for cid, seed, n, use_mask in method_runs:
+                m = mask if use_mask else None
+                r32, rows = run(net32, x, targets, seed, n, m)
+                ref = replay_fn(net64, x, targets, rows, m)
+                params = {"n_samples": 25 if n is None else n, "seed": seed, "rng": "captum", "baselines": 0.0}
+                if use_mask:
+                    params["feature_mask"] = "feature_mask.npy"
+                call = (f"torch.manual_seed({seed}); {name}(model).attribute(x, target, baselines=0.0"
+                        + (", feature_mask=feature_mask" if use_mask else "") + ("" if n is None else f", n_samples={n}") + ")")
+                cases.append(fixture_manifest.case(
+                    out, cid, "model-agnostic", method, f"captum 0.9.0 (model via onnx2torch; {solver})",
+                    params, ref, r32, "the target logit of every perturbed input", call + ": " + notes,
+                    samples_per_example=len(rows[0]),
+                    cross_seed_max_abs=float(np.abs(ref - run(net32, x, targets, seed + 100, n, m)[0]).max())))
         fixture_manifest.write(out, model, "../reference/" + model, "float64 replay of Captum's float32 draws", cases)
 
 

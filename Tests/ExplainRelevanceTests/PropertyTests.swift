@@ -10,13 +10,17 @@ import Testing
         return r
     }
 
+    /// A shared reference model (logits as output) and its input batch.
+    static func reference(_ name: String) throws -> (ExplainableModel, Tensor) {
+        let dir = TestPaths.reference + "/" + name
+        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
+        return (ExplainableModel(graph: imported.graph, output: imported.logits), try Numpy.readTensor(path: dir + "/input.npy"))
+    }
+
     @Test func lrpZeroEqualsInputTimesGradientOnReluNetworks() throws {
         let r = try Self.registry()
         for name in ["digits-cnn", "cancer-mlp"] {
-            let dir = TestPaths.reference + "/" + name
-            let imported = try ONNXImporter.load(path: dir + "/model.onnx")
-            let model = ExplainableModel(graph: imported.graph, output: imported.logits)
-            let x = try Numpy.readTensor(path: dir + "/input.npy")
+            let (model, x) = try Self.reference(name)
             let lrp = try r.makeAnalyzer("lrp.z", model: model).analyze(x, target: .max).values
             let ixg = try r.makeAnalyzer("input_t_gradient", model: model).analyze(x, target: .max).values
             #expect(Deviation(lrp, ixg).relL2 < 1e-4, "\(name)")
@@ -29,10 +33,7 @@ import Testing
     /// flattens fc1; the `positions` matcher's per-node answer equals its whole-graph mask.
     @Test func sequentialPresetBFlatUntilIndexCountsAffineLayers() throws {
         let r = try Self.registry()
-        let dir = TestPaths.reference + "/digits-cnn"
-        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
-        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
-        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        let (model, x) = try Self.reference("digits-cnn")
         func run(_ id: String, _ values: [String: String] = [:]) throws -> Tensor {
             try r.makeAnalyzer(id, model: model, options: Options(values)).analyze(x, target: .max).values
         }
@@ -198,10 +199,7 @@ import Testing
 
     @Test func userRulesComeFirstAndFallThrough() throws {
         let r = try Self.registry()
-        let dir = TestPaths.reference + "/digits-cnn"
-        let imported = try ONNXImporter.load(path: dir + "/model.onnx")
-        let model = ExplainableModel(graph: imported.graph, output: imported.logits)
-        let x = try Numpy.readTensor(path: dir + "/input.npy")
+        let (model, x) = try Self.reference("digits-cnn")
         // lrp.epsilon_plus_flat spelled as user rules over lrp.epsilon_plus equals the preset itself.
         let composed = try r.makeAnalyzer("lrp", model: model, options: Options(["preset": "lrp.epsilon_plus", "rules": "first=flat"]))
         let preset = try r.makeAnalyzer("lrp.epsilon_plus_flat", model: model)

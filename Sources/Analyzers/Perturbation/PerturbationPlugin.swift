@@ -15,6 +15,10 @@ public enum PerturbationPlugin: Plugin {
                        Parameter("quickshift_seed", default: "42", "quick shift: seed of its tie-breaking noise (scikit-image's rng)"),
                        Parameter("convert2lab", default: "true", "quick shift: convert RGB to CIE Lab first (one channel: as grey RGB)")]
     static let seed = Parameter("seed", default: "0", "random seed (same seed, same result)")
+    /// The `seed` parameter of a method that draws like numpy's legacy generator.
+    static func numpySeed(_ meaning: String) -> Parameter { Parameter("seed", default: "0", "numpy seed \(meaning); 0…4294967295") }
+    /// A peer's seed (`seed`, 0…2³² − 1).
+    static func peerSeed(_ o: Options) throws -> UInt32 { try RandomDraws.peerSeed(UInt64(try o.int("seed", default: 0, range: 0...Int.max))) }
 
     /// The groups an analyzer uses for an input: the options' `groups` or `grid`, else `fallback`.
     static func grouping(_ options: Options, fallback: @escaping @Sendable (Tensor) throws -> FeatureGroups) throws -> @Sendable (Tensor) throws -> FeatureGroups {
@@ -135,12 +139,12 @@ public enum PerturbationPlugin: Plugin {
                 + "φ = sum / (2 · orders), orders = ⌊max_evals / (2M′ + 1)⌋; Σ φ = v(all varying) − v(∅)",
             reference: "Štrumbelj & Kononenko 2014; shap PermutationExplainer (orders from numpy's legacy MT19937 seeded like seed=…)",
             parameters: [Parameter("max_evals", default: "500", "forward passes (coalitions) per sample; 2M′ + 1 per order"),
-                         Parameter("seed", default: "0", "numpy seed of the orders (shap PermutationExplainer(seed=…)); 0…4294967295")]
+                         numpySeed("of the orders (shap PermutationExplainer(seed=…))")]
                          + groupParameters(grid: "4 (images); every feature (vectors)") + [backgroundParameter]
         ) { model, o, _ in
             ShapleyValues(id: "permutation_shap", model: model,
                           estimator: .antitheticPermutations(maxEvals: try o.int("max_evals", default: 500, range: 1...100_000_000),
-                                                             seed: UInt32(try o.int("seed", default: 0, range: 0...Int(UInt32.max)))),
+                                                             seed: try peerSeed(o)),
                           baseline: try Baseline.from(o), background: try background(o), batchSize: try batchSize(o),
                           groups: try defaultGrouping(o))
         })
@@ -152,12 +156,12 @@ public enum PerturbationPlugin: Plugin {
             reference: "Štrumbelj & Kononenko 2010, 2014; shap SamplingExplainer (numpy's legacy MT19937 seeded like np.random.seed)",
             parameters: [Parameter("samples", default: "1000 · M", "samples per explained row (M: features that differ from the background); at least 2M"),
                          Parameter("min_samples_per_feature", default: "100", "first-round samples per feature before the variance-based second round"),
-                         Parameter("seed", default: "0", "numpy seed (np.random.seed before shap_values); 0…4294967295"),
+                         numpySeed("(np.random.seed before shap_values)"),
                          backgroundParameter, Baseline.parameter, batch]
         ) { model, o, _ in
             SamplingShap(model: model, samples: o.values["samples"] == nil ? nil : try o.int("samples", default: 0, range: 2...10_000_000),
                          minSamplesPerFeature: try o.int("min_samples_per_feature", default: 100, range: 1...100_000_000),
-                         seed: UInt32(try o.int("seed", default: 0, range: 0...Int(UInt32.max))),
+                         seed: try peerSeed(o),
                          baseline: try Baseline.from(o), background: try background(o), batchSize: try batchSize(o))
         })
         try registry.register(AnalyzerEntry(
@@ -185,9 +189,9 @@ public enum PerturbationPlugin: Plugin {
                         throw ExplainError(.invalidArgument, "rng = captum makes Captum's KernelShap, which has no l1_reg and no background set: drop them or use rng = numpy (shap)")
                     }
                     estimator = .captumKernel(samples: samples ?? CaptumKernelShap.defaultSamples,
-                                              seed: try RandomDraws.peerSeed(UInt64(try o.int("seed", default: 0, range: 0...Int.max))))
+                                              seed: try peerSeed(o))
                 case .numpy:
-                    estimator = .shapKernel(samples: samples, seed: try RandomDraws.peerSeed(UInt64(try o.int("seed", default: 0, range: 0...Int.max))), l1Features: l1)
+                    estimator = .shapKernel(samples: samples, seed: try peerSeed(o), l1Features: l1)
                 default: estimator = .kernelSHAP(samples: samples, seed: try seedValue(o), l1Features: l1)
                 }
             }
@@ -220,11 +224,11 @@ public enum PerturbationPlugin: Plugin {
             } else if captum {
                 guard o.values["ridge"] == nil else { throw ExplainError(.invalidArgument, "rng = captum fits Captum's Lasso surrogate: use alpha, not ridge") }
                 samples = .captum(count: try o.int("samples", default: CaptumLime.defaultSamples, range: 1...10_000_000),
-                                  seed: try RandomDraws.peerSeed(UInt64(try o.int("seed", default: 0, range: 0...Int.max))))
+                                  seed: try peerSeed(o))
             } else {
                 guard o.values["alpha"] == nil else { throw ExplainError(.invalidArgument, "alpha is the Lasso penalty of rng = captum; lime's own surrogate takes ridge") }
                 let count = try o.int("samples", default: 1000, range: limeImage ? 1...10_000_000 : 2...10_000_000)
-                samples = limeImage ? .limeImage(count: count, seed: try RandomDraws.peerSeed(UInt64(try o.int("seed", default: 0, range: 0...Int.max))))
+                samples = limeImage ? .limeImage(count: count, seed: try peerSeed(o))
                     : .random(count: count, seed: try seedValue(o))
             }
             // lime_image's defaults: quick shift superpixels and mean colours, unless given otherwise.
@@ -309,13 +313,17 @@ public enum PerturbationPlugin: Plugin {
             return ("occlusion", Options(["style": "zennit", "window": w.map { $0.integerText }.joined(separator: ","),
                                           "strides": st.map { $0.integerText }.joined(separator: ",")]))
         })
-        try registry.register(CaseTranslator(method: "ShapleyValueSampling+torch") { c in
-            guard let k = c.params["n_samples"]?.number else { return nil }
-            var o = Options(baseline(c).merging(["samples": k.integerText, "rng": "torch"]) { $1 })
-            if let seed = c.params["seed"]?.number { o.values["seed"] = seed.integerText }
-            if let mask = file(c, "feature_mask") { o.values["groups"] = mask }
-            return ("shapley_sampling", o)
-        })
+        // Captum's sampling methods with their own draws: n_samples, seed and an optional feature mask.
+        for (method, id, rng) in [("ShapleyValueSampling+torch", "shapley_sampling", "torch"), ("KernelShap+captum", "kernel_shap", "captum"),
+                                  ("Lime+captum", "lime", "captum")] {
+            try registry.register(CaseTranslator(method: method) { c in
+                guard let k = c.params["n_samples"]?.number else { return nil }
+                var o = Options(baseline(c).merging(["samples": k.integerText, "rng": rng]) { $1 })
+                if let seed = c.params["seed"]?.number { o.values["seed"] = seed.integerText }
+                if let mask = file(c, "feature_mask") { o.values["groups"] = mask }
+                return (id, o)
+            })
+        }
         try registry.register(CaseTranslator(method: "FeaturePermutation") { c in
             var o = Options(["rng": c.params["rng"]?.string ?? "explainkit"])
             if let seed = c.params["seed"]?.number { o.values["seed"] = seed.integerText }
@@ -332,23 +340,9 @@ public enum PerturbationPlugin: Plugin {
             // Every coalition enumerated (the fixtures have at most 10 groups).
             file(c, "segments").map { ("kernel_shap", Options(baseline(c).merging(["groups": $0, "samples": "1048576"]) { $1 })) }
         })
-        try registry.register(CaseTranslator(method: "KernelShap+captum") { c in
-            guard let k = c.params["n_samples"]?.number else { return nil }
-            var o = Options(baseline(c).merging(["samples": k.integerText, "rng": "captum"]) { $1 })
-            if let seed = c.params["seed"]?.number { o.values["seed"] = seed.integerText }
-            if let mask = file(c, "feature_mask") { o.values["groups"] = mask }
-            return ("kernel_shap", o)
-        })
         try registry.register(CaseTranslator(method: "LIME image") { c in
             guard let k = c.params["num_samples"]?.number, let seed = c.params["seed"]?.number else { return nil }
             return ("lime", Options(["samples": k.integerText, "seed": seed.integerText, "rng": "lime"]))
-        })
-        try registry.register(CaseTranslator(method: "Lime+captum") { c in
-            guard let k = c.params["n_samples"]?.number else { return nil }
-            var o = Options(baseline(c).merging(["samples": k.integerText, "rng": "captum"]) { $1 })
-            if let seed = c.params["seed"]?.number { o.values["seed"] = seed.integerText }
-            if let mask = file(c, "feature_mask") { o.values["groups"] = mask }
-            return ("lime", o)
         })
         try registry.register(CaseTranslator(method: "KernelSHAP+given_samples") { c in
             guard let g = file(c, "segments"), let z = file(c, "samples"), let w = file(c, "weights") else { return nil }
