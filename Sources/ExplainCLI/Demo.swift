@@ -4,6 +4,10 @@ import Foundation
 
 /// Loads images, explains them with many methods, and writes the comparison grid and report.
 struct Demo: ParsableCommand {
+    /// Options for methods whose defaults are made for tabular data and would take minutes on
+    /// every pixel of the demo's images (shap's SamplingExplainer draws 1 000 samples per feature).
+    static let demoOptions: [String: [String: String]] = ["sampling_shap": ["samples": "4000"]]
+
     static let configuration = CommandConfiguration(
         abstract: "Explain the bundled digits with every applicable method; write grid.png and report.html.")
 
@@ -54,7 +58,8 @@ struct Demo: ParsableCommand {
             let layout = GridLayout(cell: cell, labelScale: cell >= 80 ? 2 : 1)
             for id in ids {
                 progress.step(id)
-                let options = try registry.options(for: id, from: shared)
+                var options = try registry.options(for: id, from: shared)
+                for (key, value) in Self.demoOptions[id] ?? [:] where options.values[key] == nil { options.values[key] = value }
                 do {
                     let analyzer = try registry.makeAnalyzer(id, model: model, options: options)
                     let t0 = DispatchTime.now().uptimeNanoseconds
