@@ -63,9 +63,6 @@ public struct NoiseTunnel: SplitsItsOwnBatches {
         var torchNoise = [Float]()
         if draws == .torch || draws == .zennit {
             let total = n * samples * per, call = draws == .torch ? total : n * per
-            guard call >= 16 else {
-                throw ExplainError(.invalidArgument, "rng = \(draws.rawValue) draws torch normals in calls of at least 16 values; this run draws \(call)")
-            }
             guard total <= 1 << 28 else {
                 throw ExplainError(.tooLarge, "rng = \(draws.rawValue) draws the noise of all \(total) copied values at once: lower samples or the batch")
             }

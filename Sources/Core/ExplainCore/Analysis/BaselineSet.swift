@@ -112,12 +112,7 @@ public struct ShapDraws: Sendable {
         var numpy = MersenneTwister(seed: seed), torch = MersenneTwister(seed: seed)
         let chosen = baselines > 1 ? (0..<copies).map { _ in Int(numpy.interval(UInt64(baselines - 1))) } : [Int](repeating: 0, count: copies)
         var noise = [Float]()
-        if stdev > 0 {
-            guard copies * per >= 16 else {
-                throw ExplainError.argument("rng = captum draws noise like torch for at least 16 values (batch × samples × features); this run has \(copies * per)")
-            }
-            noise = torch.torchStandardNormals(copies * per)
-        }
+        if stdev > 0 { noise = torch.torchStandardNormals(copies * per) }
         let alphas = (0..<copies).map { _ in Float(numpy.nextDouble()) }
         return (0..<n).map { s in
             var draws = ShapDraws(baselines: Array(chosen[(s * count)..<((s + 1) * count)]), alphas: Array(alphas[(s * count)..<((s + 1) * count)]),
