@@ -56,6 +56,20 @@ def copy_shared(src, out):
     return onnx.load(os.path.join(src, "model.onnx")), np.load(os.path.join(src, "input.npy")), np.load(os.path.join(src, "targets.npy"))
 
 
+def save_inputs(out, proto, x):
+    """Saves <out>/input.npy, logits.npy (the ONNX model in float64 via onnx2torch, stored as
+    float32) and targets.npy (their arg-max) for the inputs `x`; returns the targets."""
+    import onnx2torch
+    import torch
+    with torch.no_grad():
+        logits = onnx2torch.convert(proto).double().eval()(torch.from_numpy(x).double()).numpy()
+    targets = logits.argmax(1).astype(np.int64)
+    np.save(os.path.join(out, "input.npy"), x)
+    np.save(os.path.join(out, "logits.npy"), logits.astype(np.float32))
+    np.save(os.path.join(out, "targets.npy"), targets)
+    return targets
+
+
 def export(model, x, out):
     """Exports `model` on `x` to <out>/model.onnx (opset 17, dynamic batch) and saves input.npy,
     logits.npy (the float64 forward, stored as float32) and targets.npy (their arg-max); the model

@@ -90,13 +90,7 @@ def main():
             x = np.stack([np.moveaxis(voronoi(rng, 96, 40), -1, 0) for _ in range(2)]).astype(np.float32)
         else:
             x = np.load(os.path.join(source, "input.npy"))[:2]
-        net64 = onnx2torch.convert(proto).double().eval()
-        with torch.no_grad():
-            logits = net64(torch.from_numpy(x).double()).numpy()
-        t = logits.argmax(1).astype(np.int64)
-        np.save(os.path.join(out, "input.npy"), x)
-        np.save(os.path.join(out, "logits.npy"), logits.astype(np.float32))
-        np.save(os.path.join(out, "targets.npy"), t)
+        t = fixture_manifest.save_inputs(out, proto, x)
         cases = []
         for cid, seed, n in runs:
             ref = explain(proto, x, t, seed, n, torch.float64)

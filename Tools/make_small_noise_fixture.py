@@ -36,12 +36,7 @@ def main():
     proto = onnx.load(os.path.join(OUT, "model.onnx"))
     x = np.load(os.path.join(SRC, "input.npy"))[:1]
     net32, net64 = onnx2torch.convert(proto).float().eval(), onnx2torch.convert(proto).double().eval()
-    with torch.no_grad():
-        logits = net64(torch.from_numpy(x).double()).numpy()
-    targets = logits.argmax(1).astype(np.int64)
-    np.save(os.path.join(OUT, "input.npy"), x)
-    np.save(os.path.join(OUT, "logits.npy"), logits.astype(np.float32))
-    np.save(os.path.join(OUT, "targets.npy"), targets)
+    targets = fixture_manifest.save_inputs(OUT, proto, x)
     base = np.stack([np.zeros_like(x[0]), x[0] / 2]).astype(np.float32)
     np.save(os.path.join(OUT, "baselines.npy"), base)
     xt, t = torch.from_numpy(x), torch.from_numpy(targets)
@@ -62,7 +57,7 @@ def main():
         "output gradient = one-hot(target) on the logits of every copy",
         "np.random.seed(2); torch.manual_seed(2); GradientShap(model).attribute(x, baselines=baselines.npy, n_samples=2, stdevs=0.2, "
         "target): 12 noise values. Reference: Captum's draws replayed in float64."))
-    classes = logits.shape[1]
+    classes = int(np.load(os.path.join(OUT, "logits.npy")).shape[1])
     r32 = nt.zennit_run(net32, xt, t, 3, 0.1, 6, False, classes).astype(np.float64)
     ref = nt.zennit_replay(net64, xt, t, 3, 0.1, 6, False, classes)
     cases.append(fixture_manifest.case(
