@@ -12,7 +12,7 @@ struct Attribute: ParsableCommand {
     @Option(help: "LRP preset the --rule entries fall through to (e.g. lrp.epsilon_plus).") var preset: String?
     @Option(name: .customLong("keep"), help: "Also write the relevance/gradient arriving at this node (repeatable; saved next to --output).") var keep: [String] = []
     @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable; see `explain describe ID`); a value file:A.npy passes an array (groups, samples, masks, baseline).") var settings: [String] = []
-    @Option(help: "max (default), all, an output index, or file:T.npy (int64 indices per sample, or a float seed).") var target: String = "max"
+    @Option(parsing: .unconditional, help: "max (default), all, an output index, or file:T.npy (int64 indices per sample, or a float seed).") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
     @Option(name: .customLong("bind"), help: "NAME=file:X.npy: hold a further model input at fixed values (repeatable; e.g. attention_mask): one row for the batch, or one row per sample.") var bindings: [String] = []
     @Option(help: "Write the attribution to this .npy file.") var output: String?

@@ -10,7 +10,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Input batch as a .npy file (float32, batch first).") var input: String
     @Option(help: "Method id (see `explain list`).") var method: String
     @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable).") var settings: [String] = []
-    @Option(help: "max (default), an output index, or file:T.npy.") var target: String = "max"
+    @Option(parsing: .unconditional, help: "max (default), an output index, or file:T.npy.") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
     @Option(name: .customLong("bind"), help: "NAME=file:X.npy: hold a further model input at fixed values (repeatable; e.g. attention_mask).") var bindings: [String] = []
     @Option(help: "pixel_flipping, faithfulness_estimate, monotonicity, selectivity, region_perturbation, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity, localisation, road or confidence.") var metric: String = "pixel_flipping"

@@ -17,7 +17,7 @@ struct Heatmap: ParsableCommand {
     @Flag(help: "Feed channels in BGR order.") var bgr = false
     @Option(help: "Method id.") var method: String
     @Option(name: .customLong("set"), help: "Method parameter key=value (repeatable).") var settings: [String] = []
-    @Option(help: "max (default), all, or an output index.") var target: String = "max"
+    @Option(parsing: .unconditional, help: "max (default), all, or an output index.") var target: String = "max"
     @Flag(help: "Blend the heatmap over a grayscale copy of the input.") var overlay = false
     @Option(help: "Colormap: \(Colormap.allCases.map(\.rawValue).joined(separator: ", ")); or zennit:NAME / zennit:CODE for zennit's colors (\(ZennitPalette.builtIns.map(\.0).joined(separator: ", ")), or its color-map language).") var colormap: String = "seismic"
     @Option(help: "zennit colormaps: the palette's level (zennit imgify level; 1 = the full range).") var level: Double = 1

@@ -12,7 +12,7 @@ struct TCAVCommand: ParsableCommand {
     @Option(name: .customLong("concept"), help: "NAME=FILE.npy: examples of a concept (repeatable).") var concepts: [String] = []
     @Option(name: .customLong("random"), help: "FILE.npy: a random counterexample set (repeatable; several show the spread).") var randoms: [String] = []
     @Option(help: "Layer: a node or value name (default: the last hidden layer; `explain inspect` names it).") var layer: String?
-    @Option(help: "max (default), an output index, or file:T.npy.") var target: String = "max"
+    @Option(parsing: .unconditional, help: "max (default), an output index, or file:T.npy.") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
     @Option(name: .customLong("bind"), help: "NAME=file:X.npy: hold a further model input at fixed values (repeatable; e.g. attention_mask).") var bindings: [String] = []
     @Option(help: "Inverse L2 regularisation of the CAV classifier (scikit-learn's C).") var c: Double = 1

@@ -232,6 +232,10 @@ import Testing
         #expect(unknown.err.contains("forward"))
         let badShape = try run(["inspect", model, "--input-shape", "1,x"])
         #expect(badShape.status == 1)
+        // A negative target is read as the option's value (not as an option) and named.
+        let negative = try run(["attribute", model, "--input", input, "--method", "gradient", "--target", "-1"])
+        #expect(negative.status == 1)
+        #expect(negative.err.contains("target index -1"))
     }
 
     /// `--rule` entries over a `--preset`, and `--keep`: the relevance at the named nodes is printed
