@@ -23,7 +23,7 @@ public enum CaptumLime {
     /// One example's presence vectors, then the draws Captum makes before the next example's.
     static func vectors(groups m: Int, samples: Int, rng: inout MersenneTwister) -> [[Bool]] {
         let rows = (0..<samples).map { _ in (0..<m).map { _ in rng.nextUInt32() & 0xFF_FFFF < 0x80_0000 } }
-        for _ in 0..<(m + 3) { _ = rng.nextUInt32() }
+        CaptumKernelShap.skipSurrogateInitialisation(groups: m, rng: &rng)
         return rows
     }
 

@@ -58,21 +58,16 @@ public struct Lime: SplitsItsOwnBatches {
         if case .limeImage(_, let seed) = samples { peer = MersenneTwister(seed: seed) }
         for s in 0..<input.shape[0] {
             let m = g.count[s]
-            if case .captum(let count, _) = samples {
-                guard g.count.allSatisfy({ $0 == m }) else {
-                    throw ExplainError.argument("rng = captum: Captum numbers the groups once for the batch, so every sample needs the same groups 0…M−1 (group counts \(g.count))")
-                }
-                try GroupPerturbation.requireAffordable(count, m, what: "LIME samples")
-                let z = CaptumLime.vectors(groups: m, samples: count, rng: &peer)
-                let y = try perturbation.scorer.coalitionScores(z, sample: s, input: input, baseline: baseline, groups: g, seed: setup.seed)
+            let z = try vectors(sample: s, groups: g, rng: &peer)
+            let y = try perturbation.scorer.coalitionScores(z, sample: s, input: input, baseline: baseline, groups: g, seed: setup.seed)
+            if case .captum = samples {
+                // Captum's kernel (cosine distance in input space) and Lasso surrogate.
                 let w = CaptumLime.weights(z, sample: s, input: input, baseline: baseline, groups: g, kernelWidth: kernelWidth)
                 let (beta, b) = try CaptumLime.lasso(z, y, w, groups: m, alpha: alpha)
                 values.append(beta)
                 intercepts.append(Float(b))
                 continue
             }
-            let z = try vectors(sample: s, groups: m, rng: &peer)
-            let y = try perturbation.scorer.coalitionScores(z, sample: s, input: input, baseline: baseline, groups: g, seed: setup.seed)
             let pi = z.map { row -> Double in
                 let k = Double(row.filter { $0 }.count)
                 let d = k == 0 ? 1 : 1 - (k / Double(m)).squareRoot()
@@ -87,8 +82,16 @@ public struct Lime: SplitsItsOwnBatches {
         return a
     }
 
-    func vectors(sample s: Int, groups m: Int, rng peer: inout MersenneTwister) throws -> [[Bool]] {
+    /// Sample `s`'s presence vectors; `peer` is the peer's generator, one stream across the batch.
+    func vectors(sample s: Int, groups g: FeatureGroups, rng peer: inout MersenneTwister) throws -> [[Bool]] {
+        let m = g.count[s]
         switch samples {
+        case .captum(let count, _):
+            guard g.count.allSatisfy({ $0 == m }) else {
+                throw ExplainError.argument("rng = captum: Captum numbers the groups once for the batch, so every sample needs the same groups 0…M−1 (group counts \(g.count))")
+            }
+            try GroupPerturbation.requireAffordable(count, m, what: "LIME samples")
+            return CaptumLime.vectors(groups: m, samples: count, rng: &peer)
         case .limeImage(let count, _):
             try GroupPerturbation.requireAffordable(count, m, what: "LIME samples")
             _ = peer.interval(999)
@@ -105,8 +108,6 @@ public struct Lime: SplitsItsOwnBatches {
             }
             let (count, width) = (t.shape[1], t.shape[2])
             return (0..<count).map { r in (0..<m).map { t.scalars[(s * count + r) * width + $0] != 0 } }
-        case .captum:
-            throw ExplainError(.invalidArgument, "Captum's vectors are drawn in analyze (CaptumLime)")
         }
     }
 
