@@ -4,7 +4,7 @@ import Foundation
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate an explanation method: pixel flipping (AOPC), Quantus's faithfulness metrics (faithfulness estimate, monotonicity, selectivity, region perturbation), the model-randomisation sanity check, infidelity, max-sensitivity, sensitivity-n, the complexity metrics (sparseness, complexity, effective complexity) or localisation against a mask.")
+        abstract: "Evaluate an explanation method: pixel flipping (AOPC), Quantus's faithfulness metrics (faithfulness estimate and correlation, monotonicity and its correlation, selectivity, region perturbation, non-sensitivity, sufficiency), the model-randomisation sanity check, random logit, infidelity, max-sensitivity, Quantus's robustness metrics (local Lipschitz estimate, relative input / output stability, continuity), sensitivity-n, the complexity metrics (sparseness, complexity, effective complexity) or localisation against a mask.")
 
     @Argument(help: "The ONNX model file.") var model: String
     @Option(help: "Input batch as a .npy file (float32, batch first).") var input: String
@@ -13,23 +13,30 @@ struct Evaluate: ParsableCommand {
     @Option(parsing: .unconditional, help: "max (default), an output index, or file:T.npy.") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
     @Option(name: .customLong("bind"), help: "NAME=file:X.npy: hold a further model input at fixed values (repeatable; e.g. attention_mask).") var bindings: [String] = []
-    @Option(help: "pixel_flipping, faithfulness_estimate, monotonicity, selectivity, region_perturbation, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity, localisation, road or confidence.") var metric: String = "pixel_flipping"
+    @Option(help: "pixel_flipping, faithfulness_estimate, faithfulness_correlation, monotonicity, monotonicity_correlation, selectivity, region_perturbation, non_sensitivity, sufficiency, randomisation, random_logit, local_lipschitz_estimate, relative_input_stability, relative_output_stability, continuity, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity, localisation, road or confidence.") var metric: String = "pixel_flipping"
     @Option(help: "Pixel flipping: perturbation steps.") var steps: Int = 16
     @Option(help: "Pixel flipping, sensitivity-n: side of the square regions (images).") var region: Int = 1
     @Option(help: "Pixel flipping: share of the regions replaced by the last step.") var fraction: Double = 1
     @Option(help: "Pixel flipping, sensitivity-n: value of replaced regions (number, one per channel, or file:B.npy).") var baseline: String = "0"
     @Option(help: "Randomisation: cascading or independent.") var mode: String = "cascading"
     @Option(name: .customLong("hog-cell"), help: "Randomisation: HOG cell side in pixels (9 orientations, 3 × 3-cell blocks; maps need 3 cells per side).") var hogCell: Int = 8
-    @Option(help: "Randomisation, infidelity, sensitivity, sensitivity-n: random seed.") var seed: Int = 0
+    @Option(parsing: .unconditional, help: "Random seed of the metrics that draw (default 0; random logit: 42, Quantus's); the Quantus metrics draw as numpy after np.random.seed(seed).") var seed: Int?
     @Option(help: "Sensitivity-n: random subsets per size.") var subsets: Int = 100
     @Option(help: "Sensitivity-n: comma-separated subset sizes in regions (default: 8 sizes from 1 to 80 % of the regions, log-spaced).") var sizes: String?
-    @Option(help: "Infidelity, sensitivity: perturbations per sample.") var samples: Int = 10
+    @Option(help: "Infidelity, sensitivity: perturbations per sample (default 10); monotonicity correlation: perturbations per step (default 100).") var samples: Int?
     @Option(help: "Infidelity: standard deviation of the Gaussian perturbations.") var sigma: Double = 0.003
     @Option(help: "Sensitivity: radius of the uniform perturbations.") var radius: Double = 0.02
     @Option(help: "Localisation: binary mask of the object (.npy, one map per sample; non-zero = object).") var mask: String?
     @Option(name: .customLong("top-k"), help: "Localisation: k of the top-k intersection.") var topK: Int = 1000
     @Option(name: .customLong("features-in-step"), help: "Faithfulness estimate, monotonicity: features perturbed per step (Quantus features_in_step).") var featuresInStep: Int = 1
-    @Option(help: "Faithfulness estimate, monotonicity, selectivity, region perturbation: what perturbed features become: black (each sample's minimum), white (its maximum), mean or a number (Quantus perturb_baseline).") var fill: String = "black"
+    @Option(help: "Quantus's perturbation metrics: what perturbed features become: black (each sample's minimum; the default), white (its maximum), mean, a number, or (faithfulness and monotonicity correlation) uniform or uniform:LOW,HIGH, a uniform draw per perturbation (monotonicity correlation's default) (Quantus perturb_baseline).") var fill: String?
+    @Option(name: .customLong("runs"), help: "Faithfulness correlation: random subsets per sample (Quantus nr_runs).") var subsetRuns: Int = 100
+    @Option(help: "Faithfulness correlation: features per random subset (Quantus subset_size).") var subset: Int = 224
+    @Option(help: "Monotonicity correlation, non-sensitivity: threshold of an unchanged output (and, non-sensitivity, of a zero attribution).") var eps: Double = 1e-5
+    @Option(help: "Local Lipschitz estimate: standard deviation of the Gaussian perturbations.") var std: Double = 0.1
+    @Option(name: .customLong("noise-range"), help: "Relative input / output stability: LOW,HIGH of the uniform noise added to every element.") var noiseRange: String = "0.02,0.2"
+    @Option(help: "Continuity: number of sideways shifts (Quantus nr_steps).") var shifts: Int = 28
+    @Option(help: "Sufficiency: largest distance of close explanations, as a share of the batch's largest.") var threshold: Double = 0.6
     @Option(help: "Selectivity, region perturbation: side of the square patches.") var patch: Int = 8
     @Option(help: "Region perturbation: morf (most relevant first) or lerf.") var order: String = "morf"
     @Option(help: "Selectivity, region perturbation: patches replaced (default: all for selectivity, 100 for region perturbation).") var regions: Int?
@@ -37,6 +44,13 @@ struct Evaluate: ParsableCommand {
     @Option(help: "ROAD: standard deviation of the noise added to imputed pixels (pytorch-grad-cam: 0.01; 0 for none).") var noise: Double = 0.01
     @Option(name: .customLong("map-scale"), help: "Confidence: minmax (each map scaled to [0, 1], as pytorch-grad-cam's CAMs) or none.") var mapScale: String = "minmax"
     @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    /// `--seed`, or `fallback` when it is not given; a seed must be 0…2³² − 1.
+    func seedValue(_ fallback: Int = 0) throws -> UInt64 {
+        let value = seed ?? fallback
+        guard value >= 0, value <= Int(UInt32.max) else { throw ExplainError(.invalidArgument, "--seed \(value): give 0…4294967295") }
+        return UInt64(value)
+    }
 
     /// Prints `object` as JSON when `--json` is given; otherwise runs `text`.
     func report(_ object: [String: Any], text: () -> Void) throws {
@@ -121,7 +135,7 @@ struct Evaluate: ParsableCommand {
             guard let mode = ModelRandomisation.Mode(rawValue: mode) else {
                 throw ExplainError(.invalidArgument, "--mode \(self.mode): use cascading or independent")
             }
-            let check = try ModelRandomisation(mode: mode, seed: UInt64(max(0, seed)), hog: try HOG(cell: hogCell))
+            let check = try ModelRandomisation(mode: mode, seed: try seedValue(), hog: try HOG(cell: hogCell))
             let (_, steps) = try check.run(model: explainable, input: x, target: selection) {
                 try registry.makeAnalyzer(method, model: $0, options: options)
             }
@@ -146,18 +160,18 @@ struct Evaluate: ParsableCommand {
         case "infidelity":
             let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
             let fixed = a.sameTargets(or: selection)
-            let values = try Infidelity(samples: samples, sigma: sigma, seed: UInt64(max(0, seed)))
+            let values = try Infidelity(samples: samples ?? 10, sigma: sigma, seed: try seedValue())
                 .evaluate(model: explainable, input: x, attribution: a.values, target: fixed)
-            try report(["infidelity": values, "samples": samples, "sigma": sigma]) {
-                print("\(method): infidelity, \(samples) Gaussian perturbations with σ = \(sigma) (lower is better)")
+            try report(["infidelity": values, "samples": samples ?? 10, "sigma": sigma]) {
+                print("\(method): infidelity, \(samples ?? 10) Gaussian perturbations with σ = \(sigma) (lower is better)")
                 for (s, v) in values.enumerated() { print(String(format: "sample %d: %.6g", first + s, v)) }
             }
         case "sensitivity":
             let analyzer = try registry.makeAnalyzer(method, model: explainable, options: options)
-            let (values, means) = try SensitivityMax(samples: samples, radius: radius, seed: UInt64(max(0, seed)))
+            let (values, means) = try SensitivityMax(samples: samples ?? 10, radius: radius, seed: try seedValue())
                 .evaluateBoth(analyzer, input: x, target: selection)
-            try report(["sensitivity": values, "avg_sensitivity": means, "samples": samples, "radius": radius]) {
-                print("\(method): max-sensitivity (and avg-sensitivity), \(samples) uniform perturbations of radius \(radius) (lower is more robust)")
+            try report(["sensitivity": values, "avg_sensitivity": means, "samples": samples ?? 10, "radius": radius]) {
+                print("\(method): max-sensitivity (and avg-sensitivity), \(samples ?? 10) uniform perturbations of radius \(radius) (lower is more robust)")
                 for (s, v) in values.enumerated() { print(String(format: "sample %d: %.6g  (avg %.6g)", first + s, v, means[s])) }
             }
         case "sparseness", "complexity", "effective_complexity":
@@ -195,7 +209,7 @@ struct Evaluate: ParsableCommand {
                     return v
                 }
             }
-            let metric = try SensitivityN(sizes: list, subsets: subsets, region: region, baseline: try baselineValue(run), seed: UInt64(max(0, seed)))
+            let metric = try SensitivityN(sizes: list, subsets: subsets, region: region, baseline: try baselineValue(run), seed: try seedValue())
             let r = try metric.evaluate(model: explainable, input: x, attribution: a.values, target: a.sameTargets(or: selection))
             try report(["sizes": r.sizes, "correlations": r.correlations, "subsets": subsets, "region": region]) {
                 print("\(method): sensitivity-n, \(subsets) random subsets of n regions (\(region)×\(region)) per n; Pearson correlation of Σ attribution and the output drop (1 is best)")
@@ -210,11 +224,14 @@ struct Evaluate: ParsableCommand {
         case "road":
             let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
             try road(model: explainable, input: x, attribution: a.values, target: a.sameTargets(or: selection), first: first, report: report)
-        case "faithfulness_estimate", "monotonicity", "selectivity", "region_perturbation":
+        case "local_lipschitz_estimate", "relative_input_stability", "relative_output_stability", "continuity", "random_logit":
+            try stability(registry: registry, options: options, model: explainable, input: x, target: selection, first: first, report: report)
+        case "faithfulness_estimate", "monotonicity", "selectivity", "region_perturbation", "faithfulness_correlation",
+             "monotonicity_correlation", "non_sensitivity", "sufficiency":
             let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
             try faithfulness(model: explainable, input: x, attribution: a.values, target: a.sameTargets(or: selection), run: run?.0)
         default:
-            throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, faithfulness_estimate, monotonicity, selectivity, region_perturbation, randomisation, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity, localisation, road or confidence")
+            throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, faithfulness_estimate, faithfulness_correlation, monotonicity, monotonicity_correlation, selectivity, region_perturbation, non_sensitivity, sufficiency, randomisation, random_logit, local_lipschitz_estimate, relative_input_stability, relative_output_stability, continuity, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity, localisation, road or confidence")
         }
     }
 }

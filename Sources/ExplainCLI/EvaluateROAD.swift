@@ -11,7 +11,7 @@ extension Evaluate {
             }
             return v
         }
-        let metric = try ROAD(percentiles: list, noise: noise, seed: UInt64(max(0, seed)))
+        let metric = try ROAD(percentiles: list, noise: noise, seed: try seedValue())
         let r = try metric.evaluate(model: model, input: x, attribution: a, target: target)
         try report(["morf": r.morf, "lerf": r.lerf, "morf_mean": r.morfMean, "lerf_mean": r.lerfMean, "combined": r.combined,
                     "percentiles": list, "noise": noise]) {

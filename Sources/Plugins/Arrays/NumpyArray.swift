@@ -46,6 +46,18 @@ public struct NumpyArray: Sendable, Equatable {
         return try Tensor(shape: shape, scalars: values)
     }
 
+    /// The elements in Double (float64 exactly; the others converted).
+    public func doubles() -> [Double] {
+        switch elements {
+        case .float32(let v): v.map { Double($0) }
+        case .float64(let v): v
+        case .int64(let v): v.map { Double($0) }
+        case .int32(let v): v.map { Double($0) }
+        case .uint8(let v): v.map { Double($0) }
+        case .bool(let v): v.map { $0 ? 1 : 0 }
+        }
+    }
+
     /// The elements as integers; throws for floating-point arrays (`<f4`, `<f8`).
     public func integers() throws -> [Int] {
         switch elements {

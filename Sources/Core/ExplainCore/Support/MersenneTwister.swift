@@ -9,6 +9,8 @@ public struct MersenneTwister: Sendable {
     private var position = 624
     /// torch's cached second Box–Muller normal (`next_double_normal_sample`); seeding clears it.
     private var cachedNormal: Double?
+    /// numpy's cached second polar normal (`legacy_gauss`); seeding clears it.
+    private var cachedGauss: Double?
 
     /// `np.random.seed(seed)` or `torch.manual_seed(seed)` for an integer seed in 0…2³² − 1.
     public init(seed: UInt32) {
@@ -56,6 +58,24 @@ public struct MersenneTwister: Sendable {
     public mutating func nextDouble() -> Double {
         let a = Double(nextUInt32() >> 5), b = Double(nextUInt32() >> 6)
         return (a * 67_108_864 + b) / 9_007_199_254_740_992
+    }
+
+    /// One standard normal as numpy's legacy generator draws it (`RandomState.normal`,
+    /// `standard_normal`): Marsaglia's polar method on `2u − 1` pairs of `nextDouble`, rejected
+    /// outside the unit disc; `f · x2` is returned and `f · x1` kept for the next call.
+    public mutating func legacyGauss() -> Double {
+        if let cached = cachedGauss {
+            cachedGauss = nil
+            return cached
+        }
+        while true {
+            let x1 = 2 * nextDouble() - 1, x2 = 2 * nextDouble() - 1
+            let r2 = x1 * x1 + x2 * x2
+            guard r2 < 1, r2 != 0 else { continue }
+            let f = (-2 * log(r2) / r2).squareRoot()
+            cachedGauss = f * x1
+            return f * x2
+        }
     }
 
     /// `RandomState.choice(count, size, p=p)` (with replacement): each draw is the first index whose
