@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Makes Tests/Fixtures/arrays/localisation_cases.npz: Quantus 0.6.0's PointingGame,
-RelevanceMassAccuracy, RelevanceRankAccuracy, TopKIntersection (k = 10) and AUC on five
+RelevanceMassAccuracy, RelevanceRankAccuracy, TopKIntersection (k = 10), AUC and
+AttributionLocalisation (|a| scaled per sample) on five
 attribution maps (1×8×8, float64, signed, one with tied values) and their binary masks (one mask
 empty: NaN scores).
 
@@ -29,7 +30,8 @@ def main():
     out = {"attributions": a, "masks": s}
     for name, metric in [("pointing_game", quantus.PointingGame(**kwargs)), ("mass_accuracy", quantus.RelevanceMassAccuracy(**kwargs)),
                          ("rank_accuracy", quantus.RelevanceRankAccuracy(**kwargs)), ("top_k_intersection", quantus.TopKIntersection(k=10, **kwargs)),
-                         ("auc", quantus.AUC(**kwargs))]:
+                         ("auc", quantus.AUC(**kwargs)),
+                         ("attribution_localisation", quantus.AttributionLocalisation(normalise_func_kwargs={"normalise_axes": [1, 2, 3]}, **kwargs))]:
         out[name] = np.asarray(metric(model=None, x_batch=x, y_batch=y, a_batch=a.copy(), s_batch=s.copy()), dtype=np.float64)
         print(name, out[name])
     np.savez(OUT, **out)

@@ -192,11 +192,11 @@ struct Evaluate: ParsableCommand {
             let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
             let r = try Localisation.evaluate(attribution: a.values, mask: try rows(try Numpy.readTensor(path: maskPath), run), k: topK)
             try report(["pointing_game": r.pointingGame, "relevance_mass_accuracy": r.massAccuracy, "relevance_rank_accuracy": r.rankAccuracy,
-                        "top_k_intersection": r.topKIntersection, "auc": r.auc, "k": topK]) {
-                print("\(method): localisation against the mask (pointing game, relevance mass / rank accuracy, top-\(topK) intersection, ROC AUC; 1 is best)")
+                        "top_k_intersection": r.topKIntersection, "auc": r.auc, "attribution_localisation": r.attributionLocalisation, "k": topK]) {
+                print("\(method): localisation against the mask (pointing game, relevance mass / rank accuracy, top-\(topK) intersection, ROC AUC, attribution localisation; 1 is best)")
                 for s in r.auc.indices {
-                    print(String(format: "sample %d  pointing %.0f  mass %.4f  rank %.4f  top-k %.4f  auc %.4f", first + s, r.pointingGame[s],
-                                 r.massAccuracy[s], r.rankAccuracy[s], r.topKIntersection[s], r.auc[s]))
+                    print(String(format: "sample %d  pointing %.0f  mass %.4f  rank %.4f  top-k %.4f  auc %.4f  attribution %.4f", first + s, r.pointingGame[s],
+                                 r.massAccuracy[s], r.rankAccuracy[s], r.topKIntersection[s], r.auc[s], r.attributionLocalisation[s]))
                 }
             }
         case "sensitivity_n":

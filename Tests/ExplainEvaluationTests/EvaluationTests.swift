@@ -224,7 +224,7 @@ import Testing
         let a = try #require(archive["attributions"]).tensor(), mask = try #require(archive["masks"]).tensor()
         let r = try Localisation.evaluate(attribution: a, mask: mask, k: 10)
         let got = ["pointing_game": r.pointingGame, "mass_accuracy": r.massAccuracy, "rank_accuracy": r.rankAccuracy,
-                   "top_k_intersection": r.topKIntersection, "auc": r.auc]
+                   "top_k_intersection": r.topKIntersection, "auc": r.auc, "attribution_localisation": r.attributionLocalisation]
         for (name, values) in got {
             let expected = try #require(archive[name]).tensor().scalars.map(Double.init)
             for s in 0..<4 { #expect(abs(values[s] - expected[s]) <= 1e-6, "\(name) sample \(s): \(values[s]) vs \(expected[s])") }

@@ -12,6 +12,8 @@ import Foundation
 ///   with the highest attribution (tied values ranked by position, first first).
 /// - **top-k intersection** (Theiner et al. 2021): share of the mask among the `k` highest positions.
 /// - **AUC**: the area under the ROC curve of the attribution as a score for the mask (ties count ½).
+/// - **attribution localisation** (Kohlbrenner et al. 2020): `Σ_mask |a| / (Σ |a| + 1e-9)` with `|a|`
+///   scaled by its largest value (Quantus's `AttributionLocalisation` with `abs`, unweighted).
 public enum Localisation {
     public struct Scores: Sendable {
         public var pointingGame: [Double]
@@ -19,6 +21,7 @@ public enum Localisation {
         public var rankAccuracy: [Double]
         public var topKIntersection: [Double]
         public var auc: [Double]
+        public var attributionLocalisation: [Double]
     }
 
     /// Per sample: the attribution values and the mask, flattened alike.
@@ -48,11 +51,11 @@ public enum Localisation {
     /// All five scores; `k` for the top-k intersection (at most the number of positions).
     public static func evaluate(attribution a: Tensor, mask: Tensor, k: Int = 1000) throws -> Scores {
         guard k >= 1 else { throw ExplainError(.invalidArgument, "top-k: k must be at least 1, got \(k)") }
-        var scores = Scores(pointingGame: [], massAccuracy: [], rankAccuracy: [], topKIntersection: [], auc: [])
+        var scores = Scores(pointingGame: [], massAccuracy: [], rankAccuracy: [], topKIntersection: [], auc: [], attributionLocalisation: [])
         for (v, m) in try pairs(a, mask) {
             let inside = m.filter { $0 }.count
             guard inside > 0 else {
-                for path in [\Scores.pointingGame, \.massAccuracy, \.rankAccuracy, \.topKIntersection, \.auc] { scores[keyPath: path].append(.nan) }
+                for path in [\Scores.pointingGame, \.massAccuracy, \.rankAccuracy, \.topKIntersection, \.auc, \.attributionLocalisation] { scores[keyPath: path].append(.nan) }
                 continue
             }
             let top = v.max() ?? 0
@@ -64,6 +67,9 @@ public enum Localisation {
             let kk = min(k, v.count)
             scores.topKIntersection.append(Double(order.prefix(kk).filter { m[$0] }.count) / Double(kk))
             scores.auc.append(inside == v.count ? .nan : rocArea(v, m))
+            let magnitude = v.map(abs), largest = magnitude.max() ?? 0
+            let scaled = largest > 0 ? magnitude.map { $0 / largest } : magnitude
+            scores.attributionLocalisation.append(zip(scaled, m).reduce(0.0) { $0 + ($1.1 ? $1.0 : 0) } / (scaled.reduce(0, +) + 1e-9))
         }
         return scores
     }
