@@ -77,10 +77,23 @@ public struct FeatureGroups: Sendable {
             return try FeatureGroups(quickshift: try quickshiftParameters(q, options), input: input)
         }
         if options.values["slic"] != nil {
-            return try FeatureGroups(superpixels: try options.int("slic", default: 16, range: 2...1_000_000),
-                                     compactness: try options.double("compactness", default: 0.1), input: input)
+            return try FeatureGroups(slic: try slicParameters(options), input: input)
         }
         return try fallback()
+    }
+
+    /// `slic=K` (scikit-image's `n_segments`) with `compactness` (its 10) and `convert2lab` (absent:
+    /// Lab for RGB images only, as scikit-image; true: also a grey image, as grey RGB).
+    static func slicParameters(_ options: Options) throws -> Superpixels.Parameters {
+        var p = Superpixels.Parameters()
+        p.segments = try options.int("slic", default: 100, range: 1...1_000_000)
+        p.compactness = try options.double("compactness", default: 10)
+        guard p.compactness > 0, p.compactness.isFinite else { throw ExplainError.argument("compactness = \(p.compactness): give a finite value > 0") }
+        if let lab = options.values["convert2lab"] {
+            guard lab == "true" || lab == "false" else { throw ExplainError.argument("convert2lab = '\(lab)': use true or false") }
+            p.convertToLab = lab == "true"
+        }
+        return p
     }
 
     /// `quickshift=lime` (lime_image's kernel_size 4, max_dist 200, ratio 0.2) or

@@ -9,11 +9,11 @@ public enum PerturbationPlugin: Plugin {
     static func grid(_ fallback: String) -> Parameter {
         Parameter("grid", default: fallback, "images: k × k rectangular blocks over H and W, shared by the channels (instead of groups)")
     }
-    static let slic = [Parameter("slic", default: "(off)", "images: about k SLIC superpixels per image, shared by the channels (instead of groups)"),
-                       Parameter("compactness", default: "0.1", "SLIC: weight of closeness against similarity of values (scaled to [0, 1])"),
+    static let slic = [Parameter("slic", default: "(off)", "images: scikit-image's SLIC superpixels, about k per image (n_segments), shared by the channels (instead of groups)"),
+                       Parameter("compactness", default: "10", "SLIC: weight of closeness against similarity of values (values scaled to [0, 1], Lab for RGB; scikit-image's)"),
                        Parameter("quickshift", default: "(off)", "images: scikit-image's quick shift superpixels, lime (lime_image's 4,200,0.2) or kernel_size,max_dist,ratio (instead of groups)"),
                        Parameter("quickshift_seed", default: "42", "quick shift: seed of its tie-breaking noise (scikit-image's rng)"),
-                       Parameter("convert2lab", default: "true", "quick shift: convert RGB to CIE Lab first (one channel: as grey RGB)")]
+                       Parameter("convert2lab", default: "(quick shift: true; SLIC: RGB only)", "convert RGB to CIE Lab first (true: one channel too, as grey RGB; SLIC without it: Lab for 3 channels only, as scikit-image)")]
     static let seed = Parameter("seed", default: "0", "random seed (same seed, same result)")
     /// The `seed` parameter of a method that draws like numpy's legacy generator.
     static func numpySeed(_ meaning: String) -> Parameter { Parameter("seed", default: "0", "numpy seed \(meaning); 0…4294967295") }
