@@ -2,7 +2,8 @@
 """Makes Tests/Fixtures/arrays/quantus_cases.npz: Quantus 0.6.0's FaithfulnessCorrelation,
 MonotonicityCorrelation, NonSensitivity, Sufficiency and (explaining with the plain gradient, which
 Quantus calls again on perturbed inputs) LocalLipschitzEstimate, RelativeInputStability,
-RelativeOutputStability, Continuity and RandomLogit on the shared digits CNN
+RelativeOutputStability, Continuity and RandomLogit, and IROF (scikit-image's SLIC superpixels;
+called sample by sample, as each sample is scored alone here) on the shared digits CNN
 (Tests/Fixtures/reference/digits-cnn, converted with onnx2torch, float32, logits: softmax=False).
 
 The batch holds the fixture's 4 inputs and 4 copies of them with small Gaussian noise (so that
@@ -21,6 +22,9 @@ import onnx
 import onnx2torch
 import quantus
 import torch
+
+if not hasattr(np, "trapz"):   # numpy 2.4 removed trapz, which Quantus 0.6.0's IROF calls; trapezoid is the same rule
+    np.trapz = np.trapezoid
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures")
 MODEL = os.path.join(ROOT, "reference", "digits-cnn")
@@ -82,6 +86,12 @@ def main():
             np.random.seed(seed)
         given = {"a_batch": out[key].copy()} if key else {"a_batch": None, "explain_func": gradient}
         scores = metric(model=net, x_batch=x.copy(), y_batch=y, device="cpu", softmax=False, channel_first=True, **given)
+        out[name] = np.asarray(scores, dtype=np.float64)
+        print(name, np.round(out[name], 5).tolist())
+    for name, kwargs in [("irof_mean", {}), ("irof_black", {"perturb_baseline": "black"})]:
+        metric = quantus.IROF(return_aggregate=False, disable_warnings=True, display_progressbar=False, **kwargs)
+        scores = [metric(model=net, x_batch=x[i:i + 1].copy(), y_batch=y[i:i + 1], a_batch=out["attributions"][i:i + 1].copy(), device="cpu",
+                         softmax=False, channel_first=True)[0] for i in range(len(x))]
         out[name] = np.asarray(scores, dtype=np.float64)
         print(name, np.round(out[name], 5).tolist())
     np.savez(OUT, **out)

@@ -31,7 +31,7 @@ extension Evaluate {
                 rows("", scores.map { String(format: "%.6g", $0) })
             }
         }
-        let fill = try FillValue(self.fill ?? "black")
+        let fill = try FillValue(self.fill ?? (metric == "irof" ? "mean" : "black"))
         func rows(_ label: String, _ values: [String]) {
             for (s, v) in values.enumerated() { print("sample \(first + s)  " + (label.isEmpty ? "" : label + " ") + v) }
         }
@@ -47,6 +47,15 @@ extension Evaluate {
             try report(["monotonic": r.monotonic, "curves": r.curves, "features_in_step": featuresInStep, "fill": fill.description]) {
                 print("\(method): monotonicity, features given back from \(fill) in steps of \(featuresInStep), least |attribution| first; the output should never fall")
                 rows("", r.monotonic.map { $0 ? "monotonic" : "not monotonic" })
+            }
+        case "irof":
+            var p = Superpixels.Parameters()
+            (p.segments, p.compactness) = (slic, compactness)
+            let segments = try Superpixels.labels(p, input: x).labels
+            let r = try IROF(fill: fill).evaluate(model: model, input: x, attribution: a, target: target, segments: segments)
+            try report(["aoc": r.aoc, "curves": r.curves, "slic": slic, "compactness": compactness, "fill": fill.description]) {
+                print("\(method): IROF, scikit-image SLIC superpixels (about \(slic), compactness \(compactness)) set to \(fill) in the order of their mean attribution; area over the curve of f_t / f_t(x) (higher is better)")
+                rows("AOC", r.aoc.map { String(format: "%.6g", $0) })
             }
         case "non_sensitivity":
             let counts = try NonSensitivity(eps: eps, featuresInStep: featuresInStep, fill: fill).evaluate(model: model, input: x, attribution: a, target: target)

@@ -98,6 +98,17 @@ import Testing
         #expect(zip(r.targets, r.others).allSatisfy { $0 != $1 && (0..<10).contains($1) })
     }
 
+    /// IROF on scikit-image's default SLIC superpixels (Quantus: each sample alone).
+    @Test(arguments: [("irof_mean", "mean"), ("irof_black", "black")])
+    func irofMatchesQuantus(_ name: String, _ fill: String) throws {
+        let f = try Self.fixture()
+        let segments = try Superpixels.labels(Superpixels.Parameters(), input: f.input).labels
+        let r = try IROF(fill: try FillValue(fill)).evaluate(model: f.model, input: f.input, attribution: try f.tensor("attributions"), target: f.target,
+                                                            segments: segments)
+        let want = try f.expected(name)
+        Self.close(r.aoc.enumerated().map { $1 / want[$0] }, want.map { _ in 1 }, name + " (ratio)", tolerance: 1e-5)
+    }
+
     /// On f = w · x with fill 0 the drop of any subset is the sum of its w ⊙ x: the exact
     /// attribution has faithfulness correlation 1 (−1 negated); features with w = 0 are exactly the
     /// silent ones that change nothing (non-sensitivity 0); the gradient w does not move with the
