@@ -244,8 +244,13 @@ enum TestPlugin: Plugin {
     @Test func sameSeedSameResult() throws {
         let (r, model, x) = try setup()
         let a = try r.makeAnalyzer("smoothgrad", model: model, options: Options(["seed": "7", "samples": "8"])).analyze(x, target: .max)
+        let again = try r.makeAnalyzer("smoothgrad", model: model, options: Options(["seed": "7", "samples": "8"])).analyze(x, target: .max)
+        #expect(a.values == again.values)
+        // Other batches of noisy copies: the same noise; the products may round differently (BLAS
+        // kernels block odd and even batches differently on some CPUs), so equal to float precision.
         let b = try r.makeAnalyzer("smoothgrad", model: model, options: Options(["seed": "7", "samples": "8", "batch_size": "3"])).analyze(x, target: .max)
-        #expect(a.values == b.values)
+        let scale = a.values.scalars.map(abs).max() ?? 0
+        #expect(zip(a.values.scalars, b.values.scalars).allSatisfy { abs($0 - $1) <= 1e-6 * scale })
         let c = try r.makeAnalyzer("smoothgrad", model: model, options: Options(["seed": "8", "samples": "8"])).analyze(x, target: .max)
         #expect(a.values != c.values)
         // An odd number of features per sample (Box–Muller pairs cut per copy) and a non-linear net.

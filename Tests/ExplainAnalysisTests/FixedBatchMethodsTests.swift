@@ -45,7 +45,10 @@ import Testing
             }
             #expect(a.values.shape == b.values.shape, "\(id)")
             let d = Deviation(a.values, b.values)
-            #expect(d.relL2 < 1e-4 || d.maxAbs < 1e-6, "\(id): \(d)")
+            // LRP-0 and LRP-ε with ε = 1e-6 divide by pre-activations near zero, which magnifies the
+            // rounding of products blocked differently for one sample and for three.
+            let ill = ["lrp.z", "lrp.z_IB", "lrp.epsilon", "lrp.epsilon_IB"].contains(id)
+            #expect(d.relL2 < (ill ? 1e-3 : 1e-4) || d.maxAbs < 1e-6, "\(id): \(d)")
             #expect(a.targets == b.targets, "\(id)")
             compared += 1
         }

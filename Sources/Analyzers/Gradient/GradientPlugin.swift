@@ -93,6 +93,7 @@ public enum GradientPlugin: Plugin {
         })
         // Captum's names for the same methods.
         try registry.register(alias: "input_x_gradient", for: "input_t_gradient")
+        try registry.register(alias: "gradient.baseline", for: "gradient")   // iNNvestigate's BaselineGradient: the same gradient
         try registry.register(alias: "noise_tunnel", for: "smoothgrad")
         try registry.register(CaseTranslator(method: "InputXGradient") { _ in ("input_t_gradient", Options()) })
         // zennit's SmoothGrad attributor with its own draws (Tools/make_noise_tunnel_fixtures.py).

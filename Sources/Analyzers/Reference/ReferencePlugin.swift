@@ -233,6 +233,9 @@ public enum ReferencePlugin: Plugin {
                   let seed = c.params["seed"]?.number else { return nil }
             return ("gradient_shap", Options(["baselines": "file:" + file, "samples": k.integerText, "stdev": "\(stdev)", "seed": seed.integerText, "rng": "captum"]))
         })
+        // iNNvestigate's DeepLIFTWrapper runs the deeplift package with nonlinear_mode "rescale",
+        // reference 0 and gradients through max pooling: this id's defaults.
+        try registry.register(alias: "deep_lift.wrapper", for: "deeplift")
         try registry.register(CaseTranslator(method: "DeepLiftShap") { c in
             c.params["baselines"]?.string.map { ("deeplift_shap", Options(["baselines": "file:" + $0])) }
         })

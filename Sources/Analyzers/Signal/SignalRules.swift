@@ -91,6 +91,8 @@ public enum SignalPlugin: Plugin {
         try registry.register(PresetEntry(id: "deconvnet", summary: "DeconvnetRule on every Relu") { _ in deconvnet })
 
         try registry.register(alias: "deconvolution", for: "deconvnet")   // Captum's name
+        try registry.register(alias: "pattern.net", for: "pattern_net")   // iNNvestigate's names
+        try registry.register(alias: "pattern.attribution", for: "pattern_attribution")
         try registry.register(CaseTranslator(method: "GuidedBackprop") { _ in ("guided_backprop", Options()) })
         try registry.register(CaseTranslator(method: "Deconvolution") { _ in ("deconvnet", Options()) })
     }
