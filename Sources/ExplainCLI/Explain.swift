@@ -5,6 +5,7 @@ import Foundation
 @main
 struct Explain: ParsableCommand {
     static func main() {
+        BLASKernelChoice.restartIfGeneric()
         Memory.keepFreedMemory()
         do {
             try ExplainSystem.bootstrap(defaultPlugins())

@@ -51,4 +51,13 @@ import Testing
         #expect(Memory.keepFreedMemory())
     }
     #endif
+
+    /// The kernel named for processors OpenBLAS 0.3.21 does not recognise: AVX-512 (all four
+    /// subsets) → SkylakeX, AVX2 with FMA → Haswell, anything less → keep OpenBLAS's choice.
+    @Test func blasKernelFollowsTheInstructionSets() {
+        #expect(BLAS.kernel(forCPUFlags: ["sse2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq"]) == "SkylakeX")
+        #expect(BLAS.kernel(forCPUFlags: ["avx2", "fma", "avx512f"]) == "Haswell")
+        #expect(BLAS.kernel(forCPUFlags: ["avx", "avx2"]) == nil)
+        #expect(BLAS.kernel(forCPUFlags: ["sse2", "sse3"]) == nil)
+    }
 }

@@ -32,6 +32,15 @@ public enum BLAS {
         return String(cString: p)
     }
 
+    /// The OpenBLAS kernel (`OPENBLAS_CORETYPE`) that runs the instruction sets a processor's
+    /// `/proc/cpuinfo` flags show — `SkylakeX` for AVX-512 F, BW, VL and DQ, `Haswell` for AVX2
+    /// with FMA — or nil. For processors OpenBLAS does not recognise (it then picks `Prescott`).
+    public static func kernel(forCPUFlags flags: Set<String>) -> String? {
+        if ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy(flags.contains) { return "SkylakeX" }
+        if ["avx2", "fma"].allSatisfy(flags.contains) { return "Haswell" }
+        return nil
+    }
+
     /// `C = alpha · op(A) · op(B) + beta · C`, row-major, with `op(A)` of shape m×k and `op(B)` k×n.
     public static func gemm(
         transA: Bool = false, transB: Bool = false,
