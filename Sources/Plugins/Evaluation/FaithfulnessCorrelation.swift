@@ -21,8 +21,7 @@ public struct FaithfulnessCorrelation: Sendable {
                 quantusBatch: Int = 64, batchSize: Int = 64) throws {
         guard runs >= 2, runs <= 1_000_000 else { throw ExplainError.argument("runs = \(runs): give 2…1000000 (a correlation needs two runs)") }
         guard subsetSize >= 1 else { throw ExplainError.argument("subset = \(subsetSize): give 1 or more features") }
-        guard quantusBatch >= 1 else { throw ExplainError.argument("quantus batch = \(quantusBatch): give 1 or more") }
-        _ = try RandomDraws.peerSeed(seed)
+        try QuantusDraws.check(seed: seed, quantusBatch: quantusBatch)
         self.runs = runs
         self.subsetSize = subsetSize
         self.fill = fill
@@ -94,8 +93,7 @@ public struct MonotonicityCorrelation: Sendable {
         guard samples >= 1, samples <= 1_000_000 else { throw ExplainError.argument("samples = \(samples): give 1…1000000") }
         guard featuresInStep >= 1 else { throw ExplainError.argument("features_in_step = \(featuresInStep): give 1 or more") }
         guard eps >= 0, eps.isFinite else { throw ExplainError.argument("eps = \(eps): give a finite value ≥ 0") }
-        guard quantusBatch >= 1 else { throw ExplainError.argument("quantus batch = \(quantusBatch): give 1 or more") }
-        _ = try RandomDraws.peerSeed(seed)
+        try QuantusDraws.check(seed: seed, quantusBatch: quantusBatch)
         self.samples = samples
         self.featuresInStep = featuresInStep
         self.fill = fill

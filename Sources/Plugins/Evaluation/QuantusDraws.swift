@@ -44,6 +44,12 @@ struct QuantusDraws {
 
     init(seed: UInt64) throws { mt = MersenneTwister(seed: try RandomDraws.peerSeed(seed)) }
 
+    /// Checks what every Quantus-seeded metric takes: a numpy seed and a batch size of 1 or more.
+    static func check(seed: UInt64, quantusBatch: Int) throws {
+        _ = try RandomDraws.peerSeed(seed)
+        guard quantusBatch >= 1 else { throw ExplainError.argument("quantus batch = \(quantusBatch): give 1 or more") }
+    }
+
     /// `np.random.choice(n, k, replace=False)`: the first k of a permutation of `0..<n`.
     mutating func subset(_ n: Int, _ k: Int) -> [Int] { Array(mt.permutation(n).prefix(k)) }
 

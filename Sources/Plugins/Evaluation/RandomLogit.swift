@@ -12,8 +12,7 @@ public struct RandomLogit: Sendable {
     public let quantusBatch: Int
 
     public init(seed: UInt64 = 42, quantusBatch: Int = 64) throws {
-        _ = try RandomDraws.peerSeed(seed)
-        guard quantusBatch >= 1 else { throw ExplainError.argument("quantus batch = \(quantusBatch): give 1 or more") }
+        try QuantusDraws.check(seed: seed, quantusBatch: quantusBatch)
         self.seed = seed
         self.quantusBatch = quantusBatch
     }

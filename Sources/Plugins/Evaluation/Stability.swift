@@ -31,6 +31,21 @@ enum Explained {
         return ((0..<n).map { s in (0..<k).max { out.scalars[s * k + $0] < out.scalars[s * k + $1] } ?? 0 }, out)
     }
 
+    /// A Quantus batch: its samples, their inputs and targets, and their explanations of `input`.
+    struct Batch {
+        let range: Range<Int>, input: Tensor, target: Target, explanation: Tensor
+    }
+
+    /// Explains `input` once and splits it, the targets and the explanations into Quantus's batches.
+    static func batches(_ analyzer: any Analyzer, input: Tensor, target: Target, size: Int) throws -> [Batch] {
+        try input.requireFinite("the input")
+        let base = try analyzer.analyze(input, target: target)
+        let fixed = base.sameTargets(or: target), n = input.shape[0]
+        return try QuantusDraws.batches(n, size: size).map {
+            Batch(range: $0, input: try input.samples($0), target: try fixed.samples($0, of: n), explanation: try base.values.samples($0))
+        }
+    }
+
     /// Euclidean distance of two rows.
     static func distance(_ a: [Double], _ b: [Double]) -> Double {
         zip(a, b).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
@@ -52,21 +67,16 @@ public struct LocalLipschitzEstimate: Sendable {
     public init(samples: Int = 200, mean: Double = 0, std: Double = 0.1, seed: UInt64 = 0, quantusBatch: Int = 64) throws {
         guard samples >= 1, samples <= 100_000 else { throw ExplainError.argument("samples = \(samples): give 1…100000") }
         guard std > 0, std.isFinite, mean.isFinite else { throw ExplainError.argument("the noise needs a finite mean and a standard deviation > 0") }
-        guard quantusBatch >= 1 else { throw ExplainError.argument("quantus batch = \(quantusBatch): give 1 or more") }
-        _ = try RandomDraws.peerSeed(seed)
+        try QuantusDraws.check(seed: seed, quantusBatch: quantusBatch)
         (self.samples, self.mean, self.std, self.seed, self.quantusBatch) = (samples, mean, std, seed, quantusBatch)
     }
 
     /// Per sample: the estimate for `analyzer`'s explanations of `target`.
     public func evaluate(_ analyzer: any Analyzer, input: Tensor, target: Target) throws -> [Double] {
-        try input.requireFinite("the input")
-        let base = try analyzer.analyze(input, target: target)
-        let fixed = base.sameTargets(or: target), n = input.shape[0]
         var mt = MersenneTwister(seed: try RandomDraws.peerSeed(seed))
         var result = [Double]()
-        for batch in QuantusDraws.batches(n, size: quantusBatch) {
-            let x = try input.samples(batch), t = try fixed.samples(batch, of: n)
-            let own = try base.values.samples(batch)
+        for part in try Explained.batches(analyzer, input: input, target: target, size: quantusBatch) {
+            let (batch, x, t, own) = (part.range, part.input, part.target, part.explanation)
             let a = Explained.rows(own, normalise: true, absolute: false)
             let xs = Explained.rows(x, normalise: false, absolute: false)
             var worst = [Double](repeating: -.infinity, count: batch.count)
@@ -112,21 +122,16 @@ public struct RelativeStability: Sendable {
         guard samples >= 1, samples <= 100_000 else { throw ExplainError.argument("samples = \(samples): give 1…100000") }
         guard low.isFinite, high.isFinite, low < high else { throw ExplainError.argument("noise range \(low)…\(high): give finite bounds, low < high") }
         guard epsMin > 0, epsMin.isFinite else { throw ExplainError.argument("eps_min = \(epsMin): give a finite value > 0") }
-        guard quantusBatch >= 1 else { throw ExplainError.argument("quantus batch = \(quantusBatch): give 1 or more") }
-        _ = try RandomDraws.peerSeed(seed)
+        try QuantusDraws.check(seed: seed, quantusBatch: quantusBatch)
         (self.kind, self.samples, self.low, self.high, self.epsMin, self.seed, self.quantusBatch) = (kind, samples, low, high, epsMin, seed, quantusBatch)
     }
 
     /// Per sample: RIS or ROS of `analyzer`'s explanations of `target` (`model`: the model explained).
     public func evaluate(_ analyzer: any Analyzer, model: ExplainableModel, input: Tensor, target: Target) throws -> [Double] {
-        try input.requireFinite("the input")
-        let base = try analyzer.analyze(input, target: target)
-        let fixed = base.sameTargets(or: target), n = input.shape[0]
         var mt = MersenneTwister(seed: try RandomDraws.peerSeed(seed))
         var result = [Double]()
-        for batch in QuantusDraws.batches(n, size: quantusBatch) {
-            let x = try input.samples(batch), t = try fixed.samples(batch, of: n)
-            let own = try base.values.samples(batch)
+        for part in try Explained.batches(analyzer, input: input, target: target, size: quantusBatch) {
+            let (batch, x, t, own) = (part.range, part.input, part.target, part.explanation)
             let e = Explained.rows(own, normalise: false, absolute: false)
             let xs = Explained.rows(x, normalise: false, absolute: false)
             let (labels, logits) = try Explained.classes(model, x)
