@@ -2,7 +2,7 @@
 """Makes Tests/Fixtures/arrays/quantus_cases.npz: Quantus 0.6.0's FaithfulnessCorrelation,
 MonotonicityCorrelation, NonSensitivity, Sufficiency and (explaining with the plain gradient, which
 Quantus calls again on perturbed inputs) LocalLipschitzEstimate, RelativeInputStability,
-RelativeOutputStability, Continuity and RandomLogit, and IROF (scikit-image's SLIC superpixels;
+RelativeOutputStability, RelativeRepresentationStability, Continuity and RandomLogit, and IROF (scikit-image's SLIC superpixels;
 called sample by sample, as each sample is scored alone here) on the shared digits CNN
 (Tests/Fixtures/reference/digits-cnn, converted with onnx2torch, float32, logits: softmax=False).
 
@@ -52,6 +52,9 @@ CASES = [
      {"nr_samples": 4, "perturb_std": 0.3, **PER_SAMPLE}, 8, None),
     ("relative_input_stability_n5_seed4", quantus.RelativeInputStability, {"nr_samples": 5}, 4, None),
     ("relative_output_stability_n5_seed5", quantus.RelativeOutputStability, {"nr_samples": 5}, 5, None),
+    # onnx2torch names the module of ONNX node "/relu3/Relu" "relu3/Relu".
+    ("relative_representation_stability_relu3_n5_seed6", quantus.RelativeRepresentationStability,
+     {"nr_samples": 5, "layer_names": ["relu3/Relu"]}, 6, None),
     ("continuity_s8", quantus.Continuity, {"nr_steps": 8, **PER_SAMPLE}, None, None),
     ("continuity_s28", quantus.Continuity, {**PER_SAMPLE}, None, None),  # Quantus shifts in "black" whatever perturb_baseline says
     ("random_logit_seed42", quantus.RandomLogit, {"num_classes": 10, **PER_SAMPLE}, None, None),

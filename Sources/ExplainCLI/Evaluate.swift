@@ -4,7 +4,7 @@ import Foundation
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate an explanation method: pixel flipping (AOPC), Quantus's faithfulness metrics (faithfulness estimate and correlation, monotonicity and its correlation, selectivity, region perturbation, IROF, non-sensitivity, sufficiency), the model-randomisation sanity check, random logit, infidelity, max-sensitivity, Quantus's robustness metrics (local Lipschitz estimate, relative input / output stability, continuity), sensitivity-n, the complexity metrics (sparseness, complexity, effective complexity) or localisation against a mask.")
+        abstract: "Evaluate an explanation method: pixel flipping (AOPC), Quantus's faithfulness metrics (faithfulness estimate and correlation, monotonicity and its correlation, selectivity, region perturbation, IROF, non-sensitivity, sufficiency), the model-randomisation sanity check, random logit, infidelity, max-sensitivity, Quantus's robustness metrics (local Lipschitz estimate, relative input / output / representation stability, continuity), sensitivity-n, the complexity metrics (sparseness, complexity, effective complexity) or localisation against a mask.")
 
     @Argument(help: "The ONNX model file.") var model: String
     @Option(help: "Input batch as a .npy file (float32, batch first).") var input: String
@@ -13,7 +13,7 @@ struct Evaluate: ParsableCommand {
     @Option(parsing: .unconditional, help: "max (default), an output index, or file:T.npy.") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
     @Option(name: .customLong("bind"), help: "NAME=file:X.npy: hold a further model input at fixed values (repeatable; e.g. attention_mask).") var bindings: [String] = []
-    @Option(help: "pixel_flipping, faithfulness_estimate, faithfulness_correlation, monotonicity, monotonicity_correlation, selectivity, region_perturbation, irof, non_sensitivity, sufficiency, randomisation, random_logit, local_lipschitz_estimate, relative_input_stability, relative_output_stability, continuity, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity, localisation, road or confidence.") var metric: String = "pixel_flipping"
+    @Option(help: "pixel_flipping, faithfulness_estimate, faithfulness_correlation, monotonicity, monotonicity_correlation, selectivity, region_perturbation, irof, non_sensitivity, sufficiency, randomisation, random_logit, local_lipschitz_estimate, relative_input_stability, relative_output_stability, relative_representation_stability, continuity, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity, localisation, road or confidence.") var metric: String = "pixel_flipping"
     @Option(help: "Pixel flipping: perturbation steps.") var steps: Int = 16
     @Option(help: "Pixel flipping, sensitivity-n: side of the square regions (images).") var region: Int = 1
     @Option(help: "Pixel flipping: share of the regions replaced by the last step.") var fraction: Double = 1
@@ -34,8 +34,9 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Faithfulness correlation: features per random subset (Quantus subset_size).") var subset: Int = 224
     @Option(help: "Monotonicity correlation, non-sensitivity: threshold of an unchanged output (and, non-sensitivity, of a zero attribution).") var eps: Double = 1e-5
     @Option(help: "Local Lipschitz estimate: standard deviation of the Gaussian perturbations.") var std: Double = 0.1
-    @Option(name: .customLong("noise-range"), help: "Relative input / output stability: LOW,HIGH of the uniform noise added to every element.") var noiseRange: String = "0.02,0.2"
+    @Option(name: .customLong("noise-range"), help: "Relative input / output / representation stability: LOW,HIGH of the uniform noise added to every element.") var noiseRange: String = "0.02,0.2"
     @Option(help: "Continuity: number of sideways shifts (Quantus nr_steps).") var shifts: Int = 28
+    @Option(help: "Relative representation stability: the node (layer) whose output is compared.") var layer: String?
     @Option(help: "IROF: about this many scikit-image SLIC superpixels per image (n_segments).") var slic: Int = 100
     @Option(help: "IROF: SLIC compactness (scikit-image's).") var compactness: Double = 10
     @Option(help: "Sufficiency: largest distance of close explanations, as a share of the batch's largest.") var threshold: Double = 0.6
@@ -226,14 +227,14 @@ struct Evaluate: ParsableCommand {
         case "road":
             let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
             try road(model: explainable, input: x, attribution: a.values, target: a.sameTargets(or: selection), first: first, report: report)
-        case "local_lipschitz_estimate", "relative_input_stability", "relative_output_stability", "continuity", "random_logit":
+        case "local_lipschitz_estimate", "relative_input_stability", "relative_output_stability", "relative_representation_stability", "continuity", "random_logit":
             try stability(registry: registry, options: options, model: explainable, input: x, target: selection, first: first, report: report)
         case "faithfulness_estimate", "monotonicity", "selectivity", "region_perturbation", "faithfulness_correlation",
              "monotonicity_correlation", "non_sensitivity", "sufficiency", "irof":
             let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
             try faithfulness(model: explainable, input: x, attribution: a.values, target: a.sameTargets(or: selection), run: run?.0)
         default:
-            throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, faithfulness_estimate, faithfulness_correlation, monotonicity, monotonicity_correlation, selectivity, region_perturbation, irof, non_sensitivity, sufficiency, randomisation, random_logit, local_lipschitz_estimate, relative_input_stability, relative_output_stability, continuity, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity, localisation, road or confidence")
+            throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, faithfulness_estimate, faithfulness_correlation, monotonicity, monotonicity_correlation, selectivity, region_perturbation, irof, non_sensitivity, sufficiency, randomisation, random_logit, local_lipschitz_estimate, relative_input_stability, relative_output_stability, relative_representation_stability, continuity, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity, localisation, road or confidence")
         }
     }
 }

@@ -18,18 +18,29 @@ extension Evaluate {
                 print("\(method): local Lipschitz estimate, largest ‖Φ(x) − Φ(x̃)‖ / ‖x − x̃‖ over \(n) Gaussian perturbations (σ = \(std), numpy seed \(seed)); lower is more robust")
                 rows(scores)
             }
-        case "relative_input_stability", "relative_output_stability":
+        case "relative_input_stability", "relative_output_stability", "relative_representation_stability":
             let bounds = noiseRange.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
             guard bounds.count == 2, let low = bounds[0], let high = bounds[1] else {
                 throw ExplainError(.invalidArgument, "--noise-range \(noiseRange): give LOW,HIGH (two numbers)")
             }
-            let kind: RelativeStability.Kind = metric == "relative_input_stability" ? .input : .output
+            let kind: RelativeStability.Kind
+            switch metric {
+            case "relative_input_stability": kind = .input
+            case "relative_output_stability": kind = .output
+            default:
+                guard let layer else { throw ExplainError(.invalidArgument, "--metric relative_representation_stability needs --layer NODE (the hidden layer whose output is compared)") }
+                kind = .representation(layer)
+            }
             let n = samples ?? 200, seed = try seedValue()
             let scores = try RelativeStability(kind: kind, samples: n, low: low, high: high, seed: seed)
                 .evaluate(analyzer, model: model, input: x, target: target)
             try report(["scores": scores, "samples": n, "noise_range": [low, high], "seed": seed]) {
-                let what = kind == .input ? "input (RIS)" : "output (ROS)"
-                print("\(method): relative \(what) stability, largest relative change of Φ per relative change of the \(kind.rawValue) over \(n) perturbations U(\(low), \(high)) that keep the class (numpy seed \(seed)); lower is more stable")
+                let what = switch kind {
+                case .input: "input (RIS)"
+                case .output: "output (ROS)"
+                case .representation(let name): "representation at \(name) (RRS)"
+                }
+                print("\(method): relative \(what) stability, largest relative change of Φ per relative change of it over \(n) perturbations U(\(low), \(high)) that keep the class (numpy seed \(seed)); lower is more stable")
                 rows(scores)
             }
         case "continuity":

@@ -74,7 +74,8 @@ import Testing
     }
 
     @Test(arguments: [("relative_input_stability_n5_seed4", RelativeStability.Kind.input, 4),
-                      ("relative_output_stability_n5_seed5", .output, 5)])
+                      ("relative_output_stability_n5_seed5", .output, 5),
+                      ("relative_representation_stability_relu3_n5_seed6", .representation("/relu3/Relu"), 6)])
     func relativeStabilityMatchesQuantus(_ name: String, _ kind: RelativeStability.Kind, _ seed: UInt64) throws {
         let f = try Self.fixture()
         let got = try RelativeStability(kind: kind, samples: 5, seed: seed).evaluate(try Self.gradient(f.model), model: f.model, input: f.input, target: f.target)

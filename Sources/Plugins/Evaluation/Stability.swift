@@ -96,20 +96,26 @@ public struct LocalLipschitzEstimate: Sendable {
     }
 }
 
-/// Relative input and output stability (Agarwal et al. 2022, "Rethinking stability for attribution-
-/// based explanations"; Quantus `RelativeInputStability`, `RelativeOutputStability`): the largest
-/// relative change of the explanation per relative change of the input (RIS) or of the logits
-/// (ROS) over `samples` copies `x̃ = x + U(low, high)` per element whose predicted class stays:
+/// Relative input, output and representation stability (Agarwal et al. 2022, "Rethinking stability
+/// for attribution-based explanations"; Quantus `RelativeInputStability`, `RelativeOutputStability`,
+/// `RelativeRepresentationStability`): the largest relative change of the explanation per relative
+/// change of the input (RIS), of the logits (ROS) or of a hidden layer's output (RRS) over `samples`
+/// copies `x̃ = x + U(low, high)` per element whose predicted class stays:
 ///
 ///     RIS = max ‖(Φ(x) − Φ(x̃)) / Φ(x)‖₂ / max(‖(x − x̃) / x‖₂, ε)     (elementwise ratios; 0 → ε)
 ///     ROS = max ‖(Φ(x) − Φ(x̃)) / Φ(x)‖₂ / max(‖h(x) − h(x̃)‖₂, ε)
+///     RRS = max ‖(Φ(x) − Φ(x̃)) / Φ(x)‖₂ / max(‖(L(x) − L(x̃)) / L(x)‖₂, ε)   (L: the layer's output)
 ///
 /// with ε = `epsMin`. Lower is more stable. Noise drawn as Quantus draws it after
 /// `np.random.seed(seed)`. Copies whose class changes are left out, as the paper's maximum runs
 /// over the copies with the same prediction (NaN when all change); Quantus 0.6.0 turns the whole
 /// score into NaN when any copy changes class.
 public struct RelativeStability: Sendable {
-    public enum Kind: String, Sendable { case input, output }
+    public enum Kind: Sendable, Equatable {
+        case input, output
+        /// The output of the graph value (node) with this name.
+        case representation(String)
+    }
     public let kind: Kind
     public let samples: Int
     public let low: Double, high: Double
@@ -135,7 +141,7 @@ public struct RelativeStability: Sendable {
             let e = Explained.rows(own, normalise: false, absolute: false)
             let xs = Explained.rows(x, normalise: false, absolute: false)
             let (labels, logits) = try Explained.classes(model, x)
-            let h = Explained.rows(logits, normalise: false, absolute: false)
+            let h = try representation(model, x, logits: logits)
             var worst = [Double](repeating: -.infinity, count: batch.count)
             for _ in 0..<samples {
                 let moved = Tensor(shape: x.shape) { p in
@@ -143,10 +149,14 @@ public struct RelativeStability: Sendable {
                 }
                 let es = Explained.rows(try Explained.explain(analyzer, moved, t, like: own), normalise: false, absolute: false)
                 let (movedLabels, movedLogits) = try Explained.classes(model, moved)
-                let ms = Explained.rows(moved, normalise: false, absolute: false), hs = Explained.rows(movedLogits, normalise: false, absolute: false)
+                let ms = Explained.rows(moved, normalise: false, absolute: false), hs = try representation(model, moved, logits: movedLogits)
                 for s in 0..<batch.count where movedLabels[s] == labels[s] {
                     let numerator = relative(e[s], es[s])
-                    var denominator = kind == .input ? relative(xs[s], ms[s]) : Explained.distance(h[s], hs[s])
+                    var denominator = switch kind {
+                    case .input: relative(xs[s], ms[s])
+                    case .output: Explained.distance(h[s], hs[s])
+                    case .representation: relative(h[s], hs[s])
+                    }
                     if denominator == 0 { denominator = epsMin }
                     worst[s] = max(worst[s], numerator / denominator)
                 }
@@ -154,6 +164,17 @@ public struct RelativeStability: Sendable {
             result += worst.map { $0 == -.infinity ? .nan : $0 }
         }
         return result
+    }
+
+    /// Per sample: the logits (ROS), the named layer's output (RRS) or nothing (RIS), flattened.
+    func representation(_ model: ExplainableModel, _ x: Tensor, logits: Tensor) throws -> [[Double]] {
+        switch kind {
+        case .input: return []
+        case .output: return Explained.rows(logits, normalise: false, absolute: false)
+        case .representation(let name):
+            let value = try model.graph.value(named: name)
+            return Explained.rows(try BatchChunks.predict(model.graph, x, output: value), normalise: false, absolute: false)
+        }
     }
 
     /// `‖(u − v) / u‖₂` with a zero `u_i` replaced by `epsMin`.
