@@ -32,8 +32,8 @@ public enum Superpixels {
     /// Labels 0, 1, … (scikit-image's `start_label=0`) of an image given channels last (`h · w · c` values).
     public static func slic(_ hwc: [Double], height h: Int, width w: Int, channels c: Int, _ p: Parameters) throws -> [Int] {
         guard h >= 1, w >= 1, c >= 1, hwc.count == h * w * c else { throw ExplainError.shape("slic: \(hwc.count) values for a \(h) × \(w) × \(c) image") }
-        guard p.segments >= 1, p.compactness > 0, p.compactness.isFinite, p.iterations >= 0 else {
-            throw ExplainError.argument("slic: give segments ≥ 1, a finite compactness > 0 and iterations ≥ 0")
+        guard p.segments >= 1, p.compactness > 0, p.compactness.isFinite, p.iterations >= 1, p.minSizeFactor >= 0, p.maxSizeFactor > 0 else {
+            throw ExplainError.argument("slic: give segments ≥ 1, a finite compactness > 0, iterations ≥ 1 and size factors > 0")
         }
         guard hwc.allSatisfy(\.isFinite) else { throw ExplainError.argument("slic: the image holds non-finite values") }
         var image = hwc
