@@ -14,7 +14,7 @@ os.makedirs("/tmp/evf", exist_ok=True)
 np.save('/tmp/evf/x.npy', np.load(M + '/input.npy')[:2])
 np.save('/tmp/evf/mask.npy', (np.random.rand(2, 1, 16, 16) > 0.5).astype(np.float32))
 np.save('/tmp/evf/mask_bad.npy', np.zeros((3, 7), dtype=np.float32))
-metrics = "pixel_flipping faithfulness_estimate monotonicity selectivity region_perturbation randomisation infidelity sensitivity sensitivity_n sparseness complexity effective_complexity localisation road confidence faithfulness_correlation monotonicity_correlation non_sensitivity sufficiency local_lipschitz_estimate relative_input_stability relative_output_stability continuity random_logit irof relative_representation_stability".split()
+metrics = "pixel_flipping faithfulness_estimate monotonicity selectivity region_perturbation randomisation infidelity sensitivity sensitivity_n sparseness complexity effective_complexity localisation road confidence faithfulness_correlation monotonicity_correlation non_sensitivity sufficiency local_lipschitz_estimate relative_input_stability relative_output_stability continuity random_logit irof relative_representation_stability focus".split()
 vals = ["0", "-1", "1", "2", "3", "0.5", "1e30", "nan", "9223372036854775807", "-9223372036854775808", "100000", "16", "-0.5", "999999999999", "4611686018427387904"]
 opts = {"--steps": vals, "--region": vals, "--fraction": vals, "--baseline": vals + ["file:/tmp/evf/mask_bad.npy", "1,2,3"], "--mode": ["cascading", "independent", "x"],
         "--hog-cell": vals, "--seed": vals, "--subsets": vals, "--sizes": vals + ["1,2,1000"], "--samples": vals, "--sigma": vals, "--radius": vals,
@@ -22,7 +22,7 @@ opts = {"--steps": vals, "--region": vals, "--fraction": vals, "--baseline": val
         "--fill": ["mean", "black", "uniform", "uniform:1,0", "uniform:0,nan", "x", "0", "nan"], "--patch": vals, "--order": ["morf", "lerf", "random", "x"], "--regions": vals,
         "--percentiles": vals + ["10,90", "90,10", "0,100"], "--noise": vals, "--map-scale": vals,
         "--runs": vals, "--subset": vals, "--eps": vals, "--threshold": vals, "--std": vals, "--noise-range": vals + ["0.02,0.2", "0.2,0.02", "nan,1"],
-        "--shifts": vals, "--slic": vals, "--compactness": vals, "--layer": ["/relu3/Relu", "nope", ""]}
+        "--shifts": vals, "--slic": vals, "--compactness": vals, "--layer": ["/relu3/Relu", "nope", ""], "--quadrants": ["/tmp/evf/mask_bad.npy", "/nonexistent.npy"]}
 methods = ["gradient", "saliency", "lrp.epsilon_plus", "occlusion", "random", "gradcam"]
 crashes = 0
 for it in range(int(sys.argv[2]) if len(sys.argv) > 2 else 200):

@@ -13,7 +13,7 @@ struct Evaluate: ParsableCommand {
     @Option(parsing: .unconditional, help: "max (default), an output index, or file:T.npy.") var target: String = "max"
     @Option(name: .customLong("output-node"), help: "Explain this node's output instead of the logits.") var outputNode: String?
     @Option(name: .customLong("bind"), help: "NAME=file:X.npy: hold a further model input at fixed values (repeatable; e.g. attention_mask).") var bindings: [String] = []
-    @Option(help: "pixel_flipping, faithfulness_estimate, faithfulness_correlation, monotonicity, monotonicity_correlation, selectivity, region_perturbation, irof, non_sensitivity, sufficiency, randomisation, random_logit, local_lipschitz_estimate, relative_input_stability, relative_output_stability, relative_representation_stability, continuity, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity, localisation, road or confidence.") var metric: String = "pixel_flipping"
+    @Option(help: "pixel_flipping, faithfulness_estimate, faithfulness_correlation, monotonicity, monotonicity_correlation, selectivity, region_perturbation, irof, non_sensitivity, sufficiency, randomisation, random_logit, local_lipschitz_estimate, relative_input_stability, relative_output_stability, relative_representation_stability, continuity, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity, localisation, focus, road or confidence.") var metric: String = "pixel_flipping"
     @Option(help: "Pixel flipping: perturbation steps.") var steps: Int = 16
     @Option(help: "Pixel flipping, sensitivity-n: side of the square regions (images).") var region: Int = 1
     @Option(help: "Pixel flipping: share of the regions replaced by the last step.") var fraction: Double = 1
@@ -27,6 +27,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Infidelity: standard deviation of the Gaussian perturbations.") var sigma: Double = 0.003
     @Option(help: "Sensitivity: radius of the uniform perturbations.") var radius: Double = 0.02
     @Option(help: "Localisation: binary mask of the object (.npy, one map per sample; non-zero = object).") var mask: String?
+    @Option(help: "Focus: per mosaic four flags (.npy, N × 4; non-zero: the quadrant — top left, top right, bottom left, bottom right — shows the target class).") var quadrants: String?
     @Option(name: .customLong("top-k"), help: "Localisation: k of the top-k intersection.") var topK: Int = 1000
     @Option(name: .customLong("features-in-step"), help: "Faithfulness estimate, monotonicity: features perturbed per step (Quantus features_in_step).") var featuresInStep: Int = 1
     @Option(help: "Quantus's perturbation metrics: what perturbed features become: black (each sample's minimum; the default), white (its maximum), mean, a number, or (faithfulness and monotonicity correlation) uniform or uniform:LOW,HIGH, a uniform draw per perturbation (monotonicity correlation's default) (Quantus perturb_baseline).") var fill: String?
@@ -202,6 +203,14 @@ struct Evaluate: ParsableCommand {
                                  r.massAccuracy[s], r.rankAccuracy[s], r.topKIntersection[s], r.auc[s], r.attributionLocalisation[s]))
                 }
             }
+        case "focus":
+            guard let path = quadrants else { throw ExplainError(.invalidArgument, "--metric focus needs --quadrants Q.npy (N, 4): per mosaic, which quadrants (top left, top right, bottom left, bottom right) show the target class") }
+            let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
+            let scores = try Localisation.focus(attribution: a.values, quadrants: try rows(try Numpy.readTensor(path: path), run))
+            try report(["scores": scores]) {
+                print("\(method): focus, share of the positive relevance in the quadrants of the target class (1 is best)")
+                for (s, v) in scores.enumerated() { print(String(format: "sample %d  %.6g", first + s, v)) }
+            }
         case "sensitivity_n":
             let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
             let list = try sizes.map { text in
@@ -234,7 +243,7 @@ struct Evaluate: ParsableCommand {
             let a = try registry.makeAnalyzer(method, model: explainable, options: options).analyze(x, target: selection)
             try faithfulness(model: explainable, input: x, attribution: a.values, target: a.sameTargets(or: selection), run: run?.0)
         default:
-            throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, faithfulness_estimate, faithfulness_correlation, monotonicity, monotonicity_correlation, selectivity, region_perturbation, irof, non_sensitivity, sufficiency, randomisation, random_logit, local_lipschitz_estimate, relative_input_stability, relative_output_stability, relative_representation_stability, continuity, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity, localisation, road or confidence")
+            throw ExplainError(.invalidArgument, "--metric \(metric): use pixel_flipping, faithfulness_estimate, faithfulness_correlation, monotonicity, monotonicity_correlation, selectivity, region_perturbation, irof, non_sensitivity, sufficiency, randomisation, random_logit, local_lipschitz_estimate, relative_input_stability, relative_output_stability, relative_representation_stability, continuity, infidelity, sensitivity, sensitivity_n, sparseness, complexity, effective_complexity, localisation, focus, road or confidence")
         }
     }
 }

@@ -238,5 +238,10 @@ import Testing
         let summed = try Localisation.evaluate(attribution: three, mask: mask, k: 10)
         #expect(zip(summed.auc.prefix(4), r.auc.prefix(4)).allSatisfy { abs($0 - $1) < 1e-12 })
         #expect(throws: ExplainError.self) { try Localisation.evaluate(attribution: a, mask: Tensor(shape: [5, 1, 4, 4])) }
+        // Focus on the same maps read as 2 × 2 mosaics.
+        let focus = try Localisation.focus(attribution: a, quadrants: try #require(archive["quadrants"]).tensor())
+        let expectedFocus = try #require(archive["focus"]).doubles()
+        #expect(zip(focus, expectedFocus).allSatisfy { abs($0 - $1) <= 1e-6 } && focus.count == 5, "focus \(focus) vs \(expectedFocus)")
+        #expect(throws: ExplainError.self) { try Localisation.focus(attribution: a, quadrants: Tensor(shape: [5, 3])) }
     }
 }

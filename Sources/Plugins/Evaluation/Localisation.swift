@@ -81,4 +81,34 @@ public enum Localisation {
         let rankSum = zip(ranks, m).reduce(0.0) { $0 + ($1.1 ? $1.0 : 0) }
         return (rankSum - positives * (positives + 1) / 2) / (positives * negatives)
     }
+
+    /// Focus (Arias-Duart et al. 2022, "Focus! Rating XAI methods and finding biases"; Quantus
+    /// `Focus`): on a 2 × 2 mosaic of images, the share of the positive relevance (the attribution
+    /// scaled per sample by its largest magnitude) that falls in the quadrants showing the target
+    /// class, `Σ_target quadrants max(a, 0) / (Σ max(a, 0) + 1e-9)`. `quadrants` holds per sample four
+    /// flags, top left, top right, bottom left, bottom right (non-zero: the quadrant shows the
+    /// class); an odd side gives the middle row or column to the lower or right quadrants. 1 is best.
+    public static func focus(attribution a: Tensor, quadrants: Tensor) throws -> [Double] {
+        guard a.rank == 4, a.shape[2] >= 2, a.shape[3] >= 2 else {
+            throw ExplainError.shape("focus needs image attributions (N, C, H, W) of mosaics; got \(Shape.format(a.shape))")
+        }
+        let (n, c, h, w) = (a.shape[0], a.shape[1], a.shape[2], a.shape[3])
+        guard quadrants.count == 4 * n, quadrants.shape.first == n else {
+            throw ExplainError.shape("focus needs four quadrant flags per sample (N, 4); got \(Shape.format(quadrants.shape)) for \(n) samples")
+        }
+        try a.requireFinite("the attribution")
+        let per = c * h * w
+        return (0..<n).map { s in
+            let values = (0..<per).map { Double(a.scalars[s * per + $0]) }
+            let top = values.map(abs).max() ?? 0
+            var total = 0.0, inside = 0.0
+            for (i, v) in values.enumerated() {
+                let positive = max(top > 0 ? v / top : v, 0)
+                let (y, x) = ((i / w) % h, i % w)
+                total += positive
+                if quadrants.scalars[s * 4 + (y < h / 2 ? 0 : 2) + (x < w / 2 ? 0 : 1)] != 0 { inside += positive }
+            }
+            return inside / (total + 1e-9)
+        }
+    }
 }
