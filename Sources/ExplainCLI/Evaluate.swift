@@ -4,7 +4,7 @@ import Foundation
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate an explanation method: pixel flipping (AOPC), Quantus's faithfulness metrics (faithfulness estimate and correlation, monotonicity and its correlation, selectivity, region perturbation, IROF, non-sensitivity, sufficiency), the model-randomisation sanity check, random logit, infidelity, max-sensitivity, Quantus's robustness metrics (local Lipschitz estimate, relative input / output / representation stability, continuity), sensitivity-n, the complexity metrics (sparseness, complexity, effective complexity) or localisation against a mask.")
+        abstract: "Evaluate an explanation method: pixel flipping (AOPC), Quantus's faithfulness metrics (faithfulness estimate and correlation, monotonicity and its correlation, selectivity, region perturbation, IROF, non-sensitivity, sufficiency), the model-randomisation sanity check, random logit, infidelity, max-sensitivity, Quantus's robustness metrics (local Lipschitz estimate, relative input / output / representation stability, continuity), sensitivity-n, the complexity metrics (sparseness, complexity, effective complexity), localisation against a mask, Focus on mosaics, ROAD or the CAM confidence metrics.")
 
     @Argument(help: "The ONNX model file.") var model: String
     @Option(help: "Input batch as a .npy file (float32, batch first).") var input: String

@@ -5,11 +5,12 @@ import Foundation
 /// max_iter=r)[1]` (no Gram matrix, `alpha_min = 0`): shap's KernelExplainer keeps the first `r` of
 /// them (`l1_reg="num_features(r)"`). Reproduced with its bookkeeping — the swapped column order that
 /// decides ties, the float32 `tiny` in the step ratios, correlations rounded to 15 decimals, a
-/// coefficient crossing zero costing an iteration without a new feature.
-enum LeastAngle {
+/// coefficient crossing zero costing an iteration without a new feature, a degenerate candidate
+/// (a Cholesky pivot below 1e-7) dropped as scikit-learn drops it.
+public enum LeastAngle {
     /// The active set (feature indices, in order of entry) after at most `maxIterations` steps, for
     /// `columns` = the p columns of X (each of length n) and the response `y`.
-    static func activeSet(columns: [[Double]], y: [Double], maxIterations: Int) -> [Int] {
+    public static func activeSet(columns: [[Double]], y: [Double], maxIterations: Int) -> [Int] {
         var cols = columns
         let p = cols.count, n = y.count
         guard p > 0, n > 0 else { return [] }
@@ -44,7 +45,14 @@ enum LeastAngle {
                     row[i] = s / l[i * size + i]
                 }
                 let diagonal = max((abs(norm - dot(row, row))).squareRoot(), eps)
-                guard diagonal >= 1e-7 else { break }   // degenerate regressors: stop (scikit-learn warns and drops one)
+                guard diagonal >= 1e-7 else {
+                    // Degenerate regressors: scikit-learn warns and "drops for good" the candidate — its
+                    // covariance is zeroed and the covariances swapped back, while its column and
+                    // index stay swapped — and goes on without counting an iteration.
+                    cov.swapAt(j, m)
+                    cov[j] = 0
+                    continue
+                }
                 for k in 0..<count { l[count * size + k] = row[k] }
                 l[count * size + count] = diagonal
                 active.append(indices[count])
