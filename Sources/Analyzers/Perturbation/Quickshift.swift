@@ -117,18 +117,7 @@ extension FeatureGroups {
     /// one-channel image is segmented as the grey RGB image lime_image makes of it (`gray2rgb`).
     public init(quickshift p: Quickshift.Parameters, input: Tensor) throws {
         guard input.rank == 4 else { throw ExplainError.shape("quickshift needs an image batch (N, C, H, W); the input is \(Shape.format(input.shape))") }
-        let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
-        let per = c * h * w, plane = h * w, gray = c == 1 && p.convertToLab, channels = gray ? 3 : c
-        var index = [[Int]](), count = [Int]()
-        for s in 0..<n {
-            var hwc = [Double](repeating: 0, count: plane * channels)
-            for i in 0..<plane {
-                for ch in 0..<channels { hwc[i * channels + ch] = Double(input.scalars[s * per + (gray ? 0 : ch) * plane + i]) }
-            }
-            let labels = try Quickshift.labels(hwc, height: h, width: w, channels: channels, p)
-            index.append((0..<per).map { labels[$0 % plane] })
-            count.append((labels.max() ?? 0) + 1)
-        }
-        self.init(index: index, count: count)
+        let segments = try FeatureGroups.segmentImages(input, grayAsRGB: p.convertToLab) { try Quickshift.labels($0, height: $1, width: $2, channels: $3, p) }
+        self.init(segmentsOf: segments, channels: input.shape[1])
     }
 }

@@ -171,8 +171,33 @@ extension FeatureGroups {
     /// on its own values, in Double), shared by the channels. With `convertToLab` true a
     /// one-channel image is segmented as the grey RGB image lime_image makes of it.
     public init(slic p: Superpixels.Parameters, input: Tensor) throws {
-        let (index, count) = try Superpixels.labels(p, input: input)
-        self.init(index: index.map { labels in (0..<(labels.count * input.shape[1])).map { labels[$0 % labels.count] } }, count: count)
+        self.init(segmentsOf: try Superpixels.labels(p, input: input), channels: input.shape[1])
+    }
+
+    /// Groups from per-image segment ids (H · W each), shared by the image's `channels`.
+    init(segmentsOf segments: (labels: [[Int]], count: [Int]), channels: Int) {
+        self.init(index: segments.labels.map { labels in (0..<(labels.count * channels)).map { labels[$0 % labels.count] } }, count: segments.count)
+    }
+
+    /// Each image of an (N, C, H, W) batch channels last in Double — a one-channel image as grey RGB
+    /// with `grayAsRGB` (lime_image's `gray2rgb`) — segmented by `segment(values, h, w, channels)`:
+    /// per image its segment ids (H · W) and their number.
+    static func segmentImages(_ input: Tensor, grayAsRGB: Bool,
+                              _ segment: ([Double], Int, Int, Int) throws -> [Int]) throws -> (labels: [[Int]], count: [Int]) {
+        guard input.rank == 4 else { throw ExplainError.shape("superpixels need an image batch (N, C, H, W); the input is \(Shape.format(input.shape))") }
+        let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let gray = c == 1 && grayAsRGB, channels = gray ? 3 : c, plane = h * w
+        var all = [[Int]](), count = [Int]()
+        for s in 0..<n {
+            var hwc = [Double](repeating: 0, count: plane * channels)
+            for i in 0..<plane {
+                for ch in 0..<channels { hwc[i * channels + ch] = Double(input.scalars[(s * c + (gray ? 0 : ch)) * plane + i]) }
+            }
+            let labels = try segment(hwc, h, w, channels)
+            all.append(labels)
+            count.append((labels.max() ?? 0) + 1)
+        }
+        return (all, count)
     }
 }
 
@@ -180,19 +205,8 @@ extension Superpixels {
     /// Per image of an (N, C, H, W) batch: its SLIC labels (H · W) and their number.
     public static func labels(_ p: Parameters, input: Tensor) throws -> (labels: [[Int]], count: [Int]) {
         guard input.rank == 4 else { throw ExplainError.shape("superpixels need an image batch (N, C, H, W); the input is \(Shape.format(input.shape))") }
-        let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
-        guard p.segments >= 1, p.segments <= h * w else { throw ExplainError.argument("slic = \(p.segments): give 1…\(h * w) segments") }
-        let gray = c == 1 && p.convertToLab == true, channels = gray ? 3 : c, plane = h * w
-        var all = [[Int]](), count = [Int]()
-        for s in 0..<n {
-            var hwc = [Double](repeating: 0, count: plane * channels)
-            for i in 0..<plane {
-                for ch in 0..<channels { hwc[i * channels + ch] = Double(input.scalars[(s * c + (gray ? 0 : ch)) * plane + i]) }
-            }
-            let labels = try slic(hwc, height: h, width: w, channels: channels, p)
-            all.append(labels)
-            count.append((labels.max() ?? 0) + 1)
-        }
-        return (all, count)
+        let plane = input.shape[2] * input.shape[3]
+        guard p.segments >= 1, p.segments <= plane else { throw ExplainError.argument("slic = \(p.segments): give 1…\(plane) segments") }
+        return try FeatureGroups.segmentImages(input, grayAsRGB: p.convertToLab == true) { try slic($0, height: $1, width: $2, channels: $3, p) }
     }
 }

@@ -56,7 +56,7 @@ public struct FaithfulnessCorrelation: Sendable {
                 let j = s - batch.lowerBound
                 let f = try input.withUnsafeBufferPointer { px in
                     let sample = UnsafeBufferPointer(rebasing: px[(s * per)..<((s + 1) * per)])
-                    let fixed = QuantusFill.value(fill, sample)
+                    let fixed = fill.fixedValue(for: sample)
                     return try scorer.scores(count: runs + 1, sampleShape: dims, seed: seedTensor, sample: s) { r, out in
                         for i in 0..<per { out[i] = sample[i] }
                         if r > 0 { let v = fixed ?? fills[j][r - 1]; for i in subsets[j][r - 1] { out[i] = v } }
@@ -130,7 +130,7 @@ public struct MonotonicityCorrelation: Sendable {
                 let chunks = (0..<steps).map { Array(order[($0 * step)..<min(per, ($0 + 1) * step)]) }
                 let f = try input.withUnsafeBufferPointer { px in
                     let sample = UnsafeBufferPointer(rebasing: px[(s * per)..<((s + 1) * per)])
-                    let fixed = QuantusFill.value(fill, sample)
+                    let fixed = fill.fixedValue(for: sample)
                     return try scorer.scores(count: steps * samples + 1, sampleShape: dims, seed: seedTensor, sample: s) { c, out in
                         for i in 0..<per { out[i] = sample[i] }
                         guard c > 0 else { return }
@@ -147,13 +147,5 @@ public struct MonotonicityCorrelation: Sendable {
             }
         }
         return scores
-    }
-}
-
-/// The fixed value of a fill for one sample (nil for a uniform fill, whose values are drawn).
-enum QuantusFill {
-    static func value(_ fill: PerturbationFill, _ sample: UnsafeBufferPointer<Float>) -> Float? {
-        if case .fixed(let v) = fill { return v.value(for: sample) }
-        return nil
     }
 }

@@ -80,9 +80,7 @@ public struct Sufficiency: Sendable {
             throw ExplainError.shape("sufficiency compares the samples of a batch: it needs 2 or more samples and one attribution per sample; got the input \(Shape.format(input.shape)) and the attribution \(Shape.format(attribution.shape))")
         }
         try attribution.requireFinite("the attribution")
-        let (output, _, _) = try model.cleanPass(input, target: .index(0))
-        let k = output.count / n
-        let classes = (0..<n).map { s in (0..<k).max { output.scalars[s * k + $0] < output.scalars[s * k + $1] } ?? 0 }
+        let classes = try Explained.classes(model, input).classes
         let per = attribution.count / n
         let values = (0..<n).map { s in (0..<per).map { i -> Double in let v = Double(attribution.scalars[s * per + i]); return absolute ? abs(v) : v } }
         var scores = [Double]()

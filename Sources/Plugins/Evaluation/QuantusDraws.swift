@@ -21,6 +21,12 @@ public enum PerturbationFill: Sendable, Equatable, CustomStringConvertible {
         self = .fixed(try FillValue(text))
     }
 
+    /// The value for one sample's features of a fixed fill (nil for a uniform one, whose values are drawn).
+    func fixedValue(for sample: UnsafeBufferPointer<Float>) -> Float? {
+        if case .fixed(let v) = self { return v.value(for: sample) }
+        return nil
+    }
+
     /// Whether the values are drawn.
     public var isUniform: Bool { if case .uniform = self { true } else { false } }
 
