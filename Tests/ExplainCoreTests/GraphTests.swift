@@ -49,6 +49,32 @@ import Testing
         #expect(try partial.value(relu) == (try all.value(relu)))
     }
 
+    /// With `.backward` retention an element-wise layer overwrites its input in place only when no
+    /// backward step reads that input's contents — including other, earlier consumers of it:
+    /// x → conv0 → v; v → conv1 (reads its input); v → relu (last consumer of v); add(conv1, relu) → relu2.
+    @Test func inPlaceNeverOverwritesAValueAnotherStepReads() throws {
+        var rng = TestRandom(seed: 3)
+        var b = GraphBuilder()
+        let x = b.addInput(name: "x", shape: [nil, 2, 4, 4])
+        let v = try b.add(try Conv2D(weight: rng.tensor([2, 2, 3, 3]), pads: (1, 1, 1, 1)), inputs: [x], name: "conv0")
+        let c = try b.add(try Conv2D(weight: rng.tensor([2, 2, 1, 1])), inputs: [v], name: "conv1")
+        let r = try b.add(Relu(), inputs: [v], name: "relu")
+        let s = try b.add(Binary(.add), inputs: [c, r], name: "add")
+        let out = try b.add(Relu(), inputs: [s], name: "relu2")
+        let g = try b.build(outputs: [out])
+        // What rules like z⁺ (conv: inputs), pass (relu: nothing) and the norm rule (add: inputs) read.
+        let reads: [(inputs: Bool, output: Bool)] = g.nodes.map { node in
+            switch node.layer.kind { case .relu: (false, false); default: (true, false) }
+        }
+        let input = rng.tensor([1, 2, 4, 4])
+        let all = try g.forward([input], retain: .all)
+        let acts = try g.forward([input], retain: .backward(reads: reads))
+        #expect(try acts.value(v) == (try all.value(v)))   // conv1's step reads v: relu ran out of place
+        #expect(acts.aliases[v] == nil)
+        #expect(acts.aliases[s] == out)                     // nobody reads the sum: relu2 ran in place
+        #expect(try acts.value(out) == (try all.value(out)))
+    }
+
     @Test func shapesAndErrorsNameTheNode() throws {
         let g = try smallGraph()
         let shapes = try g.inferShapes([[3, 2, 5, 5]])

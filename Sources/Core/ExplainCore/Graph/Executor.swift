@@ -77,6 +77,10 @@ extension Graph {
         let producerOf = reads == nil ? [] : producers
         var lastUse = [Int](repeating: -1, count: valueNames.count)
         for (step, i) in order.enumerated() { for v in nodes[i].inputs { lastUse[v] = step } }
+        // Values that some node's backward step reads as an input: never overwritten in place, even
+        // by their last consumer (an earlier consumer's rule may read them).
+        var readAsInput = [Bool](repeating: false, count: valueNames.count)
+        if let reads { for (j, node) in nodes.enumerated() where reads[j].inputs { for v in node.inputs { readAsInput[v] = true } } }
 
         var values = [Tensor?](repeating: nil, count: valueNames.count)
         for (v, t) in zip(self.inputs, inputs) { values[v] = t }
@@ -88,7 +92,7 @@ extension Graph {
             if let layer = node.layer as? any InPlaceLayer, node.inputs.count == 1,
                case let v = node.inputs[0], lastUse[v] == step, !keep.contains(v), !graphInputs.contains(v),
                !keepAll || reads.map({ r in
-                   guard !r[i].inputs, let p = producerOf[v] else { return false }
+                   guard !readAsInput[v], let p = producerOf[v] else { return false }
                    return !r[p].output
                }) == true,
                var t = values[v] {
