@@ -52,6 +52,22 @@ import Testing
     }
     #endif
 
+    /// `rowBias` makes the product `A·B + bias·1ᵀ` whether the product runs whole, split by rows
+    /// or split by columns (each thread fills its own block), and it ignores `beta` (C may hold garbage).
+    @Test(arguments: [(3, 5, 4), (40, 9, 300), (256, 1024, 64), (20, 2048, 128)])
+    func gemmWithRowBiasAddsTheBiasOnce(_ size: (Int, Int, Int)) {
+        let (m, n, k) = size
+        let a = (0..<(m * k)).map { Float(($0 * 7) % 11) / 8 - 0.6 }
+        let b = (0..<(k * n)).map { Float(($0 * 5) % 13) / 9 - 0.7 }
+        let bias = (0..<m).map { Float($0 % 5) - 2.5 }
+        var plain = [Float](repeating: 0, count: m * n), biased = [Float](repeating: .nan, count: m * n)
+        BLAS.gemm(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &plain, ldc: n)
+        BLAS.gemm(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, beta: 7, c: &biased, ldc: n, rowBias: bias)
+        var worst: Float = 0
+        for i in 0..<m { for j in 0..<n { worst = max(worst, abs(biased[i * n + j] - (plain[i * n + j] + bias[i]))) } }
+        #expect(worst <= 1e-4, "largest difference \(worst)")
+    }
+
     /// The kernel named for processors OpenBLAS 0.3.21 does not recognise: AVX-512 (all four
     /// subsets) → SkylakeX, AVX2 with FMA → Haswell, anything less → keep OpenBLAS's choice.
     @Test func blasKernelFollowsTheInstructionSets() {

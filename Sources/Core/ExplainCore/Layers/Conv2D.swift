@@ -119,35 +119,32 @@ public struct Conv2D: AffineLayer, AccumulatingPullback, ReluMaskingPullback {
         let k = cg * window.kernel.h * window.kernel.w, plane = oh * ow
         let pointwise = window.isPointwise
         let band = Im2Col.bandRows(k: k, outH: oh, outW: ow)
-        let bias = self.bias?.scalars
-        let beta: Float = bias == nil ? 0 : 1
         let window = self.window, groups = self.groups, inChannels = self.inChannels, outChannels = self.outChannels
+        let noBias = [Float]()
         return Tensor(shape: outShape) { out in
             x.withUnsafeBufferPointer { px in
                 weight.withUnsafeBufferPointer { pw in
-                    nonisolated(unsafe) let (px, pw, po) = (px.baseAddress!, pw.baseAddress!, out.baseAddress!)
-                    Self.forEachSampleAndGroup(samples: n, groups: groups, scratch: pointwise ? 0 : k * band * ow) { s, g, col, shared in
-                        let xin = px + (s * inChannels + g * cg) * h * w
-                        let a = pw + g * mg * k
-                        let c = po + (s * outChannels + g * mg) * plane
-                        // The output is pre-filled with the bias and the GEMM accumulates onto it (beta = 1).
-                        func prefill(from start: Int, count: Int) {
-                            guard let bias else { return }
-                            for ch in 0..<mg { (c + ch * plane + start).update(repeating: bias[g * mg + ch], count: count) }
-                        }
-                        if pointwise {
-                            prefill(from: 0, count: plane)
-                            BLAS.gemm(m: mg, n: plane, k: k, a: a, lda: k, b: xin, ldb: plane, beta: beta, c: c, ldc: plane, parallel: shared)
-                            return
-                        }
-                        // Bands of output rows keep the column matrix in cache.
-                        for r0 in stride(from: 0, to: oh, by: band) {
-                            let rows = r0..<min(oh, r0 + band)
-                            Im2Col.unfold(xin, channels: cg, h: h, w: w, window: window, outH: oh, outW: ow, rows: rows,
-                                          into: col, parallel: shared)
-                            prefill(from: r0 * ow, count: rows.count * ow)
-                            BLAS.gemm(m: mg, n: rows.count * ow, k: k, a: a, lda: k, b: col, ldb: rows.count * ow,
-                                      beta: beta, c: c + r0 * ow, ldc: plane, parallel: shared)
+                    (bias?.scalars ?? noBias).withUnsafeBufferPointer { pb in
+                        nonisolated(unsafe) let (px, pw, po) = (px.baseAddress!, pw.baseAddress!, out.baseAddress!)
+                        nonisolated(unsafe) let pb = pb.isEmpty ? nil : pb.baseAddress
+                        Self.forEachSampleAndGroup(samples: n, groups: groups, scratch: pointwise ? 0 : k * band * ow) { s, g, col, shared in
+                            let xin = px + (s * inChannels + g * cg) * h * w
+                            let a = pw + g * mg * k
+                            let c = po + (s * outChannels + g * mg) * plane
+                            // The GEMM fills its blocks of the output with the bias and accumulates onto them.
+                            let rowBias = pb.map { $0 + g * mg }
+                            if pointwise {
+                                BLAS.gemm(m: mg, n: plane, k: k, a: a, lda: k, b: xin, ldb: plane, c: c, ldc: plane, rowBias: rowBias, parallel: shared)
+                                return
+                            }
+                            // Bands of output rows keep the column matrix in cache.
+                            for r0 in stride(from: 0, to: oh, by: band) {
+                                let rows = r0..<min(oh, r0 + band)
+                                Im2Col.unfold(xin, channels: cg, h: h, w: w, window: window, outH: oh, outW: ow, rows: rows,
+                                              into: col, parallel: shared)
+                                BLAS.gemm(m: mg, n: rows.count * ow, k: k, a: a, lda: k, b: col, ldb: rows.count * ow,
+                                          c: c + r0 * ow, ldc: plane, rowBias: rowBias, parallel: shared)
+                            }
                         }
                     }
                 }

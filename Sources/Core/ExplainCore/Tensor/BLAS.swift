@@ -42,6 +42,10 @@ public enum BLAS {
     }
 
     /// `C = alpha · op(A) · op(B) + beta · C`, row-major, with `op(A)` of shape m×k and `op(B)` k×n.
+    ///
+    /// With `rowBias` (m values), `C = alpha · op(A) · op(B) + rowBias · 1ᵀ` instead (`beta` is not
+    /// used): each thread fills its own block of C with the bias just before its product adds onto
+    /// it, so the fill runs in parallel and the block is still in cache when the product reads it.
     public static func gemm(
         transA: Bool = false, transB: Bool = false,
         m: Int, n: Int, k: Int,
@@ -50,12 +54,15 @@ public enum BLAS {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>, ldc: Int,
+        rowBias: UnsafePointer<Float>? = nil,
         parallel: Bool = true
     ) {
         _ = configured
         if m == 0 || n == 0 { return }
         precondition(m < Int(Int32.max) && n < Int(Int32.max) && k < Int(Int32.max), "GEMM dimension over 2^31")
+        let beta: Float = rowBias == nil ? beta : 1
         if k == 0 {
+            if let rowBias { fill(c, ldc: ldc, rows: 0..<m, columns: 0..<n, with: rowBias); return }
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
@@ -63,9 +70,11 @@ public enum BLAS {
         let t = threads
         let pieces = !parallel || work < 2_000_000 ? 1 : min(t, max(n / 64, m / 16, 1))
         if pieces <= 1 {
+            if let rowBias { fill(c, ldc: ldc, rows: 0..<m, columns: 0..<n, with: rowBias) }
             single(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
+        nonisolated(unsafe) let rowBias = rowBias
         let (ai, bi, ci) = (UInt(bitPattern: a), UInt(bitPattern: b), UInt(bitPattern: c))
         // Rows (of A) split evenly unless there are few; narrow products lose more by splitting columns.
         let splitColumns = m < 32 * pieces || n >= 512 * pieces
@@ -77,11 +86,13 @@ public enum BLAS {
                 let step = ((n + pieces - 1) / pieces + 15) / 16 * 16
                 let j0 = min(n, p * step), j1 = min(n, j0 + step)
                 if j1 > j0 {
+                    if let rowBias { fill(c, ldc: ldc, rows: 0..<m, columns: j0..<j1, with: rowBias) }
                     single(transA, transB, m, j1 - j0, k, alpha, a, lda, transB ? b + j0 * ldb : b + j0, ldb, beta, c + j0, ldc)
                 }
             } else {
                 let i0 = m * p / pieces, i1 = m * (p + 1) / pieces
                 if i1 > i0 {
+                    if let rowBias { fill(c, ldc: ldc, rows: i0..<i1, columns: 0..<n, with: rowBias) }
                     single(transA, transB, i1 - i0, n, k, alpha, transA ? a + i0 : a + i0 * lda, lda, b, ldb, beta, c + i0 * ldc, ldc)
                 }
             }
@@ -145,6 +156,11 @@ public enum BLAS {
                 }
             }
         }
+    }
+
+    /// `C[i, j] = bias[i]` over a block of a row-major matrix.
+    private static func fill(_ c: UnsafeMutablePointer<Float>, ldc: Int, rows: Range<Int>, columns: Range<Int>, with bias: UnsafePointer<Float>) {
+        for i in rows { (c + i * ldc + columns.lowerBound).update(repeating: bias[i], count: columns.count) }
     }
 
     @inline(__always)
