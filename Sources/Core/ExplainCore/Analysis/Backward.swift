@@ -45,7 +45,10 @@ extension BoundGraph {
         var grads = [Tensor?](repeating: nil, count: count)
         /// Adds `r` to the gradient of `v` (fan-out sums), or makes it that gradient.
         func accumulate(_ r: Tensor, into v: ValueID) {
-            if let existing = grads[v] { grads[v] = existing.adding(r) } else { grads[v] = r }
+            guard var sum = grads[v] else { grads[v] = r; return }
+            grads[v] = nil   // `sum` holds the only reference: added to in place, not copied
+            sum.add(r)
+            grads[v] = sum
         }
         for (v, s) in seeds {
             guard let a = activations.values[v] else { throw ExplainError(.missingValue, "value '\(g.valueNames[v])' was not computed") }
@@ -150,17 +153,22 @@ extension BoundGraph {
 }
 
 extension Tensor {
-    /// Element-wise sum of two equally shaped tensors (reuses this tensor's storage when unique).
+    /// Element-wise sum of two equally shaped tensors.
     public func adding(_ other: Tensor) -> Tensor {
-        precondition(shape == other.shape, "adding tensors of different shapes")
         var r = self
+        r.add(other)
+        return r
+    }
+
+    /// Adds an equally shaped tensor element-wise, in place (copies first only when the storage is shared).
+    public mutating func add(_ other: Tensor) {
+        precondition(shape == other.shape, "adding tensors of different shapes")
         let n = count
-        r.withUnsafeMutableBufferPointer { p in
+        withUnsafeMutableBufferPointer { p in
             other.withUnsafeBufferPointer { q in
                 nonisolated(unsafe) let (p, q) = (p, q)
                 Parallel.forEachRange(n) { range in for i in range { p[i] += q[i] } }
             }
         }
-        return r
     }
 }
