@@ -108,6 +108,30 @@ import Testing
         }
     }
 
+    /// The norm rule forms a sum again from its summands (bit for bit the forward's), so it does not
+    /// keep an Add's output and a Relu after a residual Add runs in place; for pooling it keeps it.
+    @Test func normRuleKeepsTheOutputOnlyWhereItCannotFormItAgain() throws {
+        #expect(NormRule().reads(Binary(.add)).output == false && NormRule().reads(Binary(.add)).inputs)
+        #expect(NormRule().reads(GlobalAveragePool()).output)
+        var rng = TestRandom(seed: 22)
+        let a = rng.tensor([2, 3, 5, 5]), b = rng.tensor([2, 3, 5, 5]), r = rng.tensor([2, 3, 5, 5])
+        var g = GraphBuilder()
+        let x = g.addInput(name: "x", shape: [nil, 3, 5, 5])
+        let y = g.addInput(name: "y", shape: [nil, 3, 5, 5])
+        let sumValue = try g.add(Binary(.add), inputs: [x, y], name: "add")
+        let graph = try g.build(outputs: [sumValue])
+        let node = graph.nodes[0]
+        let sum = try node.layer.forward([a, b])
+        // The output handed to the rule is all zero: the shares must not depend on it.
+        let shares = try NormRule().propagate(r, at: Site(node: node, index: 0, inputs: [a, b], output: Tensor(shape: sum.shape),
+                                                          state: nil, inputsNonNegative: [false, false], reference: nil))
+        for (summand, share) in zip([a, b], shares) {
+            let expected = zip(zip(summand.scalars, r.scalars), sum.scalars).map { ($0.0 * ($0.1 / stabilized($1))) }
+            #expect(share.scalars == expected)
+        }
+        func stabilized(_ z: Float) -> Float { z >= 0 ? z + 1e-6 : z - 1e-6 }
+    }
+
     /// ε = 0 on a layer whose output is exactly 0 gives 0/0: the attribution names the node where
     /// the first non-finite value appeared (found by repeating the pass with per-node checks).
     @Test func firstNonFiniteNodeIsReported() throws {

@@ -23,9 +23,20 @@ public struct NormRule: Rule {
     public func accepts(_ layer: any Layer) -> Bool {
         [.averagePool, .globalAveragePool, .add, .sub, .concat, .reduceMean, .reduceSum].contains(layer.kind)
     }
+    /// A sum's output is computed again from its summands (bit for bit the forward's), so it is not
+    /// kept: a Relu after a residual Add then runs in place in the forward pass.
+    public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) {
+        Self.recomputesOutput(layer) ? (true, false) : (true, true)
+    }
+    static func recomputesOutput(_ layer: any Layer) -> Bool { [.add, .sub].contains(layer.kind) }
+
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
-        let y = site.output
-        if site.node.layer.kind == .add, incoming.shape == y.shape, site.inputs.allSatisfy({ $0.shape == y.shape }) {
+        let layer = site.node.layer
+        if layer.kind == .add, site.inputs.count == 2, incoming.shape == site.inputs[0].shape, site.inputs[1].shape == incoming.shape {
+            return RelevanceKernels.shareByTwo(incoming, site.inputs[0], site.inputs[1], epsilon: stabilizer)
+        }
+        let y = Self.recomputesOutput(layer) ? try layer.forward(site.inputs) : site.output
+        if layer.kind == .add, incoming.shape == y.shape, site.inputs.allSatisfy({ $0.shape == y.shape }) {
             return RelevanceKernels.shareBySummands(incoming, y: y, summands: site.inputs, epsilon: stabilizer)
         }
         let s = Tensor(shape: incoming.shape) { out in

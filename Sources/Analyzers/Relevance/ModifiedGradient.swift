@@ -114,8 +114,8 @@ func modifiedGradient(x: Tensor, relevance: Tensor, terms allTerms: [ModifiedTer
     guard z.shape == relevance.shape else {
         throw ExplainError.shape("relevance \(Shape.format(relevance.shape)) does not match the layer output \(Shape.format(z.shape))")
     }
-    let (signMask, reference) = mask ?? (.all, z)
-    var (s, stats) = RelevanceKernels.ratio(relevance, z, epsilon: epsilon, mask: signMask, by: reference)
+    var s = consume z   // the ratio is written over z's storage
+    let stats = RelevanceKernels.ratio(relevance, overwriting: &s, epsilon: epsilon, mask: mask?.0 ?? .all, by: mask?.1)
     let plan = TransposedProduct.plan(&s, stats: stats, winograd: !terms.isEmpty && terms.allSatisfy(\.isWinograd))
     var result: Tensor? = nil
     for (t, m) in zip(terms, inputs) {

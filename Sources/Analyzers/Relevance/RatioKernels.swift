@@ -65,47 +65,50 @@ extension RelevanceKernels {
         return parts.reduce(RatioStats()) { $0.merged($1) }
     }
 
-    /// `s = r / stab(z)`, zero where `mask` (tested on `m`) rejects the entry.
-    static func ratio(_ r: Tensor, _ z: Tensor, epsilon: Float, mask: Kernels.SignMask = .all, by m: Tensor? = nil) -> (Tensor, RatioStats) {
-        if r.count == 0 { return (r, RatioStats()) }
+    /// `s = r / stab(z)`, zero where `mask` (tested on `m`, default `z`) rejects the entry, written
+    /// over `z` (which the caller no longer needs; copied first only if its storage is shared).
+    static func ratio(_ r: Tensor, overwriting z: inout Tensor, epsilon: Float, mask: Kernels.SignMask = .all,
+                      by m: Tensor? = nil) -> RatioStats {
+        precondition(r.count == z.count, "ratio of differently sized tensors")
+        if r.count == 0 { return RatioStats() }
         var stats = RatioStats()
-        let s = Tensor(shape: r.shape) { out in
+        z.withUnsafeMutableBufferPointer { out in
             r.withUnsafeBufferPointer { pr in
-                z.withUnsafeBufferPointer { pz in
-                    (m ?? z).withUnsafeBufferPointer { pm in
-                        nonisolated(unsafe) let (pr, pz, pm, po) = (pr.baseAddress!, pz.baseAddress!, pm.baseAddress!, out.baseAddress!)
-                        let e = V(repeating: epsilon), zero = V(repeating: 0)
-                        stats = splitMerging(out.count) { range in
-                            var lanes = Lanes()
-                            var i = range.lowerBound
-                            while i &+ 8 <= range.upperBound {
-                                let zv = load(pz, i), rv = load(pr, i), d = stabilized(zv, e)
-                                let keep: SIMDMask<V.MaskStorage>
-                                switch mask {
-                                case .all: keep = SIMDMask(repeating: true)
-                                case .positive: keep = load(pm, i) .> zero
-                                case .negative: keep = load(pm, i) .< zero
-                                }
-                                let q = (rv / d).replacing(with: 0, where: .!keep)
-                                store(q, po, i)
-                                if case .all = mask { lanes.add(r: rv, d: d, q: q) }
-                                else { lanes.add(r: rv.replacing(with: 0, where: .!keep), d: d.replacing(with: 0, where: .!keep), q: q) }
-                                i &+= 8
+                (m ?? Tensor(shape: [0])).withUnsafeBufferPointer { pmGiven in
+                    // Each lane reads z (and m) before it writes s over z.
+                    nonisolated(unsafe) let (pr, pz, po) = (pr.baseAddress!, UnsafePointer(out.baseAddress!), out.baseAddress!)
+                    nonisolated(unsafe) let pm = m == nil ? pz : pmGiven.baseAddress!
+                    let e = V(repeating: epsilon), zero = V(repeating: 0)
+                    stats = splitMerging(out.count) { range in
+                        var lanes = Lanes()
+                        var i = range.lowerBound
+                        while i &+ 8 <= range.upperBound {
+                            let zv = load(pz, i), rv = load(pr, i), d = stabilized(zv, e)
+                            let keep: SIMDMask<V.MaskStorage>
+                            switch mask {
+                            case .all: keep = SIMDMask(repeating: true)
+                            case .positive: keep = load(pm, i) .> zero
+                            case .negative: keep = load(pm, i) .< zero
                             }
-                            while i < range.upperBound {
-                                let keep = switch mask { case .all: true; case .positive: pm[i] > 0; case .negative: pm[i] < 0 }
-                                let d = stabilize(pz[i], epsilon)
-                                po[i] = keep ? pr[i] / d : 0
-                                if keep { lanes.add(r: pr[i], d: d, q: po[i]) }
-                                i &+= 1
-                            }
-                            return lanes.stats
+                            let q = (rv / d).replacing(with: 0, where: .!keep)
+                            store(q, po, i)
+                            if case .all = mask { lanes.add(r: rv, d: d, q: q) }
+                            else { lanes.add(r: rv.replacing(with: 0, where: .!keep), d: d.replacing(with: 0, where: .!keep), q: q) }
+                            i &+= 8
                         }
+                        while i < range.upperBound {
+                            let keep = switch mask { case .all: true; case .positive: pm[i] > 0; case .negative: pm[i] < 0 }
+                            let d = stabilize(pz[i], epsilon)
+                            po[i] = keep ? pr[i] / d : 0
+                            if keep { lanes.add(r: pr[i], d: d, q: po[i]) }
+                            i &+= 1
+                        }
+                        return lanes.stats
                     }
                 }
             }
         }
-        return (s, stats)
+        return stats
     }
 
     /// A stacked cotangent for a `StackedLayer` of two weights, shaped `(n, 2·c, …)` after `like`

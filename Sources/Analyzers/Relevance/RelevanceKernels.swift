@@ -102,11 +102,9 @@ enum RelevanceKernels {
         }
     }
 
-    /// The norm rule for a sum of equally shaped summands: `R_k = x_k ⊙ R / stab(Σ x)`. Two
-    /// summands (a residual Add) share one pass, so the ratio is computed once per element.
+    /// The norm rule for a sum `y` of equally shaped summands: `R_k = x_k ⊙ R / stab(y)`.
     static func shareBySummands(_ r: Tensor, y: Tensor, summands: [Tensor], epsilon: Float) -> [Tensor] {
         if r.count == 0 { return summands }
-        if summands.count == 2 { return shareByTwo(r, y: y, summands[0], summands[1], epsilon: epsilon) }
         let e = V(repeating: epsilon)
         return summands.map { x in
             Tensor(shape: x.shape) { po in
@@ -126,31 +124,33 @@ enum RelevanceKernels {
         }
     }
 
-    private static func shareByTwo(_ r: Tensor, y: Tensor, _ a: Tensor, _ b: Tensor, epsilon: Float) -> [Tensor] {
+    /// The norm rule for two equally shaped summands (a residual Add) in one pass:
+    /// `R_a = a ⊙ q`, `R_b = b ⊙ q` with `q = R / stab(a + b)` (the sum formed as the forward pass does).
+    static func shareByTwo(_ r: Tensor, _ a: Tensor, _ b: Tensor, epsilon: Float) -> [Tensor] {
+        if r.count == 0 { return [a, b] }
         let e = V(repeating: epsilon)
         var outB = Tensor(shape: b.shape) { _ in }   // written in full below
         let outA = Tensor(shape: a.shape) { poa in
             outB.withUnsafeMutableBufferPointer { pob in
                 r.withUnsafeBufferPointer { pr in
-                    y.withUnsafeBufferPointer { py in
-                        a.withUnsafeBufferPointer { pa in
-                            b.withUnsafeBufferPointer { pb in
-                                nonisolated(unsafe) let (pr, py, pa, pb, poa, pob) =
-                                    (pr.baseAddress!, py.baseAddress!, pa.baseAddress!, pb.baseAddress!, poa.baseAddress!, pob.baseAddress!)
-                                split(r.count) { s in
-                                    var i = s.lowerBound
-                                    while i &+ 8 <= s.upperBound {
-                                        let q = load(pr, i) / stabilized(load(py, i), e)
-                                        store(load(pa, i) * q, poa, i)
-                                        store(load(pb, i) * q, pob, i)
-                                        i &+= 8
-                                    }
-                                    while i < s.upperBound {
-                                        let q = pr[i] / stabilize(py[i], epsilon)
-                                        poa[i] = pa[i] * q
-                                        pob[i] = pb[i] * q
-                                        i &+= 1
-                                    }
+                    a.withUnsafeBufferPointer { pa in
+                        b.withUnsafeBufferPointer { pb in
+                            nonisolated(unsafe) let (pr, pa, pb, poa, pob) =
+                                (pr.baseAddress!, pa.baseAddress!, pb.baseAddress!, poa.baseAddress!, pob.baseAddress!)
+                            split(r.count) { s in
+                                var i = s.lowerBound
+                                while i &+ 8 <= s.upperBound {
+                                    let av = load(pa, i), bv = load(pb, i)
+                                    let q = load(pr, i) / stabilized(av + bv, e)
+                                    store(av * q, poa, i)
+                                    store(bv * q, pob, i)
+                                    i &+= 8
+                                }
+                                while i < s.upperBound {
+                                    let q = pr[i] / stabilize(pa[i] + pb[i], epsilon)
+                                    poa[i] = pa[i] * q
+                                    pob[i] = pb[i] * q
+                                    i &+= 1
                                 }
                             }
                         }
