@@ -42,6 +42,8 @@ void explain_winograd_filter(const float *restrict w, long k_count, long c_count
 }
 
 // One input row of the tile band, zero-padded: buf[j] = x[row][j - pad_left] for j in 0..<len.
+// `buf` has room for len + 8 floats. The paddings are a few floats: stored directly (a memset call
+// per pad cost more than the copy of the row itself).
 static void padded_row(const float *restrict plane, long h, long w, long row, long pad_left, float *restrict buf, long len) {
     if (row < 0 || row >= h) {
         memset(buf, 0, (size_t)len * sizeof(float));
@@ -50,21 +52,41 @@ static void padded_row(const float *restrict plane, long h, long w, long row, lo
     const float *src = plane + row * w;
     long lo = pad_left < len ? pad_left : len;                  // buf[0..<lo] is left padding
     long hi = w + pad_left < len ? w + pad_left : len;          // buf[lo..<hi] is the row
-    if (lo > 0) memset(buf, 0, (size_t)lo * sizeof(float));
+    if (lo > 0) buf[0] = 0;                                     // lo ≤ 2 (Winograd's top/left padding)
+    if (lo > 1) buf[1] = 0;
+    for (long j = 2; j < lo; j++) buf[j] = 0;
     if (hi > lo) memcpy(buf + lo, src + (lo - pad_left), (size_t)(hi - lo) * sizeof(float));
-    if (len > hi) memset(buf + hi, 0, (size_t)(len - hi) * sizeof(float));
+    if (len - hi > 8) {
+        memset(buf + hi, 0, (size_t)(len - hi) * sizeof(float));
+    } else if (len > hi) {
+#if defined(__SSE2__)
+        _mm_storeu_ps(buf + hi, _mm_setzero_ps());              // within the 8 floats of slack
+        _mm_storeu_ps(buf + hi + 4, _mm_setzero_ps());
+#else
+        for (long j = hi; j < len; j++) buf[j] = 0;
+#endif
+    }
 }
 
 void explain_winograd_input(const float *restrict x, long channels, long h, long w, long pad_top, long pad_left,
                             long tiles_w, long tile_row0, long tile_rows, float *restrict v, long xi_stride, long ldv,
                             float *restrict scratch) {
     long len = 2 * tiles_w + 2;   // the vector path reads up to 2·t + 9 < len
-    float *rows[4] = {scratch, scratch + len, scratch + 2 * len, scratch + 3 * len};
+    long room = len + 8;          // each row buffer's size (see padded_row)
     for (long c = 0; c < channels; c++) {
         const float *plane = x + c * h * w;
+        float *rows[4] = {scratch, scratch + room, scratch + 2 * room, scratch + 3 * room};
         for (long tr = 0; tr < tile_rows; tr++) {
             long r0 = 2 * (tile_row0 + tr) - pad_top;
-            for (int i = 0; i < 4; i++) padded_row(plane, h, w, r0 + i, pad_left, rows[i], len);
+            if (tr == 0) {
+                for (int i = 0; i < 4; i++) padded_row(plane, h, w, r0 + i, pad_left, rows[i], len);
+            } else {
+                // Tiles overlap by two rows: the last two rows of the previous tile row are the first two of this one.
+                float *f0 = rows[0], *f1 = rows[1];
+                rows[0] = rows[2]; rows[1] = rows[3]; rows[2] = f0; rows[3] = f1;
+                padded_row(plane, h, w, r0 + 2, pad_left, rows[2], len);
+                padded_row(plane, h, w, r0 + 3, pad_left, rows[3], len);
+            }
             const float *restrict b0 = rows[0], *restrict b1 = rows[1], *restrict b2 = rows[2], *restrict b3 = rows[3];
             float *restrict out = v + c * ldv + tr * tiles_w;
             long t = 0;

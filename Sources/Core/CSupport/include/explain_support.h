@@ -33,7 +33,7 @@ void explain_winograd_filter(const float *restrict w, long k_count, long c_count
 
 /// Input transform of `tile_rows` rows of 4×4 tiles (stride 2, starting at tile row `tile_row0`) of
 /// `channels` planes h×w zero-padded by `pad_top`/`pad_left`: tile (r, t) of channel c goes to
-/// `v[xi·xi_stride + c·ldv + r·tiles_w + t]` for its 16 components xi. `scratch` holds 4·(2·tiles_w + 2) floats.
+/// `v[xi·xi_stride + c·ldv + r·tiles_w + t]` for its 16 components xi. `scratch` holds 4·(2·tiles_w + 10) floats.
 void explain_winograd_input(const float *restrict x, long channels, long h, long w, long pad_top, long pad_left,
                             long tiles_w, long tile_row0, long tile_rows, float *restrict v, long xi_stride, long ldv,
                             float *restrict scratch);

@@ -96,7 +96,7 @@ final class WinogradFilters: Sendable {
             }
         }
         let cols = items.map { $0.samples.count * $0.rows.count * tilesW }.max() ?? 1
-        let rowScratch = 4 * (2 * tilesW + 2)
+        let rowScratch = 4 * (2 * tilesW + 10)   // four padded rows with 8 floats of slack each (explain_winograd_input)
         // Several items: each worker takes a contiguous run of whole items (consecutive bands of a
         // sample share input rows); one item: the workers share it.
         let workers = max(1, min(BLAS.threads, items.count))
