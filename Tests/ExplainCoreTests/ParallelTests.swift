@@ -1,4 +1,6 @@
+import Dispatch
 import ExplainCore
+import Synchronization
 import Testing
 
 @Suite struct ParallelTests {
@@ -51,6 +53,33 @@ import Testing
         #expect(Memory.keepFreedMemory())
     }
     #endif
+
+    /// `Parallel.perform` runs every iteration exactly once — through the spinning workers, or through
+    /// `concurrentPerform` when they are busy: regions back to back, regions started from several
+    /// threads at once, and regions inside regions.
+    @Test func performRunsEveryIterationOnceUnderContention() {
+        let rounds = 400
+        let submitters = 4
+        let counts = Mutex<[Int: Int]>([:])
+        DispatchQueue.concurrentPerform(iterations: submitters) { submitter in
+            for round in 0..<rounds {
+                let n = 1 + (round * 7 + submitter) % 9
+                var hits = [Int](repeating: 0, count: n * 3)
+                hits.withUnsafeMutableBufferPointer { h in
+                    nonisolated(unsafe) let h = h
+                    Parallel.perform(iterations: n) { i in
+                        h[i * 3] += 1
+                        // A region inside the region (falls back while the pool is busy).
+                        if round % 5 == 0 { Parallel.perform(iterations: 2) { j in h[i * 3 + 1 + j] += 1 } }
+                        else { h[i * 3 + 1] += 1; h[i * 3 + 2] += 1 }
+                    }
+                }
+                let bad = hits.filter { $0 != 1 }.count
+                counts.withLock { $0[submitter, default: 0] += bad }
+            }
+        }
+        #expect(counts.withLock { $0.values.reduce(0, +) } == 0)
+    }
 
     /// `rowBias` makes the product `A·B + bias·1ᵀ` whether the product runs whole, split by rows
     /// or split by columns (each thread fills its own block), and it ignores `beta` (C may hold garbage).

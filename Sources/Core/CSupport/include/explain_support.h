@@ -44,4 +44,13 @@ void explain_winograd_input(const float *restrict x, long channels, long h, long
 void explain_winograd_output(const float *restrict m, long channels, long xi_stride, long ldm, const float *restrict bias,
                              long oh, long ow, long tiles_w, long tile_row0, long tile_rows, int accumulate, float *restrict y);
 
+/// A hint to the processor that the caller is spinning on a memory location (x86 `pause`, ARM `yield`).
+static inline void explain_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #endif

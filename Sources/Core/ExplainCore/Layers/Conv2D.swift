@@ -163,7 +163,7 @@ public struct Conv2D: AffineLayer, AccumulatingPullback, ReluMaskingPullback {
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, workers * size))
         defer { buffer.deallocate() }
         nonisolated(unsafe) let scratch = buffer
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        Parallel.perform(iterations: workers) { worker in
             for s in stride(from: worker, to: n, by: workers) {
                 for g in 0..<groups { body(s, g, scratch + worker * size, workers == 1) }
             }

@@ -100,7 +100,7 @@ enum Im2Col {
         let chunks = parallel && channels * kh * kw * plane > 1 << 20 ? min(channels, BLAS.threads) : 1
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let body = body
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            Parallel.perform(iterations: chunks) { chunk in
                 for c in (channels * chunk / chunks)..<(channels * (chunk + 1) / chunks) {
                     for ki in 0..<kh {
                         for kj in 0..<kw {

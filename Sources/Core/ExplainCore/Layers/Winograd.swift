@@ -110,7 +110,7 @@ final class WinogradFilters: Sendable {
         nonisolated(unsafe) let (x, u, bias, y, scratch) = (x, u, bias, y, buffer)
         items.withUnsafeBufferPointer { itemList in
             nonisolated(unsafe) let itemList = itemList
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            Parallel.perform(iterations: workers) { worker in
                 let v = scratch + worker * perWorker
                 let m = v + 16 * strideV
                 let rowBuffers = m + 16 * strideM
@@ -180,7 +180,7 @@ final class WinogradFilters: Sendable {
         if parts == 1 { body(0, 0..<count); return }
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let body = body
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
+            Parallel.perform(iterations: parts) { p in
                 body(p, (count * p / parts)..<(count * (p + 1) / parts))
             }
         }

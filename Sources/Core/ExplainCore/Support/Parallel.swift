@@ -14,11 +14,19 @@ public enum Parallel {
             if count > 0 { body(0, 0..<count) }
             return
         }
+        perform(iterations: n) { p in body(p, (count * p / n)..<(count * (p + 1) / n)) }
+    }
+
+    /// Runs `body(i)` for every `i` in `0..<iterations`, in parallel: on the calling thread and
+    /// ExplainKit's spinning workers (`SpinPool`), or through `DispatchQueue.concurrentPerform` while
+    /// those run another region. Iterations must not wait for each other.
+    public static func perform(iterations n: Int, _ body: (Int) -> Void) {
+        if n <= 0 { return }
+        if n == 1 { body(0); return }
+        if SpinPool.shared.run(n, body) { return }
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let body = body
-            DispatchQueue.concurrentPerform(iterations: n) { p in
-                body(p, (count * p / n)..<(count * (p + 1) / n))
-            }
+            DispatchQueue.concurrentPerform(iterations: n) { body($0) }
         }
     }
 

@@ -78,7 +78,7 @@ public enum BLAS {
         let (ai, bi, ci) = (UInt(bitPattern: a), UInt(bitPattern: b), UInt(bitPattern: c))
         // Rows (of A) split evenly unless there are few; narrow products lose more by splitting columns.
         let splitColumns = m < 32 * pieces || n >= 512 * pieces
-        DispatchQueue.concurrentPerform(iterations: pieces) { p in
+        Parallel.perform(iterations: pieces) { p in
             let a = UnsafePointer<Float>(bitPattern: ai)!, b = UnsafePointer<Float>(bitPattern: bi)!
             let c = UnsafeMutablePointer<Float>(bitPattern: ci)!
             if splitColumns {
@@ -111,7 +111,7 @@ public enum BLAS {
         let rows = trans ? n : m
         let pieces = Double(m) * Double(n) < 1_000_000 ? 1 : min(threads, max(1, rows / 64))
         let (ai, xi, yi) = (UInt(bitPattern: a), UInt(bitPattern: x), UInt(bitPattern: y))
-        DispatchQueue.concurrentPerform(iterations: pieces) { p in
+        Parallel.perform(iterations: pieces) { p in
             let a = UnsafePointer<Float>(bitPattern: ai)!, x = UnsafePointer<Float>(bitPattern: xi)!
             let y = UnsafeMutablePointer<Float>(bitPattern: yi)!
             let r0 = rows * p / pieces, r1 = rows * (p + 1) / pieces
