@@ -55,7 +55,7 @@ final class SpinPool: @unchecked Sendable {
         defer { busy.store(false, ordering: .releasing) }
         withoutActuallyEscaping(body) { body in
             withUnsafePointer(to: body) { pointer in
-                let generation = (ticket.load(ordering: .relaxed) >> 32) &+ 1
+                let generation = ((ticket.load(ordering: .relaxed) >> 32) &+ 1) & 0xFFFF_FFFF   // wraps after 2³² regions
                 remaining.store(n, ordering: .relaxed)
                 count.store(n, ordering: .relaxed)
                 self.body.store(UInt(bitPattern: pointer), ordering: .relaxed)
