@@ -29,6 +29,7 @@ import onnx
 import onnx2torch
 import torch
 from lime.lime_image import LimeImageExplainer
+from lime.wrappers.scikit_image import SegmentationAlgorithm
 from scipy import ndimage
 
 import fixture_manifest
@@ -37,9 +38,11 @@ HERE = os.path.dirname(__file__)
 FIXTURES = os.path.join(HERE, "..", "Tests", "Fixtures")
 DST = os.path.join(FIXTURES, "lime")
 RUNS = {
-    # folder: (source, new images or None (the shared input), [(case id, seed, num_samples or None for lime's 1000)])
-    "resnet": (os.path.join(FIXTURES, "models", "resnet"), True, [("lime_image_seed0", 0, None), ("lime_image_seed5_300", 5, 300)]),
-    "digits-cnn": (os.path.join(FIXTURES, "reference", "digits-cnn"), False, [("lime_image_seed3_400", 3, 400)]),
+    # folder: (source, new images or None (the shared input),
+    #          [(case id, seed, num_samples or None for lime's 1000, SLIC n_segments or None for quick shift)])
+    "resnet": (os.path.join(FIXTURES, "models", "resnet"), True, [("lime_image_seed0", 0, None, None), ("lime_image_seed5_300", 5, 300, None),
+                                                                  ("lime_image_slic20_seed2_300", 2, 300, 20)]),
+    "digits-cnn": (os.path.join(FIXTURES, "reference", "digits-cnn"), False, [("lime_image_seed3_400", 3, 400, None)]),
 }
 
 
@@ -50,7 +53,7 @@ def voronoi(rng, size, cells):
     return np.clip(ndimage.gaussian_filter(image, (0.7, 0.7, 0)) + rng.rand(size, size, 3) * 0.05, 0, 1)
 
 
-def explain(proto, x, t, seed, n, dtype):
+def explain(proto, x, t, seed, n, dtype, slic=None):
     net = onnx2torch.convert(proto).to(dtype).eval()
     channels = x.shape[1]
 
@@ -66,6 +69,10 @@ def explain(proto, x, t, seed, n, dtype):
         if channels == 1:
             image = image[..., 0]
         kwargs = {} if n is None else {"num_samples": n}
+        if slic is not None:
+            # lime names feature j after segment label j, and SLIC labels from 1: feature 0 hides
+            # nothing and the last segment is never hidden (its coefficient: none, 0 on the map).
+            kwargs["segmentation_fn"] = SegmentationAlgorithm("slic", n_segments=slic)
         e = explainer.explain_instance(image, f, labels=(int(t[j]),), top_labels=None, **kwargs)
         coef = dict(e.local_exp[int(t[j])])
         segments = e.segments
@@ -92,17 +99,23 @@ def main():
             x = np.load(os.path.join(source, "input.npy"))[:2]
         t = fixture_manifest.save_inputs(out, proto, x)
         cases = []
-        for cid, seed, n in runs:
-            ref = explain(proto, x, t, seed, n, torch.float64)
-            r32 = explain(proto, x, t, seed, n, torch.float32)
+        for cid, seed, n, slic in runs:
+            ref = explain(proto, x, t, seed, n, torch.float64, slic)
+            r32 = explain(proto, x, t, seed, n, torch.float32, slic)
             params = {"seed": seed, "rng": "lime", "num_samples": 1000 if n is None else n}
+            if slic is not None:
+                params["n_segments"] = slic
             call = (f"LimeImageExplainer(random_state={seed}).explain_instance(image, f, labels=(t,), top_labels=None"
-                    + ("" if n is None else f", num_samples={n}") + "), the images in turn")
-            other = explain(proto, x, t, seed + 100, n, torch.float64)
+                    + ("" if n is None else f", num_samples={n}")
+                    + ("" if slic is None else f", segmentation_fn=SegmentationAlgorithm('slic', n_segments={slic})")
+                    + "), the images in turn")
+            segments = ("SLIC superpixels (lime's feature j hides segment label j, which starts at 1: feature 0 hides nothing, "
+                        "the last segment is never hidden)" if slic is not None else "quick shift superpixels")
+            other = explain(proto, x, t, seed + 100, n, torch.float64, slic)
             cases.append(fixture_manifest.case(
                 out, cid, "model-agnostic", "LIME image", "lime 0.2.0.1 (scikit-image 0.26.0, scikit-learn 1.9.1; model via onnx2torch)",
                 params, ref, r32, "the target logit of every perturbed image",
-                call + ": quick shift superpixels, mean colours, lime's draws; each superpixel's coefficient on its pixels.",
+                call + f": {segments}, mean colours, lime's draws; each superpixel's coefficient on its pixels.",
                 cross_seed_max_abs=float(np.abs(ref - other).max())))
         fixture_manifest.write(out, folder, source, "lime's own run with the image and f in float64", cases)
 

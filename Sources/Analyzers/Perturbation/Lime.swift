@@ -19,7 +19,11 @@ public struct Lime: SplitsItsOwnBatches {
         /// lime_image's draws (`LimeImageExplainer(random_state: seed)`, one explainer for the
         /// batch): per sample one `randint(0, 1000)` (its unused segmentation seed), then
         /// `randint(0, 2, count · M)` presence vectors, the first set to all ones.
-        case limeImage(count: Int, seed: UInt32)
+        ///
+        /// lime names feature j after the segment *label* j. With `labelsFromOne` (scikit-image's
+        /// SLIC, whose labels start at 1) that is lime's quirk reproduced: feature 0 hides nothing,
+        /// feature j hides group j − 1, and the last group is never hidden (attribution 0).
+        case limeImage(count: Int, seed: UInt32, labelsFromOne: Bool = false)
     }
 
     public let id: String
@@ -55,11 +59,15 @@ public struct Lime: SplitsItsOwnBatches {
         var values = [[Double]](), intercepts = [Float]()
         var peer = MersenneTwister(seed: 0)
         if case .captum(_, let seed) = samples { peer = MersenneTwister(seed: seed) }
-        if case .limeImage(_, let seed) = samples { peer = MersenneTwister(seed: seed) }
+        var shifted = false
+        if case .limeImage(_, let seed, let fromOne) = samples { peer = MersenneTwister(seed: seed); shifted = fromOne }
         for s in 0..<input.shape[0] {
             let m = g.count[s]
             let z = try vectors(sample: s, groups: g, rng: &peer)
-            let y = try perturbation.scorer.coalitionScores(z, sample: s, input: input, baseline: baseline, groups: g, seed: setup.seed)
+            // lime's feature j is segment label j: with labels from 1, group k is present when
+            // feature k + 1 is, and the last group always is.
+            let present = shifted ? z.map { row in (0..<m).map { k in k + 1 < m ? row[k + 1] : true } } : z
+            let y = try perturbation.scorer.coalitionScores(present, sample: s, input: input, baseline: baseline, groups: g, seed: setup.seed)
             if case .captum = samples {
                 // Captum's kernel (cosine distance in input space) and Lasso surrogate.
                 let w = CaptumLime.weights(z, sample: s, input: input, baseline: baseline, groups: g, kernelWidth: kernelWidth)
@@ -74,7 +82,7 @@ public struct Lime: SplitsItsOwnBatches {
                 return exp(-d * d / (kernelWidth * kernelWidth)).squareRoot()
             }
             let (beta, b) = try fit(z, y, pi, groups: m)
-            values.append(beta)
+            values.append(shifted ? (0..<m).map { k in k + 1 < m ? beta[k + 1] : 0 } : beta)
             intercepts.append(Float(b))
         }
         var a = Attribution(values: FeatureGroups.spread(values, over: g, shape: input.shape), output: setup.output, targets: setup.picked)
@@ -92,7 +100,7 @@ public struct Lime: SplitsItsOwnBatches {
             }
             try GroupPerturbation.requireAffordable(count, m, what: "LIME samples")
             return CaptumLime.vectors(groups: m, samples: count, rng: &peer)
-        case .limeImage(let count, _):
+        case .limeImage(let count, _, _):
             try GroupPerturbation.requireAffordable(count, m, what: "LIME samples")
             _ = peer.interval(999)
             var rows = (0..<count).map { _ in (0..<m).map { _ in peer.nextUInt32() & 1 == 1 } }

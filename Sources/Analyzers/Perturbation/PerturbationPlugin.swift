@@ -208,7 +208,8 @@ public enum PerturbationPlugin: Plugin {
                          seed,
                          Parameter("rng", default: "explainkit", "captum: Captum's Lime after torch.manual_seed(seed): torch.bernoulli vectors (samples default 25), "
                                    + "kernel exp(−d²/(2·width²)) on the cosine distance of input and perturbed input (width default 1), Lasso(alpha) surrogate; "
-                                   + "lime: lime_image's LimeImageExplainer(random_state=seed).explain_instance, draw for draw (quick shift superpixels and mean colours by default)"),
+                                   + "lime: lime_image's LimeImageExplainer(random_state=seed).explain_instance, draw for draw (quick shift superpixels and mean colours by default; "
+                                   + "with slic=k, SegmentationAlgorithm('slic', n_segments=k) with lime's numbering: feature j hides SLIC label j, so the last segment is never hidden)"),
                          Parameter("alpha", default: "0.01", "with rng = captum: the Lasso penalty of the surrogate (Captum's SkLearnLasso(alpha=0.01))"),
                          Parameter("hide_color", default: "baseline (rng = lime: mean)", "mean: absent groups take their own mean colour (lime_image's hide_color=None); baseline: the baseline's values")]
                          + groupParameters(grid: "4 (images); every feature (vectors)")
@@ -228,7 +229,7 @@ public enum PerturbationPlugin: Plugin {
             } else {
                 guard o.values["alpha"] == nil else { throw ExplainError(.invalidArgument, "alpha is the Lasso penalty of rng = captum; lime's own surrogate takes ridge") }
                 let count = try o.int("samples", default: 1000, range: limeImage ? 1...10_000_000 : 2...10_000_000)
-                samples = limeImage ? .limeImage(count: count, seed: try peerSeed(o))
+                samples = limeImage ? .limeImage(count: count, seed: try peerSeed(o), labelsFromOne: o.values["slic"] != nil)
                     : .random(count: count, seed: try seedValue(o))
             }
             // lime_image's defaults: quick shift superpixels and mean colours, unless given otherwise.
@@ -342,7 +343,9 @@ public enum PerturbationPlugin: Plugin {
         })
         try registry.register(CaseTranslator(method: "LIME image") { c in
             guard let k = c.params["num_samples"]?.number, let seed = c.params["seed"]?.number else { return nil }
-            return ("lime", Options(["samples": k.integerText, "seed": seed.integerText, "rng": "lime"]))
+            var o = ["samples": k.integerText, "seed": seed.integerText, "rng": "lime"]
+            if let segments = c.params["n_segments"]?.number { o["slic"] = segments.integerText }
+            return ("lime", Options(o))
         })
         try registry.register(CaseTranslator(method: "KernelSHAP+given_samples") { c in
             guard let g = file(c, "segments"), let z = file(c, "samples"), let w = file(c, "weights") else { return nil }
