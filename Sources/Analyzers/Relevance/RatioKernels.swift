@@ -74,10 +74,10 @@ extension RelevanceKernels {
         var stats = RatioStats()
         z.withUnsafeMutableBufferPointer { out in
             r.withUnsafeBufferPointer { pr in
-                (m ?? Tensor(shape: [0])).withUnsafeBufferPointer { pmGiven in
+                m.withUnsafePointer { pmGiven in
                     // Each lane reads z (and m) before it writes s over z.
                     nonisolated(unsafe) let (pr, pz, po) = (pr.baseAddress!, UnsafePointer(out.baseAddress!), out.baseAddress!)
-                    nonisolated(unsafe) let pm = m == nil ? pz : pmGiven.baseAddress!
+                    nonisolated(unsafe) let pm = pmGiven ?? pz
                     let e = V(repeating: epsilon), zero = V(repeating: 0)
                     stats = splitMerging(out.count) { range in
                         var lanes = Lanes()

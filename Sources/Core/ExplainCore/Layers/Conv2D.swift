@@ -120,13 +120,11 @@ public struct Conv2D: AffineLayer, AccumulatingPullback, ReluMaskingPullback {
         let pointwise = window.isPointwise
         let band = Im2Col.bandRows(k: k, outH: oh, outW: ow)
         let window = self.window, groups = self.groups, inChannels = self.inChannels, outChannels = self.outChannels
-        let noBias = [Float]()
         return Tensor(shape: outShape) { out in
             x.withUnsafeBufferPointer { px in
                 weight.withUnsafeBufferPointer { pw in
-                    (bias?.scalars ?? noBias).withUnsafeBufferPointer { pb in
-                        nonisolated(unsafe) let (px, pw, po) = (px.baseAddress!, pw.baseAddress!, out.baseAddress!)
-                        nonisolated(unsafe) let pb = pb.isEmpty ? nil : pb.baseAddress
+                    bias.withUnsafePointer { pb in
+                        nonisolated(unsafe) let (px, pw, po, pb) = (px.baseAddress!, pw.baseAddress!, out.baseAddress!, pb)
                         Self.forEachSampleAndGroup(samples: n, groups: groups, scratch: pointwise ? 0 : k * band * ow) { s, g, col, shared in
                             let xin = px + (s * inChannels + g * cg) * h * w
                             let a = pw + g * mg * k

@@ -162,12 +162,11 @@ final class WinogradFilters: Sendable {
             x.withUnsafeBufferPointer { px in
                 u.withUnsafeBufferPointer { pu in
                     InputEpilogue.withRaw(epilogue) { epilogue in
-                        let convolve = { (bias: UnsafePointer<Float>?) in
+                        bias.withUnsafePointer { bias in
                             Self.convolve(px.baseAddress!, samples: n, inChannels: cin, h: h, w: w, filters: pu.baseAddress!,
                                           outChannels: cout, bias: bias, padTop: padTop, padLeft: padLeft,
                                           outH: oh, outW: ow, into: out, accumulate: accumulate, epilogue: epilogue)
                         }
-                        if let bias { bias.withUnsafeBufferPointer { convolve($0.baseAddress!) } } else { convolve(nil) }
                     }
                 }
             }

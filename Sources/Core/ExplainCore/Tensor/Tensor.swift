@@ -166,3 +166,11 @@ extension Tensor {
         withUnsafeBufferPointer { p in p.isEmpty || Kernels.allFinite(p.baseAddress!, count: p.count) }
     }
 }
+
+extension Optional where Wrapped == Tensor {
+    /// Runs `body` with a pointer to the elements, or with nil when there is no tensor (an optional bias).
+    public func withUnsafePointer<R>(_ body: (UnsafePointer<Float>?) throws -> R) rethrows -> R {
+        guard let t = self else { return try body(nil) }
+        return try t.withUnsafeBufferPointer { try body($0.baseAddress) }
+    }
+}
