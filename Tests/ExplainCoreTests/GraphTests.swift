@@ -73,6 +73,13 @@ import Testing
         #expect(acts.aliases[v] == nil)
         #expect(acts.aliases[s] == out)                     // nobody reads the sum: relu2 ran in place
         #expect(try acts.value(out) == (try all.value(out)))
+        // Where no backward step reads anything, every intermediate value is released after its last
+        // use and leaves its shape (the requested output stays).
+        let lean = try g.forward([input], retain: .backward(reads: g.nodes.map { _ in (false, false) }))
+        for value in [v, c, r] {
+            #expect(try lean.value(value).isPlaceholder && (try lean.value(value).shape == all.value(value).shape))
+        }
+        #expect(try lean.value(out) == (try all.value(out)))
     }
 
     @Test func shapesAndErrorsNameTheNode() throws {

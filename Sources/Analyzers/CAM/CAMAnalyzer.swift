@@ -126,8 +126,9 @@ public struct CAMAnalyzer: SplitsItsOwnBatches {
         let g = model.graph
         let a = try featureMap(for: input.shape)
         // The feature map is a requested output, so no layer overwrites it in place; Ablation-CAM
-        // keeps every value (its ablated copies rerun only the nodes after the feature map).
-        let retention: Retention = variant.usesGradient ? .backward(reads: bound.reads) : variant == .ablationCAM ? .all : .outputsOnly
+        // and Shapley-CAM keep every value (their copies rerun the nodes after the feature map, which
+        // may read values before it).
+        let retention: Retention = [.ablationCAM, .shapleyCAM].contains(variant) ? .all : variant.usesGradient ? bound.retention : .outputsOnly
         var acts = try g.forward([input], outputs: [model.output, a], retain: retention)
         var activation = try acts.value(a)
         let output = try acts.value(model.output)

@@ -34,7 +34,7 @@ public struct FullGrad: Analyzer {
         try input.requireFinite("the input")
         guard input.rank == 4 else { throw ExplainError.shape("FullGrad needs images (N, C, H, W), got \(Shape.format(input.shape))") }
         let g = model.graph, layers = biasLayers()
-        var acts = try g.forward([input], outputs: [model.output] + layers.map(\.value), retain: .backward(reads: bound.reads))
+        var acts = try g.forward([input], outputs: [model.output] + layers.map(\.value), retain: bound.retention)
         let output = try acts.value(model.output)
         let (seed, picked) = try target.seed(for: output)
         let result = try bound.backward(&acts, seeds: [model.output: seed], to: [model.input], capture: Set(layers.map(\.value)), checkFinite: false)

@@ -171,3 +171,79 @@ void explain_maxpool_plane(const float *restrict src, long w, long oh, long ow,
         }
     }
 }
+
+void explain_max2x2_rows_codes(const float *restrict src, long w, float *restrict dst, long oh, long ow, unsigned char *restrict codes) {
+    for (long i = 0; i < oh; i++) {
+        const float *r0 = src + 2 * i * w, *r1 = r0 + w;
+        float *d = dst + i * ow;
+        unsigned char *c = codes + i * ow;
+        long j = 0;
+#if defined(__SSE2__)
+        const __m128 zero = _mm_setzero_ps();
+        const __m128i one = _mm_set1_epi32(1), two = _mm_set1_epi32(2), three = _mm_set1_epi32(3), four = _mm_set1_epi32(4);
+        for (; j + 4 <= ow; j += 4) {
+            __m128 a, b, e, f;
+            load_windows(r0 + 2 * j, r1 + 2 * j, &a, &b, &e, &f);
+            __m128 best = a;
+            __m128i code = _mm_setzero_si128();
+            __m128 t = beats4(b, best);
+            best = select4(t, b, best); code = _mm_or_si128(_mm_andnot_si128(_mm_castps_si128(t), code), _mm_and_si128(_mm_castps_si128(t), one));
+            t = beats4(e, best);
+            best = select4(t, e, best); code = _mm_or_si128(_mm_andnot_si128(_mm_castps_si128(t), code), _mm_and_si128(_mm_castps_si128(t), two));
+            t = beats4(f, best);
+            best = select4(t, f, best); code = _mm_or_si128(_mm_andnot_si128(_mm_castps_si128(t), code), _mm_and_si128(_mm_castps_si128(t), three));
+            code = _mm_or_si128(code, _mm_and_si128(_mm_castps_si128(_mm_cmpgt_ps(best, zero)), four));
+            _mm_storeu_ps(d + j, best);
+            __m128i packed = _mm_packus_epi16(_mm_packs_epi32(code, code), _mm_setzero_si128());
+            int word = _mm_cvtsi128_si32(packed);
+            __builtin_memcpy(c + j, &word, 4);
+        }
+#endif
+        for (; j < ow; j++) {
+            float best = r0[2 * j];
+            int winner = 0;
+            if (beats(r0[2 * j + 1], best)) { best = r0[2 * j + 1]; winner = 1; }
+            if (beats(r1[2 * j], best)) { best = r1[2 * j]; winner = 2; }
+            if (beats(r1[2 * j + 1], best)) { best = r1[2 * j + 1]; winner = 3; }
+            d[j] = best;
+            c[j] = (unsigned char)(winner | (best > 0.0f ? 4 : 0));
+        }
+    }
+}
+
+void explain_route2x2_codes(const unsigned char *restrict codes, const float *restrict g, long w, float *restrict dst, long oh, long ow,
+                            int positive_only) {
+#if defined(__SSE2__)
+    const __m128i zero = _mm_setzero_si128(), one = _mm_set1_epi32(1), two = _mm_set1_epi32(2), three = _mm_set1_epi32(3);
+    const __m128i positions = _mm_set1_epi32(3), sign = _mm_set1_epi32(4);
+#endif
+    for (long i = 0; i < oh; i++) {
+        const unsigned char *c = codes + i * ow;
+        const float *gi = g + i * ow;
+        float *d0 = dst + 2 * i * w, *d1 = d0 + w;
+        long j = 0;
+#if defined(__SSE2__)
+        for (; j + 4 <= ow; j += 4) {
+            int word;
+            __builtin_memcpy(&word, c + j, 4);
+            __m128i code = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(word), zero), zero);
+            __m128 v = _mm_loadu_ps(gi + j);
+            if (positive_only) v = _mm_and_ps(v, _mm_castsi128_ps(_mm_cmpeq_epi32(_mm_and_si128(code, sign), sign)));
+            __m128i p = _mm_and_si128(code, positions);
+            __m128 va = _mm_and_ps(v, _mm_castsi128_ps(_mm_cmpeq_epi32(p, zero)));
+            __m128 vb = _mm_and_ps(v, _mm_castsi128_ps(_mm_cmpeq_epi32(p, one)));
+            __m128 ve = _mm_and_ps(v, _mm_castsi128_ps(_mm_cmpeq_epi32(p, two)));
+            __m128 vf = _mm_and_ps(v, _mm_castsi128_ps(_mm_cmpeq_epi32(p, three)));
+            store_2x2_blocks(d0 + 2 * j, d1 + 2 * j, va, vb, ve, vf);
+        }
+#endif
+        for (; j < ow; j++) {
+            const int winner = c[j] & 3;
+            const float v = positive_only && !(c[j] & 4) ? 0.0f : gi[j];
+            d0[2 * j] = winner == 0 ? v : 0.0f;
+            d0[2 * j + 1] = winner == 1 ? v : 0.0f;
+            d1[2 * j] = winner == 2 ? v : 0.0f;
+            d1[2 * j + 1] = winner == 3 ? v : 0.0f;
+        }
+    }
+}

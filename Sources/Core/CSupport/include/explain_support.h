@@ -14,6 +14,14 @@ void explain_max2x2_rows(const float *restrict src, long w, float *restrict dst,
 void explain_route2x2_rows(const float *restrict src, const float *restrict g, long w, float *restrict dst, long oh, long ow,
                            int positive_only);
 
+/// `explain_max2x2_rows` that also writes each window's code: the winner's position in the window
+/// (0 top left, 1 top right, 2 bottom left, 3 bottom right) plus 4 when the maximum is > 0.
+void explain_max2x2_rows_codes(const float *restrict src, long w, float *restrict dst, long oh, long ow, unsigned char *restrict codes);
+
+/// `explain_route2x2_rows` from the codes of `explain_max2x2_rows_codes` instead of the input.
+void explain_route2x2_codes(const unsigned char *restrict codes, const float *restrict g, long w, float *restrict dst, long oh, long ow,
+                            int positive_only);
+
 /// General max pooling of one plane (row length `w`): for output (i, j) the window covers rows
 /// `row_start[i] + ki·dh` for ki in `row_lo[i]..<row_hi[i]` and likewise columns. Writes each
 /// window's maximum and the index of its winner in the plane (first maximum in row-major order, a
@@ -23,6 +31,13 @@ void explain_maxpool_plane(const float *restrict src, long w, long oh, long ow,
                            const long *restrict row_start, const long *restrict row_lo, const long *restrict row_hi,
                            const long *restrict col_start, const long *restrict col_lo, const long *restrict col_hi,
                            long dh, long dw, int window3x3s2, float *restrict best_out, long *restrict winner_out);
+
+/// Relu with its mask: `y[i] = max(x[i], 0)` (NaN kept; `x` may equal `y`) and bit i of `bits` (bit
+/// i % 8 of byte i / 8) set exactly when `x[i] > 0`. The last byte's unused bits are cleared.
+void explain_relu_mask(const float *x, float *y, long n, unsigned char *restrict bits);
+
+/// `g[i] = 0` where bit `first + i` of `bits` is clear, for i in 0 ..< n.
+void explain_keep_where_bits(const unsigned char *restrict bits, long first, float *restrict g, long n);
 
 /// Winograd F(2×2, 3×3) filter transform: `w` (K, C, 3, 3) → `u` (16, K, C). With
 /// `flipped_transposed`, transforms the kernel of the transposed convolution instead: `u` (16, C, K)

@@ -85,7 +85,7 @@ public struct BackpropAnalyzer: SplitsItsOwnBatches {
         let references = try x0.map { x0 in
             try referenceCache.activations(for: x0) { try g.forward([x0], outputs: [model.output], retain: .values(bound.referenceValues)) }
         }
-        var acts = try g.forward([input], outputs: [model.output], retain: .backward(reads: bound.reads))
+        var acts = try g.forward([input], outputs: [model.output], retain: bound.retention)
         let forwardSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         let output = try acts.value(model.output)
         let (seed, picked) = try target.seed(for: output, value: seedValue)

@@ -97,7 +97,14 @@ extension BoundGraph {
             } : nil
             do {
                 if let (relu, masking) = fusedRelu {
-                    let dx = try masking.pullback(inputs: args, output: output, cotangent: incoming, keepingWherePositive: args[0])
+                    let mask = activations.masks.removeValue(forKey: node.inputs[0])
+                    let dx = if let record = activations.records.removeValue(forKey: out), let recording = masking as? any RecordingPullback {
+                        try recording.pullback(record: record, cotangent: incoming, keepingWherePositive: true)
+                    } else if let mask {
+                        try masking.pullback(inputs: args, output: output, cotangent: incoming, keepingWhere: mask)
+                    } else {
+                        try masking.pullback(inputs: args, output: output, cotangent: incoming, keepingWherePositive: args[0])
+                    }
                     accumulate(dx, into: relu.inputs[0])   // a Relu's input has its output's shape
                     // The Relu's step is skipped (its output gets no gradient): release its output here.
                     if !standIns.contains(node.inputs[0]) { activations.values[node.inputs[0]] = nil }
@@ -115,6 +122,12 @@ extension BoundGraph {
                     let reference = try references.map { r in Site.Reference(inputs: try node.inputs.map { try r.value($0) }, output: try r.value(out)) }
                     results = try b.rule.propagate(incoming, at: Site(node: node, index: index, inputs: args, output: output, state: b.state,
                                                                             inputsNonNegative: node.inputs.map { nonNegative[$0] }, reference: reference))
+                } else if bindings[index] == nil, let recording = node.layer as? any RecordingPullback,
+                          let record = activations.records.removeValue(forKey: out) {
+                    results = [try recording.pullback(record: record, cotangent: incoming, keepingWherePositive: false)]
+                } else if bindings[index] == nil, node.layer is Relu, let mask = activations.masks.removeValue(forKey: out) {
+                    try mask.keep(&incoming)   // a Relu kept as its mask
+                    results = [incoming]
                 } else if let layer = node.layer as? any InPlacePullback, node.inputs.count == 1 {
                     try layer.pullbackInPlace(inputs: args, output: output, cotangent: &incoming)
                     results = [incoming]

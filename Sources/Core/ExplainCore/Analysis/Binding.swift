@@ -27,6 +27,12 @@ public struct BoundGraph: Sendable {
     let reluFusions: [Int: Int]
     /// `Graph.nonNegativeValues` of the bound graph (given to rules through `Site`).
     let nonNegative: [Bool]
+    /// Outputs of unruled Relus whose values no backward step reads (only their shapes, or where
+    /// they are > 0): the forward pass keeps them as `PositiveMask`s (`retention`).
+    public let maskableValues: Set<ValueID>
+    /// Unruled nodes whose backward step runs from a record of the forward pass (`RecordingPullback`)
+    /// instead of their input's values.
+    public let recordingNodes: Set<Int>
 
     /// The names of the Relu nodes whose mask their consumer's pullback applies (outside diagnostic mode).
     public var fusedRelus: [String] { reluFusions.values.sorted().map { graph.nodes[$0].name } }
@@ -64,6 +70,30 @@ public struct BoundGraph: Sendable {
         (scaleFolds, scaledProducers) = try Self.foldableBatchNorms(g, bindings: bindings)
         reluFusions = Self.fusableRelus(g, bindings: bindings)
         nonNegative = g.nonNegativeValues
+        recordingNodes = Set(g.nodes.indices.filter { i in
+            bindings[i] == nil && g.nodes[i].inputs.count == 1 && (g.nodes[i].layer as? any RecordingPullback)?.canRecord == true
+        })
+        maskableValues = Self.maskableRelus(g, bindings: bindings, reads: Self.reads(g, bindings: bindings, recording: recordingNodes))
+    }
+
+    /// What a forward pass must keep for `backward`: the values its steps read, with recording
+    /// nodes keeping records (`recordingNodes`) and Relu outputs kept as masks where nothing reads
+    /// more (`maskableValues`).
+    public var retention: Retention {
+        .backward(reads: Self.reads(graph, bindings: bindings, recording: recordingNodes), masks: maskableValues, records: recordingNodes)
+    }
+
+    /// The outputs of unruled Relus whose consumers all read only their inputs' shapes (`reads`).
+    static func maskableRelus(_ g: Graph, bindings: [Binding?], reads: [(inputs: Bool, output: Bool)]) -> Set<ValueID> {
+        let consumers = g.consumers, outputs = Set(g.outputs)
+        var result = Set<ValueID>()
+        for (i, node) in g.nodes.enumerated() where bindings[i] == nil && node.layer is Relu && node.inputs.count == 1 {
+            let v = node.output
+            let users = consumers[v]
+            guard !outputs.contains(v), !users.isEmpty, users.allSatisfy({ !reads[$0].inputs }) else { continue }
+            result.insert(v)
+        }
+        return result
     }
 
     /// Unruled `ReluMaskingPullback` nodes fed by an unruled Relu that feeds nothing else.
@@ -100,10 +130,14 @@ public struct BoundGraph: Sendable {
     }
 
     /// Per node: which forward values its backward step reads (the rule's declaration, else the pullback's).
-    public var reads: [(inputs: Bool, output: Bool)] {
-        graph.nodes.indices.map { i in
-            let layer = graph.nodes[i].layer
+    public var reads: [(inputs: Bool, output: Bool)] { Self.reads(graph, bindings: bindings, recording: []) }
+
+    /// `reads`, with nothing read by the `recording` nodes (they keep records instead).
+    static func reads(_ g: Graph, bindings: [Binding?], recording: Set<Int>) -> [(inputs: Bool, output: Bool)] {
+        g.nodes.indices.map { i in
+            let layer = g.nodes[i].layer
             if let b = bindings[i] { return b.rule.reads(layer) }
+            if recording.contains(i) { return (false, false) }
             return (layer.pullbackReadsInputs, layer.pullbackReadsOutput)
         }
     }

@@ -70,7 +70,7 @@ extension BackpropAnalyzer {
         let referenceActivation = try x0.map { x0 in
             try references.flatMap { try? $0.value(layer) } ?? BatchChunks.predict(g, x0, output: layer)
         }
-        var acts = try g.forward([input], outputs: [model.output, layer], retain: .backward(reads: bound.reads))
+        var acts = try g.forward([input], outputs: [model.output, layer], retain: bound.retention)
         let output = try acts.value(model.output), activation = try acts.value(layer)
         let (seed, picked) = try target.seed(for: output, value: seedValue)
         let result = try bound.backward(&acts, seeds: [model.output: seed], to: [layer], checkFinite: false, references: references)

@@ -3,6 +3,16 @@ public struct Retention: Sendable {
     let keepAll: Bool
     let extra: Set<ValueID>
     let reads: [(inputs: Bool, output: Bool)]?
+    let masks: Set<ValueID>
+    let records: Set<Int>
+
+    init(keepAll: Bool, extra: Set<ValueID>, reads: [(inputs: Bool, output: Bool)]?, masks: Set<ValueID> = [], records: Set<Int> = []) {
+        self.keepAll = keepAll
+        self.extra = extra
+        self.reads = reads
+        self.masks = masks
+        self.records = records
+    }
 
     /// Keep every value (the backward pass needs them).
     public static let all = Retention(keepAll: true, extra: [], reads: nil)
@@ -10,11 +20,19 @@ public struct Retention: Sendable {
     public static let outputsOnly = Retention(keepAll: false, extra: [], reads: nil)
     /// Like `outputsOnly`, but also keep these values.
     public static func values(_ extra: Set<ValueID>) -> Retention { Retention(keepAll: false, extra: extra, reads: nil) }
-    /// What a backward pass needs: every value, except that an element-wise layer may overwrite
-    /// its input in place when the backward step of neither that node nor the input's producer
-    /// reads the overwritten contents (only its shape). `reads` has one entry per node: what its
-    /// backward step (pullback or bound rule) reads.
-    public static func backward(reads: [(inputs: Bool, output: Bool)]) -> Retention { Retention(keepAll: true, extra: [], reads: reads) }
+    /// What a backward pass needs: every value that a backward step reads (`reads` has one entry
+    /// per node: whether its pullback or bound rule reads its inputs' and its output's contents).
+    /// Other values are released after their last forward use and leave a `Tensor.placeholder`
+    /// (their shape), and an element-wise layer may overwrite such an input in place.
+    ///
+    /// `masks`: Relu outputs of which the backward pass needs only where they are > 0 (and their
+    /// shape): the forward pass records a `PositiveMask` of each (`Activations.masks`) and frees the
+    /// value after its last forward use, leaving a `Tensor.placeholder` (unless it is requested).
+    /// `records`: nodes whose `RecordingPullback` records what their backward step needs
+    /// (`Activations.records`); `reads` must then say that they read nothing.
+    public static func backward(reads: [(inputs: Bool, output: Bool)], masks: Set<ValueID> = [], records: Set<Int> = []) -> Retention {
+        Retention(keepAll: true, extra: [], reads: reads, masks: masks, records: records)
+    }
 }
 
 /// The values computed by a forward pass, indexed by `ValueID` (nil where freed or not computed).
@@ -23,10 +41,18 @@ public struct Activations: Sendable {
     /// Values overwritten in place (`.backward` retention) → the value that took their storage.
     /// That value has the same shape and stands in for readers that only need the shape.
     public var aliases: [ValueID: ValueID] = [:]
+    /// Where each Relu output kept as a mask (`Retention.backward(reads:masks:)`) is > 0; its value
+    /// is then a placeholder.
+    public var masks: [ValueID: PositiveMask] = [:]
+    /// What `RecordingPullback` nodes recorded for their backward step, by their output value.
+    public var records: [ValueID: any Sendable] = [:]
 
-    public init(values: [Tensor?], aliases: [ValueID: ValueID] = [:]) {
+    public init(values: [Tensor?], aliases: [ValueID: ValueID] = [:], masks: [ValueID: PositiveMask] = [:],
+                records: [ValueID: any Sendable] = [:]) {
         self.values = values
         self.aliases = aliases
+        self.masks = masks
+        self.records = records
     }
 
     /// The value with the given id (or its same-shaped stand-in); throws if it is not available.
@@ -85,8 +111,26 @@ extension Graph {
         var values = [Tensor?](repeating: nil, count: valueNames.count)
         for (v, t) in zip(self.inputs, inputs) { values[v] = t }
         let graphInputs = Set(self.inputs)
+        // Relu outputs kept only as masks (not where requested).
+        let maskOnly = keepAll ? retain.masks.subtracting(keep) : []
+        // Values whose contents no backward step reads: released after their last forward use.
+        var unread = [Bool](repeating: false, count: valueNames.count)
+        if keepAll, let reads {
+            for (j, node) in nodes.enumerated() where !reads[j].output && !keep.contains(node.output) && !readAsInput[node.output] {
+                unread[node.output] = true
+            }
+        }
+        var masks: [ValueID: PositiveMask] = [:]
+        var records: [ValueID: any Sendable] = [:]
         for (step, i) in order.enumerated() {
             let node = nodes[i]
+            defer {
+                // A mask-only or unread value is released after its last forward use: a placeholder
+                // keeps its shape for the backward steps.
+                for v in Set(node.inputs) where lastUse[v] == step && (unread[v] || masks[v] != nil) {
+                    if let t = values[v] { values[v] = .placeholder(shape: t.shape) }
+                }
+            }
             // In place when the single input dies here (and is not the caller's tensor); when
             // retaining for a backward pass, only if no plain pullback reads the overwritten value.
             if let layer = node.layer as? any InPlaceLayer, node.inputs.count == 1,
@@ -99,7 +143,11 @@ extension Graph {
                 values[v] = nil
                 if keepAll { aliases[v] = node.output }
                 do {
-                    try layer.forwardInPlace(&t)
+                    if maskOnly.contains(node.output), layer is Relu {
+                        masks[node.output] = PositiveMask.reluInPlace(&t)
+                    } else {
+                        try layer.forwardInPlace(&t)
+                    }
                 } catch let e as ExplainError {
                     throw e.at(node: node.name, op: node.layer.kind.rawValue)
                 }
@@ -116,7 +164,14 @@ extension Graph {
             }
             do {
                 try Shape.checkAllocation(try node.layer.outputShape(args.map(\.shape)))
-                values[node.output] = try node.layer.forward(args)
+                if maskOnly.contains(node.output), node.layer is Relu, args.count == 1 {
+                    (values[node.output], masks[node.output]) = PositiveMask.relu(args[0])
+                } else if keepAll, retain.records.contains(i), let recording = node.layer as? any RecordingPullback, recording.canRecord,
+                          args.count == 1 {
+                    (values[node.output], records[node.output]) = try recording.forwardRecording(args[0])
+                } else {
+                    values[node.output] = try node.layer.forward(args)
+                }
             } catch let e as ExplainError {
                 throw e.at(node: node.name, op: node.layer.kind.rawValue)
             }
@@ -124,7 +179,7 @@ extension Graph {
                 for v in Set(node.inputs) where lastUse[v] == step && !keep.contains(v) { values[v] = nil }
             }
         }
-        return Activations(values: values, aliases: aliases)
+        return Activations(values: values, aliases: aliases, masks: masks, records: records)
     }
 
     /// Runs the graph and returns its first output (or the requested value).

@@ -188,11 +188,17 @@ public struct Conv2D: AffineLayer, AccumulatingPullback, ReluMaskingPullback {
         return try inputGradient(inputShape: inputs[0].shape, cotangent: cotangent, then: .keepWherePositive(mask))
     }
 
+    /// The same with the Relu's recorded mask.
+    public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor, keepingWhere mask: PositiveMask) throws -> Tensor {
+        try expectCotangent(cotangent, output)
+        return try inputGradient(inputShape: inputs[0].shape, cotangent: cotangent, then: .keepWhere(mask))
+    }
+
     /// `Wᵀ · cotangent` followed by `epilogue` (its operand shaped like the input), applied per band
     /// (Winograd) or per sample and group (im2col) while the result is in cache.
     public func inputGradient(inputShape: [Int], cotangent: Tensor, then epilogue: InputEpilogue) throws -> Tensor {
-        guard epilogue.operand.shape == inputShape else {
-            throw ExplainError.shape("conv epilogue operand \(Shape.format(epilogue.operand.shape)) does not match input \(Shape.format(inputShape))")
+        guard epilogue.operandShape == inputShape else {
+            throw ExplainError.shape("conv epilogue operand \(Shape.format(epilogue.operandShape)) does not match input \(Shape.format(inputShape))")
         }
         var dx = Tensor(shape: inputShape) { _ in }
         try transposedProduct(inputShape: inputShape, cotangent: cotangent, weight: nil, into: &dx, accumulate: false, epilogue: epilogue)

@@ -125,6 +125,34 @@ public protocol ReluMaskingPullback: Layer {
     /// `pullback(inputs:output:cotangent:)[0]` zeroed where `mask ≤ 0`; `mask` is the Relu's output
     /// (this layer's input), so the result is the gradient at the Relu's input.
     func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor, keepingWherePositive mask: Tensor) throws -> Tensor
+    /// The same with the Relu's output kept only as its mask (this layer's input is then a
+    /// placeholder: layers that read their input values need not implement it).
+    func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor, keepingWhere mask: PositiveMask) throws -> Tensor
+}
+
+extension ReluMaskingPullback {
+    /// The plain pullback, then the mask (a separate pass).
+    public func pullback(inputs: [Tensor], output: Tensor, cotangent: Tensor, keepingWhere mask: PositiveMask) throws -> Tensor {
+        guard let first = try pullback(inputs: inputs, output: output, cotangent: cotangent).first else {
+            throw ExplainError.argument("\(kind) pullback returned no gradient")
+        }
+        var g = first
+        try mask.keep(&g)
+        return g
+    }
+}
+
+/// A one-input layer whose pullback can run from a small record taken during the forward pass
+/// instead of its input's values (max pooling: each window's winner), so the forward pass of an
+/// analysis need not keep the input.
+public protocol RecordingPullback: Layer {
+    /// Whether this layer (its geometry) can record; false: it reads its input as usual.
+    var canRecord: Bool { get }
+    /// The output, and what `pullback(record:…)` needs.
+    func forwardRecording(_ input: Tensor) throws -> (output: Tensor, record: any Sendable)
+    /// The gradient at the input from the record; with `keepingWherePositive`, also with the mask of
+    /// the Relu that produced the input applied (the fused form of `ReluMaskingPullback`).
+    func pullback(record: any Sendable, cotangent: Tensor, keepingWherePositive: Bool) throws -> Tensor
 }
 
 /// A one-input layer whose output has its input's shape and can overwrite it. The executor uses

@@ -78,7 +78,7 @@ public struct MaxPool2D: Pool2D {
 
     /// Runs `body(src, dst, plane)` for the planes of a 2×2 kernel, split over the cores.
     @inline(__always)
-    private static func forEachPlane2x2(
+    static func forEachPlane2x2(
         _ x: Tensor, into out: UnsafeMutablePointer<Float>, dstPlane: Int,
         _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     ) {
@@ -157,5 +157,58 @@ extension MaxPool2D: ReluMaskingPullback {
             throw ExplainError.shape("max-pool input mask \(Shape.format(mask.shape)) does not match the input")
         }
         return try routeToWinners(input: inputs[0], outShape: output.shape, values: cotangent, onlyWherePositive: true)
+    }
+}
+
+extension MaxPool2D: RecordingPullback {
+    /// What the pullback of the 2×2 window needs: per output, the winner's position in its window
+    /// and whether the maximum is > 0 (`explain_max2x2_rows_codes`), a quarter of the output's size.
+    struct Winners: Sendable {
+        let inputShape: [Int]
+        let outputShape: [Int]
+        let codes: [UInt8]
+    }
+
+    public var canRecord: Bool { isPlain2x2 }
+
+    public func forwardRecording(_ input: Tensor) throws -> (output: Tensor, record: any Sendable) {
+        let outShape = try outputShape([input.shape])
+        guard isPlain2x2, input.count > 0 else { return (try forward([input]), Winners(inputShape: input.shape, outputShape: outShape, codes: [])) }
+        let (w, oh, ow) = (input.shape[3], outShape[2], outShape[3])
+        var codes: [UInt8] = []
+        let y = Tensor(shape: outShape) { out in
+            codes = [UInt8](unsafeUninitializedCapacity: out.count) { c, initialized in
+                nonisolated(unsafe) let c = c.baseAddress!
+                Self.forEachPlane2x2(input, into: out.baseAddress!, dstPlane: oh * ow) { src, dst, p in
+                    explain_max2x2_rows_codes(src, w, dst, oh, ow, c + p * oh * ow)
+                }
+                initialized = out.count
+            }
+        }
+        return (y, Winners(inputShape: input.shape, outputShape: outShape, codes: codes))
+    }
+
+    public func pullback(record: any Sendable, cotangent: Tensor, keepingWherePositive: Bool) throws -> Tensor {
+        guard let r = record as? Winners, isPlain2x2, r.codes.count == cotangent.count, cotangent.shape == r.outputShape else {
+            throw ExplainError.argument("max-pool record does not match this layer and cotangent \(Shape.format(cotangent.shape))")
+        }
+        guard cotangent.count > 0 else { return Tensor(shape: r.inputShape) }
+        let (h, w, oh, ow) = (r.inputShape[2], r.inputShape[3], r.outputShape[2], r.outputShape[3])
+        let planes = r.inputShape[0] * r.inputShape[1]
+        return Tensor(shape: r.inputShape) { dx in
+            cotangent.withUnsafeBufferPointer { pg in
+                r.codes.withUnsafeBufferPointer { pc in
+                    nonisolated(unsafe) let (pg, pc, d) = (pg.baseAddress!, pc.baseAddress!, dx.baseAddress!)
+                    Parallel.forEachRange(planes, grain: max(1, (1 << 16) / max(1, h * w))) { range in
+                        for p in range {
+                            let dst = d + p * h * w
+                            explain_route2x2_codes(pc + p * oh * ow, pg + p * oh * ow, w, dst, oh, ow, keepingWherePositive ? 1 : 0)
+                            if 2 * ow < w { for row in 0..<(2 * oh) { (dst + row * w + 2 * ow).update(repeating: 0, count: w - 2 * ow) } }
+                            if 2 * oh < h { (dst + 2 * oh * w).update(repeating: 0, count: (h - 2 * oh) * w) }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

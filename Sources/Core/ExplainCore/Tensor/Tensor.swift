@@ -65,15 +65,29 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         self.scalars = scalars
     }
 
+    /// A stand-in for a value of this shape whose elements were not kept: what a backward pass
+    /// hands to steps that read only a value's shape (`Layer.pullbackReadsInputs` false) after the
+    /// forward pass freed it. Reading its elements is a programming error and stops the process.
+    public static func placeholder(shape: [Int]) -> Tensor { Tensor(placeholderShape: shape) }
+
+    private init(placeholderShape shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        self.shape = shape
+        self.scalars = []
+    }
+
+    /// Whether this is a `placeholder`: a shape without elements.
+    public var isPlaceholder: Bool { scalars.isEmpty && !shape.contains(0) }
+
     /// The number of dimensions.
     public var rank: Int { shape.count }
-    /// The number of elements.
-    public var count: Int { scalars.count }
+    /// The number of elements (of the shape, also for a placeholder).
+    public var count: Int { scalars.isEmpty ? shape.reduce(1, *) : scalars.count }
 
     /// Reads the elements through a buffer pointer.
-
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
-        try scalars.withUnsafeBufferPointer(body)
+        precondition(!isPlaceholder, "a placeholder's elements were read: a backward step reads a value it declared it does not read")
+        return try scalars.withUnsafeBufferPointer(body)
     }
 
     /// Mutates the elements through a buffer pointer (copies the storage first if it is shared).
@@ -81,7 +95,8 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     public mutating func withUnsafeMutableBufferPointer<R>(
         _ body: (inout UnsafeMutableBufferPointer<Float>) throws -> R
     ) rethrows -> R {
-        try scalars.withUnsafeMutableBufferPointer(body)
+        precondition(!isPlaceholder, "a placeholder's elements were written")
+        return try scalars.withUnsafeMutableBufferPointer(body)
     }
 
     /// The same elements under another shape with the same element count.
