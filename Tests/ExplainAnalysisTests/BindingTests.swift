@@ -119,7 +119,8 @@ import Testing
 
     /// Pools fed by a shared Relu (not fused): the 2×2 pool records its winners, the 3×3 one reads
     /// its input, whose Relu therefore stays a value; odd sizes leave rows and columns outside every
-    /// window. Same gradient with and without masks and records, also with ties (a constant input).
+    /// window. Same gradient and guided backprop with and without masks and records, also with ties
+    /// (a constant input).
     @Test func poolRecordsReplaceTheirInputs() throws {
         var rng = TestRandom(seed: 32)
         var b = GraphBuilder()
@@ -134,16 +135,18 @@ import Testing
         let gap3 = try b.add(GlobalAveragePool(), inputs: [relu], name: "gap3")
         let sum = try b.add(Binary(.add), inputs: [try b.add(Binary(.add), inputs: [gap1, gap2], name: "s1"), gap3], name: "s2")
         let graph = try b.build(outputs: [sum])
-        let bound = try BoundGraph(graph)
-        #expect(bound.maskableValues == [relu])
-        #expect(bound.recordingNodes == [try #require(graph.nodeIndex(named: "pool2"))])
-        for input in [rng.tensor([2, 2, 7, 9]), Tensor(shape: [2, 2, 7, 9], repeating: 0.5)] {
-            let seed = rng.tensor([2, 4, 1, 1])
-            for checkFinite in [false, true] {
-                let plain = try Self.backward(graph, bound, input: input, seed: seed, at: sum, capture: [], checkFinite: checkFinite, masks: false)
-                let kept = try Self.backward(graph, bound, input: input, seed: seed, at: sum, capture: [], checkFinite: checkFinite)
-                #expect(kept.inputs[0] == plain.inputs[0])
-                #expect(kept.inputs[0].scalars.contains { $0 != 0 })
+        // Plain gradient, and guided backprop (its rule reads the Relu's output as a mask).
+        for bound in [try BoundGraph(graph), try BoundGraph(graph, preset: SignalPlugin.guidedBackprop)] {
+            #expect(bound.maskableValues == [relu])
+            #expect(bound.recordingNodes == [try #require(graph.nodeIndex(named: "pool2"))])
+            for input in [rng.tensor([2, 2, 7, 9]), Tensor(shape: [2, 2, 7, 9], repeating: 0.5)] {
+                let seed = rng.tensor([2, 4, 1, 1])
+                for checkFinite in [false, true] {
+                    let plain = try Self.backward(graph, bound, input: input, seed: seed, at: sum, capture: [], checkFinite: checkFinite, masks: false)
+                    let kept = try Self.backward(graph, bound, input: input, seed: seed, at: sum, capture: [], checkFinite: checkFinite)
+                    #expect(kept.inputs[0] == plain.inputs[0])
+                    #expect(kept.inputs[0].scalars.contains { $0 != 0 })
+                }
             }
         }
     }

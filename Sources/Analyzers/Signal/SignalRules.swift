@@ -5,17 +5,28 @@ import ExplainCore
 public struct GuidedBackpropRule: Rule {
     public init() {}
     public var description: String { "guided_backprop" }
-    public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) { (true, false) }
+    /// `1[z > 0]` is where the Relu's output `max(z, 0)` is > 0: the rule reads the output, as a mask.
+    public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) { (false, true) }
+    public func readsOutputAsMask(_ layer: any Layer) -> Bool { true }
     public func accepts(_ layer: any Layer) -> Bool { layer.kind == .relu }
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
-        let z = site.inputs[0]
-        return [Tensor(shape: z.shape) { out in
-            z.withUnsafeBufferPointer { pz in
-                incoming.withUnsafeBufferPointer { pg in
-                    Kernels.positivePart(pg.baseAddress!, maskedBy: pz.baseAddress!, into: out.baseAddress!, count: out.count)
+        guard incoming.shape == site.output.shape else {
+            throw ExplainError.shape("guided_backprop: relevance \(Shape.format(incoming.shape)) does not match the output \(Shape.format(site.output.shape))")
+        }
+        let mask = site.outputMask
+        var r = Tensor(shape: incoming.shape) { out in
+            incoming.withUnsafeBufferPointer { pg in
+                guard mask == nil else {
+                    Kernels.positivePart(pg.baseAddress!, maskedBy: nil, into: out.baseAddress!, count: out.count)
+                    return
+                }
+                site.output.withUnsafeBufferPointer { py in
+                    Kernels.positivePart(pg.baseAddress!, maskedBy: py.baseAddress!, into: out.baseAddress!, count: out.count)
                 }
             }
-        }]
+        }
+        try mask?.keep(&r)   // the Relu kept as its mask
+        return [r]
     }
 }
 

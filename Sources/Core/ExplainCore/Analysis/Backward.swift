@@ -121,7 +121,8 @@ extension BoundGraph {
                 } else if let b = bindings[index] {
                     let reference = try references.map { r in Site.Reference(inputs: try node.inputs.map { try r.value($0) }, output: try r.value(out)) }
                     results = try b.rule.propagate(incoming, at: Site(node: node, index: index, inputs: args, output: output, state: b.state,
-                                                                            inputsNonNegative: node.inputs.map { nonNegative[$0] }, reference: reference))
+                                                                            inputsNonNegative: node.inputs.map { nonNegative[$0] }, reference: reference,
+                                                                            outputMask: activations.masks.removeValue(forKey: out)))
                 } else if bindings[index] == nil, let recording = node.layer as? any RecordingPullback,
                           let record = activations.records.removeValue(forKey: out) {
                     results = [try recording.pullback(record: record, cotangent: incoming, keepingWherePositive: false)]

@@ -27,8 +27,9 @@ public struct BoundGraph: Sendable {
     let reluFusions: [Int: Int]
     /// `Graph.nonNegativeValues` of the bound graph (given to rules through `Site`).
     let nonNegative: [Bool]
-    /// Outputs of unruled Relus whose values no backward step reads (only their shapes, or where
-    /// they are > 0): the forward pass keeps them as `PositiveMask`s (`retention`).
+    /// Outputs of Relus (unruled, or with a rule that `readsOutputAsMask`) whose values no backward
+    /// step reads (only their shapes, or where they are > 0): the forward pass keeps them as
+    /// `PositiveMask`s (`retention`).
     public let maskableValues: Set<ValueID>
     /// Unruled nodes whose backward step runs from a record of the forward pass (`RecordingPullback`)
     /// instead of their input's values.
@@ -83,11 +84,12 @@ public struct BoundGraph: Sendable {
         .backward(reads: Self.reads(graph, bindings: bindings, recording: recordingNodes), masks: maskableValues, records: recordingNodes)
     }
 
-    /// The outputs of unruled Relus whose consumers all read only their inputs' shapes (`reads`).
+    /// The outputs of unruled or mask-reading Relus whose consumers all read only their inputs' shapes (`reads`).
     static func maskableRelus(_ g: Graph, bindings: [Binding?], reads: [(inputs: Bool, output: Bool)]) -> Set<ValueID> {
         let consumers = g.consumers, outputs = Set(g.outputs)
         var result = Set<ValueID>()
-        for (i, node) in g.nodes.enumerated() where bindings[i] == nil && node.layer is Relu && node.inputs.count == 1 {
+        for (i, node) in g.nodes.enumerated() where node.layer is Relu && node.inputs.count == 1 && !reads[i].inputs
+            && bindings[i].map({ $0.rule.readsOutputAsMask(node.layer) }) ?? true {
             let v = node.output
             let users = consumers[v]
             guard !outputs.contains(v), !users.isEmpty, users.allSatisfy({ !reads[$0].inputs }) else { continue }

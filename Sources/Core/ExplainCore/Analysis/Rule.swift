@@ -17,6 +17,9 @@ public struct Site: @unchecked Sendable {
     /// multipliers are ratios of differences to the reference). A batch of 1 is shared by every
     /// sample; otherwise it has the batch of `inputs`.
     public let reference: Reference?
+    /// Where the node's output is > 0, when the forward pass kept only that of it (a Relu whose
+    /// rule declares `readsOutputAsMask`); `output` is then a placeholder.
+    public let outputMask: PositiveMask?
 
     /// A node's forward values in the reference pass.
     public struct Reference: @unchecked Sendable {
@@ -29,7 +32,8 @@ public struct Site: @unchecked Sendable {
     }
 
     public init(node: Node, index: Int, inputs: [Tensor], output: Tensor, state: (any Sendable)?, inputsNonNegative: [Bool]? = nil,
-                reference: Reference? = nil) {
+                reference: Reference? = nil, outputMask: PositiveMask? = nil) {
+        self.outputMask = outputMask
         self.node = node
         self.index = index
         self.inputs = inputs
@@ -65,11 +69,16 @@ public protocol Rule: Sendable, CustomStringConvertible {
     /// Which forward values `propagate` reads at a node with this layer (false: only their shapes).
     /// Default: both. Declaring less lets the forward pass run element-wise layers in place.
     func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool)
+    /// Whether `propagate` at a Relu node with this layer reads its output only as "where it is
+    /// > 0": the forward pass may then keep just that (`Site.outputMask`), one bit per element, when
+    /// no other step reads the output's values. Default: false.
+    func readsOutputAsMask(_ layer: any Layer) -> Bool
 }
 
 extension Rule {
     public func prepare(_ layer: any Layer) throws -> (any Sendable)? { nil }
     public func reads(_ layer: any Layer) -> (inputs: Bool, output: Bool) { (true, true) }
+    public func readsOutputAsMask(_ layer: any Layer) -> Bool { false }
 }
 
 /// Rewrites a graph into an equivalent normal form before rules are bound (e.g. merging batch
