@@ -106,6 +106,12 @@ public struct MaxPool2D: Pool2D {
         return [try routeToWinners(input: inputs[0], outShape: output.shape, values: cotangent)]
     }
 
+    /// Zeroes the cells of an `h`×`w` input plane beyond its `oh`×`ow` full 2×2 windows (odd sizes).
+    static func clearOutsideWindows(_ dst: UnsafeMutablePointer<Float>, h: Int, w: Int, oh: Int, ow: Int) {
+        if 2 * ow < w { for row in 0..<(2 * oh) { (dst + row * w + 2 * ow).update(repeating: 0, count: w - 2 * ow) } }
+        if 2 * oh < h { (dst + 2 * oh * w).update(repeating: 0, count: (h - 2 * oh) * w) }
+    }
+
     /// `routeToWinners` for the 2×2, stride-2 window. Every input cell is written exactly once (the
     /// winner gets the value, the others 0), so the result needs no zero-fill; rows or columns
     /// beyond the last full window are cleared.
@@ -116,8 +122,7 @@ public struct MaxPool2D: Pool2D {
                 nonisolated(unsafe) let pg = pg.baseAddress!
                 forEachPlane2x2(x, into: dx.baseAddress!, dstPlane: h * w) { src, dst, p in
                     explain_route2x2_rows(src, pg + p * oh * ow, w, dst, oh, ow, onlyWherePositive ? 1 : 0)
-                    if 2 * ow < w { for r in 0..<(2 * oh) { (dst + r * w + 2 * ow).update(repeating: 0, count: w - 2 * ow) } }
-                    if 2 * oh < h { (dst + 2 * oh * w).update(repeating: 0, count: (h - 2 * oh) * w) }
+                    clearOutsideWindows(dst, h: h, w: w, oh: oh, ow: ow)
                 }
             }
         }
@@ -203,8 +208,7 @@ extension MaxPool2D: RecordingPullback {
                         for p in range {
                             let dst = d + p * h * w
                             explain_route2x2_codes(pc + p * oh * ow, pg + p * oh * ow, w, dst, oh, ow, keepingWherePositive ? 1 : 0)
-                            if 2 * ow < w { for row in 0..<(2 * oh) { (dst + row * w + 2 * ow).update(repeating: 0, count: w - 2 * ow) } }
-                            if 2 * oh < h { (dst + 2 * oh * w).update(repeating: 0, count: (h - 2 * oh) * w) }
+                            Self.clearOutsideWindows(dst, h: h, w: w, oh: oh, ow: ow)
                         }
                     }
                 }
