@@ -190,7 +190,7 @@ import Testing
 
 /// Max pooling on planes large enough to be split over the cores, with ties, NaN and −∞ windows:
 /// forward and pullback against a direct loop (first maximum in row-major order wins, a NaN wins),
-/// and the pullback with a preceding Relu's mask fused.
+/// the pullback with a preceding Relu's mask fused, and both from the recorded winners.
 @Suite struct MaxPoolRoutingTests {
     static func naive(_ x: Tensor, kernel k: Int, stride s: Int, pad p: Int, g: Tensor) -> (Tensor, Tensor) {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
@@ -239,6 +239,15 @@ import Testing
         #expect(fused.shape == r.shape)
         #expect(zip(fused.scalars, want).allSatisfy { abs($0 - $1) < 1e-5 })
         #expect(fused.scalars.contains { $0 != 0 } && want.contains { $0 == 0 })
+
+        // From the winners recorded in the forward pass (what an analysis keeps instead of the
+        // input): the same output and the same routing, bit for bit, with and without the mask.
+        let (recorded, record) = try layer.forwardRecording(x)
+        #expect(zip(recorded.scalars, y.scalars).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
+        #expect(try layer.pullback(record: record, cotangent: g, keepingWherePositive: false) == dx)
+        let (_, reluRecord) = try layer.forwardRecording(r)
+        #expect(try layer.pullback(record: reluRecord, cotangent: g, keepingWherePositive: true) == fused)
+        #expect(throws: ExplainError.self) { try layer.pullback(record: reluRecord, cotangent: Tensor(shape: [1, 1, 2, 2]), keepingWherePositive: true) }
     }
 }
 

@@ -6,6 +6,8 @@ import CExplainSupport
 /// Both directions are branch-free scans in C (the winner is chosen with selects, so random data
 /// costs no mispredictions), split over the cores by planes; the common 2×2/stride-2 window has
 /// SSE2 kernels, and its pullback writes every input cell once instead of zero-filling first.
+/// In a forward pass for a backward pass, the pool records each window's winner
+/// (`RecordingPullback`) so that its input need not be kept.
 public struct MaxPool2D: Pool2D {
     public let window: Window2D
     public let ceilMode: Bool
@@ -174,12 +176,42 @@ extension MaxPool2D: RecordingPullback {
         let codes: [UInt8]
     }
 
-    public var canRecord: Bool { isPlain2x2 }
+    /// What the pullback of any other window needs: per output, the winner's index in its input
+    /// plane `k` as `k` where the maximum is > 0, `−2 − k` where it is not, and −1 for a window
+    /// entirely in the padding (nothing is routed). The same size as the output.
+    struct WinnerIndices: Sendable {
+        let inputShape: [Int]
+        let outputShape: [Int]
+        let indices: [Int32]
+    }
+
+    public var canRecord: Bool { true }
 
     public func forwardRecording(_ input: Tensor) throws -> (output: Tensor, record: any Sendable) {
         let outShape = try outputShape([input.shape])
-        guard isPlain2x2, input.count > 0 else { return (try forward([input]), Winners(inputShape: input.shape, outputShape: outShape, codes: [])) }
-        let (w, oh, ow) = (input.shape[3], outShape[2], outShape[3])
+        let (h, w, oh, ow) = (input.shape[2], input.shape[3], outShape[2], outShape[3])
+        guard isPlain2x2 else {
+            guard h * w < Int(Int32.max) else {
+                throw ExplainError.shape("max-pool input plane \(h)×\(w) is too large to record its winners (2^31 elements at most)")
+            }
+            let outPlane = oh * ow
+            var indices = [Int32](repeating: -1, count: outShape.reduce(1, *))
+            let y = Tensor(shape: outShape) { out in
+                indices.withUnsafeMutableBufferPointer { pi in
+                    nonisolated(unsafe) let (d, r) = (out.baseAddress!, pi.baseAddress!)
+                    forEachPlaneWinners(input, outShape: outShape) { p, best, winners in
+                        (d + p * outPlane).update(from: best, count: outPlane)
+                        let rp = r + p * outPlane
+                        for o in 0..<outPlane {
+                            let k = Int32(truncatingIfNeeded: winners[o])
+                            rp[o] = k < 0 ? -1 : best[o] > 0 ? k : -2 - k
+                        }
+                    }
+                }
+            }
+            return (y, WinnerIndices(inputShape: input.shape, outputShape: outShape, indices: indices))
+        }
+        guard input.count > 0 else { return (try forward([input]), Winners(inputShape: input.shape, outputShape: outShape, codes: [])) }
         var codes: [UInt8] = []
         let y = Tensor(shape: outShape) { out in
             codes = [UInt8](unsafeUninitializedCapacity: out.count) { c, initialized in
@@ -194,6 +226,9 @@ extension MaxPool2D: RecordingPullback {
     }
 
     public func pullback(record: any Sendable, cotangent: Tensor, keepingWherePositive: Bool) throws -> Tensor {
+        if let r = record as? WinnerIndices {
+            return try Self.route(r, cotangent: cotangent, keepingWherePositive: keepingWherePositive)
+        }
         guard let r = record as? Winners, isPlain2x2, r.codes.count == cotangent.count, cotangent.shape == r.outputShape else {
             throw ExplainError.argument("max-pool record does not match this layer and cotangent \(Shape.format(cotangent.shape))")
         }
@@ -209,6 +244,33 @@ extension MaxPool2D: RecordingPullback {
                             let dst = d + p * h * w
                             explain_route2x2_codes(pc + p * oh * ow, pg + p * oh * ow, w, dst, oh, ow, keepingWherePositive ? 1 : 0)
                             Self.clearOutsideWindows(dst, h: h, w: w, oh: oh, ow: ow)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Each output's gradient added onto its recorded winner (windows may overlap), plane by plane,
+    /// each plane cleared just before by the core that fills it.
+    private static func route(_ r: WinnerIndices, cotangent: Tensor, keepingWherePositive: Bool) throws -> Tensor {
+        guard r.indices.count == cotangent.count, cotangent.shape == r.outputShape, r.inputShape.count == 4, r.outputShape.count == 4 else {
+            throw ExplainError.argument("max-pool record does not match this layer and cotangent \(Shape.format(cotangent.shape))")
+        }
+        let plane = r.inputShape[2] * r.inputShape[3], outPlane = r.outputShape[2] * r.outputShape[3]
+        let planes = r.inputShape[0] * r.inputShape[1]
+        return Tensor(shape: r.inputShape) { dx in
+            cotangent.withUnsafeBufferPointer { pg in
+                r.indices.withUnsafeBufferPointer { pi in
+                    nonisolated(unsafe) let (pg, pi, d) = (pg.baseAddress!, pi.baseAddress!, dx.baseAddress!)
+                    Parallel.forEachRange(planes, grain: max(1, (1 << 16) / max(1, plane))) { range in
+                        for p in range {
+                            let dst = d + p * plane, g = pg + p * outPlane, k = pi + p * outPlane
+                            dst.update(repeating: 0, count: plane)
+                            for o in 0..<outPlane {
+                                let i = Int(k[o])
+                                if i >= 0 { dst[i] += g[o] } else if i <= -2, !keepingWherePositive { dst[-2 - i] += g[o] }
+                            }
                         }
                     }
                 }
