@@ -134,6 +134,44 @@ import Testing
         let (lo, hi) = (-1.5, 2.0)
         let zb = Self.generic([(full, xs, zero, 1), (wp, xs.map { _ in lo }, zero, -1), (wn, xs.map { _ in hi }, zero, -1)], rs, eps: 1e-6)
         Self.check(try Self.run(try ZBoxRule(low: Float(lo), high: Float(hi)), c, x: x, r: r), zb, "\(c) zbox")
+        // ZBox with one bound per input channel (folded into one bound weight) and with bounds that
+        // vary over the sample (the general path).
+        let channels = c.inputShape[1], plane = c.inputShape.dropFirst(2).reduce(1, *), sample = xs.count / c.inputShape[0]
+        let lowC = (0..<channels).map { -1.0 - 0.25 * Double($0) }, highC = (0..<channels).map { 1.0 + 0.5 * Double($0) }
+        let zbc = Self.generic([(full, xs, zero, 1), (wp, xs.indices.map { lowC[$0 / plane % channels] }, zero, -1),
+                                (wn, xs.indices.map { highC[$0 / plane % channels] }, zero, -1)], rs, eps: 1e-6)
+        let perChannel = try ZBoxRule(low: Tensor(shape: [channels], scalars: lowC.map(Float.init)),
+                                      high: Tensor(shape: [channels], scalars: highC.map(Float.init)))
+        Self.check(try Self.run(perChannel, c, x: x, r: r), zbc, "\(c) zbox per channel")
+        let lowS = (0..<sample).map { -0.5 - 0.03 * Double($0) }, highS = (0..<sample).map { 0.5 + 0.02 * Double($0) }
+        let zbs = Self.generic([(full, xs, zero, 1), (wp, xs.indices.map { lowS[$0 % sample] }, zero, -1),
+                                (wn, xs.indices.map { highS[$0 % sample] }, zero, -1)], rs, eps: 1e-6)
+        let sampleShape = Array(c.inputShape.dropFirst())
+        let varying = try ZBoxRule(low: Tensor(shape: sampleShape, scalars: lowS.map(Float.init)),
+                                   high: Tensor(shape: sampleShape, scalars: highS.map(Float.init)))
+        Self.check(try Self.run(varying, c, x: x, r: r), zbs, "\(c) zbox varying over the sample")
+    }
+
+    /// ZBox keeps its bound products per sample shape in the binding: one binding used on batches of
+    /// other sizes and shapes gives what a fresh binding gives, bit for bit.
+    @Test func zboxBoundProductsAreKeptPerSampleShape() throws {
+        var rng = TestRandom(seed: 23)
+        let layer = try Conv2D(weight: rng.tensor([3, 2, 3, 3]), bias: rng.tensor([3]), pads: (1, 1, 1, 1))
+        var b = GraphBuilder()
+        let input = b.addInput(name: "x")
+        let out = try b.add(layer, inputs: [input], name: "layer")
+        let graph = try b.build(outputs: [out])
+        let preset = Preset("p") { when(.affine, use: try! ZBoxRule(low: -1, high: 2)) }
+        let kept = try BoundGraph(graph, preset: preset)
+        for shape in [[2, 2, 5, 5], [1, 2, 4, 6], [3, 2, 5, 5]] {
+            let x = rng.tensor(shape, -1...2)
+            var acts = try graph.forward([x], retain: .all)
+            let r = rng.tensor(try layer.outputShape([shape]), -1...1)
+            let reused = try kept.backward(&acts, seeds: [out: r]).inputs[0]
+            var again = try graph.forward([x], retain: .all)
+            let fresh = try BoundGraph(graph, preset: preset).backward(&again, seeds: [out: r]).inputs[0]
+            #expect(reused == fresh, "\(shape)")
+        }
     }
 }
 
