@@ -153,10 +153,7 @@ import Testing
     @Test func flatAndWSquareIgnoreInputValues() throws {
         var rng = TestRandom(seed: 8)
         let layer = try Conv2D(weight: rng.tensor([3, 2, 3, 3]), bias: rng.tensor([3]), pads: (1, 1, 1, 1))
-        var b = GraphBuilder()
-        let x = b.addInput(name: "x")
-        let out = try b.add(layer, inputs: [x], name: "conv")
-        let graph = try b.build(outputs: [out])
+        let (graph, out) = try ReplicaTests.oneLayer(layer)
         for rule in [FlatRule(), WSquareRule()] as [any Rule] {
             let bound = try BoundGraph(graph, preset: Preset("p") { when(.affine, use: rule) })
             let relevance = rng.tensor([1, 3, 4, 4])

@@ -72,12 +72,17 @@ import Testing
         ]
     }
 
-    /// Runs a rule through a one-node graph and the backward engine.
-    static func run(_ rule: any Rule, _ c: Case, x: Tensor, r: Tensor) throws -> [Double] {
+    /// A graph of one layer (node "layer") and its output value.
+    static func oneLayer(_ layer: any Layer) throws -> (graph: Graph, output: ValueID) {
         var b = GraphBuilder()
         let input = b.addInput(name: "x")
-        let out = try b.add(c.layer, inputs: [input], name: "layer")
-        let graph = try b.build(outputs: [out])
+        let out = try b.add(layer, inputs: [input], name: "layer")
+        return (try b.build(outputs: [out]), out)
+    }
+
+    /// Runs a rule through a one-node graph and the backward engine.
+    static func run(_ rule: any Rule, _ c: Case, x: Tensor, r: Tensor) throws -> [Double] {
+        let (graph, out) = try oneLayer(c.layer)
         let bound = try BoundGraph(graph, preset: Preset("p") { when(.affine, use: rule) })
         var acts = try graph.forward([x], retain: .all)
         return try bound.backward(&acts, seeds: [out: r]).inputs[0].scalars.map(Double.init)
@@ -157,10 +162,7 @@ import Testing
     @Test func zboxBoundProductsAreKeptPerSampleShape() throws {
         var rng = TestRandom(seed: 23)
         let layer = try Conv2D(weight: rng.tensor([3, 2, 3, 3]), bias: rng.tensor([3]), pads: (1, 1, 1, 1))
-        var b = GraphBuilder()
-        let input = b.addInput(name: "x")
-        let out = try b.add(layer, inputs: [input], name: "layer")
-        let graph = try b.build(outputs: [out])
+        let (graph, out) = try Self.oneLayer(layer)
         let preset = Preset("p") { when(.affine, use: try! ZBoxRule(low: -1, high: 2)) }
         let kept = try BoundGraph(graph, preset: preset)
         for shape in [[2, 2, 5, 5], [1, 2, 4, 6], [3, 2, 5, 5]] {
