@@ -157,6 +157,25 @@ import Testing
         Self.check(try Self.run(varying, c, x: x, r: r), zbs, "\(c) zbox varying over the sample")
     }
 
+    /// Bounds of shape (H, 1) with H equal to the channel count vary over rows, not channels: ZBox
+    /// must not take them for per-channel bounds.
+    @Test func zboxRowBoundsAreNotChannelBounds() throws {
+        var rng = TestRandom(seed: 29)
+        let c = Case(name: "conv", layer: try Conv2D(weight: rng.tensor([3, 2, 3, 3]), pads: (1, 1, 1, 1)), inputShape: [2, 2, 2, 3])
+        let x = rng.tensor(c.inputShape, -1...1)
+        let r = rng.tensor(try c.layer.outputShape([c.inputShape]), -1...1)
+        let xs = x.scalars.map(Double.init), zero = [Double](repeating: 0, count: r.count)
+        let (lowRows, highRows) = ([-1.0, -2.0], [1.5, 0.5])
+        let row = { (i: Int) in i / 3 % 2 }   // (N, C, H = 2, W = 3)
+        let full = try Self.matrix(c.layer, inputShape: c.inputShape)
+        let wp = try Self.matrix(c.layer, inputShape: c.inputShape, weight: ParameterMapTest.positive(c.layer.weight))
+        let wn = try Self.matrix(c.layer, inputShape: c.inputShape, weight: ParameterMapTest.negative(c.layer.weight))
+        let want = Self.generic([(full, xs, zero, 1), (wp, xs.indices.map { lowRows[row($0)] }, zero, -1),
+                                 (wn, xs.indices.map { highRows[row($0)] }, zero, -1)], r.scalars.map(Double.init), eps: 1e-6)
+        let rule = try ZBoxRule(low: Tensor(shape: [2, 1], scalars: lowRows.map(Float.init)), high: Tensor(shape: [2, 1], scalars: highRows.map(Float.init)))
+        Self.check(try Self.run(rule, c, x: x, r: r), want, "zbox with (H, 1) bounds")
+    }
+
     /// ZBox keeps its bound products per sample shape in the binding: one binding used on batches of
     /// other sizes and shapes gives what a fresh binding gives, bit for bit.
     @Test func zboxBoundProductsAreKeptPerSampleShape() throws {

@@ -67,7 +67,7 @@ public struct ZBoxRule: AffineRule {
         var terms = state.terms
         terms[1].input = .constant(lowFit)
         terms[2].input = .constant(highFit)
-        guard x.rank >= 2, x.shape[0] > 0, let combined = try combinedTerm(state, low: lowFit, high: highFit) else {
+        guard x.rank >= 2, x.shape[0] > 0, let combined = try combinedTerm(state, low: lowFit, high: highFit, inputRank: x.rank) else {
             return [try modifiedGradient(x: x, relevance: incoming, terms: terms, epsilon: stabilizer)]
         }
         let bounds = try boundProducts(state, terms: terms, sampleShape: Array(x.shape.dropFirst()))
@@ -106,9 +106,9 @@ public struct ZBoxRule: AffineRule {
 
     /// The term of `W_lh = low_c·W⁺ + high_c·W⁻` for a Conv2D or a Dense layer (input `(N, in)`) with
     /// scalar or per-channel bounds; nil otherwise. Made once per binding.
-    private func combinedTerm(_ state: State, low: Tensor, high: Tensor) throws -> ModifiedTerm? {
+    private func combinedTerm(_ state: State, low: Tensor, high: Tensor, inputRank: Int) throws -> ModifiedTerm? {
         if let done = state.made.withLock({ $0.combined }) { return done }
-        let made = try Self.combinedWeight(state.layer, low: low, high: high).map { w in
+        let made = try Self.combinedWeight(state.layer, low: low, high: high, inputRank: inputRank).map { w in
             ModifiedTerm(.identity, try state.layer.with(weight: w, bias: nil))
         }
         state.made.withLock { $0.combined = .some(made) }
@@ -117,7 +117,7 @@ public struct ZBoxRule: AffineRule {
 
     /// `low_c·W⁺ + high_c·W⁻`, or nil where the bounds vary other than by input channel or the
     /// layer's input channel of a weight is not known here.
-    static func combinedWeight(_ layer: any AffineLayer, low: Tensor, high: Tensor) -> Tensor? {
+    static func combinedWeight(_ layer: any AffineLayer, low: Tensor, high: Tensor, inputRank: Int) -> Tensor? {
         let w = layer.weight
         // (output, input channels per group, taps), and the input channel of a weight's row.
         let (outputs, perGroup, taps, channelOf): (Int, Int, Int, (Int, Int) -> Int)
@@ -133,8 +133,11 @@ public struct ZBoxRule: AffineRule {
         } else {
             return nil
         }
-        // A per-channel bound has the shape (C, 1, …) after `fit`; anything else varies over space.
-        guard [low, high].allSatisfy({ $0.count == 1 || $0.shape.dropFirst().allSatisfy { $0 == 1 } }) else { return nil }
+        // A per-channel bound has the shape (C, 1, …) of the input's rank − 1 after `fit` (aligned with
+        // dimension 1 when broadcast); anything else varies over space.
+        guard [low, high].allSatisfy({ $0.count == 1 || ($0.rank == inputRank - 1 && $0.shape.dropFirst().allSatisfy { $0 == 1 }) }) else {
+            return nil
+        }
         let (l, h) = (low.scalars, high.scalars)
         return Tensor(shape: w.shape) { out in
             w.withUnsafeBufferPointer { pw in
