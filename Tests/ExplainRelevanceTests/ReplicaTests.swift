@@ -69,6 +69,7 @@ import Testing
             Case(name: "conv groups 2, batch 2", layer: try! Conv2D(weight: rng.tensor([4, 1, 2, 2]), bias: rng.tensor([4]), pads: (1, 1, 0, 0), groups: 2), inputShape: [2, 2, 3, 3]),
             Case(name: "conv dilated, stride 2, batch 2", layer: try! Conv2D(weight: rng.tensor([3, 2, 3, 3]), bias: rng.tensor([3]), strides: (2, 1), pads: (2, 1, 1, 2), dilations: (2, 2)), inputShape: [2, 2, 7, 6]),
             Case(name: "dense, batch 3", layer: try! Dense(weight: rng.tensor([4, 6]), bias: rng.tensor([4])), inputShape: [3, 6]),
+            Case(name: "dense on tokens (N, T, F)", layer: try! Dense(weight: rng.tensor([4, 6]), bias: rng.tensor([4])), inputShape: [2, 3, 6]),
         ]
     }
 

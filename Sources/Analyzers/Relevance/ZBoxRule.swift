@@ -45,9 +45,9 @@ public struct ZBoxRule: AffineRule {
     final class State: Sendable {
         let terms: [ModifiedTerm]
         let layer: any AffineLayer
-        /// The bound products for one sample, by sample shape; the combined bound term (nil: the
-        /// bounds or the layer do not allow it), made once.
-        let made = Mutex<(products: [[Int]: (low: Tensor, high: Tensor)], combined: ModifiedTerm??)>(([:], nil))
+        /// The bound products for one sample, by sample shape; the combined bound term by input rank
+        /// (nil: the bounds or the layer do not allow it).
+        let made = Mutex<(products: [[Int]: (low: Tensor, high: Tensor)], combined: [Int: ModifiedTerm?])>(([:], [:]))
         init(terms: [ModifiedTerm], layer: any AffineLayer) { self.terms = terms; self.layer = layer }
     }
 
@@ -105,13 +105,13 @@ public struct ZBoxRule: AffineRule {
     }
 
     /// The term of `W_lh = low_c·W⁺ + high_c·W⁻` for a Conv2D or a Dense layer (input `(N, in)`) with
-    /// scalar or per-channel bounds; nil otherwise. Made once per binding.
+    /// scalar or per-channel bounds; nil otherwise. Made once per binding (and input rank).
     private func combinedTerm(_ state: State, low: Tensor, high: Tensor, inputRank: Int) throws -> ModifiedTerm? {
-        if let done = state.made.withLock({ $0.combined }) { return done }
+        if let done = state.made.withLock({ $0.combined[inputRank] }) { return done }
         let made = try Self.combinedWeight(state.layer, low: low, high: high, inputRank: inputRank).map { w in
             ModifiedTerm(.identity, try state.layer.with(weight: w, bias: nil))
         }
-        state.made.withLock { $0.combined = .some(made) }
+        state.made.withLock { $0.combined[inputRank] = .some(made) }
         return made
     }
 
@@ -126,7 +126,8 @@ public struct ZBoxRule: AffineRule {
             (outputs, perGroup, taps) = (w.shape[0], w.shape[1], w.shape[2] * w.shape[3])
             channelOf = { o, i in o / outPerGroup * perGroup + i }
             guard [low, high].allSatisfy({ $0.count == 1 || $0.count == conv.inChannels }) else { return nil }
-        } else if let dense = layer as? Dense, !dense.transposeInput, w.rank == 2 {
+        } else if let dense = layer as? Dense, !dense.transposeInput, w.rank == 2, inputRank == 2 {
+            // (N, in) only: for (N, T, in) a (T,)-shaped bound is laid out along tokens, not features.
             (outputs, perGroup, taps) = (w.shape[0], w.shape[1], 1)
             channelOf = { _, i in i }
             guard [low, high].allSatisfy({ $0.count == 1 || $0.count == dense.inFeatures }) else { return nil }
