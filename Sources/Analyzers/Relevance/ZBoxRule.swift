@@ -41,21 +41,21 @@ public struct ZBoxRule: AffineRule {
           ModifiedTerm(.constant(low), try layer.with(weight: ParameterMap.positive(layer.weight), bias: nil), sign: -1),
           ModifiedTerm(.constant(high), try layer.with(weight: ParameterMap.negative(layer.weight), bias: nil), sign: -1)]]
     }
-    /// The prepared terms, and what is made from the bounds on first use.
+    /// The prepared terms (the first one's layer is the layer without its bias), and what is made
+    /// from the bounds on first use.
     final class State: Sendable {
         let terms: [ModifiedTerm]
-        let layer: any AffineLayer
         /// The bound products for one sample, by sample shape; the combined bound term by input rank
         /// (nil: the bounds or the layer do not allow it).
         let made = Mutex<(products: [[Int]: (low: Tensor, high: Tensor)], combined: [Int: ModifiedTerm?])>(([:], [:]))
-        init(terms: [ModifiedTerm], layer: any AffineLayer) { self.terms = terms; self.layer = layer }
+        init(terms: [ModifiedTerm]) { self.terms = terms }
     }
 
     public func prepare(_ layer: any Layer) throws -> (any Sendable)? {
         guard let affine = layer as? any AffineLayer else {
             throw ExplainError(.invalidArgument, "rule \(self) needs a layer with weights (Conv, Dense), got \(layer)")
         }
-        return State(terms: try terms(for: affine)[0], layer: affine)
+        return State(terms: try terms(for: affine)[0])
     }
 
     public func propagate(_ incoming: Tensor, at site: Site) throws -> [Tensor] {
@@ -108,8 +108,9 @@ public struct ZBoxRule: AffineRule {
     /// scalar or per-channel bounds; nil otherwise. Made once per binding (and input rank).
     private func combinedTerm(_ state: State, low: Tensor, high: Tensor, inputRank: Int) throws -> ModifiedTerm? {
         if let done = state.made.withLock({ $0.combined[inputRank] }) { return done }
-        let made = try Self.combinedWeight(state.layer, low: low, high: high, inputRank: inputRank).map { w in
-            ModifiedTerm(.identity, try state.layer.with(weight: w, bias: nil))
+        let layer = state.terms[0].layer
+        let made = try Self.combinedWeight(layer, low: low, high: high, inputRank: inputRank).map { w in
+            ModifiedTerm(.identity, try layer.with(weight: w, bias: nil))
         }
         state.made.withLock { $0.combined[inputRank] = .some(made) }
         return made

@@ -135,22 +135,8 @@ public struct MaxPool2D: Pool2D {
     public func routeToWinners(input x: Tensor, outShape: [Int], values: Tensor, onlyWherePositive: Bool = false) throws -> Tensor {
         guard values.shape == outShape else { throw ExplainError.shape("max-pool values must have the output shape") }
         if isPlain2x2 { return Self.route2x2(x, outShape: outShape, values: values, onlyWherePositive: onlyWherePositive) }
-        let plane = x.shape[2] * x.shape[3], outPlane = outShape[2] * outShape[3]
-        var dx = Tensor(shape: x.shape)
-        dx.withUnsafeMutableBufferPointer { pdx in
-            values.withUnsafeBufferPointer { pg in
-                nonisolated(unsafe) let (d, v) = (pdx.baseAddress!, pg.baseAddress!)
-                forEachPlaneWinners(x, outShape: outShape) { p, best, winners in
-                    let dp = d + p * plane, vp = v + p * outPlane
-                    if onlyWherePositive {
-                        for o in 0..<outPlane where winners[o] >= 0 && best[o] > 0 { dp[winners[o]] += vp[o] }
-                    } else {
-                        for o in 0..<outPlane where winners[o] >= 0 { dp[winners[o]] += vp[o] }
-                    }
-                }
-            }
-        }
-        return dx
+        let record = WinnerIndices(inputShape: x.shape, outputShape: outShape, indices: try winnerIndices(x, outShape: outShape, output: nil))
+        return try Self.route(record, cotangent: values, keepingWherePositive: onlyWherePositive)
     }
 }
 
@@ -189,26 +175,10 @@ extension MaxPool2D: RecordingPullback {
 
     public func forwardRecording(_ input: Tensor) throws -> (output: Tensor, record: any Sendable) {
         let outShape = try outputShape([input.shape])
-        let (h, w, oh, ow) = (input.shape[2], input.shape[3], outShape[2], outShape[3])
+        let (w, oh, ow) = (input.shape[3], outShape[2], outShape[3])
         guard isPlain2x2 else {
-            guard h * w < Int(Int32.max) else {
-                throw ExplainError.shape("max-pool input plane \(h)×\(w) is too large to record its winners (2^31 elements at most)")
-            }
-            let outPlane = oh * ow
-            var indices = [Int32](repeating: -1, count: outShape.reduce(1, *))
-            let y = Tensor(shape: outShape) { out in
-                indices.withUnsafeMutableBufferPointer { pi in
-                    nonisolated(unsafe) let (d, r) = (out.baseAddress!, pi.baseAddress!)
-                    forEachPlaneWinners(input, outShape: outShape) { p, best, winners in
-                        (d + p * outPlane).update(from: best, count: outPlane)
-                        let rp = r + p * outPlane
-                        for o in 0..<outPlane {
-                            let k = Int32(truncatingIfNeeded: winners[o])
-                            rp[o] = k < 0 ? -1 : best[o] > 0 ? k : -2 - k
-                        }
-                    }
-                }
-            }
+            var indices: [Int32] = []
+            let y = try Tensor(shape: outShape) { out in indices = try winnerIndices(input, outShape: outShape, output: out.baseAddress!) }
             return (y, WinnerIndices(inputShape: input.shape, outputShape: outShape, indices: indices))
         }
         guard input.count > 0 else { return (try forward([input]), Winners(inputShape: input.shape, outputShape: outShape, codes: [])) }
@@ -223,6 +193,28 @@ extension MaxPool2D: RecordingPullback {
             }
         }
         return (y, Winners(inputShape: input.shape, outputShape: outShape, codes: codes))
+    }
+
+    /// Each window's winner encoded as in `WinnerIndices`; with `output`, the maxima are written there.
+    func winnerIndices(_ x: Tensor, outShape: [Int], output: UnsafeMutablePointer<Float>?) throws -> [Int32] {
+        let (h, w) = (x.shape[2], x.shape[3])
+        guard h * w < Int(Int32.max) else {
+            throw ExplainError.shape("max-pool input plane \(h)×\(w) is too large to record its winners (2^31 elements at most)")
+        }
+        let outPlane = outShape[2] * outShape[3]
+        var indices = [Int32](repeating: -1, count: outShape.reduce(1, *))
+        indices.withUnsafeMutableBufferPointer { pi in
+            nonisolated(unsafe) let (d, r) = (output, pi.baseAddress!)
+            forEachPlaneWinners(x, outShape: outShape) { p, best, winners in
+                d.map { ($0 + p * outPlane).update(from: best, count: outPlane) }
+                let rp = r + p * outPlane
+                for o in 0..<outPlane {
+                    let k = Int32(truncatingIfNeeded: winners[o])
+                    rp[o] = k < 0 ? -1 : best[o] > 0 ? k : -2 - k
+                }
+            }
+        }
+        return indices
     }
 
     public func pullback(record: any Sendable, cotangent: Tensor, keepingWherePositive: Bool) throws -> Tensor {
